@@ -1,0 +1,87 @@
+package wizard
+
+import "sort"
+
+// KindSpec describes a task kind a step (or a check) can name: what it does
+// and which parameters it takes. The validator rejects unknown kinds,
+// unknown parameters and missing required ones.
+type KindSpec struct {
+	Summary  string
+	Required []string
+	Optional []string
+	// Check marks kinds that only read (usable as precondition/success).
+	Check bool
+}
+
+// Kinds is every task kind a runbook may use.
+var Kinds = map[string]KindSpec{
+	"check-root": {Summary: "ferry runs as root (effective uid 0)", Check: true},
+	"ssh-connect": {Summary: "connect to the old server over SSH with key authentication, verifying its host key",
+		Optional: []string{"user"}, Check: true},
+	"package-version": {Summary: "an installed package is at least a minimum version (rpm or dpkg ordering)",
+		Required: []string{"packages", "min"}, Check: true},
+	"path-absent": {Summary: "a path does not exist; if it does, show it and stop",
+		Required: []string{"path"}, Optional: []string{"show"}, Check: true},
+	"path-present": {Summary: "a path exists",
+		Required: []string{"path"}, Check: true},
+	"same-platform": {Summary: "both servers run the same distribution family and architecture", Check: true},
+	"pg-version": {Summary: "the PostgreSQL version the data directory link points at is supported on the new server",
+		Required: []string{"link", "blocked_version", "blocked_targets"}, Check: true},
+	"disk-space": {Summary: "the data to move fits in the free space on the new server, with a margin",
+		Required: []string{"source", "target"}, Optional: []string{"margin_percent"}, Check: true},
+	"record": {Summary: "records the answers to the step's questions; nothing runs"},
+	"install-packages": {Summary: "installs the packages a family needs, skipping those present",
+		Required: []string{"packages"}},
+	"hosts-entry": {Summary: "adds or removes one name in /etc/hosts, idempotently, keeping a backup",
+		Required: []string{"action", "name"}, Optional: []string{"ip"}},
+	"ssh-config": {Summary: "writes a Host block for an alias in root's ssh config when the port is not 22, then proves the system ssh reaches the old server in batch mode",
+		Required: []string{"alias", "port"}},
+	"files-present": {Summary: "every named file exists in a directory",
+		Required: []string{"dir", "files"}, Check: true},
+	"copy-files": {Summary: "copies files from the old server to the new one in one transfer, backing up each file it overwrites",
+		Required: []string{"items"}, Optional: []string{"from_dir", "to_dir", "backup"}},
+	"tablespaces": {Summary: "reads the PostgreSQL tablespace list and, for each with a location, creates the directory and rsyncs it",
+		Required: []string{"file"}, Optional: []string{"pass"}},
+	"manual": {Summary: "explains what the admin must do by hand, and waits for confirmation",
+		Optional: []string{"show_secret_file", "show"}},
+	"load-profile": {Summary: "sources profile scripts and carries the environment into later steps",
+		Required: []string{"scripts"}},
+	"command": {Summary: "runs the step's commands for the server's family",
+		Optional: []string{"expect_last_line", "ok_exit", "skip_if_present", "timed", "show_output", "env_answers"}},
+	"rsync": {Summary: "rsyncs directories from the old server to the new one with live counters",
+		Required: []string{"paths"}, Optional: []string{"delete", "hard_links", "pass", "parallel", "max_delete", "numeric_ids"}},
+	"queue-merge": {Summary: "feeds every message file of the parked queue to the merge program, counting down",
+		Required: []string{"old_queue", "queue", "merge"}},
+	"count-files": {Summary: "counts the files under a directory; with expect, the count must equal it",
+		Required: []string{"dir"}, Optional: []string{"expect"}, Check: true},
+	"remove-dir": {Summary: "removes a directory tree",
+		Required: []string{"path"}},
+	"remove-files": {Summary: "removes the named files, reporting which were there",
+		Required: []string{"paths"}},
+	"delete-files": {Summary: "deletes every regular file under the named directories (the directories stay), reporting how many went",
+		Required: []string{"dirs"}},
+	"resolv-conf": {Summary: "writes /etc/resolv.conf from the DNS cache setting or the admin's choice, atomically with a backup",
+		Required: []string{"config", "setting"}},
+	"service-status": {Summary: "parses the service status list: every service up except those allowed down",
+		Optional: []string{"allowed_down"}, Check: true},
+	"compare-packages": {Summary: "compares installed package versions or sets on both servers",
+		Required: []string{"pattern", "mode"}, Check: true},
+	"compare-setting": {Summary: "compares one setting of a configuration file on both servers",
+		Required: []string{"file", "key"}, Check: true},
+	"pg-dump": {Summary: "dumps databases on the old server in custom format, streamed over SSH into files on the new one",
+		Required: []string{"databases", "dir"}, Optional: []string{"user", "host", "password_answer", "parallel"}},
+	"pg-restore": {Summary: "restores each dump into its own database with --jobs, counting archive items",
+		Required: []string{"databases", "dir"}, Optional: []string{"jobs"}},
+	"pg-verify": {Summary: "compares exact per-table row counts on both servers",
+		Required: []string{"databases"}, Optional: []string{"user", "password_answer"}, Check: true},
+}
+
+// KindNames returns the known kinds, sorted.
+func KindNames() []string {
+	out := make([]string, 0, len(Kinds))
+	for k := range Kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
