@@ -1,0 +1,380 @@
+// Package checklist turns a runbook, and optionally the journal of a
+// migration under way, into a read-only checklist: a Doc that a renderer
+// prints as Markdown for a change ticket, as JSON for other programs, or that
+// the terminal view in package tui browses.
+//
+// The package is given data only (a runbook and a view of step statuses). It
+// holds no host, runs no command and writes no file: the checklist cannot
+// change anything, and its tests prove it.
+package checklist
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"al.essio.dev/pkg/shellescape"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// Statuses tells where each step of a migration stands. *wizard.State
+// satisfies it; nil means no migration is under way.
+type Statuses interface {
+	Status(stepID string) wizard.Status
+}
+
+// Options select what a checklist shows.
+type Options struct {
+	// Family limits the commands to one distribution family ("rhel" or
+	// "debian"). Empty shows every variant, labelled.
+	Family string
+	// State gives each step's status. Nil shows no status.
+	State Statuses
+	// StateDir names where State was read from, for the header.
+	StateDir string
+	// Notes are extra warnings shown above the steps (for example the
+	// journal's own warnings).
+	Notes []string
+}
+
+// Doc is a checklist ready to render.
+type Doc struct {
+	Runbook string `json:"runbook"`
+	Title   string `json:"title"`
+	Vendor  string `json:"vendor,omitempty"`
+	Summary string `json:"summary,omitempty"`
+	File    string `json:"file,omitempty"`
+	Hash    string `json:"hash,omitempty"`
+	// Family is the family the commands were limited to, if any.
+	Family string `json:"family,omitempty"`
+	// StateDir is set when statuses come from a journal.
+	StateDir string   `json:"state_dir,omitempty"`
+	HasState bool     `json:"has_state"`
+	Notes    []string `json:"notes,omitempty"`
+	Phases   []Phase  `json:"phases"`
+	Steps    []Step   `json:"steps"`
+}
+
+// Phase is a group of steps.
+type Phase struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Help  string `json:"help,omitempty"`
+	// Steps are indexes into Doc.Steps.
+	Steps []int `json:"-"`
+}
+
+// Step is one numbered line of the checklist.
+type Step struct {
+	Number      int           `json:"number"`
+	ID          string        `json:"id"`
+	Phase       string        `json:"phase"`
+	Title       string        `json:"title"`
+	Help        string        `json:"help,omitempty"`
+	Host        string        `json:"host"`
+	Level       string        `json:"level"`
+	Kind        string        `json:"kind"`
+	Destructive bool          `json:"destructive"`
+	SafeToRerun bool          `json:"safe_to_rerun"`
+	Repeatable  bool          `json:"repeatable,omitempty"`
+	Downtime    string        `json:"downtime,omitempty"`
+	Status      wizard.Status `json:"status"`
+	// Commands are the command lines per family label ("any", "rhel",
+	// "debian"), quoted for a shell.
+	Commands     map[string][]string `json:"commands"`
+	Families     []string            `json:"-"`
+	When         string              `json:"when,omitempty"`
+	WhenText     string              `json:"when_text,omitempty"`
+	Precondition string              `json:"precondition,omitempty"`
+	Success      string              `json:"success,omitempty"`
+	Questions    []Question          `json:"questions,omitempty"`
+	Vendor       string              `json:"vendor,omitempty"`
+}
+
+// Question is one thing a step asks the admin.
+type Question struct {
+	Key      string   `json:"key"`
+	Prompt   string   `json:"prompt"`
+	Type     string   `json:"type"`
+	Default  string   `json:"default,omitempty"`
+	Choices  []string `json:"choices,omitempty"`
+	WhenText string   `json:"when_text,omitempty"`
+}
+
+// Done reports whether the step needs nothing more, per the journal.
+func (s Step) Done() bool { return s.Status.Done() }
+
+// Marks returns the warning marks of a step: ⚠ for destructive steps, ⏱ for
+// the start or end of the downtime window.
+func (s Step) Marks() string {
+	var m []string
+	if s.Destructive {
+		m = append(m, "⚠")
+	}
+	if s.Downtime != "" {
+		m = append(m, "⏱")
+	}
+	return strings.Join(m, " ")
+}
+
+// DowntimeText says in words what a step does to the downtime window.
+func (s Step) DowntimeText() string {
+	switch s.Downtime {
+	case wizard.DowntimeStart:
+		return "downtime starts here"
+	case wizard.DowntimeEnd:
+		return "downtime ends here"
+	case "":
+		return ""
+	}
+	return "downtime: " + s.Downtime
+}
+
+// Families are the values Options.Family accepts.
+var Families = []string{wizard.FamilyRHEL, wizard.FamilyDebian}
+
+// ValidFamily reports whether f is empty or a known family.
+func ValidFamily(f string) bool {
+	return f == "" || f == wizard.FamilyRHEL || f == wizard.FamilyDebian
+}
+
+// Build makes the checklist of rb. Steps are grouped by phase in the order
+// the runbook lists its phases, and numbered from 1 in that order; a step
+// whose phase is not listed goes into a phase of its own at the end.
+func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
+	if rb == nil {
+		return nil, fmt.Errorf("checklist: no runbook")
+	}
+	if !ValidFamily(opts.Family) {
+		return nil, fmt.Errorf("checklist: unknown family %q (want %s)", opts.Family, strings.Join(Families, " or "))
+	}
+	d := &Doc{
+		Runbook:  clean(rb.ID),
+		Title:    clean(rb.Title),
+		Vendor:   clean(rb.Vendor),
+		Summary:  cleanText(rb.Summary),
+		File:     clean(rb.File),
+		Hash:     clean(rb.Hash),
+		Family:   opts.Family,
+		HasState: opts.State != nil,
+	}
+	if d.HasState {
+		d.StateDir = clean(opts.StateDir)
+	}
+	for _, n := range opts.Notes {
+		d.Notes = append(d.Notes, cleanText(n))
+	}
+
+	phaseIndex := map[string]int{}
+	for _, p := range rb.Phases {
+		if _, dup := phaseIndex[p.ID]; dup {
+			continue
+		}
+		phaseIndex[p.ID] = len(d.Phases)
+		d.Phases = append(d.Phases, Phase{ID: clean(p.ID), Title: clean(p.Title), Help: cleanText(p.Help)})
+	}
+	byPhase := make([][]*wizard.Step, len(d.Phases))
+	var orphans []string
+	orphanSteps := map[string][]*wizard.Step{}
+	for i := range rb.Steps {
+		s := &rb.Steps[i]
+		if pi, ok := phaseIndex[s.Phase]; ok {
+			byPhase[pi] = append(byPhase[pi], s)
+			continue
+		}
+		if _, seen := orphanSteps[s.Phase]; !seen {
+			orphans = append(orphans, s.Phase)
+		}
+		orphanSteps[s.Phase] = append(orphanSteps[s.Phase], s)
+	}
+	for _, id := range orphans {
+		d.Phases = append(d.Phases, Phase{ID: clean(id), Title: clean(id)})
+		byPhase = append(byPhase, orphanSteps[id])
+	}
+
+	for pi := range d.Phases {
+		for _, s := range byPhase[pi] {
+			st := buildStep(s, opts)
+			st.Number = len(d.Steps) + 1
+			d.Phases[pi].Steps = append(d.Phases[pi].Steps, len(d.Steps))
+			d.Steps = append(d.Steps, st)
+		}
+	}
+	return d, nil
+}
+
+func buildStep(s *wizard.Step, opts Options) Step {
+	st := Step{
+		ID:          clean(s.ID),
+		Phase:       clean(s.Phase),
+		Title:       clean(s.Title),
+		Help:        cleanText(s.Help),
+		Host:        clean(s.Host),
+		Level:       clean(s.Level),
+		Kind:        clean(s.Kind),
+		Destructive: s.Destructive,
+		SafeToRerun: s.SafeToRerun,
+		Repeatable:  s.Repeatable,
+		Downtime:    clean(s.Downtime),
+		Status:      wizard.StatusPending,
+		Commands:    map[string][]string{},
+		When:        clean(s.When),
+		WhenText:    WhenText(s.When),
+		Vendor:      clean(s.Vendor),
+	}
+	if opts.State != nil {
+		if v := opts.State.Status(s.ID); v != "" {
+			st.Status = v
+		}
+	}
+	if s.Precondition != nil {
+		st.Precondition = cleanText(s.Precondition.Text)
+	}
+	if s.Success != nil {
+		st.Success = cleanText(s.Success.Text)
+	}
+	if opts.Family != "" {
+		if cmds := s.CommandsFor(opts.Family); len(cmds) > 0 {
+			st.Commands[opts.Family] = commandLines(cmds)
+			st.Families = []string{opts.Family}
+		}
+	} else {
+		for _, f := range s.Families() {
+			st.Commands[f] = commandLines(s.CommandsFor(f))
+			st.Families = append(st.Families, f)
+		}
+	}
+	for _, q := range s.Ask {
+		qq := Question{
+			Key:      clean(q.Key),
+			Prompt:   clean(q.Prompt),
+			Type:     clean(q.Type),
+			Default:  clean(q.Default),
+			WhenText: WhenText(q.When),
+		}
+		for _, c := range q.Choices {
+			qq.Choices = append(qq.Choices, clean(c))
+		}
+		st.Questions = append(st.Questions, qq)
+	}
+	return st
+}
+
+// CommandLine renders one command as a person would type it: an argv list
+// quoted for a POSIX shell, or a shell line as it is.
+func CommandLine(c wizard.Command) string {
+	if len(c.Argv) > 0 {
+		return cleanText(shellescape.QuoteCommand(c.Argv))
+	}
+	return cleanText(c.Shell)
+}
+
+func commandLines(cmds []wizard.Command) []string {
+	out := make([]string, 0, len(cmds))
+	for _, c := range cmds {
+		out = append(out, CommandLine(c))
+	}
+	return out
+}
+
+// Patterns of the simple conditions WhenText puts into words.
+var (
+	reAction  = regexp.MustCompile(`^\{\{-?\s*(.*?)\s*-?\}\}$`)
+	reEq      = regexp.MustCompile(`^(eq|ne) \.(\w+)(?:\.(\w+))? "([^"]*)"$`)
+	reEqRev   = regexp.MustCompile(`^(eq|ne) "([^"]*)" \.(\w+)(?:\.(\w+))?$`)
+	reTruthy  = regexp.MustCompile(`^(not )?\(?truthy \.(\w+)\.(\w+)\)?$`)
+	reField   = regexp.MustCompile(`^(not )?\.(\w+)\.(\w+)$`)
+	reParenOK = regexp.MustCompile(`^not \((.*)\)$`)
+)
+
+// WhenText puts a simple step condition into words ("only when the answer
+// ip_change is yes"). A condition too complex to translate is shown as
+// written; an empty one gives "".
+func WhenText(when string) string {
+	w := strings.TrimSpace(clean(when))
+	if w == "" {
+		return ""
+	}
+	m := reAction.FindStringSubmatch(w)
+	if m == nil || strings.Contains(m[1], "{{") {
+		return "only when: " + w
+	}
+	expr := strings.Join(strings.Fields(m[1]), " ")
+	neg := false
+	if p := reParenOK.FindStringSubmatch(expr); p != nil && !strings.ContainsAny(p[1], "()") {
+		neg, expr = true, p[1]
+	}
+	if e := reEq.FindStringSubmatch(expr); e != nil {
+		return equality(neg != (e[1] == "ne"), e[2], e[3], e[4])
+	}
+	if e := reEqRev.FindStringSubmatch(expr); e != nil {
+		return equality(neg != (e[1] == "ne"), e[3], e[4], e[2])
+	}
+	if e := reTruthy.FindStringSubmatch(expr); e != nil {
+		if neg != (e[1] != "") {
+			return fmt.Sprintf("only when %s is not yes", subject(e[2], e[3]))
+		}
+		return fmt.Sprintf("only when %s is yes", subject(e[2], e[3]))
+	}
+	if e := reField.FindStringSubmatch(expr); e != nil {
+		if neg != (e[1] != "") {
+			return fmt.Sprintf("only when %s is empty", subject(e[2], e[3]))
+		}
+		return fmt.Sprintf("only when %s is set", subject(e[2], e[3]))
+	}
+	return "only when: " + w
+}
+
+func equality(neg bool, root, name, value string) string {
+	if root == "Family" && name == "" {
+		if l := FamilyLabel(value); l != "" {
+			if neg {
+				return "not on the " + l
+			}
+			return "only on the " + l
+		}
+	}
+	not := ""
+	if neg {
+		not = "not "
+	}
+	return fmt.Sprintf("only when %s is %s%q", subject(root, name), not, value)
+}
+
+func subject(root, name string) string {
+	if name == "" {
+		return "the " + strings.ToLower(root)
+	}
+	switch root {
+	case "Answers":
+		return "the answer " + name
+	case "Facts":
+		return "the fact " + name
+	case "Params":
+		return "the runbook setting " + name
+	}
+	return "." + root + "." + name
+}
+
+// clean makes a one-line string safe to show: terminal control sequences
+// and other control characters are removed, line breaks become spaces.
+func clean(s string) string {
+	s = cleanText(s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cleanText is clean for multi-line text: line breaks and tabs stay.
+func cleanText(s string) string {
+	s = ansi.Strip(s)
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		}
+		return r
+	}, strings.TrimRight(s, "\n "))
+}
