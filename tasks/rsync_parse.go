@@ -1,0 +1,294 @@
+package tasks
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RsyncRecord is one record of rsync's --info=progress2 output: a snapshot of
+// the whole transfer, not of one file.
+type RsyncRecord struct {
+	// Bytes is how many bytes of file data have been transferred so far.
+	Bytes int64
+	// Percent is rsync's own percentage, truncated: it may end at 99, and on
+	// a pass that skips unchanged files it ends well below 100.
+	Percent int
+	// Rate is rsync's rate in bytes per second (rsync prints it 1024-based).
+	Rate float64
+	// Time is the time left on an interim record and the elapsed time on an
+	// end-of-file record; TimeKnown is false when rsync printed ??:??:??.
+	Time      time.Duration
+	TimeKnown bool
+	// EndOfFile is set on the records ending in "(xfr#N, to-chk=R/T)".
+	EndOfFile bool
+	// Transferred is N in xfr#N: files transferred so far.
+	Transferred int64
+	// IncRecursive is set for "ir-chk": the file list is still growing.
+	IncRecursive bool
+	// ToCheck and Files are R and T in to-chk=R/T: entries of the file list
+	// still to check, and the entries known.
+	ToCheck, Files int64
+}
+
+// rsyncProgressRE matches a progress2 record. It accepts the forms printed
+// with -h (unit suffix), --no-h (bare digits), the default (thousands
+// separators) and a locale whose decimal point is a comma.
+var rsyncProgressRE = regexp.MustCompile(`^\s*([\d,.]+[KMGTP]?)\s+(\d+)%\s+([\d.,]+)([kMGT]B/s)\s+(\d+:\d\d:\d\d|\?\?:\?\?:\?\?)(?:\s+\(xfr#(\d+), (ir|to)-chk=(\d+)/(\d+)\))?\s*$`)
+
+// ParseRsyncProgress parses one progress2 record (a line already split at
+// "\r" and "\n"). Numbers with a unit suffix (-h) are read as powers of
+// 1000; use RsyncParser with Base1024 for -hh output.
+func ParseRsyncProgress(line string) (RsyncRecord, bool) {
+	return parseRsyncProgress(line, 1000)
+}
+
+func parseRsyncProgress(line string, base float64) (RsyncRecord, bool) {
+	// Cheap rejection first: every record holds "%" and "B/s".
+	if !strings.Contains(line, "B/s") || !strings.Contains(line, "%") {
+		return RsyncRecord{}, false
+	}
+	m := rsyncProgressRE.FindStringSubmatch(line)
+	if m == nil {
+		return RsyncRecord{}, false
+	}
+	var r RsyncRecord
+	var ok bool
+	if r.Bytes, ok = parseRsyncNumber(m[1], base); !ok {
+		return RsyncRecord{}, false
+	}
+	r.Percent, _ = strconv.Atoi(m[2])
+	rate, err := strconv.ParseFloat(strings.ReplaceAll(m[3], ",", "."), 64)
+	if err != nil {
+		return RsyncRecord{}, false
+	}
+	switch m[4] {
+	case "kB/s":
+		rate *= 1 << 10
+	case "MB/s":
+		rate *= 1 << 20
+	case "GB/s":
+		rate *= 1 << 30
+	case "TB/s":
+		rate *= 1 << 40
+	}
+	r.Rate = rate
+	if !strings.HasPrefix(m[5], "?") {
+		parts := strings.Split(m[5], ":")
+		h, _ := strconv.Atoi(parts[0])
+		mi, _ := strconv.Atoi(parts[1])
+		s, _ := strconv.Atoi(parts[2])
+		r.Time = time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second
+		r.TimeKnown = true
+	}
+	if m[6] != "" {
+		r.EndOfFile = true
+		r.Transferred, _ = strconv.ParseInt(m[6], 10, 64)
+		r.IncRecursive = m[7] == "ir"
+		r.ToCheck, _ = strconv.ParseInt(m[8], 10, 64)
+		r.Files, _ = strconv.ParseInt(m[9], 10, 64)
+	}
+	return r, true
+}
+
+// parseRsyncNumber reads a number as rsync prints it: "71,100,006" (or
+// "71.100.006" where the locale's decimal point is a comma), "71100006", or
+// with -h "71.10M" / "71,10M" in units of base.
+func parseRsyncNumber(s string, base float64) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	mult := 0
+	switch s[len(s)-1] {
+	case 'K':
+		mult = 1
+	case 'M':
+		mult = 2
+	case 'G':
+		mult = 3
+	case 'T':
+		mult = 4
+	case 'P':
+		mult = 5
+	}
+	if mult > 0 {
+		f, err := strconv.ParseFloat(strings.ReplaceAll(s[:len(s)-1], ",", "."), 64)
+		if err != nil {
+			return 0, false
+		}
+		for range mult {
+			f *= base
+		}
+		return int64(f + 0.5), true
+	}
+	digits := strings.NewReplacer(",", "", ".", "").Replace(s)
+	n, err := strconv.ParseInt(digits, 10, 64)
+	return n, err == nil
+}
+
+// RsyncStats is what rsync's --stats summary says about a finished transfer.
+// A field rsync did not print stays zero; Seen tells whether any was found.
+type RsyncStats struct {
+	Files           int64 // Number of files (every entry: files, dirs, links ...)
+	Created         int64 // Number of created files
+	Deleted         int64 // Number of deleted files
+	Transferred     int64 // Number of regular files transferred
+	TotalSize       int64 // Total file size, bytes
+	TransferredSize int64 // Total transferred file size, bytes
+	Literal         int64 // Literal data, bytes sent as they are
+	Matched         int64 // Matched data, bytes found in the destination already
+	FileListSize    int64 // File list size, bytes
+	BytesSent       int64 // Total bytes sent
+	BytesReceived   int64 // Total bytes received
+	Seen            bool
+}
+
+// rsyncStatsFields maps the label of each --stats line to its field.
+var rsyncStatsFields = map[string]func(*RsyncStats) *int64{
+	"Number of files":                     func(s *RsyncStats) *int64 { return &s.Files },
+	"Number of created files":             func(s *RsyncStats) *int64 { return &s.Created },
+	"Number of deleted files":             func(s *RsyncStats) *int64 { return &s.Deleted },
+	"Number of regular files transferred": func(s *RsyncStats) *int64 { return &s.Transferred },
+	"Total file size":                     func(s *RsyncStats) *int64 { return &s.TotalSize },
+	"Total transferred file size":         func(s *RsyncStats) *int64 { return &s.TransferredSize },
+	"Literal data":                        func(s *RsyncStats) *int64 { return &s.Literal },
+	"Matched data":                        func(s *RsyncStats) *int64 { return &s.Matched },
+	"File list size":                      func(s *RsyncStats) *int64 { return &s.FileListSize },
+	"Total bytes sent":                    func(s *RsyncStats) *int64 { return &s.BytesSent },
+	"Total bytes received":                func(s *RsyncStats) *int64 { return &s.BytesReceived },
+}
+
+// ParseLine reads one line of the --stats summary into s and reports
+// whether it was one. Numbers with a unit suffix are read as powers of 1000.
+func (s *RsyncStats) ParseLine(line string) bool { return s.parseLine(line, 1000) }
+
+func (s *RsyncStats) parseLine(line string, base float64) bool {
+	label, rest, ok := strings.Cut(strings.TrimSpace(line), ": ")
+	if !ok {
+		return false
+	}
+	field := rsyncStatsFields[label]
+	if field == nil {
+		return false
+	}
+	word, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	n, ok := parseRsyncNumber(word, base)
+	if !ok {
+		return false
+	}
+	*field(s) = n
+	s.Seen = true
+	return true
+}
+
+// ParseRsyncStats reads every --stats line found in text.
+func ParseRsyncStats(text string) RsyncStats {
+	var s RsyncStats
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		s.ParseLine(line)
+	}
+	return s
+}
+
+// RsyncParser follows the output of one rsync run. Feed it every line of
+// rsync's standard output; it keeps the counters of the transfer, which
+// never go backwards, and the --stats summary.
+type RsyncParser struct {
+	// Base1024 reads unit suffixes as powers of 1024 (rsync -hh).
+	Base1024 bool
+
+	done, total           int64
+	filesDone, filesTotal int64
+	incRecursive          bool
+	lastRate              float64
+	lastETA               time.Duration
+	rates                 *RateEstimator
+	stats                 RsyncStats
+	records               int
+}
+
+func (p *RsyncParser) base() float64 {
+	if p.Base1024 {
+		return 1024
+	}
+	return 1000
+}
+
+// Feed takes one line of output. It returns the record and true for a
+// progress record, and false for any other line (a --stats line is
+// remembered all the same).
+func (p *RsyncParser) Feed(line string, now time.Time) (RsyncRecord, bool) {
+	rec, ok := parseRsyncProgress(line, p.base())
+	if !ok {
+		p.stats.parseLine(line, p.base())
+		return RsyncRecord{}, false
+	}
+	p.records++
+	p.done = max(p.done, rec.Bytes)
+	// The percentage is truncated, so the total is more than
+	// 100*bytes/(percent+1): a lower bound that only grows, and exact at
+	// 100%.
+	if rec.Percent >= 100 {
+		p.total = max(p.total, rec.Bytes)
+	} else if rec.Bytes > 0 {
+		p.total = max(p.total, int64(float64(rec.Bytes)*100/float64(rec.Percent+1))+1)
+	}
+	p.total = max(p.total, p.done)
+	if rec.EndOfFile {
+		p.incRecursive = rec.IncRecursive
+		p.filesTotal = max(p.filesTotal, rec.Files)
+		p.filesDone = max(p.filesDone, rec.Files-rec.ToCheck)
+	}
+	p.lastRate = rec.Rate
+	if !rec.EndOfFile && rec.TimeKnown {
+		p.lastETA = rec.Time
+	}
+	if p.rates == nil {
+		p.rates = NewRateEstimator(DefaultRateWindow)
+	}
+	p.rates.Add(now, p.done)
+	return rec, true
+}
+
+// Records is how many progress records were fed.
+func (p *RsyncParser) Records() int { return p.records }
+
+// Stats is the --stats summary seen so far.
+func (p *RsyncParser) Stats() RsyncStats { return p.stats }
+
+// Progress is the current snapshot in bytes.
+func (p *RsyncParser) Progress() Progress {
+	pr := Progress{Unit: "bytes", Done: p.done, Total: p.total, FilesDone: p.filesDone, FilesTotal: p.filesTotal}
+	rate := 0.0
+	if p.rates != nil {
+		rate = p.rates.Rate()
+	}
+	if rate <= 0 {
+		rate = p.lastRate
+	}
+	pr.Rate = rate
+	if eta, ok := ETA(p.total-p.done, rate); ok {
+		pr.ETA = eta
+	} else {
+		pr.ETA = p.lastETA
+	}
+	if p.incRecursive {
+		pr.Note = "scanning: the total still grows"
+	}
+	return pr
+}
+
+// Final is the snapshot once rsync has finished successfully: the tree is in
+// step, so every byte and every entry counts as done. Bytes of files that were
+// already up to date count as done too, which is why Done may jump at the end.
+func (p *RsyncParser) Final() Progress {
+	pr := p.Progress()
+	total := max(p.total, p.stats.TotalSize, p.done, p.stats.TransferredSize)
+	pr.Done, pr.Total = total, total
+	files := max(p.filesTotal, p.filesDone, p.stats.Files)
+	pr.FilesDone, pr.FilesTotal = files, files
+	pr.ETA = 0
+	pr.Note = ""
+	return pr
+}
