@@ -1,0 +1,180 @@
+package wizard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+// AnswersFile is the name of the answers file ferry keeps in a state
+// directory: everything answered interactively, so a rehearsal can be
+// replayed with --answers.
+const AnswersFile = "answers.json"
+
+// AnswerSet is an answers file: what a headless run needs to go through
+// every step without a person.
+type AnswerSet struct {
+	// Answers to the runbook's questions, by key.
+	Answers map[string]string `json:"answers,omitempty"`
+	// Confirm lists the destructive steps (by id) the file allows to run.
+	Confirm []string `json:"confirm,omitempty"`
+	// Done lists the manual steps (by id) the admin has done by hand.
+	Done []string `json:"done,omitempty"`
+	// Skip maps step ids to the reason they are skipped.
+	Skip map[string]string `json:"skip,omitempty"`
+	// Repeat maps repeatable step ids to how many passes to run (default 1).
+	Repeat map[string]int `json:"repeat,omitempty"`
+	// TrustHostKey is the SHA256 fingerprint of the old server's host key,
+	// trusted when it is not in known_hosts yet.
+	TrustHostKey string `json:"trust_host_key,omitempty"`
+	// ContinueChanged lets a run go on when the runbook changed since the
+	// journal began.
+	ContinueChanged bool `json:"continue_changed_runbook,omitempty"`
+}
+
+// ReadAnswerSet reads an answers file. Unknown fields and bad JSON are
+// errors naming the file (and the offset, for syntax errors).
+func ReadAnswerSet(path string) (*AnswerSet, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("answers file: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var a AnswerSet
+	if err := dec.Decode(&a); err != nil {
+		var se *json.SyntaxError
+		if ok := asSyntax(err, &se); ok {
+			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
+			return nil, fmt.Errorf("answers file %s:%d: %v", path, line, err)
+		}
+		return nil, fmt.Errorf("answers file %s: %v", path, err)
+	}
+	return &a, nil
+}
+
+func asSyntax(err error, target **json.SyntaxError) bool {
+	se, ok := err.(*json.SyntaxError)
+	if ok {
+		*target = se
+	}
+	return ok
+}
+
+// Validate checks the answers against the runbook's questions: every key is
+// asked by some step and every value is valid for its type.
+func (a *AnswerSet) Validate(rb *Runbook) error {
+	qs := map[string]Question{}
+	for _, s := range rb.Steps {
+		for _, q := range s.Ask {
+			qs[q.Key] = q
+		}
+	}
+	keys := make([]string, 0, len(a.Answers))
+	for k := range a.Answers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		q, ok := qs[k]
+		if !ok {
+			return fmt.Errorf("answers file: %q is not a question of runbook %s", k, rb.ID)
+		}
+		if err := ValidateAnswer(q, a.Answers[k]); err != nil {
+			return fmt.Errorf("answers file: %w", err)
+		}
+	}
+	for _, list := range [][]string{a.Confirm, a.Done} {
+		for _, id := range list {
+			if rb.Step(id) == nil {
+				return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)
+			}
+		}
+	}
+	for id := range a.Skip {
+		if rb.Step(id) == nil {
+			return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)
+		}
+	}
+	return nil
+}
+
+// Save writes the answer set into dir atomically (mode 0600). Secrets are
+// never written: keys listed in secret are left out.
+func (a *AnswerSet) Save(dir string, secret map[string]bool) error {
+	out := *a
+	out.Answers = map[string]string{}
+	for k, v := range a.Answers {
+		if !secret[k] {
+			out.Answers[k] = v
+		}
+	}
+	b, err := json.MarshalIndent(&out, "", "  ")
+	if err != nil {
+		return err
+	}
+	return remote.WriteFileAtomic(filepath.Join(dir, AnswersFile), append(b, '\n'), 0o600)
+}
+
+// ValidateAnswer checks one answer against its question's type. The error
+// names the question and the bad value.
+func ValidateAnswer(q Question, v string) error {
+	v = strings.TrimSpace(v)
+	var err error
+	switch q.Type {
+	case "ip":
+		err = tasks.ValidIP(v)
+	case "port":
+		err = tasks.ValidPort(v)
+	case "hostname":
+		err = tasks.ValidHostname(v)
+	case "address":
+		if tasks.ValidIP(v) != nil {
+			err = tasks.ValidHostname(v)
+		}
+	case "email":
+		err = tasks.ValidEmail(v)
+	case "ips":
+		err = tasks.ValidNameservers(SplitList(v))
+	case "path":
+		if !strings.HasPrefix(v, "/") {
+			err = fmt.Errorf("%q is not an absolute path", v)
+		} else if strings.ContainsAny(v, "\n\x00") {
+			err = fmt.Errorf("%q holds a newline or NUL byte", v)
+		}
+	case "yesno":
+		switch strings.ToLower(v) {
+		case "yes", "no", "y", "n", "true", "false":
+		default:
+			err = fmt.Errorf("%q is not yes or no", v)
+		}
+	case "choice":
+		ok := false
+		for _, c := range q.Choices {
+			ok = ok || c == v
+		}
+		if !ok {
+			err = fmt.Errorf("%q is not one of %s", v, strings.Join(q.Choices, ", "))
+		}
+	case "text", "secret":
+		if v == "" {
+			err = fmt.Errorf("an empty answer")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s (%s): %w", q.Key, q.Prompt, err)
+	}
+	return nil
+}
+
+// SplitList splits a list answer on commas and white space.
+func SplitList(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+}

@@ -1,0 +1,685 @@
+package wizard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+// Errors the engine returns from Run.
+var (
+	// ErrStopped: the admin chose to stop; the journal keeps the place.
+	ErrStopped = errors.New("stopped at the admin's request; run ferry again to go on from here")
+	// ErrNeedsHuman: a headless run reached a step the answers file does not
+	// cover.
+	ErrNeedsHuman = errors.New("a step needs a person")
+)
+
+// StepFailedError says which step failed and why.
+type StepFailedError struct {
+	Step    string
+	Message string
+}
+
+func (e *StepFailedError) Error() string { return fmt.Sprintf("step %s failed: %s", e.Step, e.Message) }
+
+// Executor carries out steps. The engine decides when; the executor does.
+type Executor interface {
+	// Run carries out the step's task.
+	Run(ctx context.Context, s *Step, env *StepEnv) (Outcome, error)
+	// Check tests a precondition or success check: ok, and why (a sentence
+	// naming what was compared).
+	Check(ctx context.Context, s *Step, c *Check, env *StepEnv) (ok bool, reason string, err error)
+}
+
+// StepEnv is what a step sees while it runs.
+type StepEnv struct {
+	Data   TemplateData
+	Report tasks.Reporter
+	Pass   int
+	// Secrets holds secret answers (never journaled).
+	Secrets map[string]string
+	// Ask lets a running step ask a question the runbook could not declare
+	// in advance (trusting an unknown host key). It blocks until a decision.
+	Ask func(need, message string) (Decision, error)
+}
+
+// Outcome is what a step produced.
+type Outcome struct {
+	Message  string
+	Counters *tasks.Progress
+	Facts    map[string]string
+	Warnings []string
+	Commands []CommandRecord
+	// NotApplicable: the step found it has nothing to do (e.g. the SSH
+	// port is 22, so no ssh config block is needed). It ends skipped.
+	NotApplicable bool
+}
+
+// CommandRecord is one command a step ran.
+type CommandRecord struct {
+	Host    string
+	Command string
+	Exit    int
+}
+
+// Engine walks a runbook's steps in order, records every transition in the
+// journal, and waits for Decisions where a person is needed. Front ends see
+// it only through Events (the sink) and Decide.
+type Engine struct {
+	rb    *Runbook
+	j     *Journal
+	exec  Executor
+	sink  func(Event)
+	state *State
+
+	decisions chan Decision
+	secrets   map[string]string
+	secretKey map[string]bool
+	// Actor names who decides (user@host, or "answers file").
+	Actor string
+	// ProgressInterval is how often progress is passed on (default 100ms).
+	ProgressInterval time.Duration
+	// OnAnswers is called after answers are recorded (to save answers.json).
+	OnAnswers func(map[string]string)
+	mu        sync.Mutex
+}
+
+// NewEngine makes an engine for rb writing to j, whose past events are
+// given (from OpenJournal). sink receives every event; journaled events come
+// in order from the engine's goroutine, output and progress events from the
+// running task's goroutines, so sink must be safe for concurrent use and must
+// not block for long.
+func NewEngine(rb *Runbook, j *Journal, past []Event, exec Executor, sink func(Event)) *Engine {
+	e := &Engine{
+		rb: rb, j: j, exec: exec, sink: sink,
+		state:     Replay(past),
+		decisions: make(chan Decision, 16),
+		secrets:   map[string]string{},
+		secretKey: map[string]bool{},
+		Actor:     "admin",
+	}
+	for _, s := range rb.Steps {
+		for _, q := range s.Ask {
+			if q.Type == "secret" {
+				e.secretKey[q.Key] = true
+			}
+		}
+	}
+	return e
+}
+
+// State returns the engine's view of the migration so far.
+func (e *Engine) State() *State { return e.state }
+
+// Decide passes a decision to the engine. It does not block while the
+// engine is waiting; decisions for steps not waiting are ignored.
+func (e *Engine) Decide(d Decision) {
+	select {
+	case e.decisions <- d:
+	default:
+	}
+}
+
+// SetSecret provides a secret answer (from a prompt or an answers file).
+func (e *Engine) SetSecret(key, value string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.secrets[key] = value
+}
+
+// emit journals (when the type says so) and passes an event on.
+func (e *Engine) emit(ev Event) error {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now().UTC()
+	}
+	if ev.Type.Journaled() {
+		var err error
+		ev, err = e.j.Append(ev)
+		if err != nil {
+			return err
+		}
+		e.state = Replay(append(e.state.Events, ev))
+	}
+	if e.sink != nil {
+		e.sink(ev)
+	}
+	return nil
+}
+
+// Run walks the runbook from where the journal left off until the end, a
+// stop, or a failure the admin does not retry.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.start(ctx); err != nil {
+		return err
+	}
+	for i := range e.rb.Steps {
+		s := &e.rb.Steps[i]
+		if err := e.runStep(ctx, s); err != nil {
+			if !errors.Is(err, ErrStopped) && !errors.Is(err, ErrNeedsHuman) && !errors.Is(err, context.Canceled) {
+				_ = e.emit(Event{Type: EvRunFinished, Status: StatusFailed, Message: err.Error()})
+			}
+			return err
+		}
+	}
+	return e.emit(Event{Type: EvRunFinished, Status: StatusOK, Message: "every step is done"})
+}
+
+func (e *Engine) start(ctx context.Context) error {
+	st := e.state
+	if st.Runbook == "" {
+		return e.emit(Event{Type: EvRunStarted, Runbook: e.rb.ID, Hash: e.rb.Hash, Message: e.rb.Title})
+	}
+	if st.Runbook != e.rb.ID {
+		return fmt.Errorf("this state directory holds a %s migration, not %s: use another --state-dir", st.Runbook, e.rb.ID)
+	}
+	if st.Hash != e.rb.Hash {
+		msg := fmt.Sprintf("runbook %s (%s) changed since this migration began (journal has %.12s, now %.12s)", e.rb.ID, e.rb.File, st.Hash, e.rb.Hash)
+		if err := e.emit(Event{Type: EvRunbookChanged, Message: msg}); err != nil {
+			return err
+		}
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Need: NeedChanged, Message: msg + ". Go on with the new runbook?"})
+		if err != nil {
+			return err
+		}
+		if d.Action != ActContinue {
+			return ErrStopped
+		}
+	}
+	return e.emit(Event{Type: EvRunResumed, Runbook: e.rb.ID, Hash: e.rb.Hash, Message: "resuming from the journal"})
+}
+
+// wait emits a waiting event and blocks for a decision about that step.
+func (e *Engine) wait(ctx context.Context, ev Event) (Decision, error) {
+	if err := e.emit(ev); err != nil {
+		return Decision{}, err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return Decision{}, ctx.Err()
+		case d := <-e.decisions:
+			if d.Step != "" && d.Step != ev.Step {
+				continue
+			}
+			if d.Action == ActQuit {
+				return d, ErrStopped
+			}
+			if d.Actor == "" {
+				d.Actor = e.Actor
+			}
+			return d, nil
+		}
+	}
+}
+
+func (e *Engine) data(s *Step) TemplateData {
+	answers := map[string]string{}
+	for k, v := range e.state.Answers {
+		if !e.secretKey[k] {
+			answers[k] = v
+		}
+	}
+	facts := map[string]string{}
+	for k, v := range e.state.Facts {
+		facts[k] = v
+	}
+	fam := facts[s.Host+"_family"]
+	facts["family"] = fam
+	return TemplateData{Params: e.rb.Params, Answers: answers, Facts: facts, Family: fam}
+}
+
+func (e *Engine) skip(s *Step, reason, actor string) error {
+	return e.emit(Event{Type: EvSkipped, Step: s.ID, Phase: s.Phase, Message: reason, Actor: actor})
+}
+
+func (e *Engine) runStep(ctx context.Context, s *Step) error {
+	rec := e.state.Steps[s.ID]
+	status := e.state.Status(s.ID)
+	if status.Done() && !(s.Repeatable && rec != nil && rec.Waiting == NeedRepeat) {
+		return nil
+	}
+	if s.When != "" {
+		w, err := Render(s.When, e.data(s))
+		if err != nil {
+			return fmt.Errorf("step %s: when: %w", s.ID, err)
+		}
+		if strings.TrimSpace(w) != "true" {
+			return e.skip(s, "does not apply here", "ferry")
+		}
+	}
+	if status == StatusFailed && (!s.SafeToRerun || s.Destructive) {
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedFailure,
+			Message: "this step failed before: " + rec.Message})
+		if err != nil {
+			return err
+		}
+		switch d.Action {
+		case ActSkip:
+			return e.skip(s, d.Reason, d.Actor)
+		case ActRetry:
+		default:
+			return &StepFailedError{Step: s.ID, Message: rec.Message}
+		}
+	}
+	if status == StatusInterrupted {
+		if s.SafeToRerun && !s.Destructive {
+			if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "was interrupted; it is safe to re-run, so it runs again"}); err != nil {
+				return err
+			}
+		} else {
+			d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedResume,
+				Message: "this step was interrupted and is not safe to re-run blindly: check its effect, then retry it, mark it done, or skip it"})
+			if err != nil {
+				return err
+			}
+			switch d.Action {
+			case ActDone:
+				return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: "marked done by " + d.Actor + " after an interruption", Actor: d.Actor})
+			case ActSkip:
+				return e.skip(s, d.Reason, d.Actor)
+			}
+		}
+	}
+	if rec != nil && rec.Waiting == NeedRepeat && status.Done() {
+		// A repeatable step that finished but whose repeat question was not
+		// answered before ferry stopped: ask again.
+		return e.afterRepeatable(ctx, s)
+	}
+	if err := e.ask(ctx, s); err != nil {
+		return err
+	}
+	if s.Level == LevelManual {
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedManual, Message: s.Title})
+		if err != nil {
+			return err
+		}
+		if d.Action == ActSkip {
+			return e.skip(s, d.Reason, d.Actor)
+		}
+		return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: "done by hand, confirmed by " + d.Actor, Actor: d.Actor})
+	}
+	for {
+		err := e.attempt(ctx, s)
+		if err == nil {
+			break
+		}
+		var sf *StepFailedError
+		if !errors.As(err, &sf) {
+			return err
+		}
+		d, werr := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedFailure, Message: sf.Message})
+		if werr != nil {
+			if errors.Is(werr, ErrNeedsHuman) {
+				return sf
+			}
+			return werr
+		}
+		switch d.Action {
+		case ActRetry:
+			continue
+		case ActSkip:
+			return e.skip(s, d.Reason, d.Actor)
+		default:
+			return sf
+		}
+	}
+	if s.Repeatable {
+		return e.afterRepeatable(ctx, s)
+	}
+	return nil
+}
+
+func (e *Engine) afterRepeatable(ctx context.Context, s *Step) error {
+	for {
+		passes := e.state.Steps[s.ID].Passes
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedRepeat, Message: PassSummary(passes)})
+		if err != nil {
+			return err
+		}
+		if d.Action != ActRepeat {
+			return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: fmt.Sprintf("%d pass(es); going on", len(passes)), Duration: lastOr(passes)})
+		}
+		if err := e.attempt(ctx, s); err != nil {
+			var sf *StepFailedError
+			if errors.As(err, &sf) {
+				if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "extra pass failed: " + sf.Message}); err != nil {
+					return err
+				}
+				continue
+			}
+			return err
+		}
+	}
+}
+
+func lastOr(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[len(d)-1]
+}
+
+// PassSummary describes the passes of a repeatable step and what they
+// predict for the next one.
+func PassSummary(passes []time.Duration) string {
+	if len(passes) == 0 {
+		return "no pass yet"
+	}
+	parts := make([]string, len(passes))
+	for i, p := range passes {
+		parts[i] = fmt.Sprintf("#%d %s", i+1, p.Round(time.Second))
+	}
+	return fmt.Sprintf("passes: %s; the next pass should take about %s", strings.Join(parts, ", "), PredictNext(passes).Round(time.Second))
+}
+
+// PredictNext estimates the next pass of a repeatable transfer: each pass
+// moves only what changed since the previous one, so the last pass is the
+// best guess, and a shrinking series is expected to shrink again by the
+// same ratio (never below a tenth of the last pass).
+func PredictNext(passes []time.Duration) time.Duration {
+	n := len(passes)
+	if n == 0 {
+		return 0
+	}
+	last := passes[n-1]
+	if n == 1 || passes[n-2] == 0 || last >= passes[n-2] {
+		return last
+	}
+	next := time.Duration(float64(last) * float64(last) / float64(passes[n-2]))
+	if next < last/10 {
+		next = last / 10
+	}
+	return next
+}
+
+// ask gathers the answers the step needs that are not known yet.
+func (e *Engine) ask(ctx context.Context, s *Step) error {
+	data := e.data(s)
+	var missing []Question
+	for _, q := range s.Ask {
+		if q.When != "" {
+			w, err := Render(q.When, data)
+			if err != nil {
+				return fmt.Errorf("step %s: question %s: %w", s.ID, q.Key, err)
+			}
+			if strings.TrimSpace(w) != "true" {
+				continue
+			}
+		}
+		if e.known(q.Key) {
+			continue
+		}
+		missing = append(missing, q)
+	}
+	for len(missing) > 0 {
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedAnswers, Questions: missing})
+		if err != nil {
+			return err
+		}
+		if d.Action == ActSkip {
+			return e.skip(s, d.Reason, d.Actor)
+		}
+		var bad []string
+		public := map[string]string{}
+		var still []Question
+		for _, q := range missing {
+			v, ok := d.Answer[q.Key]
+			if !ok {
+				still = append(still, q)
+				continue
+			}
+			if err := ValidateAnswer(q, v); err != nil {
+				bad = append(bad, err.Error())
+				still = append(still, q)
+				continue
+			}
+			v = strings.TrimSpace(v)
+			if e.secretKey[q.Key] {
+				e.SetSecret(q.Key, v)
+				public[q.Key] = "(secret, not recorded)"
+			} else {
+				public[q.Key] = v
+			}
+		}
+		if len(public) > 0 {
+			if err := e.emit(Event{Type: EvAnswered, Step: s.ID, Answers: public, Actor: d.Actor}); err != nil {
+				return err
+			}
+			if e.OnAnswers != nil {
+				e.OnAnswers(e.state.Answers)
+			}
+		}
+		for _, b := range bad {
+			if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "answer refused: " + b}); err != nil {
+				return err
+			}
+		}
+		missing = still
+	}
+	return nil
+}
+
+func (e *Engine) known(key string) bool {
+	if e.secretKey[key] {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		_, ok := e.secrets[key]
+		return ok
+	}
+	_, ok := e.state.Answers[key]
+	return ok
+}
+
+// confirmWord is the word an admin types to let a destructive step run.
+func (e *Engine) confirmWord(s *Step) string {
+	if s.Confirm != "" {
+		if w, err := Render(s.Confirm, e.data(s)); err == nil && strings.TrimSpace(w) != "" {
+			return strings.TrimSpace(w)
+		}
+	}
+	for _, k := range []string{"old_name", "old_addr"} {
+		if v := e.state.Facts[k]; v != "" {
+			return v
+		}
+	}
+	return s.ID
+}
+
+func (e *Engine) env(s *Step, pass int, rep tasks.Reporter, ctx context.Context) *StepEnv {
+	e.mu.Lock()
+	secrets := map[string]string{}
+	for k, v := range e.secrets {
+		secrets[k] = v
+	}
+	e.mu.Unlock()
+	return &StepEnv{
+		Data: e.data(s), Report: rep, Pass: pass, Secrets: secrets,
+		Ask: func(need, message string) (Decision, error) {
+			return e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: need, Message: message})
+		},
+	}
+}
+
+// attempt runs a step once: precondition, confirmation, task, success check.
+func (e *Engine) attempt(ctx context.Context, s *Step) error {
+	check := func(c *Check, what string) error {
+		if c == nil || c.Kind == "" {
+			return nil
+		}
+		ok, reason, err := e.exec.Check(ctx, s, c, e.env(s, 0, tasks.Discard, ctx))
+		if err != nil {
+			return &StepFailedError{Step: s.ID, Message: fmt.Sprintf("%s could not be checked: %v", what, err)}
+		}
+		if !ok {
+			return &StepFailedError{Step: s.ID, Message: fmt.Sprintf("%s does not hold: %s (%s)", what, c.Text, reason)}
+		}
+		return nil
+	}
+	if err := check(s.Precondition, "precondition"); err != nil {
+		return err
+	}
+	if s.Destructive && !e.state.Confirmed[s.ID] {
+		word := e.confirmWord(s)
+		for {
+			d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word,
+				Message: fmt.Sprintf("%s: type %q to go ahead", s.Title, word)})
+			if err != nil {
+				return err
+			}
+			if d.Action == ActSkip {
+				return e.skip(s, d.Reason, d.Actor)
+			}
+			if d.Action == ActConfirm && strings.TrimSpace(d.Text) == word {
+				if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: "typed " + word}); err != nil {
+					return err
+				}
+				break
+			}
+			if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: fmt.Sprintf("confirmation refused: %q is not %q", d.Text, word)}); err != nil {
+				return err
+			}
+		}
+		// Re-check right before the action: time may have passed.
+		if err := check(s.Precondition, "precondition (checked again)"); err != nil {
+			return err
+		}
+	}
+	pass := 1
+	if r := e.state.Steps[s.ID]; r != nil {
+		pass = len(r.Passes) + 1
+	}
+	if s.Downtime == DowntimeStart && e.state.DowntimeStart.IsZero() {
+		if err := e.emit(Event{Type: EvDowntimeStart, Step: s.ID, Message: "downtime begins"}); err != nil {
+			return err
+		}
+	}
+	if err := e.emit(Event{Type: EvStepStarted, Step: s.ID, Phase: s.Phase, Pass: pass, Message: s.Title}); err != nil {
+		return err
+	}
+	rep := newReporter(e, s.ID, e.ProgressInterval)
+	start := time.Now()
+	out, err := e.exec.Run(ctx, s, e.env(s, pass, rep, ctx))
+	last := rep.stop()
+	dur := time.Since(start)
+	for _, c := range out.Commands {
+		exit := c.Exit
+		if jerr := e.emit(Event{Type: EvCommand, Step: s.ID, Host: c.Host, Command: c.Command, Exit: &exit}); jerr != nil {
+			return jerr
+		}
+	}
+	for _, w := range out.Warnings {
+		if jerr := e.emit(Event{Type: EvWarning, Step: s.ID, Message: w}); jerr != nil {
+			return jerr
+		}
+	}
+	if len(out.Facts) > 0 {
+		if jerr := e.emit(Event{Type: EvFact, Step: s.ID, Facts: out.Facts}); jerr != nil {
+			return jerr
+		}
+	}
+	counters := out.Counters
+	if counters == nil {
+		counters = last
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrStopped) || errors.Is(err, ErrNeedsHuman) {
+			return err
+		}
+		msg := err.Error()
+		_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: msg, Counters: counters, Duration: dur})
+		return &StepFailedError{Step: s.ID, Message: msg}
+	}
+	if out.NotApplicable {
+		return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusSkipped, Message: out.Message, Duration: dur})
+	}
+	if err := check(s.Success, "success check"); err != nil {
+		var sf *StepFailedError
+		errors.As(err, &sf)
+		_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: sf.Message, Counters: counters, Duration: dur})
+		return err
+	}
+	if err := e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: out.Message, Counters: counters, Duration: dur}); err != nil {
+		return err
+	}
+	if s.Downtime == DowntimeEnd && e.state.DowntimeEnd.IsZero() {
+		return e.emit(Event{Type: EvDowntimeEnd, Step: s.ID, Message: "downtime ends"})
+	}
+	return nil
+}
+
+// stepReporter turns a task's reports into events: every line at once (the
+// front end throttles its drawing), progress at most once per interval.
+type stepReporter struct {
+	e    *Engine
+	step string
+	mu   sync.Mutex
+	last *tasks.Progress
+	sent *tasks.Progress
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newReporter(e *Engine, step string, every time.Duration) *stepReporter {
+	if every <= 0 {
+		every = 100 * time.Millisecond
+	}
+	r := &stepReporter{e: e, step: step, done: make(chan struct{})}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-r.done:
+				r.flush()
+				return
+			case <-t.C:
+				r.flush()
+			}
+		}
+	}()
+	return r
+}
+
+func (r *stepReporter) flush() {
+	r.mu.Lock()
+	p := r.last
+	changed := p != nil && p != r.sent
+	r.sent = p
+	r.mu.Unlock()
+	if changed && r.e.sink != nil {
+		cp := *p
+		r.e.sink(Event{Type: EvProgress, Time: time.Now().UTC(), Step: r.step, Progress: &cp})
+	}
+}
+
+func (r *stepReporter) Line(stream, text string) {
+	if r.e.sink != nil {
+		r.e.sink(Event{Type: EvOutput, Time: time.Now().UTC(), Step: r.step, Stream: stream, Message: text})
+	}
+}
+
+func (r *stepReporter) Progress(p tasks.Progress) {
+	r.mu.Lock()
+	r.last = &p
+	r.mu.Unlock()
+}
+
+// stop ends the ticker after one last flush and returns the last snapshot.
+func (r *stepReporter) stop() *tasks.Progress {
+	close(r.done)
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}

@@ -1,0 +1,106 @@
+package wizard
+
+import (
+	"time"
+
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+// EventType names what happened.
+type EventType string
+
+// Event types. Those marked "journal" are written to the journal; the others
+// (output lines and progress snapshots) only go to the front ends.
+const (
+	EvRunStarted     EventType = "run_started"     // journal: Runbook, Hash
+	EvRunResumed     EventType = "run_resumed"     // journal: Runbook, Hash, Message when the runbook changed
+	EvStepStarted    EventType = "step_started"    // journal: Step, Pass
+	EvStepFinished   EventType = "step_finished"   // journal: Step, Status, Message, Counters, Duration
+	EvWaiting        EventType = "waiting"         // journal: Step, Need, Questions/Word
+	EvAnswered       EventType = "answered"        // journal: Step, Answers (secrets masked), Actor
+	EvConfirmed      EventType = "confirmed"       // journal: Step, Actor, Message (what was typed)
+	EvSkipped        EventType = "skipped"         // journal: Step, Message (the reason), Actor
+	EvCommand        EventType = "command"         // journal: Step, Host, Command, Exit
+	EvFact           EventType = "fact"            // journal: Facts learnt (old_name, families ...)
+	EvWarning        EventType = "warning"         // journal: Step, Message
+	EvDowntimeStart  EventType = "downtime_start"  // journal: Step
+	EvDowntimeEnd    EventType = "downtime_end"    // journal: Step
+	EvRunFinished    EventType = "run_finished"    // journal: Status, Message
+	EvOutput         EventType = "output"          // front ends only: Step, Stream, Message (one line)
+	EvProgress       EventType = "progress"        // front ends only: Step, Progress
+	EvRunbookChanged EventType = "runbook_changed" // journal: Message naming the change
+)
+
+// Needs: what a waiting step needs from a human.
+const (
+	NeedAnswers = "answers" // Questions lists what to ask
+	NeedConfirm = "confirm" // Word is what must be typed
+	NeedManual  = "manual"  // the admin does the step by hand, then says done
+	NeedFailure = "failure" // the step failed: retry, skip or quit
+	NeedRepeat  = "repeat"  // a repeatable step finished: run it again or continue
+	NeedResume  = "resume"  // an interrupted step that is not safe to re-run
+	NeedChanged = "changed" // the runbook changed since the journal began
+	NeedTrust   = "trust"   // an unknown host key: Message holds the fingerprint
+)
+
+// Event is one thing the engine reports. It marshals to one JSON line.
+type Event struct {
+	Seq   int64     `json:"seq"`
+	Time  time.Time `json:"time"`
+	Type  EventType `json:"type"`
+	Step  string    `json:"step,omitempty"`
+	Pass  int       `json:"pass,omitempty"`
+	Phase string    `json:"phase,omitempty"`
+
+	Status  Status `json:"status,omitempty"`
+	Message string `json:"message,omitempty"`
+	Stream  string `json:"stream,omitempty"`
+
+	Runbook string `json:"runbook,omitempty"`
+	Hash    string `json:"hash,omitempty"`
+
+	Need      string            `json:"need,omitempty"`
+	Questions []Question        `json:"questions,omitempty"`
+	Word      string            `json:"word,omitempty"`
+	Answers   map[string]string `json:"answers,omitempty"`
+	Actor     string            `json:"actor,omitempty"`
+	Facts     map[string]string `json:"facts,omitempty"`
+
+	Host    string `json:"host,omitempty"`
+	Command string `json:"command,omitempty"`
+	Exit    *int   `json:"exit,omitempty"`
+
+	Progress *tasks.Progress `json:"progress,omitempty"`
+	Counters *tasks.Progress `json:"counters,omitempty"`
+	Duration time.Duration   `json:"duration,omitempty"`
+}
+
+// Journaled reports whether events of this type go to the journal.
+func (t EventType) Journaled() bool { return t != EvOutput && t != EvProgress }
+
+// Decision is what a front end (a person, or an answers file) sends back to
+// the engine about a waiting step.
+type Decision struct {
+	Step   string            `json:"step"`
+	Action Action            `json:"action"`
+	Answer map[string]string `json:"answers,omitempty"`
+	Text   string            `json:"text,omitempty"`   // the word typed to confirm
+	Reason string            `json:"reason,omitempty"` // why a step was skipped
+	Actor  string            `json:"actor,omitempty"`  // who decided
+}
+
+// Action is the kind of a Decision.
+type Action string
+
+// Actions.
+const (
+	ActAnswer   Action = "answer"   // Answer holds the answers
+	ActConfirm  Action = "confirm"  // Text holds the typed word
+	ActDone     Action = "done"     // a manual step was done by hand
+	ActSkip     Action = "skip"     // Reason says why
+	ActRetry    Action = "retry"    // run a failed or interrupted step again
+	ActRepeat   Action = "repeat"   // run a repeatable step once more
+	ActContinue Action = "continue" // go on (after a repeatable step, a changed runbook)
+	ActTrust    Action = "trust"    // trust the unknown host key shown
+	ActQuit     Action = "quit"     // stop here; the journal keeps the place
+)

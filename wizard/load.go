@@ -1,0 +1,415 @@
+package wizard
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ferry-migrate/ferry/assets"
+)
+
+// RunbookError is a problem in a runbook file, located by line and field.
+type RunbookError struct {
+	File  string
+	Line  int
+	Field string // "steps[3].level", or "" for the whole file
+	Msg   string
+}
+
+func (e *RunbookError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		fmt.Fprintf(&b, "%s: ", e.Field)
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// UnmarshalYAML reads a command given either as a sequence (argv) or as a
+// string (a shell line).
+func (c *Command) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		c.Shell = n.Value
+		return nil
+	case yaml.SequenceNode:
+		for _, w := range n.Content {
+			if w.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: a command word must be a string", w.Line)
+			}
+			c.Argv = append(c.Argv, w.Value)
+		}
+		return nil
+	}
+	return fmt.Errorf("line %d: a command is a list of words or a shell line", n.Line)
+}
+
+// String renders the command as a person would type it.
+func (c Command) String() string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	return quoteArgv(c.Argv)
+}
+
+// LoadRunbook loads a built-in runbook by name ("greenarrow") or a runbook
+// file by path. A name that is neither is an error listing the built-ins.
+func LoadRunbook(nameOrPath string) (*Runbook, error) {
+	if data, err := assets.Runbook(nameOrPath); err == nil {
+		return Parse("builtin:"+nameOrPath, data)
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(nameOrPath, "/.") {
+			return nil, &RunbookError{File: nameOrPath, Msg: fmt.Sprintf("no built-in runbook of that name (built-in: %s) and no such file", strings.Join(assets.Names(), ", "))}
+		}
+		return nil, &RunbookError{File: nameOrPath, Msg: err.Error()}
+	}
+	return Parse(nameOrPath, data)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Parse reads and validates a runbook. file names it in errors.
+func Parse(file string, data []byte) (*Runbook, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, err)
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, &RunbookError{File: file, Line: 1, Msg: "a runbook is a YAML mapping with id, title, phases and steps"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var rb Runbook
+	if err := dec.Decode(&rb); err != nil {
+		return nil, yamlError(file, err)
+	}
+	sum := sha256.Sum256(data)
+	rb.File, rb.Hash = file, hex.EncodeToString(sum[:])
+	doc := root.Content[0]
+	if steps := mapValue(doc, "steps"); steps != nil && steps.Kind == yaml.SequenceNode {
+		for i := range rb.Steps {
+			if i < len(steps.Content) {
+				rb.Steps[i].Line = steps.Content[i].Line
+			}
+		}
+	}
+	v := validator{file: file, doc: doc, rb: &rb}
+	v.validate()
+	if len(v.errs) > 0 {
+		return nil, v.errs[0]
+	}
+	return &rb, nil
+}
+
+func yamlError(file string, err error) error {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &RunbookError{File: file, Line: n, Msg: m[2]}
+	}
+	return &RunbookError{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// mapValue returns the value node for key in a mapping node.
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// mapKeyLine returns the line of key in a mapping node, or the node's line.
+func mapKeyLine(m *yaml.Node, key string) int {
+	if m == nil {
+		return 0
+	}
+	if m.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == key {
+				return m.Content[i].Line
+			}
+		}
+	}
+	return m.Line
+}
+
+type validator struct {
+	file string
+	doc  *yaml.Node
+	rb   *Runbook
+	errs []*RunbookError
+}
+
+func (v *validator) fail(line int, field, format string, args ...any) {
+	v.errs = append(v.errs, &RunbookError{File: v.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+var (
+	levels        = []string{LevelAuto, LevelAsk, LevelManual, LevelCheck}
+	hostNames     = []string{HostOld, HostNew}
+	familyKeys    = []string{FamilyAny, FamilyRHEL, FamilyDebian}
+	questionTypes = []string{"ip", "port", "path", "email", "hostname", "address", "yesno", "choice", "text", "ips", "secret"}
+)
+
+func oneOf(s string, set []string) bool {
+	for _, x := range set {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) validate() {
+	rb, doc := v.rb, v.doc
+	if rb.ID == "" || !idPattern.MatchString(rb.ID) {
+		v.fail(mapKeyLine(doc, "id"), "id", "%q is not a valid id (lower-case letters, digits and dashes)", rb.ID)
+	}
+	if rb.Title == "" {
+		v.fail(mapKeyLine(doc, "title"), "title", "missing")
+	}
+	if len(rb.Phases) == 0 {
+		v.fail(mapKeyLine(doc, "phases"), "phases", "a runbook needs at least one phase")
+	}
+	if len(rb.Steps) == 0 {
+		v.fail(mapKeyLine(doc, "steps"), "steps", "a runbook needs at least one step")
+	}
+	phaseNodes := mapValue(doc, "phases")
+	phases := map[string]bool{}
+	for i, p := range rb.Phases {
+		pn := seqItem(phaseNodes, i)
+		field := fmt.Sprintf("phases[%d]", i)
+		if !idPattern.MatchString(p.ID) {
+			v.fail(mapKeyLine(pn, "id"), field+".id", "%q is not a valid id", p.ID)
+		}
+		if phases[p.ID] {
+			v.fail(mapKeyLine(pn, "id"), field+".id", "phase %q is declared twice", p.ID)
+		}
+		phases[p.ID] = true
+		if p.Title == "" {
+			v.fail(mapKeyLine(pn, "title"), field+".title", "missing")
+		}
+	}
+	stepNodes := mapValue(doc, "steps")
+	ids := map[string]int{}
+	starts, ends := 0, 0
+	lastPhase := -1
+	phaseIndex := map[string]int{}
+	for i, p := range rb.Phases {
+		phaseIndex[p.ID] = i
+	}
+	for i := range rb.Steps {
+		s := &rb.Steps[i]
+		sn := seqItem(stepNodes, i)
+		field := fmt.Sprintf("steps[%d]", i)
+		if s.ID != "" {
+			field = fmt.Sprintf("step %q", s.ID)
+		}
+		line := func(key string) int { return mapKeyLine(sn, key) }
+		if !idPattern.MatchString(s.ID) {
+			v.fail(line("id"), field+".id", "%q is not a valid id (lower-case letters, digits and dashes)", s.ID)
+		} else if prev, dup := ids[s.ID]; dup {
+			v.fail(line("id"), field+".id", "id already used by the step at line %d", prev)
+		}
+		ids[s.ID] = s.Line
+		if !phases[s.Phase] {
+			v.fail(line("phase"), field+".phase", "%q is not a declared phase", s.Phase)
+		} else {
+			if phaseIndex[s.Phase] < lastPhase {
+				v.fail(line("phase"), field+".phase", "phase %q comes after a later phase: steps must be grouped in phase order", s.Phase)
+			}
+			lastPhase = phaseIndex[s.Phase]
+		}
+		if s.Title == "" {
+			v.fail(line("title"), field+".title", "missing")
+		}
+		if strings.TrimSpace(s.Help) == "" {
+			v.fail(line("help"), field+".help", "missing: every step explains what it does and why")
+		}
+		if !oneOf(s.Host, hostNames) {
+			v.fail(line("host"), field+".host", "%q is not one of %s", s.Host, strings.Join(hostNames, ", "))
+		}
+		if !oneOf(s.Level, levels) {
+			v.fail(line("level"), field+".level", "%q is not one of %s", s.Level, strings.Join(levels, ", "))
+		}
+		if s.Vendor == "" {
+			v.fail(line("vendor"), field+".vendor", "missing: name the section of the vendor procedure")
+		}
+		v.checkKind(sn, "kind", "params", field, s.Kind, s.Params, false)
+		cn := mapValue(sn, "commands")
+		for fam, cmds := range s.Commands {
+			if !oneOf(fam, familyKeys) {
+				v.fail(mapKeyLine(cn, fam), field+".commands", "%q is not one of %s", fam, strings.Join(familyKeys, ", "))
+			}
+			for j, c := range cmds {
+				if len(c.Argv) == 0 && strings.TrimSpace(c.Shell) == "" {
+					v.fail(mapKeyLine(cn, fam), fmt.Sprintf("%s.commands.%s[%d]", field, fam, j), "empty command")
+				}
+				for _, w := range append(c.Argv, c.Shell) {
+					v.checkTemplate(mapKeyLine(cn, fam), field+".commands."+fam, w)
+				}
+			}
+		}
+		if s.Kind == "command" && len(s.Commands) == 0 {
+			v.fail(line("kind"), field+".commands", "a step of kind command needs commands")
+		}
+		v.checkTemplate(line("when"), field+".when", s.When)
+		v.checkTemplate(line("confirm"), field+".confirm", s.Confirm)
+		an := mapValue(sn, "ask")
+		keys := map[string]bool{}
+		for j, q := range s.Ask {
+			qn := seqItem(an, j)
+			qf := fmt.Sprintf("%s.ask[%d]", field, j)
+			if !idPattern.MatchString(strings.ReplaceAll(q.Key, "_", "-")) {
+				v.fail(mapKeyLine(qn, "key"), qf+".key", "%q is not a valid key", q.Key)
+			}
+			if keys[q.Key] {
+				v.fail(mapKeyLine(qn, "key"), qf+".key", "%q asked twice in one step", q.Key)
+			}
+			keys[q.Key] = true
+			if q.Prompt == "" {
+				v.fail(mapKeyLine(qn, "prompt"), qf+".prompt", "missing")
+			}
+			if !oneOf(q.Type, questionTypes) {
+				v.fail(mapKeyLine(qn, "type"), qf+".type", "%q is not one of %s", q.Type, strings.Join(questionTypes, ", "))
+			}
+			if q.Type == "choice" && len(q.Choices) == 0 {
+				v.fail(mapKeyLine(qn, "choices"), qf+".choices", "a choice needs choices")
+			}
+			v.checkTemplate(mapKeyLine(qn, "when"), qf+".when", q.When)
+			v.checkTemplate(mapKeyLine(qn, "default"), qf+".default", q.Default)
+		}
+		for _, c := range []struct {
+			key string
+			chk *Check
+		}{{"precondition", s.Precondition}, {"success", s.Success}} {
+			if c.chk == nil {
+				continue
+			}
+			chn := mapValue(sn, c.key)
+			if strings.TrimSpace(c.chk.Text) == "" {
+				v.fail(mapKeyLine(chn, "text"), field+"."+c.key+".text", "missing: say in a sentence what must hold")
+			}
+			if c.chk.Kind != "" || len(c.chk.Params) > 0 {
+				v.checkKind(chn, "kind", "params", field+"."+c.key, c.chk.Kind, c.chk.Params, true)
+			}
+		}
+		if s.Destructive && (s.Precondition == nil || s.Precondition.Kind == "") && s.Level != LevelManual {
+			v.fail(line("destructive"), field+".precondition", "a destructive step needs a precondition that ferry can check (kind and params) right before it runs")
+		}
+		switch s.Downtime {
+		case "":
+		case DowntimeStart:
+			starts++
+			if ends > 0 {
+				v.fail(line("downtime"), field+".downtime", "the downtime starts after it ended")
+			}
+		case DowntimeEnd:
+			ends++
+			if starts == 0 {
+				v.fail(line("downtime"), field+".downtime", "the downtime ends before it started")
+			}
+		default:
+			v.fail(line("downtime"), field+".downtime", "%q is not start or end", s.Downtime)
+		}
+	}
+	if starts > 1 || ends > 1 {
+		v.fail(mapKeyLine(doc, "steps"), "steps", "the downtime window starts %d times and ends %d times: one of each at most", starts, ends)
+	}
+	if starts != ends {
+		v.fail(mapKeyLine(doc, "steps"), "steps", "the downtime window starts %d times and ends %d times: they must pair", starts, ends)
+	}
+}
+
+func seqItem(n *yaml.Node, i int) *yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
+}
+
+func (v *validator) checkKind(n *yaml.Node, kindKey, paramsKey, field, kind string, params map[string]any, mustCheck bool) {
+	spec, ok := Kinds[kind]
+	if !ok {
+		v.fail(mapKeyLine(n, kindKey), field+"."+kindKey, "unknown kind %q (known: %s)", kind, strings.Join(KindNames(), ", "))
+		return
+	}
+	if mustCheck && !spec.Check {
+		v.fail(mapKeyLine(n, kindKey), field+"."+kindKey, "kind %q changes things; a precondition or success check must only read", kind)
+	}
+	allowed := map[string]bool{}
+	for _, p := range append(append([]string{}, spec.Required...), spec.Optional...) {
+		allowed[p] = true
+	}
+	pn := mapValue(n, paramsKey)
+	var names []string
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !allowed[k] {
+			v.fail(mapKeyLine(pn, k), field+"."+paramsKey+"."+k, "kind %q takes no parameter %q (it takes: %s)", kind, k, strings.Join(append(append([]string{}, spec.Required...), spec.Optional...), ", "))
+		}
+		v.checkValueTemplates(mapKeyLine(pn, k), field+"."+paramsKey+"."+k, params[k])
+	}
+	for _, r := range spec.Required {
+		if _, ok := params[r]; !ok {
+			v.fail(mapKeyLine(n, kindKey), field+"."+paramsKey, "kind %q needs parameter %q", kind, r)
+		}
+	}
+}
+
+func (v *validator) checkValueTemplates(line int, field string, val any) {
+	switch x := val.(type) {
+	case string:
+		v.checkTemplate(line, field, x)
+	case []any:
+		for _, e := range x {
+			v.checkValueTemplates(line, field, e)
+		}
+	case map[string]any:
+		for _, e := range x {
+			v.checkValueTemplates(line, field, e)
+		}
+	}
+}
+
+// checkTemplate parses and renders a template with sample data, so that a
+// runbook with a template that cannot render is rejected at load time.
+func (v *validator) checkTemplate(line int, field, text string) {
+	if !strings.Contains(text, "{{") {
+		return
+	}
+	data := SampleData(v.rb)
+	if _, err := Render(text, data); err != nil {
+		v.fail(line, field, "template: %v", err)
+	}
+}

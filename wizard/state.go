@@ -1,0 +1,154 @@
+package wizard
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+// State is a migration as its journal tells it: where every step stands,
+// what was answered, when the downtime began and ended.
+type State struct {
+	Runbook string
+	Hash    string
+	Started time.Time
+	Updated time.Time
+	// Finished is set when the run reached its end.
+	Finished bool
+	Steps    map[string]*StepRecord
+	Answers  map[string]string
+	Facts    map[string]string
+	// Confirmed lists the steps whose destructive action was confirmed.
+	Confirmed     map[string]bool
+	DowntimeStart time.Time
+	DowntimeEnd   time.Time
+	Warnings      []string
+	// Torn is the length of a torn last journal line that was ignored.
+	Torn   int
+	Events []Event
+}
+
+// StepRecord is the history of one step.
+type StepRecord struct {
+	Status   Status
+	Message  string
+	Started  time.Time
+	Finished time.Time
+	Counters *tasks.Progress
+	// Passes holds the durations of the finished runs of the step, oldest
+	// first (for repeatable steps: every hot pass).
+	Passes []time.Duration
+	// Waiting is what the step waits for when Status is waiting.
+	Waiting string
+}
+
+// Status returns the status of a step (pending when unknown).
+func (s *State) Status(id string) Status {
+	if s == nil {
+		return StatusPending
+	}
+	if r, ok := s.Steps[id]; ok {
+		return r.Status
+	}
+	return StatusPending
+}
+
+// LoadState reads the journal of a state directory. It returns ErrNoJournal
+// when there is none.
+func LoadState(dir string) (*State, error) {
+	events, torn, err := ReadJournal(dir)
+	if err != nil {
+		return nil, err
+	}
+	st := Replay(events)
+	if torn > 0 {
+		st.Torn = torn
+		st.Warnings = append(st.Warnings, fmt.Sprintf("the journal's last line was torn (%d bytes, a crash while writing) and was ignored", torn))
+	}
+	return st, nil
+}
+
+// Replay builds the State from journal events. A step found running at the
+// end of the journal was interrupted.
+func Replay(events []Event) *State {
+	st := &State{
+		Steps:     map[string]*StepRecord{},
+		Answers:   map[string]string{},
+		Facts:     map[string]string{},
+		Confirmed: map[string]bool{},
+		Events:    events,
+	}
+	rec := func(id string) *StepRecord {
+		r, ok := st.Steps[id]
+		if !ok {
+			r = &StepRecord{Status: StatusPending}
+			st.Steps[id] = r
+		}
+		return r
+	}
+	for _, ev := range events {
+		if st.Started.IsZero() {
+			st.Started = ev.Time
+		}
+		st.Updated = ev.Time
+		switch ev.Type {
+		case EvRunStarted, EvRunResumed:
+			st.Runbook, st.Hash = ev.Runbook, ev.Hash
+			st.Finished = false
+		case EvStepStarted:
+			r := rec(ev.Step)
+			r.Status, r.Started, r.Message, r.Waiting = StatusRunning, ev.Time, "", ""
+			// A confirmation is good for one run of the step only.
+			delete(st.Confirmed, ev.Step)
+		case EvStepFinished:
+			r := rec(ev.Step)
+			// Only a finish that ends a run is a pass; a repeatable step
+			// also finishes (without running) when the admin goes on.
+			if ev.Status == StatusOK && r.Status == StatusRunning {
+				r.Passes = append(r.Passes, ev.Duration)
+			}
+			r.Status, r.Finished, r.Message, r.Waiting = ev.Status, ev.Time, ev.Message, ""
+			if ev.Counters != nil {
+				r.Counters = ev.Counters
+			}
+		case EvWaiting:
+			r := rec(ev.Step)
+			if r.Status == StatusPending {
+				r.Status = StatusWaiting
+			}
+			r.Waiting = ev.Need
+		case EvAnswered:
+			for k, v := range ev.Answers {
+				st.Answers[k] = v
+			}
+		case EvConfirmed:
+			st.Confirmed[ev.Step] = true
+		case EvSkipped:
+			r := rec(ev.Step)
+			r.Status, r.Finished, r.Message, r.Waiting = StatusSkipped, ev.Time, ev.Message, ""
+		case EvFact:
+			for k, v := range ev.Facts {
+				st.Facts[k] = v
+			}
+		case EvWarning:
+			msg := ev.Message
+			if ev.Step != "" {
+				msg = ev.Step + ": " + msg
+			}
+			st.Warnings = append(st.Warnings, msg)
+		case EvDowntimeStart:
+			st.DowntimeStart = ev.Time
+		case EvDowntimeEnd:
+			st.DowntimeEnd = ev.Time
+		case EvRunFinished:
+			st.Finished = ev.Status == StatusOK
+		}
+	}
+	for _, r := range st.Steps {
+		if r.Status == StatusRunning {
+			r.Status = StatusInterrupted
+		}
+	}
+	return st
+}
