@@ -1,0 +1,564 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"al.essio.dev/pkg/shellescape"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/testenv"
+)
+
+func needRsync(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("rsync"); err != nil {
+		t.Skipf("SKIPPING: rsync is not installed (%v); install rsync to run this test", err)
+	}
+}
+
+// recorder is a Reporter that keeps everything it is told.
+type recorder struct {
+	mu       sync.Mutex
+	lines    []string
+	progress []Progress
+	onProg   func(Progress)
+}
+
+func (r *recorder) Line(stream, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, stream+": "+text)
+}
+
+func (r *recorder) Progress(p Progress) {
+	r.mu.Lock()
+	r.progress = append(r.progress, p)
+	f := r.onProg
+	r.mu.Unlock()
+	if f != nil {
+		f(p)
+	}
+}
+
+func (r *recorder) snapshot() ([]string, []Progress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lines), slices.Clone(r.progress)
+}
+
+// fakeRemote is an RsyncRemote for argv tests.
+type fakeRemote struct{ shell, dest, root string }
+
+func (f fakeRemote) RsyncShell() string   { return f.shell }
+func (f fakeRemote) Destination() string  { return f.dest }
+func (f fakeRemote) Path(p string) string { return remote.JoinRoot(f.root, p) }
+
+func localHost(t testing.TB) (*remote.Local, string) {
+	t.Helper()
+	root := t.TempDir()
+	h, err := remote.NewLocal("new", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, root
+}
+
+func TestRsyncArgs(t *testing.T) {
+	h, root := localHost(t)
+	got, err := RsyncArgs(RsyncOptions{Host: h, Src: "/var/spool/a dir/", Dst: "/var/spool/a dir/", HardLinks: true, NumericIDs: true,
+		Delete: true, MaxDelete: 7, ExtraArgs: []string{"--bwlimit=1m"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"rsync", "-a", "-H", "--numeric-ids", "--delete", "--max-delete=7", "--partial", "--no-inc-recursive",
+		"--info=progress2", "--stats", "--bwlimit=1m", "--", root + "/var/spool/a dir/", root + "/var/spool/a dir/"}
+	if !slices.Equal(got, want) {
+		t.Errorf("local argv =\n %q\nwant\n %q", got, want)
+	}
+
+	r := fakeRemote{shell: "ssh -p 2222 -o 'BatchMode=yes'", dest: "root@old", root: "/"}
+	got, err = RsyncArgs(RsyncOptions{Host: h, Remote: r, Src: "/var/hvmail/", Dst: "/var/hvmail/"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"rsync", "-a", "--partial", "--no-inc-recursive", "--dry-run", "--itemize-changes", "--stats",
+		"-s", "-e", "ssh -p 2222 -o 'BatchMode=yes'", "--", "root@old:/var/hvmail/", root + "/var/hvmail/"}
+	if !slices.Equal(got, want) {
+		t.Errorf("remote dry-run argv =\n %q\nwant\n %q", got, want)
+	}
+
+	for _, bad := range []string{"--append", "--append-verify"} {
+		if _, err := RsyncArgs(RsyncOptions{Host: h, Src: "/a/", Dst: "/b/", ExtraArgs: []string{bad}}, false); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("extra arg %s: err = %v, want a refusal naming it", bad, err)
+		}
+	}
+	if _, err := RsyncArgs(RsyncOptions{Host: h, Src: "", Dst: "/b/"}, false); err == nil {
+		t.Error("an empty source was accepted")
+	}
+}
+
+func TestRsyncExitMeaning(t *testing.T) {
+	seen := map[string]int{}
+	for _, code := range []int{0, 1, 2, 3, 5, 10, 11, 12, 14, 20, 23, 24, 25, 30, 35, 124, 125, 126, 127, 255} {
+		m := RsyncExitMeaning(code)
+		if m == "" || strings.HasPrefix(m, "unknown") {
+			t.Errorf("RsyncExitMeaning(%d) = %q", code, m)
+		}
+		if other, dup := seen[m]; dup {
+			t.Errorf("codes %d and %d share the explanation %q", other, code, m)
+		}
+		seen[m] = code
+	}
+	if m := RsyncExitMeaning(137); !strings.Contains(m, "signal 9") {
+		t.Errorf("RsyncExitMeaning(137) = %q, want a signal 9 explanation", m)
+	}
+	if m := RsyncExitMeaning(77); !strings.Contains(m, "77") {
+		t.Errorf("RsyncExitMeaning(77) = %q, want the code named", m)
+	}
+}
+
+// oddNames are file names that a careless command line would mangle.
+var oddNames = []string{
+	"with space.txt",
+	"line\nbreak",
+	"latin1-\xe9t\xe9",
+	"-leading-dash",
+	"--double-dash",
+	"tab\there",
+	"quote'and\"dq",
+	"star*and?glob[1]",
+	"$(touch pwned)",
+}
+
+// makeOddTree fills dir with oddly named files and directories, a symlink
+// and a hard link.
+func makeOddTree(t testing.TB, dir string) {
+	t.Helper()
+	for i, n := range oddNames {
+		sub := filepath.Join(dir, "d "+n)
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{filepath.Join(dir, n), filepath.Join(sub, n)} {
+			if err := os.WriteFile(p, []byte(fmt.Sprintf("content %d of %q\n", i, p[len(dir):])), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Symlink("with space.txt", filepath.Join(dir, "link to space")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(dir, "with space.txt"), filepath.Join(dir, "hard link")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// treeOf describes every entry under dir: content for files, target for
+// links, "dir" for directories.
+func treeOf(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			out[rel] = "-> " + target
+		case d.IsDir():
+			out[rel] = "dir"
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			out[rel] = string(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameTree(t testing.TB, a, b string) {
+	t.Helper()
+	ta, tb := treeOf(t, a), treeOf(t, b)
+	for k, v := range ta {
+		if w, ok := tb[k]; !ok {
+			t.Errorf("%q missing from %s", k, b)
+		} else if v != w {
+			t.Errorf("%q differs: %q vs %q", k, v, w)
+		}
+	}
+	for k := range tb {
+		if _, ok := ta[k]; !ok {
+			t.Errorf("%q appeared in %s but is not in %s", k, b, a)
+		}
+	}
+}
+
+func inode(t testing.TB, p string) uint64 {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func TestRsyncLocalOddNames(t *testing.T) {
+	needRsync(t)
+	h, root := localHost(t)
+	makeOddTree(t, filepath.Join(root, "src"))
+	rep := &recorder{}
+	res, err := Rsync(context.Background(), RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", HardLinks: true, NumericIDs: true}, rep)
+	if err != nil {
+		lines, _ := rep.snapshot()
+		t.Fatalf("Rsync: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	sameTree(t, filepath.Join(root, "src"), filepath.Join(root, "dst"))
+	if _, err := os.Stat(filepath.Join(root, "dst", "pwned")); err == nil {
+		t.Error("a file name was run as a command")
+	}
+	if inode(t, filepath.Join(root, "dst", "with space.txt")) != inode(t, filepath.Join(root, "dst", "hard link")) {
+		t.Error("the hard link became two files despite HardLinks")
+	}
+	if res.ExitCode != 0 || res.Meaning != "success" || !res.Stats.Seen {
+		t.Errorf("result = %+v", res)
+	}
+	wantFiles := int64(len(treeOf(t, filepath.Join(root, "src"))))
+	if res.Stats.Files != wantFiles || res.Final.FilesDone != wantFiles || res.Final.FilesTotal != wantFiles {
+		t.Errorf("files: stats %d, final %d/%d, want %d", res.Stats.Files, res.Final.FilesDone, res.Final.FilesTotal, wantFiles)
+	}
+	if res.Final.Done != res.Stats.TotalSize || res.Final.Total != res.Stats.TotalSize {
+		t.Errorf("final bytes %d/%d, want the total size %d", res.Final.Done, res.Final.Total, res.Stats.TotalSize)
+	}
+	_, progress := rep.snapshot()
+	if len(progress) == 0 || progress[len(progress)-1] != res.Final {
+		t.Errorf("the last Progress reported is not the final one: %d reports", len(progress))
+	}
+}
+
+// makeBigTree writes files small files and two big ones of size bytes.
+func makeBigTree(t testing.TB, dir string, files int, size int) {
+	t.Helper()
+	for i := range files {
+		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i%20))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d", i)), []byte(strings.Repeat("x", 100+i%900)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block := make([]byte, size)
+	for i := range block {
+		block[i] = byte(i * 7919 >> 3)
+	}
+	for _, n := range []string{"big1.bin", "m/big2.bin"} {
+		p := filepath.Join(dir, n)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, block, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func checkMonotonic(t *testing.T, ps []Progress) {
+	t.Helper()
+	for i := 1; i < len(ps); i++ {
+		a, b := ps[i-1], ps[i]
+		if b.Done < a.Done || b.Total < a.Total || b.FilesDone < a.FilesDone || b.FilesTotal < a.FilesTotal {
+			t.Fatalf("progress went backwards at report %d: %+v after %+v", i, b, a)
+		}
+		if b.Unit != "bytes" {
+			t.Fatalf("report %d has unit %q", i, b.Unit)
+		}
+	}
+}
+
+func TestRsyncCountersNeverGoBackwards(t *testing.T) {
+	needRsync(t)
+	h, root := localHost(t)
+	makeBigTree(t, filepath.Join(root, "src"), 400, 1<<20)
+	rep := &recorder{}
+	// 2 MiB at 1 MiB/s: about two seconds, several progress records.
+	res, err := Rsync(context.Background(), RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", HardLinks: true,
+		ExtraArgs: []string{"--bwlimit=1024"}}, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ps := rep.snapshot()
+	if len(ps) < 4 {
+		t.Fatalf("only %d progress reports for a slowed transfer", len(ps))
+	}
+	checkMonotonic(t, ps)
+	sawRate := false
+	for _, p := range ps[:len(ps)-1] {
+		if p.Rate > 0 {
+			sawRate = true
+		}
+	}
+	if !sawRate {
+		t.Error("no report carried a rate")
+	}
+	fin := ps[len(ps)-1]
+	if fin.Done != res.Stats.TotalSize || fin.Total != res.Stats.TotalSize || fin.Done < 2<<20 {
+		t.Errorf("final bytes %d/%d, want %d", fin.Done, fin.Total, res.Stats.TotalSize)
+	}
+	if fin.FilesDone != res.Stats.Files || fin.FilesTotal != res.Stats.Files || fin.FilesDone < 402 {
+		t.Errorf("final files %d/%d, want %d", fin.FilesDone, fin.FilesTotal, res.Stats.Files)
+	}
+	if res.Stats.Transferred != 402 {
+		t.Errorf("stats say %d files transferred, want 402", res.Stats.Transferred)
+	}
+	sameTree(t, filepath.Join(root, "src"), filepath.Join(root, "dst"))
+
+	// A second pass finds everything up to date: it still ends with all
+	// bytes counted, and its counters still only rise.
+	rep2 := &recorder{}
+	res2, err := Rsync(context.Background(), RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/"}, rep2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ps2 := rep2.snapshot()
+	checkMonotonic(t, ps2)
+	if res2.Stats.Transferred != 0 || res2.Final.Done != res2.Stats.TotalSize {
+		t.Errorf("second pass: %d transferred, final %d of %d", res2.Stats.Transferred, res2.Final.Done, res2.Stats.TotalSize)
+	}
+}
+
+// A file removed while rsync runs gives exit 24: a warning in a hot pass, a
+// failure in the cold one.
+func TestRsyncVanishedHotAndCold(t *testing.T) {
+	needRsync(t)
+	for _, hot := range []bool{true, false} {
+		t.Run(fmt.Sprintf("hot=%v", hot), func(t *testing.T) {
+			h, root := localHost(t)
+			src := filepath.Join(root, "src")
+			if err := os.MkdirAll(src, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(src, "a-big"), make([]byte, 1<<20), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(src, "z-vanishes"), []byte("soon gone"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var once sync.Once
+			rep := &recorder{onProg: func(Progress) {
+				// The file list is complete (no incremental recursion) and
+				// the big file is still crawling through: remove the other.
+				once.Do(func() { os.Remove(filepath.Join(src, "z-vanishes")) })
+			}}
+			res, err := Rsync(context.Background(), RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Hot: hot,
+				ExtraArgs: []string{"--bwlimit=512"}}, rep)
+			if res.ExitCode != 24 {
+				lines, _ := rep.snapshot()
+				t.Fatalf("exit %d (%v), want 24\n%s", res.ExitCode, err, strings.Join(lines, "\n"))
+			}
+			if hot {
+				if err != nil || res.Warning == "" {
+					t.Errorf("hot pass: err = %v, warning = %q; want no error and a warning", err, res.Warning)
+				}
+				return
+			}
+			var xe *RsyncExitError
+			if !errors.As(err, &xe) || xe.Code != 24 || !strings.Contains(err.Error(), "vanished") || !errors.Is(err, ErrRsyncFailed) {
+				t.Errorf("cold pass: err = %v, want an RsyncExitError for code 24 explaining vanished files", err)
+			}
+		})
+	}
+}
+
+func writeFiles(t testing.TB, dir string, n int, prefix string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s%03d", prefix, i)), []byte(prefix), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRsyncDeleteGuard(t *testing.T) {
+	needRsync(t)
+	ctx := context.Background()
+
+	t.Run("empty source", func(t *testing.T) {
+		h, root := localHost(t)
+		os.MkdirAll(filepath.Join(root, "src"), 0o755)
+		writeFiles(t, filepath.Join(root, "dst", "sub"), 5, "keep")
+		before := treeOf(t, filepath.Join(root, "dst"))
+		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true}, Discard)
+		var re *DeleteRefusedError
+		if !errors.As(err, &re) || !errors.Is(err, ErrSourceEmpty) || re.Path != "/src/" || re.Deletions != 6 {
+			t.Fatalf("err = %v, want a refusal for the empty source /src/ with 6 deletions", err)
+		}
+		if !strings.Contains(err.Error(), "/src/") {
+			t.Errorf("the error does not name the path: %v", err)
+		}
+		if after := treeOf(t, filepath.Join(root, "dst")); len(after) != len(before) {
+			t.Errorf("destination changed: %d entries, had %d", len(after), len(before))
+		}
+	})
+
+	t.Run("empty source, empty destination", func(t *testing.T) {
+		h, root := localHost(t)
+		os.MkdirAll(filepath.Join(root, "src"), 0o755)
+		os.MkdirAll(filepath.Join(root, "dst"), 0o755)
+		if _, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true}, Discard); err != nil {
+			t.Fatalf("nothing to delete, yet: %v", err)
+		}
+	})
+
+	t.Run("missing source", func(t *testing.T) {
+		h, root := localHost(t)
+		writeFiles(t, filepath.Join(root, "dst"), 5, "keep")
+		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/nope/", Dst: "/dst/", Delete: true}, Discard)
+		var re *DeleteRefusedError
+		if !errors.As(err, &re) || !errors.Is(err, ErrSourceMissing) || re.Path != "/nope/" {
+			t.Fatalf("err = %v, want a refusal for the missing source /nope/", err)
+		}
+		if n := len(treeOf(t, filepath.Join(root, "dst"))); n != 6 {
+			t.Errorf("destination has %d entries, want the 6 it had", n)
+		}
+	})
+
+	t.Run("threshold, then confirmed", func(t *testing.T) {
+		h, root := localHost(t)
+		writeFiles(t, filepath.Join(root, "src"), 20, "same")
+		writeFiles(t, filepath.Join(root, "dst"), 20, "same")
+		writeFiles(t, filepath.Join(root, "dst"), 30, "extra")
+		opts := RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true, DeleteThreshold: 10}
+		_, err := Rsync(ctx, opts, Discard)
+		var re *DeleteRefusedError
+		if !errors.As(err, &re) || !errors.Is(err, ErrTooManyDeletions) || re.Deletions != 30 || re.Threshold != 10 || len(re.Sample) == 0 {
+			t.Fatalf("err = %v, want a refusal for 30 deletions over 10", err)
+		}
+		if n := len(treeOf(t, filepath.Join(root, "dst"))); n != 51 {
+			t.Fatalf("destination has %d entries after the refusal, want 51", n)
+		}
+
+		opts.ConfirmDeletes = 29
+		if _, err := Rsync(ctx, opts, Discard); !errors.Is(err, ErrTooManyDeletions) {
+			t.Fatalf("confirming 29 of 30 deletions: err = %v, want a refusal", err)
+		}
+
+		opts.ConfirmDeletes = 30
+		rep := &recorder{}
+		res, err := Rsync(ctx, opts, rep)
+		if err != nil {
+			t.Fatalf("confirmed run: %v", err)
+		}
+		if res.PlannedDeletes != 30 || res.Stats.Deleted != 30 || !slices.Contains(res.Argv, "--max-delete=40") {
+			t.Errorf("planned %d, deleted %d, argv %q", res.PlannedDeletes, res.Stats.Deleted, res.Argv)
+		}
+		sameTree(t, filepath.Join(root, "src"), filepath.Join(root, "dst"))
+	})
+
+	t.Run("share of the tree", func(t *testing.T) {
+		h, root := localHost(t)
+		writeFiles(t, filepath.Join(root, "src"), 50, "same")
+		writeFiles(t, filepath.Join(root, "dst"), 50, "same")
+		writeFiles(t, filepath.Join(root, "dst"), 120, "extra")
+		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true}, Discard)
+		if !errors.Is(err, ErrTooManyDeletions) {
+			t.Fatalf("120 of 171 entries would go: err = %v, want a refusal", err)
+		}
+	})
+}
+
+// sshRemote reaches the test sshd with the system ssh client.
+type sshRemote struct {
+	sshd *testenv.SSHD
+	root string
+}
+
+func (s sshRemote) RsyncShell() string {
+	return "ssh " + shellescape.QuoteCommand(s.sshd.SSHArgs())
+}
+func (s sshRemote) Destination() string  { return "root@127.0.0.1" }
+func (s sshRemote) Path(p string) string { return remote.JoinRoot(s.root, p) }
+
+func TestRsyncPullOverSSH(t *testing.T) {
+	needRsync(t)
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skipf("SKIPPING: the ssh client is not installed (%v)", err)
+	}
+	sshd := testenv.StartSSHD(t, testenv.SSHDOptions{})
+	oldRoot := t.TempDir()
+	makeOddTree(t, filepath.Join(oldRoot, "var", "spool", "odd dir"))
+	h, root := localHost(t)
+	// rsync creates the destination directory but not its parents.
+	if err := os.MkdirAll(filepath.Join(root, "var", "spool"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rep := &recorder{}
+	res, err := Rsync(context.Background(), RsyncOptions{Host: h, Remote: sshRemote{sshd, oldRoot},
+		SourceHost: mustLocal(t, "old", oldRoot), Src: "/var/spool/odd dir/", Dst: "/var/spool/odd dir/",
+		HardLinks: true, NumericIDs: true, Delete: true}, rep)
+	if err != nil {
+		lines, _ := rep.snapshot()
+		t.Fatalf("pull over ssh: %v\n%s\nsshd log:\n%s", err, strings.Join(lines, "\n"), sshd.Log())
+	}
+	sameTree(t, filepath.Join(oldRoot, "var", "spool", "odd dir"), filepath.Join(root, "var", "spool", "odd dir"))
+	if inode(t, filepath.Join(root, "var", "spool", "odd dir", "with space.txt")) != inode(t, filepath.Join(root, "var", "spool", "odd dir", "hard link")) {
+		t.Error("the hard link became two files")
+	}
+	if res.Stats.BytesReceived == 0 || res.Final.Done != res.Stats.TotalSize {
+		t.Errorf("stats %+v, final %+v", res.Stats, res.Final)
+	}
+	_, ps := rep.snapshot()
+	checkMonotonic(t, ps)
+
+	// A second pass over SSH runs the --delete dry run through the same
+	// transport and removes what the old server no longer has.
+	extra := filepath.Join(root, "var", "spool", "odd dir", "gone on old")
+	if err := os.WriteFile(extra, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Rsync(context.Background(), RsyncOptions{Host: h, Remote: sshRemote{sshd, oldRoot},
+		SourceHost: mustLocal(t, "old", oldRoot), Src: "/var/spool/odd dir/", Dst: "/var/spool/odd dir/",
+		HardLinks: true, Delete: true}, Discard)
+	if err != nil {
+		t.Fatalf("second pass: %v", err)
+	}
+	if res.PlannedDeletes != 1 || res.Stats.Deleted != 1 {
+		t.Errorf("second pass planned %d deletions and made %d, want 1 and 1", res.PlannedDeletes, res.Stats.Deleted)
+	}
+	if _, err := os.Lstat(extra); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the extra file is still there: %v", err)
+	}
+}
+
+func mustLocal(t testing.TB, name, root string) *remote.Local {
+	t.Helper()
+	h, err := remote.NewLocal(name, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
