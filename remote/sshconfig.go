@@ -14,13 +14,13 @@ import (
 // sshTarget is where and how to connect, after the ssh config file has been
 // applied to SSHOptions.
 type sshTarget struct {
-	alias          string   // Addr as given
-	host           string   // HostName from the config, else Addr
-	port           int      // from options, config, else 22
-	user           string   // from options, config, else root
-	identityFiles  []string // in the order they are tried
-	knownHosts     []string // the first is the one new keys are appended to
-	identitiesOnly bool     // IdentitiesOnly yes: no keys from the agent
+	alias          string          // Addr as given
+	host           string          // HostName from the config, else Addr
+	port           int             // from options, config, else 22
+	user           string          // from options, config, else root
+	identityFiles  []string        // in the order they are tried
+	knownHosts     []string        // the first is the one new keys are appended to
+	identitiesOnly bool            // IdentitiesOnly yes: no keys from the agent
 	explicitIDs    map[string]bool // identity files named in SSHOptions: must exist
 }
 
