@@ -1,0 +1,158 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLocalExecExitCodeAndEnv(t *testing.T) {
+	l, err := NewLocal("new", "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	res, err := l.Exec(context.Background(), Cmd{
+		Argv:   []string{"sh", "-c", `printf '%s' "$FERRY_LOCAL_TEST"; exit 7`},
+		Env:    []string{"FERRY_LOCAL_TEST=a value with 'quotes'"},
+		Stdout: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 7 || out.String() != "a value with 'quotes'" {
+		t.Fatalf("exit %d output %q", res.ExitCode, out.String())
+	}
+	res, err = l.Exec(context.Background(), Cmd{Argv: []string{"sh", "-c", "kill -TERM $$"}})
+	if err != nil || res.ExitCode != 143 || res.Signal != "TERM" {
+		t.Fatalf("killed by TERM: %+v %v", res, err)
+	}
+	if _, err := l.Exec(context.Background(), Cmd{}); err == nil {
+		t.Fatal("empty argv accepted")
+	}
+}
+
+func TestLocalCancelKillsProcessGroup(t *testing.T) {
+	l, _ := NewLocal("new", "/")
+	n := strconv.Itoa(1000000 + rand.IntN(8000000))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		// The sleep is a grandchild: only a group kill reaches it.
+		_, err := l.Exec(ctx, Cmd{Argv: []string{"sh", "-c", "sleep " + n + " & wait"}})
+		done <- err
+	}()
+	var pids []int
+	waitFor(t, "sleep "+n+" to start", func() bool { pids = procWith("sleep\x00" + n); return len(pids) > 0 })
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Exec after cancel: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Exec did not return after cancel")
+	}
+	waitFor(t, "sleep "+n+" to end", func() bool {
+		for _, p := range pids {
+			if alive(p) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestLocalRootMapping(t *testing.T) {
+	root := t.TempDir()
+	l, err := NewLocal("old", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLocal("old", "relative/root"); err == nil {
+		t.Fatal("relative root accepted")
+	}
+	for in, want := range map[string]string{
+		"/etc/hosts":             root + "/etc/hosts",
+		"../../../etc/passwd":    root + "/etc/passwd",
+		"/var/../../../../etc/x": root + "/etc/x",
+		"/var/spool/":            root + "/var/spool/",
+		"/":                      root,
+	} {
+		if got := l.Path(in); got != want {
+			t.Errorf("Path(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := JoinRoot("/", "../etc/hosts"); got != "/etc/hosts" {
+		t.Errorf("JoinRoot(/, ../etc/hosts) = %q", got)
+	}
+	bin := filepath.Join(root, "usr", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\necho \"stand-in $FERRY_ROOT\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "greet"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, argv0 := range []string{"greet", "/usr/bin/greet", "/../../usr/bin/greet"} {
+		var out bytes.Buffer
+		if _, err := l.Exec(context.Background(), Cmd{Argv: []string{argv0}, Stdout: &out}); err != nil {
+			t.Fatalf("%s: %v", argv0, err)
+		}
+		if out.String() != "stand-in "+root+"\n" {
+			t.Fatalf("%s printed %q", argv0, out.String())
+		}
+	}
+}
+
+func TestWriteFileAtomicKeepsMode(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hosts")
+	if err := WriteFileAtomic(p, []byte("one\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("new file: %v %v", fi.Mode(), err)
+	}
+	if err := os.Chmod(p, 0o604); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(p, []byte("two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ = os.Stat(p)
+	b, _ := os.ReadFile(p)
+	if fi.Mode().Perm() != 0o604 || string(b) != "two\n" {
+		t.Fatalf("rewritten file: mode %v content %q", fi.Mode(), b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temporary files left: %v", ents)
+	}
+}
+
+func TestLocalStat(t *testing.T) {
+	root := t.TempDir()
+	l, _ := NewLocal("new", root)
+	if err := os.Symlink("target", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := l.Stat(context.Background(), "/link")
+	if err != nil || st.Mode&fs.ModeSymlink == 0 || st.LinkTarget != "target" || st.Inode == 0 {
+		t.Fatalf("symlink: %+v %v", st, err)
+	}
+	if _, err := l.Stat(context.Background(), "/missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err := l.ReadFile(context.Background(), "/missing"); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), root) {
+		t.Fatalf("missing read: %v", err)
+	}
+}
