@@ -196,7 +196,7 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 
 	for pi := range d.Phases {
 		for _, s := range byPhase[pi] {
-			st := buildStep(s, opts)
+			st := buildStep(s, rb.Params, opts)
 			st.Number = len(d.Steps) + 1
 			d.Phases[pi].Steps = append(d.Phases[pi].Steps, len(d.Steps))
 			d.Steps = append(d.Steps, st)
@@ -205,7 +205,7 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 	return d, nil
 }
 
-func buildStep(s *wizard.Step, opts Options) Step {
+func buildStep(s *wizard.Step, params map[string]any, opts Options) Step {
 	st := Step{
 		ID:          clean(s.ID),
 		Phase:       clean(s.Phase),
@@ -237,12 +237,16 @@ func buildStep(s *wizard.Step, opts Options) Step {
 	}
 	if opts.Family != "" {
 		if cmds := s.CommandsFor(opts.Family); len(cmds) > 0 {
-			st.Commands[opts.Family] = commandLines(cmds)
+			st.Commands[opts.Family] = commandLines(cmds, params, opts.Family)
 			st.Families = []string{opts.Family}
 		}
 	} else {
 		for _, f := range s.Families() {
-			st.Commands[f] = commandLines(s.CommandsFor(f))
+			family := f
+			if f == wizard.FamilyAny {
+				family = ""
+			}
+			st.Commands[f] = commandLines(s.CommandsFor(f), params, family)
 			st.Families = append(st.Families, f)
 		}
 	}
@@ -271,12 +275,46 @@ func CommandLine(c wizard.Command) string {
 	return cleanText(c.Shell)
 }
 
-func commandLines(cmds []wizard.Command) []string {
+func commandLines(cmds []wizard.Command, params map[string]any, family string) []string {
 	out := make([]string, 0, len(cmds))
 	for _, c := range cmds {
-		out = append(out, CommandLine(c))
+		out = append(out, FillPlaceholders(CommandLine(c), params, family))
 	}
 	return out
+}
+
+var (
+	reTemplateAction = regexp.MustCompile(`\{\{-?\s*(.*?)\s*-?\}\}`)
+	reValueRefs      = regexp.MustCompile(`^(?:or )?\.(?:Answers|Facts)\.(\w+)(?: \.(?:Answers|Facts)\.\w+)*$`)
+	reParamRef       = regexp.MustCompile(`^\.Params\.(\w+)$`)
+	reControl        = regexp.MustCompile(`\{\{-?\s*(if|range|with|else|end|define|block|template)\b`)
+)
+
+// FillPlaceholders makes a command template readable before anything is
+// known: a runbook setting is replaced by its value, an answer or a fact by
+// its name in angle brackets ("<old_addr>"), the family by the family given.
+// A template with conditions or loops is left as written, since only the
+// wizard can decide it.
+func FillPlaceholders(s string, params map[string]any, family string) string {
+	if !strings.Contains(s, "{{") || reControl.MatchString(s) {
+		return s
+	}
+	return reTemplateAction.ReplaceAllStringFunc(s, func(action string) string {
+		expr := strings.Join(strings.Fields(reTemplateAction.FindStringSubmatch(action)[1]), " ")
+		if m := reValueRefs.FindStringSubmatch(expr); m != nil {
+			return "<" + m[1] + ">"
+		}
+		if m := reParamRef.FindStringSubmatch(expr); m != nil {
+			switch v := params[m[1]].(type) {
+			case string, int, float64, bool:
+				return fmt.Sprint(v)
+			}
+		}
+		if expr == ".Family" && family != "" {
+			return family
+		}
+		return action
+	})
 }
 
 // Patterns of the simple conditions WhenText puts into words.

@@ -146,6 +146,23 @@ func TestControlSequencesStripped(t *testing.T) {
 	}
 }
 
+func TestFillPlaceholders(t *testing.T) {
+	params := map[string]any{"min": "4.1.165-0", "list": []any{"a"}}
+	cases := map[string]string{
+		"ssh 'root@{{or .Facts.old_addr .Answers.old_addr}}' true": "ssh 'root@<old_addr>' true",
+		"ls '{{.Answers.backup_dir}}/x' {{ .Facts.cpus }}":         "ls '<backup_dir>/x' <cpus>",
+		"check {{.Params.min}} {{.Params.list}} {{.Params.none}}":  "check 4.1.165-0 {{.Params.list}} {{.Params.none}}",
+		"apt {{.Family}}": "apt debian",
+		`{{if eq .Facts.x "y"}}a{{else}}{{.Answers.b}}{{end}}`: `{{if eq .Facts.x "y"}}a{{else}}{{.Answers.b}}{{end}}`,
+		"plain": "plain",
+	}
+	for in, want := range cases {
+		if got := FillPlaceholders(in, params, "debian"); got != want {
+			t.Errorf("FillPlaceholders(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestWhenText(t *testing.T) {
 	cases := map[string]string{
 		"":                                         "",

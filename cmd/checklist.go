@@ -1,0 +1,146 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-migrate/ferry/assets"
+	"github.com/ferry-migrate/ferry/checklist"
+	"github.com/ferry-migrate/ferry/tui"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// checklistOptions are the flags of "ferry checklist".
+type checklistOptions struct {
+	runbook  string
+	family   string
+	format   string
+	stateDir string
+	// stateDirSet is true when --state-dir was given: a missing journal is
+	// then worth a note.
+	stateDirSet bool
+}
+
+// newChecklistCmd is "ferry checklist": the whole procedure, read-only.
+func (a *app) newChecklistCmd() *cobra.Command {
+	var o checklistOptions
+	c := &cobra.Command{
+		Use:   "checklist",
+		Short: "Show the whole procedure, and where a migration stands, without changing anything",
+		Long: strings.TrimSpace(`
+Shows every step of a runbook, phase by phase: what it does, where it runs,
+the commands it would run, what it checks and asks. When the state directory
+holds the journal of a migration, each step also shows its status.
+
+The checklist only reads the runbook and the journal: it connects to no
+server, runs nothing and writes nothing.
+
+Formats: tui (a browsable view; the default on a terminal), markdown (a
+checklist for a change ticket; the default otherwise) and json.`),
+		Example: `  ferry checklist --runbook greenarrow
+  ferry checklist --runbook bluemind --family debian --format markdown > ticket.md
+  ferry checklist --state-dir /var/lib/ferry --format json`,
+		Args: cobra.NoArgs,
+		RunE: a.action(func(c *cobra.Command, _ []string) error {
+			o.stateDirSet = c.Flags().Changed("state-dir")
+			return a.runChecklist(o)
+		}),
+	}
+	runbookFlag(c, &o.runbook)
+	c.Flags().StringVar(&o.family, "family", "", "show only the commands of one distribution family: rhel or debian")
+	c.Flags().StringVar(&o.format, "format", "", "tui, markdown or json (default: tui on a terminal, else markdown)")
+	stateDirFlag(c, &o.stateDir)
+	_ = c.RegisterFlagCompletionFunc("runbook", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return assets.Names(), cobra.ShellCompDirectiveDefault
+	})
+	_ = c.RegisterFlagCompletionFunc("family", cobra.FixedCompletions(checklist.Families, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(checklist.FormatNames, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func (a *app) runChecklist(o checklistOptions) error {
+	format := o.format
+	if format != "" && !slices.Contains(checklist.FormatNames, format) {
+		return usage(fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(checklist.FormatNames, ", ")))
+	}
+	if format == "" {
+		format = checklist.FormatMarkdown
+		if a.interactive() && os.Getenv("TERM") != "dumb" {
+			format = checklist.FormatTUI
+		}
+	}
+	if format == checklist.FormatTUI && !a.interactive() {
+		return usage(errors.New("--format tui needs a terminal on stdin and stdout; use --format markdown or json"))
+	}
+	doc, err := a.loadChecklist(o)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case checklist.FormatJSON:
+		return checklist.JSON(a.stdout, doc)
+	case checklist.FormatMarkdown:
+		return checklist.Markdown(a.stdout, doc)
+	}
+	_, err = tea.NewProgram(tui.NewChecklist(doc), tea.WithInput(a.stdin), tea.WithOutput(a.stdout)).Run()
+	return err
+}
+
+// loadChecklist reads the runbook and, when there is one, the journal, and
+// builds the checklist. It only reads.
+func (a *app) loadChecklist(o checklistOptions) (*checklist.Doc, error) {
+	if !checklist.ValidFamily(o.family) {
+		return nil, usage(fmt.Errorf("unknown --family %q (want %s)", o.family, strings.Join(checklist.Families, " or ")))
+	}
+	var (
+		state *wizard.State
+		notes []string
+	)
+	if o.stateDir != "" {
+		st, err := wizard.LoadState(o.stateDir)
+		switch {
+		case errors.Is(err, wizard.ErrNoJournal):
+			if o.stateDirSet {
+				fmt.Fprintf(a.stderr, "ferry checklist: no journal in %s: showing the procedure without statuses\n", o.stateDir)
+			}
+		case err != nil:
+			return nil, usage(fmt.Errorf("reading the state in %s: %w", o.stateDir, err))
+		default:
+			state = st
+			notes = append(notes, st.Warnings...)
+		}
+	}
+	name := o.runbook
+	if name == "" {
+		if state == nil || state.Runbook == "" || !slices.Contains(assets.Names(), state.Runbook) {
+			return nil, usage(fmt.Errorf("which runbook? give --runbook %s or a runbook file", strings.Join(assets.Names(), "|")))
+		}
+		name = state.Runbook
+	}
+	rb, err := wizard.LoadRunbook(name)
+	if err != nil {
+		return nil, err
+	}
+	if state != nil {
+		if state.Runbook != "" && state.Runbook != rb.ID {
+			notes = append(notes, fmt.Sprintf("the journal in %s belongs to runbook %q, not %q: its statuses are matched by step id only", o.stateDir, state.Runbook, rb.ID))
+		} else if state.Hash != "" && rb.Hash != "" && state.Hash != rb.Hash {
+			notes = append(notes, "this runbook differs from the one the migration started with: statuses are matched by step id")
+		}
+	}
+	opts := checklist.Options{Family: o.family, Notes: notes}
+	if state != nil {
+		opts.State, opts.StateDir = state, o.stateDir
+	}
+	doc, err := checklist.Build(rb, opts)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return doc, nil
+}
