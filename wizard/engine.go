@@ -35,6 +35,10 @@ type Executor interface {
 	// Check tests a precondition or success check: ok, and why (a sentence
 	// naming what was compared).
 	Check(ctx context.Context, s *Step, c *Check, env *StepEnv) (ok bool, reason string, err error)
+	// Prepare runs before the step's questions are asked: it learns the
+	// facts the questions depend on (is the DNS cache on?) and shows what a
+	// manual step needs to show (through env.Report, never journaled).
+	Prepare(ctx context.Context, s *Step, env *StepEnv) (facts map[string]string, err error)
 }
 
 // StepEnv is what a step sees while it runs.
@@ -56,6 +60,9 @@ type Outcome struct {
 	Facts    map[string]string
 	Warnings []string
 	Commands []CommandRecord
+	// Answers learnt by the step itself (the SSH port the connection used),
+	// recorded as answers so later questions about them are not asked.
+	Answers map[string]string
 	// NotApplicable: the step found it has nothing to do (e.g. the SSH
 	// port is 22, so no ssh config block is needed). It ends skipped.
 	NotApplicable bool
@@ -291,8 +298,14 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		// answered before ferry stopped: ask again.
 		return e.afterRepeatable(ctx, s)
 	}
+	if err := e.prepare(ctx, s); err != nil {
+		return err
+	}
 	if err := e.ask(ctx, s); err != nil {
 		return err
+	}
+	if e.state.Status(s.ID) == StatusSkipped {
+		return nil
 	}
 	if s.Level == LevelManual {
 		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedManual, Message: s.Title})
@@ -396,6 +409,23 @@ func PredictNext(passes []time.Duration) time.Duration {
 		next = last / 10
 	}
 	return next
+}
+
+// prepare lets the executor learn what the step's questions depend on.
+func (e *Engine) prepare(ctx context.Context, s *Step) error {
+	rep := newReporter(e, s.ID, e.ProgressInterval)
+	facts, err := e.exec.Prepare(ctx, s, e.env(s, 0, rep, ctx))
+	rep.stop()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return e.emit(Event{Type: EvWarning, Step: s.ID, Message: "could not prepare the step: " + err.Error()})
+	}
+	if len(facts) > 0 {
+		return e.emit(Event{Type: EvFact, Step: s.ID, Facts: facts})
+	}
+	return nil
 }
 
 // ask gathers the answers the step needs that are not known yet.
@@ -581,6 +611,19 @@ func (e *Engine) attempt(ctx context.Context, s *Step) error {
 	if len(out.Facts) > 0 {
 		if jerr := e.emit(Event{Type: EvFact, Step: s.ID, Facts: out.Facts}); jerr != nil {
 			return jerr
+		}
+	}
+	if len(out.Answers) > 0 {
+		learnt := map[string]string{}
+		for k, v := range out.Answers {
+			if _, known := e.state.Answers[k]; !known {
+				learnt[k] = v
+			}
+		}
+		if len(learnt) > 0 {
+			if jerr := e.emit(Event{Type: EvAnswered, Step: s.ID, Answers: learnt, Actor: "ferry"}); jerr != nil {
+				return jerr
+			}
 		}
 	}
 	counters := out.Counters

@@ -144,6 +144,10 @@ func (f *fakeExec) Run(ctx context.Context, s *Step, env *StepEnv) (Outcome, err
 	return Outcome{Message: "fine", Commands: cmds, Facts: facts}, nil
 }
 
+func (f *fakeExec) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[string]string, error) {
+	return nil, nil
+}
+
 func (f *fakeExec) Check(ctx context.Context, s *Step, c *Check, env *StepEnv) (bool, string, error) {
 	f.mu.Lock()
 	f.checks++

@@ -1,0 +1,388 @@
+package wizard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+// TaskExecutor carries out runbook steps with ferry's task library, on the
+// new server (where ferry runs) and on the old one (over SSH, connected on
+// first need).
+type TaskExecutor struct {
+	// New is the new server, normally remote.NewLocal("new", "/").
+	New remote.Host
+	// OldSSH says how to reach the old server. Addr and Port may be left
+	// empty: they are then taken from the answers (old_addr, ssh_port) and
+	// facts (old_addr).
+	OldSSH remote.SSHOptions
+	// SSHConfig is the runbook path of root's ssh config on the new server.
+	SSHConfig string
+	// TrustFingerprint is a host key fingerprint the admin approved in
+	// advance (answers file): an unknown key with it is trusted.
+	TrustFingerprint string
+	// Dial connects to the old server; nil means remote.DialSSH.
+	Dial func(ctx context.Context, o remote.SSHOptions) (*remote.SSH, error)
+
+	mu  sync.Mutex
+	old *remote.SSH
+}
+
+// Close closes the connection to the old server, if any.
+func (x *TaskExecutor) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.old != nil {
+		err := x.old.Close()
+		x.old = nil
+		return err
+	}
+	return nil
+}
+
+// Old returns the connection to the old server, opening it if needed. An
+// unknown host key is put to the admin through env.Ask.
+func (x *TaskExecutor) Old(ctx context.Context, env *StepEnv) (*remote.SSH, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.old != nil && x.old.Lost() == nil {
+		return x.old, nil
+	}
+	o := x.OldSSH
+	if o.Name == "" {
+		o.Name = HostOld
+	}
+	if o.Addr == "" {
+		o.Addr = firstNonEmpty(env.Data.Facts["old_addr"], env.Data.Answers["old_addr"])
+	}
+	if o.Addr == "" {
+		return nil, errors.New("the old server's address is not known yet (give --old)")
+	}
+	if o.Port == 0 {
+		if p, err := strconv.Atoi(env.Data.Answers["ssh_port"]); err == nil {
+			o.Port = p
+		}
+	}
+	o.TrustUnknown = func(hostport string, key ssh.PublicKey, fp string) bool {
+		if x.TrustFingerprint != "" && fp == x.TrustFingerprint {
+			return true
+		}
+		if env.Ask == nil {
+			return false
+		}
+		d, err := env.Ask(NeedTrust, fmt.Sprintf("the old server %s offers the %s host key %s, which is not in known_hosts: trust it and record it?", hostport, key.Type(), fp))
+		return err == nil && d.Action == ActTrust
+	}
+	dial := x.Dial
+	if dial == nil {
+		dial = remote.DialSSH
+	}
+	c, err := dial(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	x.old = c
+	return c, nil
+}
+
+// host returns the host a step runs on.
+func (x *TaskExecutor) host(ctx context.Context, s *Step, env *StepEnv) (remote.Host, error) {
+	if s.Host == HostOld {
+		return x.Old(ctx, env)
+	}
+	return x.New, nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// params resolves the templates of a step's (or check's) parameters.
+type params map[string]any
+
+func resolveParams(p map[string]any, data TemplateData) (params, error) {
+	out := params{}
+	for k, v := range p {
+		r, err := Resolve(v, data)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %s: %w", k, err)
+		}
+		out[k] = r
+	}
+	return out, nil
+}
+
+func (p params) str(k string) string {
+	v, ok := p[k]
+	if !ok || v == nil {
+		return ""
+	}
+	return strings.TrimSpace(fmt.Sprint(v))
+}
+
+func (p params) bool(k string) bool { return Truthy(p[k]) }
+
+func (p params) int(k string, def int) int {
+	switch v := p[k].(type) {
+	case int:
+		return v
+	case string:
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// list reads a list parameter; a string is split on white space.
+func (p params) list(k string) []string {
+	switch v := p[k].(type) {
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	case []string:
+		return v
+	case string:
+		return strings.Fields(v)
+	}
+	return nil
+}
+
+// pathToken finds absolute paths in a command that belong to a server's
+// own tree (not /dev, /proc or /tmp).
+var pathToken = regexp.MustCompile(`(^|[\s'"=|;&(<>:])(/(?:usr|var|etc|media|root|opt|srv|home|mnt|data)(?:/[^\s'"|;&()<>]*)?)`)
+
+// mapPaths maps the absolute paths in a command word or shell line under a
+// host's root. On a real server the root is "/" and nothing changes; on a
+// simulated one this keeps every command inside the simulation.
+func mapPaths(h remote.Host, s string) string {
+	if h.Root() == "/" {
+		return s
+	}
+	return pathToken.ReplaceAllStringFunc(s, func(m string) string {
+		sub := pathToken.FindStringSubmatch(m)
+		return sub[1] + h.Path(sub[2])
+	})
+}
+
+// commandSpecs renders the step's commands for a family into specs.
+func commandSpecs(s *Step, h remote.Host, data TemplateData) ([]tasks.CommandSpec, error) {
+	var out []tasks.CommandSpec
+	for _, c := range s.CommandsFor(data.Family) {
+		var spec tasks.CommandSpec
+		if c.Shell != "" {
+			line, err := Render(c.Shell, data)
+			if err != nil {
+				return nil, err
+			}
+			spec.Shell = mapPaths(h, line)
+		} else {
+			for i, w := range c.Argv {
+				r, err := Render(w, data)
+				if err != nil {
+					return nil, err
+				}
+				if i > 0 || !strings.Contains(r, "/") {
+					r = mapPaths(h, r)
+				}
+				spec.Argv = append(spec.Argv, r)
+			}
+		}
+		out = append(out, spec)
+	}
+	return out, nil
+}
+
+// profileEnv returns the environment the profile scripts set (load-profile),
+// for commands on the new server.
+func profileEnv(data TemplateData) []string {
+	var env []string
+	if raw := data.Facts["profile_env"]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &env)
+	}
+	return env
+}
+
+// run runs one command and records it.
+func run(ctx context.Context, h remote.Host, spec tasks.CommandSpec, rep tasks.Reporter, out *Outcome) (tasks.CommandResult, error) {
+	res, err := tasks.RunCommand(ctx, h, spec, rep)
+	out.Commands = append(out.Commands, CommandRecord{Host: h.Name(), Command: spec.Display(), Exit: res.ExitCode})
+	if err != nil {
+		return res, err
+	}
+	if !res.OK {
+		return res, fmt.Errorf("%s on %s: %s", spec.Display(), h.Name(), res.Reason)
+	}
+	return res, nil
+}
+
+// runArgv runs a command given as words.
+func runArgv(ctx context.Context, h remote.Host, rep tasks.Reporter, out *Outcome, argv ...string) (tasks.CommandResult, error) {
+	return run(ctx, h, tasks.CommandSpec{Argv: argv}, rep, out)
+}
+
+// output runs a command quietly and returns its whole standard output.
+func output(ctx context.Context, h remote.Host, argv ...string) (string, int, error) {
+	var b strings.Builder
+	res, err := h.Exec(ctx, remote.Cmd{Argv: argv, Stdout: &b})
+	return b.String(), res.ExitCode, err
+}
+
+// Run implements Executor.
+func (x *TaskExecutor) Run(ctx context.Context, s *Step, env *StepEnv) (Outcome, error) {
+	p, err := resolveParams(s.Params, env.Data)
+	if err != nil {
+		return Outcome{}, err
+	}
+	k, ok := kindRunners[s.Kind]
+	if !ok {
+		return Outcome{}, fmt.Errorf("kind %q cannot be run by this version of ferry", s.Kind)
+	}
+	return k(ctx, x, s, p, env)
+}
+
+// Check implements Executor: it runs the check kind and reads its outcome.
+func (x *TaskExecutor) Check(ctx context.Context, s *Step, c *Check, env *StepEnv) (bool, string, error) {
+	p, err := resolveParams(c.Params, env.Data)
+	if err != nil {
+		return false, "", err
+	}
+	k, ok := kindRunners[c.Kind]
+	if !ok {
+		return false, "", fmt.Errorf("check kind %q cannot be run by this version of ferry", c.Kind)
+	}
+	// A check runs on the host of its step.
+	out, err := k(ctx, x, s, p, &StepEnv{Data: env.Data, Report: tasks.Discard, Secrets: env.Secrets, Ask: env.Ask})
+	var cf *checkFailed
+	if errors.As(err, &cf) {
+		return false, cf.reason, nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	return true, out.Message, nil
+}
+
+// checkFailed is a check that ran and found its condition false (as
+// opposed to a check that could not run).
+type checkFailed struct{ reason string }
+
+func (e *checkFailed) Error() string { return e.reason }
+
+func failed(format string, a ...any) error { return &checkFailed{reason: fmt.Sprintf(format, a...)} }
+
+type kindRunner func(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error)
+
+// kindRunners maps each kind of kinds.go to its implementation; a test
+// checks that none is missing.
+var kindRunners map[string]kindRunner
+
+func init() {
+	kindRunners = map[string]kindRunner{
+		"check-root":       runCheckRoot,
+		"ssh-connect":      runSSHConnect,
+		"package-version":  runPackageVersion,
+		"path-absent":      runPathAbsent,
+		"path-present":     runPathPresent,
+		"same-platform":    runSamePlatform,
+		"pg-version":       runPGVersion,
+		"disk-space":       runDiskSpace,
+		"record":           runRecord,
+		"install-packages": runInstallPackages,
+		"hosts-entry":      runHostsEntry,
+		"ssh-config":       runSSHConfig,
+		"files-present":    runFilesPresent,
+		"copy-files":       runCopyFiles,
+		"tablespaces":      runTablespaces,
+		"manual":           runManual,
+		"load-profile":     runLoadProfile,
+		"command":          runCommandKind,
+		"rsync":            runRsync,
+		"queue-merge":      runQueueMerge,
+		"count-files":      runCountFiles,
+		"remove-dir":       runRemoveDir,
+		"remove-files":     runRemoveFiles,
+		"delete-files":     runDeleteFiles,
+		"resolv-conf":      runResolvConf,
+		"service-status":   runServiceStatus,
+		"compare-packages": runComparePackages,
+		"compare-setting":  runCompareSetting,
+		"pg-dump":          runPGDump,
+		"pg-restore":       runPGRestore,
+		"pg-verify":        runPGVerify,
+	}
+}
+
+// Prepare implements Executor.
+func (x *TaskExecutor) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[string]string, error) {
+	switch s.Kind {
+	case "resolv-conf":
+		p, err := resolveParams(s.Params, env.Data)
+		if err != nil {
+			return nil, err
+		}
+		d, err := tasks.DecideResolvers(ctx, x.New, p.str("config"))
+		if err != nil {
+			return nil, err
+		}
+		facts := map[string]string{"dns_cache": "no"}
+		if d.UseLocalCache {
+			facts["dns_cache"] = "yes"
+		}
+		if old, err := x.Old(ctx, env); err == nil {
+			if ns, err := tasks.ReadResolvers(ctx, old); err == nil && len(ns) > 0 {
+				facts["old_resolvers"] = strings.Join(ns, " ")
+			}
+		}
+		env.Report.Line("info", d.Reason)
+		return facts, nil
+	case "manual":
+		p, err := resolveParams(s.Params, env.Data)
+		if err != nil {
+			return nil, err
+		}
+		if t := p.str("show"); t != "" {
+			env.Report.Line("info", t)
+		}
+		if f := p.str("show_secret_file"); f != "" {
+			b, err := x.New.ReadFile(ctx, f)
+			if err != nil {
+				env.Report.Line("info", fmt.Sprintf("could not read %s: %v", f, err))
+				return nil, nil
+			}
+			// Shown on screen only: output lines are never journaled.
+			for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+				env.Report.Line("secret", l)
+			}
+		}
+	}
+	return nil, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,221 @@
+package wizard
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+// verdict turns a check result into an outcome or a failed check, showing
+// its detail (a file's content, a list of services) on screen.
+func verdict(r tasks.CheckResult, err error, env *StepEnv) (Outcome, error) {
+	if err != nil {
+		return Outcome{}, err
+	}
+	if r.Detail != "" {
+		for _, l := range strings.Split(strings.TrimRight(r.Detail, "\n"), "\n") {
+			env.Report.Line("stdout", l)
+		}
+	}
+	if !r.OK {
+		return Outcome{}, failed("%s", r.Reason)
+	}
+	return Outcome{Message: r.Reason}, nil
+}
+
+func runPackageVersion(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r, info, err := tasks.CheckPackageVersion(ctx, h, p.list("packages"), p.str("min"))
+	o, err := verdict(r, err, env)
+	if err == nil && info.Version != "" {
+		o.Facts = map[string]string{h.Name() + "_" + info.Name + "_version": info.Version}
+	}
+	return o, err
+}
+
+func runDiskSpace(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r, err := tasks.CheckDiskSpace(ctx, old, p.str("source"), x.New, p.str("target"), p.int("margin_percent", 10))
+	return verdict(r, err, env)
+}
+
+func runPGVersion(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	np, err := tasks.Platform(ctx, x.New)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r, err := tasks.CheckPGVersion(ctx, old, p.str("link"), p.str("blocked_version"), p.list("blocked_targets"), np)
+	return verdict(r, err, env)
+}
+
+func runServiceStatus(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var argv []string
+	if cmds, err := commandSpecs(s, h, env.Data); err == nil && len(cmds) > 0 && len(cmds[0].Argv) > 0 {
+		argv = cmds[0].Argv
+	}
+	st, res, err := tasks.QueryServiceStatus(ctx, h, argv, env.Report)
+	o := Outcome{Commands: []CommandRecord{{Host: h.Name(), Command: res.Command, Exit: res.ExitCode}}}
+	if err != nil {
+		return o, err
+	}
+	r := tasks.CheckServicesUp(st, p.list("allowed_down"))
+	if !r.OK {
+		return o, failed("%s", r.Reason)
+	}
+	o.Message = r.Reason
+	return o, nil
+}
+
+func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	res, err := tasks.QueueMerge(ctx, tasks.QueueMergeOptions{Host: h, OldQueue: p.str("old_queue"), Queue: p.str("queue"), Merge: p.str("merge")}, env.Report)
+	o := Outcome{Counters: &tasks.Progress{Unit: "messages", Done: res.Merged, Total: res.Total, Remaining: res.Remaining}}
+	o.Commands = append(o.Commands, CommandRecord{Host: h.Name(), Command: fmt.Sprintf("find %s -type f | %s %s %s", path.Join(p.str("old_queue"), "mess"), p.str("merge"), p.str("old_queue"), p.str("queue")), Exit: res.ExitCode})
+	if err != nil {
+		return o, err
+	}
+	o.Message = fmt.Sprintf("merged %d of %d message(s); %d left in the parked queue", res.Merged, res.Total, res.Remaining)
+	return o, nil
+}
+
+// installed lists the packages matching a pattern on a host, name → version.
+func installed(ctx context.Context, h remote.Host, family, pattern string) (map[string]string, error) {
+	argv := []string{"rpm", "-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", pattern}
+	if family == FamilyDebian {
+		argv = []string{"dpkg-query", "-W", "-f=${Package} ${Version} ${Status}\n", pattern}
+	}
+	out, code, err := output(ctx, h, argv...)
+	if err != nil {
+		return nil, err
+	}
+	pk := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		if family == FamilyDebian && !strings.Contains(l, "install ok installed") {
+			continue
+		}
+		pk[f[0]] = f[1]
+	}
+	if code != 0 && len(pk) == 0 && family != FamilyDebian {
+		return nil, fmt.Errorf("%s on %s exited with code %d", strings.Join(argv, " "), h.Name(), code)
+	}
+	return pk, nil
+}
+
+func runComparePackages(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	pat := p.str("pattern")
+	op, err := installed(ctx, old, firstNonEmpty(env.Data.Facts["old_family"], env.Data.Family), pat)
+	if err != nil {
+		return Outcome{}, err
+	}
+	np, err := installed(ctx, x.New, firstNonEmpty(env.Data.Facts["new_family"], env.Data.Family), pat)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var diffs []string
+	names := map[string]bool{}
+	for k := range op {
+		names[k] = true
+	}
+	for k := range np {
+		names[k] = true
+	}
+	var sorted []string
+	for k := range names {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		ov, oin := op[k]
+		nv, nin := np[k]
+		switch {
+		case !nin:
+			diffs = append(diffs, fmt.Sprintf("%s %s is on old only", k, ov))
+		case !oin:
+			diffs = append(diffs, fmt.Sprintf("%s %s is on new only", k, nv))
+		case p.str("mode") == "version" && ov != nv:
+			diffs = append(diffs, fmt.Sprintf("%s is %s on old and %s on new", k, ov, nv))
+		}
+	}
+	if len(op) == 0 && p.str("mode") == "version" {
+		diffs = append(diffs, "no package matching "+pat+" is installed on old")
+	}
+	for _, d := range diffs {
+		env.Report.Line("stdout", d)
+	}
+	if len(diffs) > 0 {
+		return Outcome{}, failed("%d difference(s) in %s packages: %s", len(diffs), pat, strings.Join(diffs, "; "))
+	}
+	return Outcome{Message: fmt.Sprintf("the %d %s package(s) are the same on both servers", len(op), pat)}, nil
+}
+
+// setting reads "key = value" (or "key: value") from a configuration file.
+func setting(ctx context.Context, h remote.Host, file, key string) (string, error) {
+	b, err := h.ReadFile(ctx, file)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "#") || strings.HasPrefix(l, ";") {
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			k, v, ok = strings.Cut(l, ":")
+		}
+		if ok && strings.TrimSpace(k) == key {
+			return strings.Trim(strings.TrimSpace(v), `"'`), nil
+		}
+	}
+	return "", nil
+}
+
+func runCompareSetting(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	file, key := p.str("file"), p.str("key")
+	ov, err := setting(ctx, old, file, key)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%s on old: %w", file, err)
+	}
+	nv, err := setting(ctx, x.New, file, key)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%s on new: %w", file, err)
+	}
+	if ov == "" || ov != nv {
+		return Outcome{}, failed("%s in %s is %q on old and %q on new", key, file, ov, nv)
+	}
+	return Outcome{Message: fmt.Sprintf("%s is %s on both servers", key, ov)}, nil
+}

@@ -1,0 +1,671 @@
+package wizard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+func runCheckRoot(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out, code, err := output(ctx, h, "id", "-u")
+	if err != nil {
+		return Outcome{}, err
+	}
+	uid := strings.TrimSpace(out)
+	if code != 0 || uid != "0" {
+		return Outcome{}, failed("ferry runs as uid %s on %s, not as root (uid 0): log in as root and run it again", uid, h.Name())
+	}
+	return Outcome{Message: "running as root on " + h.Name()}, nil
+}
+
+func runSSHConnect(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Facts: map[string]string{"old_addr": firstNonEmpty(env.Data.Facts["old_addr"], env.Data.Answers["old_addr"], x.OldSSH.Addr)},
+		Answers: map[string]string{"ssh_port": strconv.Itoa(old.Port())}}
+	// A simulated server (root not "/") has its name only in its own
+	// /etc/hostname; a real one answers hostname.
+	var name string
+	if old.Root() == "/" {
+		name, _, _ = output(ctx, old, "hostname")
+	}
+	if strings.TrimSpace(name) == "" {
+		if b, err := old.ReadFile(ctx, "/etc/hostname"); err == nil {
+			name = string(b)
+		}
+	}
+	if n := strings.TrimSpace(name); n != "" {
+		o.Facts["old_name"] = n
+	}
+	for _, h := range []remote.Host{old, x.New} {
+		if pi, err := tasks.Platform(ctx, h); err == nil {
+			o.Facts[h.Name()+"_family"] = pi.Family
+			o.Facts[h.Name()+"_platform"] = pi.Describe()
+		}
+	}
+	o.Facts["cpus"] = strconv.Itoa(runtime.NumCPU())
+	if a := old.LegacyAlgorithms(); len(a) > 0 {
+		o.Warnings = append(o.Warnings, "the old server only speaks weak SSH algorithms: "+strings.Join(a, ", "))
+	}
+	o.Commands = append(o.Commands, CommandRecord{Host: "new", Command: "ssh " + old.Destination() + " (port " + strconv.Itoa(old.Port()) + ")", Exit: 0})
+	o.Message = fmt.Sprintf("connected to %s as %s, port %d; host key verified", o.Facts["old_name"], old.Destination(), old.Port())
+	return o, nil
+}
+
+func runPathAbsent(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	pth := p.str("path")
+	_, err = h.Stat(ctx, pth)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Outcome{Message: pth + " is absent on " + h.Name()}, nil
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	if p.bool("show") {
+		if b, rerr := h.ReadFile(ctx, pth); rerr == nil {
+			for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+				env.Report.Line("stdout", l)
+			}
+		}
+	}
+	return Outcome{}, failed("%s exists on %s", pth, h.Name())
+}
+
+func runPathPresent(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	pth := p.str("path")
+	if _, err := h.Stat(ctx, pth); errors.Is(err, fs.ErrNotExist) {
+		return Outcome{}, failed("%s does not exist on %s", pth, h.Name())
+	} else if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Message: pth + " exists on " + h.Name()}, nil
+}
+
+func runFilesPresent(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	dir := p.str("dir")
+	var missing []string
+	for _, f := range p.list("files") {
+		if _, err := h.Stat(ctx, path.Join(dir, f)); errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, f)
+		} else if err != nil {
+			return Outcome{}, err
+		}
+	}
+	if len(missing) > 0 {
+		return Outcome{}, failed("missing in %s on %s: %s", dir, h.Name(), strings.Join(missing, ", "))
+	}
+	return Outcome{Message: fmt.Sprintf("all %d files are in %s on %s", len(p.list("files")), dir, h.Name())}, nil
+}
+
+func runSamePlatform(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	op, err := tasks.Platform(ctx, old)
+	if err != nil {
+		return Outcome{}, err
+	}
+	np, err := tasks.Platform(ctx, x.New)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r := tasks.SamePlatform(old.Name(), op, x.New.Name(), np)
+	if !r.OK {
+		return Outcome{}, failed("%s", r.Reason)
+	}
+	return Outcome{Message: r.Reason, Facts: map[string]string{"old_family": op.Family, "new_family": np.Family, "old_platform": op.Describe(), "new_platform": np.Describe()}}, nil
+}
+
+func runRecord(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	var parts []string
+	for _, q := range s.Ask {
+		if v, ok := env.Data.Answers[q.Key]; ok {
+			parts = append(parts, q.Key+"="+v)
+		}
+	}
+	return Outcome{Message: "recorded " + strings.Join(parts, ", ")}, nil
+}
+
+func runInstallPackages(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var pkgs []string
+	switch v := p["packages"].(type) {
+	case map[string]any:
+		fam := env.Data.Family
+		if l, ok := v[fam]; ok {
+			pkgs = params{"l": l}.list("l")
+		} else {
+			return Outcome{}, fmt.Errorf("no package list for the %q family", fam)
+		}
+	default:
+		pkgs = p.list("packages")
+	}
+	var o Outcome
+	var missing []string
+	for _, pkg := range pkgs {
+		var argv []string
+		if env.Data.Family == FamilyDebian {
+			argv = []string{"dpkg-query", "-W", "-f=${Status}", pkg}
+		} else {
+			argv = []string{"rpm", "-q", pkg}
+		}
+		out, code, err := output(ctx, h, argv...)
+		if err != nil || code != 0 || (env.Data.Family == FamilyDebian && !strings.Contains(out, "install ok installed")) {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		o.Message = "already installed: " + strings.Join(pkgs, ", ")
+		return o, nil
+	}
+	argv := append([]string{"yum", "install", "-y"}, missing...)
+	if env.Data.Family == FamilyDebian {
+		argv = append([]string{"apt-get", "install", "-y"}, missing...)
+	}
+	if _, err := runArgv(ctx, h, env.Report, &o, argv...); err != nil {
+		return o, err
+	}
+	o.Message = "installed " + strings.Join(missing, ", ")
+	return o, nil
+}
+
+func runHostsEntry(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	name := p.str("name")
+	key := "hosts_line_" + name
+	switch p.str("action") {
+	case "add":
+		r, err := tasks.AddHostsEntry(ctx, h, p.str("ip"), name)
+		if err != nil {
+			return Outcome{}, err
+		}
+		o := Outcome{Message: r.Reason, Facts: map[string]string{}}
+		if r.Changed {
+			// Only a line ferry added is removed at the end.
+			o.Facts[key] = r.Line
+		}
+		return o, nil
+	case "remove":
+		line := env.Data.Facts[key]
+		if line == "" {
+			return Outcome{NotApplicable: true, Message: "ferry added no " + name + " line to /etc/hosts, so it removes none"}, nil
+		}
+		r, err := tasks.RemoveHostsLine(ctx, h, line)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Message: r.Reason, Facts: map[string]string{key: ""}}, nil
+	}
+	return Outcome{}, fmt.Errorf("hosts-entry: action %q is not add or remove", p.str("action"))
+}
+
+func runSSHConfig(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	port, err := strconv.Atoi(p.str("port"))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("ssh port %q: %w", p.str("port"), err)
+	}
+	cfg := firstNonEmpty(x.SSHConfig, "/root/.ssh/config")
+	var o Outcome
+	if port != 22 {
+		r, err := tasks.SetSSHConfigHost(ctx, x.New, cfg, p.str("alias"), port, "")
+		if err != nil {
+			return Outcome{}, err
+		}
+		o.Message = r.Reason
+	} else {
+		o.Message = "port 22 needs no ssh config block"
+	}
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return o, err
+	}
+	if x.New.Root() == "/" {
+		// Prove what the vendor's script will do: the system ssh, in batch
+		// mode so that no hidden prompt can hang, reaching the alias.
+		args := append([]string{"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=15"}, p.str("alias"), "true")
+		if _, err := runArgv(ctx, x.New, env.Report, &o, append([]string{"ssh"}, args...)...); err != nil {
+			return o, fmt.Errorf("the system ssh cannot reach %s in batch mode (the vendor's script needs it): %w", p.str("alias"), err)
+		}
+	} else if err := old.CheckSystemSSH(ctx); err != nil {
+		return o, err
+	}
+	o.Message += "; the system ssh reaches the old server in batch mode"
+	return o, nil
+}
+
+// runCopyFiles copies files from the old server in one rsync transfer
+// (--relative keeps each file's place), backing up what it overwrites.
+func runCopyFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	from, to := p.str("from_dir"), firstNonEmpty(p.str("to_dir"), "/")
+	argv := []string{"rsync", "-a", "--relative", "--partial", "-e", old.RsyncShell()}
+	if p.bool("backup") {
+		argv = append(argv, "--backup", "--suffix="+BackupSuffix(time.Now()))
+	}
+	first := true
+	for _, item := range p.list("items") {
+		base, rel := "/", strings.TrimPrefix(item, "/")
+		if from != "" && !strings.HasPrefix(item, "/") {
+			base = from
+		}
+		src := strings.TrimSuffix(old.Path(base), "/") + "/./" + rel
+		if first {
+			argv = append(argv, old.Destination()+":"+src)
+			first = false
+		} else {
+			argv = append(argv, ":"+src)
+		}
+	}
+	if first {
+		return Outcome{}, errors.New("copy-files: no items")
+	}
+	dst := x.New.Path(to)
+	if _, _, err := output(ctx, x.New, "mkdir", "-p", dst); err != nil {
+		return Outcome{}, err
+	}
+	argv = append(argv, strings.TrimSuffix(dst, "/")+"/")
+	var o Outcome
+	if _, err := runArgv(ctx, x.New, env.Report, &o, argv...); err != nil {
+		return o, err
+	}
+	o.Message = fmt.Sprintf("copied %d item(s) into %s", len(p.list("items")), to)
+	return o, nil
+}
+
+// BackupSuffix is the suffix of the backup ferry keeps of a file it
+// overwrites, the same scheme tasks.BackupName uses.
+func BackupSuffix(t time.Time) string {
+	name := tasks.BackupName("x", t)
+	return strings.TrimPrefix(name, "x")
+}
+
+func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	file := p.str("file")
+	b, err := x.New.ReadFile(ctx, file)
+	if err != nil {
+		return Outcome{}, err
+	}
+	ts, err := tasks.ParseTablespaces(file, b)
+	if err != nil {
+		return Outcome{}, err
+	}
+	located := tasks.WithLocation(ts)
+	if len(located) == 0 {
+		return Outcome{Message: "no tablespace has a location: nothing to copy"}, nil
+	}
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var o Outcome
+	var total tasks.Progress
+	for _, t := range located {
+		dir := t.Location
+		if _, _, err := output(ctx, x.New, "mkdir", "-p", x.New.Path(dir)); err != nil {
+			return o, err
+		}
+		res, err := tasks.Rsync(ctx, tasks.RsyncOptions{Host: x.New, Remote: old, SourceHost: old, Src: dir + "/", Dst: dir, Delete: true, Hot: p.str("pass") != "final"}, env.Report)
+		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
+		if err != nil {
+			return o, fmt.Errorf("tablespace %s (%s): %w", t.Name, dir, err)
+		}
+		if res.Warning != "" {
+			o.Warnings = append(o.Warnings, res.Warning)
+		}
+		total.Unit = "bytes"
+		total.Done += res.Final.Done
+		total.Total += res.Final.Total
+		total.FilesDone += res.Final.FilesDone
+		total.FilesTotal += res.Final.FilesTotal
+	}
+	o.Counters = &total
+	names := make([]string, len(located))
+	for i, t := range located {
+		names[i] = t.Name + " (" + t.Location + ")"
+	}
+	o.Message = "copied " + strings.Join(names, ", ")
+	return o, nil
+}
+
+func runManual(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	return Outcome{Message: "done by hand"}, nil
+}
+
+// runLoadProfile sources the profile scripts in a shell and keeps the
+// variables they set, for the later commands on the new server.
+func runLoadProfile(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	var script strings.Builder
+	var found []string
+	var o Outcome
+	for _, sc := range p.list("scripts") {
+		if _, err := x.New.Stat(ctx, sc); err != nil {
+			o.Warnings = append(o.Warnings, sc+" is not there; skipped")
+			continue
+		}
+		found = append(found, sc)
+		fmt.Fprintf(&script, ". %s >/dev/null 2>&1 || exit 1\n", shellQuote(x.New.Path(sc)))
+	}
+	if len(found) == 0 {
+		return o, errors.New("none of the profile scripts exists: did the package reinstall work?")
+	}
+	base, _, err := output(ctx, x.New, "sh", "-c", "env -0")
+	if err != nil {
+		return o, err
+	}
+	script.WriteString("env -0\n")
+	after, code, err := output(ctx, x.New, "sh", "-c", script.String())
+	if err != nil {
+		return o, err
+	}
+	if code != 0 {
+		return o, fmt.Errorf("sourcing the profile scripts failed (exit %d)", code)
+	}
+	before := map[string]bool{}
+	for _, kv := range strings.Split(base, "\x00") {
+		before[kv] = true
+	}
+	var changed []string
+	for _, kv := range strings.Split(after, "\x00") {
+		if kv != "" && !before[kv] && strings.Contains(kv, "=") && !strings.HasPrefix(kv, "_=") && !strings.HasPrefix(kv, "SHLVL=") && !strings.HasPrefix(kv, "PWD=") {
+			changed = append(changed, kv)
+		}
+	}
+	sort.Strings(changed)
+	b, _ := json.Marshal(changed)
+	o.Facts = map[string]string{"profile_env": string(b)}
+	o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: ". " + strings.Join(found, "; . "), Exit: 0})
+	names := make([]string, len(changed))
+	for i, kv := range changed {
+		names[i], _, _ = strings.Cut(kv, "=")
+	}
+	o.Message = fmt.Sprintf("sourced %d script(s); later commands get %s", len(found), strings.Join(names, ", "))
+	return o, nil
+}
+
+func runCommandKind(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	specs, err := commandSpecs(s, h, env.Data)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var okExit []int
+	for _, e := range p.list("ok_exit") {
+		if n, err := strconv.Atoi(e); err == nil {
+			okExit = append(okExit, n)
+		}
+	}
+	var o Outcome
+	var last tasks.CommandResult
+	for i, spec := range specs {
+		if s.Host == HostNew {
+			spec.Env = append(spec.Env, profileEnv(env.Data)...)
+		}
+		spec.OKExit = okExit
+		if i == len(specs)-1 {
+			spec.ExpectLastLine = p.str("expect_last_line")
+		}
+		last, err = run(ctx, h, spec, env.Report, &o)
+		if err != nil {
+			return o, err
+		}
+	}
+	o.Message = fmt.Sprintf("%d command(s) ran on %s", len(specs), h.Name())
+	if last.LastLine != "" {
+		o.Message += "; last line: " + last.LastLine
+	}
+	return o, nil
+}
+
+func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	paths := p.list("paths")
+	par := p.int("parallel", 1)
+	if par < 1 {
+		par = 1
+	}
+	sum := &progressSum{rep: env.Report, parts: make([]tasks.Progress, len(paths))}
+	var o Outcome
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, dir := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, dir string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			opts := tasks.RsyncOptions{Host: x.New, Remote: old, SourceHost: old, Src: strings.TrimSuffix(dir, "/") + "/", Dst: strings.TrimSuffix(dir, "/") + "/",
+				HardLinks: p.bool("hard_links"), NumericIDs: p.bool("numeric_ids"), Delete: p.bool("delete"), MaxDelete: p.int("max_delete", 0), Hot: p.str("pass") == "hot"}
+			res, err := tasks.Rsync(ctx, opts, sum.part(i))
+			mu.Lock()
+			defer mu.Unlock()
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
+			if res.Warning != "" {
+				o.Warnings = append(o.Warnings, dir+": "+res.Warning)
+			}
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", dir, err)
+			}
+		}(i, dir)
+	}
+	wg.Wait()
+	total := sum.total()
+	o.Counters = &total
+	if firstErr != nil {
+		return o, firstErr
+	}
+	o.Message = fmt.Sprintf("%d director(ies) in sync", len(paths))
+	return o, nil
+}
+
+// progressSum adds up the progress of several transfers running at once.
+type progressSum struct {
+	rep   tasks.Reporter
+	mu    sync.Mutex
+	parts []tasks.Progress
+}
+
+type partReporter struct {
+	s *progressSum
+	i int
+}
+
+func (s *progressSum) part(i int) tasks.Reporter { return partReporter{s, i} }
+
+func (r partReporter) Line(stream, text string) { r.s.rep.Line(stream, text) }
+
+func (r partReporter) Progress(p tasks.Progress) {
+	r.s.mu.Lock()
+	r.s.parts[r.i] = p
+	t := r.s.totalLocked()
+	r.s.mu.Unlock()
+	r.s.rep.Progress(t)
+}
+
+func (s *progressSum) total() tasks.Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.totalLocked()
+}
+
+func (s *progressSum) totalLocked() tasks.Progress {
+	var t tasks.Progress
+	for _, p := range s.parts {
+		t.Unit = firstNonEmpty(t.Unit, p.Unit)
+		t.Done += p.Done
+		t.Total += p.Total
+		t.FilesDone += p.FilesDone
+		t.FilesTotal += p.FilesTotal
+		t.Rate += p.Rate
+		if p.ETA > t.ETA {
+			t.ETA = p.ETA
+		}
+	}
+	return t
+}
+
+func runCountFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	dir := p.str("dir")
+	n, err := tasks.CountFiles(ctx, h, dir)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Message: fmt.Sprintf("%d file(s) under %s on %s", n, dir, h.Name()), Counters: &tasks.Progress{Unit: "files", Done: n}}
+	if _, ok := p["expect"]; ok {
+		want := int64(p.int("expect", -1))
+		if n != want {
+			return o, failed("%d file(s) under %s on %s, expected %d", n, dir, h.Name(), want)
+		}
+	}
+	return o, nil
+}
+
+func runRemoveDir(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	dir := path.Clean("/" + p.str("path"))
+	if strings.Count(dir, "/") < 2 {
+		return Outcome{}, fmt.Errorf("refusing to remove %q: too close to the root", dir)
+	}
+	var o Outcome
+	if _, err := h.Stat(ctx, dir); errors.Is(err, fs.ErrNotExist) {
+		return Outcome{Message: dir + " is already gone on " + h.Name()}, nil
+	}
+	if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-rf", "--one-file-system", h.Path(dir)); err != nil {
+		return o, err
+	}
+	o.Message = "removed " + dir + " on " + h.Name()
+	return o, nil
+}
+
+func runRemoveFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var o Outcome
+	var gone, absent []string
+	for _, f := range p.list("paths") {
+		if _, err := h.Stat(ctx, f); errors.Is(err, fs.ErrNotExist) {
+			absent = append(absent, f)
+			continue
+		}
+		if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-f", h.Path(f)); err != nil {
+			return o, err
+		}
+		gone = append(gone, f)
+	}
+	o.Message = fmt.Sprintf("removed %d file(s) on %s", len(gone), h.Name())
+	if len(gone) > 0 {
+		o.Message += ": " + strings.Join(gone, ", ")
+	}
+	if len(absent) > 0 {
+		o.Message += "; already absent: " + strings.Join(absent, ", ")
+	}
+	return o, nil
+}
+
+func runDeleteFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var o Outcome
+	var total int64
+	var parts []string
+	for _, d := range p.list("dirs") {
+		if _, err := h.Stat(ctx, d); errors.Is(err, fs.ErrNotExist) {
+			parts = append(parts, d+": absent")
+			continue
+		}
+		n, err := tasks.CountFiles(ctx, h, d)
+		if err != nil {
+			return o, err
+		}
+		if _, err := runArgv(ctx, h, env.Report, &o, "find", h.Path(d), "-type", "f", "-delete"); err != nil {
+			return o, err
+		}
+		total += n
+		parts = append(parts, fmt.Sprintf("%s: %d", d, n))
+		env.Report.Progress(tasks.Progress{Unit: "files", Done: total})
+	}
+	o.Counters = &tasks.Progress{Unit: "files", Done: total}
+	o.Message = fmt.Sprintf("deleted %d file(s) on %s (%s)", total, h.Name(), strings.Join(parts, "; "))
+	return o, nil
+}
+
+func runResolvConf(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	d, err := tasks.DecideResolvers(ctx, x.New, p.str("config"))
+	if err != nil {
+		return Outcome{}, err
+	}
+	ns := []string{tasks.LocalCacheNameserver}
+	if !d.UseLocalCache {
+		ns = SplitList(env.Data.Answers["resolvers"])
+		if len(ns) == 0 {
+			return Outcome{}, errors.New("no resolvers were chosen")
+		}
+	}
+	r, err := tasks.WriteResolvConf(ctx, x.New, "/etc/resolv.conf", ns, false)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Message: d.Reason + "; " + r.Reason}
+	o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: "write /etc/resolv.conf: nameserver " + strings.Join(ns, ", "), Exit: 0})
+	return o, nil
+}
+
+func shellQuote(s string) string { return quoteArgv([]string{s}) }
