@@ -145,7 +145,7 @@ func TestStepRules(t *testing.T) {
 					for _, c := range s.Commands[fam] {
 						line := cmdLine(c)
 						if (strings.Contains(line, "rm -") || strings.Contains(line, " stop") ||
-							strings.Contains(line, " -delete") || strings.HasPrefix(line, "dropdb")) && !s.Destructive {
+							strings.Contains(line, " -delete") || strings.Contains(line, " dropdb ")) && !s.Destructive {
 							t.Errorf("step %s runs %q but is not destructive", s.ID, line)
 						}
 					}
@@ -212,6 +212,13 @@ func rendered(t *testing.T, rb *wizard.Runbook, family string) (map[string][]str
 		}
 	}
 	return per, all.String()
+}
+
+// per returns the rendered commands of each step for the Debian family.
+func per(t *testing.T, rb *wizard.Runbook) map[string][]string {
+	t.Helper()
+	p, _ := rendered(t, rb, wizard.FamilyDebian)
+	return p
 }
 
 // resolved returns a step's task parameters with templates resolved.
@@ -664,6 +671,21 @@ func TestBlueMindSteps(t *testing.T) {
 			t.Errorf("precopy-cyrus when %s: %q, want %q", answer, got, want)
 		}
 	}
+	// Each dump goes into its own database, and never with -C after a
+	// createdb of the same name.
+	restore := regexp.MustCompile(`pg_restore .*-d (\S+) \S+/dump-(\S+)\.sql$`)
+	restores := 0
+	for _, line := range per(t, rb)["restore-databases"] {
+		if m := restore.FindStringSubmatch(line); m != nil {
+			restores++
+			if m[1] != m[2] || strings.Contains(line, " -C ") || strings.Contains(line, "--create") {
+				t.Errorf("restore command %q does not restore the dump into its own database", line)
+			}
+		}
+	}
+	if restores != 2 {
+		t.Errorf("%d restore commands, want one per database", restores)
+	}
 	// The restore explains the published commands' hazard.
 	help := rb.Step("restore-databases").Help
 	for _, s := range []string{"createdb", "pg_restore -C -d bj", "exit status 1", "bj-data"} {
@@ -695,8 +717,10 @@ func TestBlueMindAcceptance(t *testing.T) {
 		{text: "rsync -a -r root@192.0.2.10:/var/lib/bm-ca/\\* /var/lib/bm-ca"},
 		{text: "runuser -u postgres -- dropdb --if-exists bj\n"},
 		{text: "runuser -u postgres -- dropdb --if-exists bj-data\n"},
-		{text: "pg_restore -C --jobs=2 -d postgres /var/backups/ferry-bluemind/dump-bj.sql"},
-		{text: "pg_restore -C --jobs=2 -d postgres /var/backups/ferry-bluemind/dump-bj-data.sql"},
+		{text: "runuser -u postgres -- createdb --template=template0 --owner=bj bj\n"},
+		{text: "runuser -u postgres -- createdb --template=template0 --owner=bj bj-data\n"},
+		{text: "pg_restore --exit-on-error --jobs=2 -d bj /var/backups/ferry-bluemind/dump-bj.sql"},
+		{text: "pg_restore --exit-on-error --jobs=2 -d bj-data /var/backups/ferry-bluemind/dump-bj-data.sql"},
 		{text: "Security > Firewall", anywhere: true},
 		{text: "Manage messaging system", anywhere: true},
 		{text: "My Networks", anywhere: true},
