@@ -434,7 +434,7 @@ func (m Checklist) detailLines() []string {
 		add(st.Warn, "⏱ "+strings.ToUpper(t[:1])+t[1:]+".", "  ")
 	}
 	if s.WhenText != "" {
-		add(st.Row, "Applies "+s.WhenText+".", "  ")
+		add(st.Row, "Applies "+s.WhenText+".", "")
 	}
 	if s.Help != "" {
 		blank()
@@ -448,7 +448,7 @@ func (m Checklist) detailLines() []string {
 	}
 	if s.Precondition != "" {
 		section("Before it runs")
-		add(st.Row, s.Precondition, "  ")
+		add(st.Row, s.Precondition, "")
 	}
 	for _, f := range s.Families {
 		title := "Commands"
@@ -476,11 +476,11 @@ func (m Checklist) detailLines() []string {
 	}
 	if s.Success != "" {
 		section("Success when")
-		add(st.Row, s.Success, "  ")
+		add(st.Row, s.Success, "")
 	}
 	if s.Vendor != "" {
 		blank()
-		add(st.Dim, "Vendor: "+s.Vendor, "  ")
+		add(st.Dim, "Vendor: "+s.Vendor, "")
 	}
 	return out
 }
@@ -534,8 +534,11 @@ func clFit(lines []string, w, h int) []string {
 func clWrap(text string, w int, lead string) []string {
 	lw := ansi.StringWidth(lead)
 	lines := strings.Split(ansi.Wrap(text, max(1, w-lw), ""), "\n")
-	for i := 1; i < len(lines); i++ {
-		lines[i] = lead + lines[i]
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " ")
+		if i > 0 {
+			lines[i] = lead + lines[i]
+		}
 	}
 	return lines
 }
