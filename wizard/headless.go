@@ -1,0 +1,134 @@
+package wizard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// NeedsHumanError says which step a headless run stopped at and what it
+// needed that the answers file does not give.
+type NeedsHumanError struct {
+	Step string
+	Need string
+	What string
+}
+
+func (e *NeedsHumanError) Error() string {
+	return fmt.Sprintf("step %s needs a person (%s): %s; add it to the answers file or run ferry interactively", e.Step, e.Need, e.What)
+}
+
+// Is makes errors.Is(err, ErrNeedsHuman) true.
+func (e *NeedsHumanError) Is(target error) bool { return target == ErrNeedsHuman }
+
+// RunHeadless runs the session with no terminal: every event is written to
+// w as one JSON line, and waiting steps are answered from set. The run stops
+// with a *NeedsHumanError at the first step the set does not cover.
+func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) error {
+	if set == nil {
+		set = &AnswerSet{}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var need *NeedsHumanError
+	enc := json.NewEncoder(w)
+	e := s.Engine
+	e.Actor = "answers file"
+	for k, v := range set.Answers {
+		for _, st := range e.rb.Steps {
+			for _, q := range st.Ask {
+				if q.Key == k && q.Type == "secret" {
+					e.SetSecret(k, v)
+				}
+			}
+		}
+	}
+	passes := map[string]int{}
+	s.SetSink(func(ev Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(ev)
+		if ev.Type == EvStepFinished && ev.Status == StatusOK {
+			passes[ev.Step]++
+		}
+		if ev.Type != EvWaiting {
+			return
+		}
+		d, ok := headlessDecision(ev, set, passes[ev.Step])
+		if !ok {
+			if need == nil {
+				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: firstNonEmpty(ev.Message, questionKeys(ev.Questions))}
+			}
+			cancel()
+			return
+		}
+		d.Step = ev.Step
+		d.Actor = "answers file"
+		e.Decide(d)
+	})
+	err := e.Run(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	if need != nil {
+		return need
+	}
+	return err
+}
+
+func questionKeys(qs []Question) string {
+	keys := make([]string, len(qs))
+	for i, q := range qs {
+		keys[i] = q.Key + " (" + q.Prompt + ")"
+	}
+	return "answers for " + strings.Join(keys, ", ")
+}
+
+// headlessDecision answers a waiting event from an answers file.
+func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
+	if r, ok := set.Skip[ev.Step]; ok && ev.Need != NeedRepeat && ev.Need != NeedChanged {
+		return Decision{Action: ActSkip, Reason: r}, true
+	}
+	switch ev.Need {
+	case NeedAnswers:
+		ans := map[string]string{}
+		for _, q := range ev.Questions {
+			v, ok := set.Answers[q.Key]
+			if !ok {
+				return Decision{}, false
+			}
+			ans[q.Key] = v
+		}
+		return Decision{Action: ActAnswer, Answer: ans}, true
+	case NeedConfirm:
+		if slices.Contains(set.Confirm, ev.Step) {
+			return Decision{Action: ActConfirm, Text: ev.Word}, true
+		}
+	case NeedManual:
+		if slices.Contains(set.Done, ev.Step) {
+			return Decision{Action: ActDone}, true
+		}
+	case NeedRepeat:
+		if passes < set.Repeat[ev.Step] {
+			return Decision{Action: ActRepeat}, true
+		}
+		return Decision{Action: ActContinue}, true
+	case NeedFailure:
+		// A failure ends a headless run: the journal keeps the place.
+		return Decision{Action: ActContinue}, true
+	case NeedChanged:
+		if set.ContinueChanged {
+			return Decision{Action: ActContinue}, true
+		}
+	case NeedTrust:
+		if set.TrustHostKey != "" && strings.Contains(ev.Message, set.TrustHostKey) {
+			return Decision{Action: ActTrust}, true
+		}
+	}
+	return Decision{}, false
+}
+
