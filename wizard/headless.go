@@ -131,4 +131,3 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 	}
 	return Decision{}, false
 }
-
