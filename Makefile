@@ -1,0 +1,24 @@
+# Shortcuts for ferry's everyday commands. CI runs .ci/run.
+
+.PHONY: test vet fmt build snapshot demo
+
+# The test command, exactly as the README gives it.
+test:
+	go test -race ./...
+
+vet:
+	go vet ./...
+
+# Lists files gofmt would change; fails if there are any.
+fmt:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+build:
+	CGO_ENABLED=0 go build -trimpath -o ferry .
+
+# Static binaries, .deb and .rpm packages into dist/ (not committed).
+snapshot:
+	goreleaser release --snapshot --clean
+
+demo:
+	go run . demo greenarrow
