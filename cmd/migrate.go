@@ -1,0 +1,118 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ferry-migrate/ferry/tui"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// migration is everything a run (real or demo) needs.
+type migration struct {
+	rb       *wizard.Runbook
+	stateDir string
+	exec     *wizard.TaskExecutor
+	// seed and facts come from the command line (--old) or the demo.
+	seed, facts map[string]string
+	headless    bool
+	answers     *wizard.AnswerSet
+	oldName     string
+	newName     string
+}
+
+// migrate runs a migration to its end (or a stop) with the right front end:
+// the TUI on a terminal, JSON lines otherwise.
+func (a *app) migrate(m migration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	defer m.exec.Close()
+	sess, err := wizard.OpenSession(wizard.SessionOptions{Runbook: m.rb, StateDir: m.stateDir, Exec: m.exec, Seed: m.seed, Facts: m.facts})
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	if m.answers != nil {
+		if err := m.answers.Validate(m.rb); err != nil {
+			return usage(err)
+		}
+		m.exec.TrustFingerprint = m.answers.TrustHostKey
+	}
+	secret := map[string]bool{}
+	for _, s := range m.rb.Steps {
+		for _, q := range s.Ask {
+			if q.Type == "secret" {
+				secret[q.Key] = true
+			}
+		}
+	}
+	// Whatever is answered is kept as an answers file in the state
+	// directory, so that a rehearsal can be replayed headless.
+	sess.Engine.OnAnswers = func(ans map[string]string) {
+		set := &wizard.AnswerSet{Answers: ans}
+		if err := set.Save(m.stateDir, secret); err != nil {
+			fmt.Fprintf(a.stderr, "ferry: could not save the answers file: %v\n", err)
+		}
+	}
+	if m.headless || !a.interactive() {
+		if !m.headless {
+			fmt.Fprintln(a.stderr, "ferry: no terminal, so running headless (JSON lines on stdout); use --answers FILE to answer what the steps ask")
+		}
+		return wizard.RunHeadless(ctx, sess, m.answers, a.stdout)
+	}
+	return a.runTUI(ctx, sess, m)
+}
+
+// runTUI runs the engine in the background and the guided-run screen in
+// front of it.
+func (a *app) runTUI(ctx context.Context, sess *wizard.Session, m migration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan wizard.Event, 1024)
+	sess.SetSink(func(ev wizard.Event) {
+		if !ev.Type.Journaled() {
+			// Output and progress may be dropped when the screen is behind;
+			// the next snapshot replaces a lost one.
+			select {
+			case events <- ev:
+			default:
+			}
+			return
+		}
+		select {
+		case events <- ev:
+		case <-ctx.Done():
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		err := sess.Engine.Run(ctx)
+		sess.SetSink(nil)
+		close(events)
+		done <- err
+	}()
+	model := tui.NewRun(tui.RunOptions{
+		Runbook: m.rb, State: sess.State, Events: events, Decide: sess.Engine.Decide,
+		Interrupt: cancel, OldName: m.oldName, NewName: m.newName,
+	})
+	p := tea.NewProgram(model, tea.WithContext(ctx), tea.WithFPS(15))
+	_, uiErr := p.Run()
+	cancel()
+	err := <-done
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(a.stderr, "ferry: stopped; the journal keeps the place: run the same command again to go on")
+		return wizard.ErrStopped
+	case uiErr != nil && !errors.Is(uiErr, tea.ErrInterrupted) && !errors.Is(uiErr, tea.ErrProgramKilled):
+		return fmt.Errorf("screen: %w (engine: %v)", uiErr, err)
+	}
+	return err
+}
