@@ -213,10 +213,10 @@ func (s *SSH) explainDialError(ctx context.Context, dest string, err error, sign
 		return fmt.Errorf("host %s (%s): %w", s.name, dest, err)
 	}
 	if !inTime || errors.Is(err, os.ErrDeadlineExceeded) {
-		if ctx.Err() == context.DeadlineExceeded {
-			return fmt.Errorf("host %s (%s): the SSH handshake did not finish within %s: %w", s.name, dest, s.opts.ConnectTimeout, err)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return fmt.Errorf("host %s (%s): connection cancelled: %w", s.name, dest, err)
 		}
-		return fmt.Errorf("host %s (%s): connection cancelled: %w", s.name, dest, err)
+		return fmt.Errorf("host %s (%s): the SSH handshake did not finish within %s: %w", s.name, dest, s.opts.ConnectTimeout, err)
 	}
 	msg := err.Error()
 	switch {
@@ -442,7 +442,7 @@ func (s *SSH) SystemSSHArgs() []string {
 	args = append(args,
 		"-o", "BatchMode=yes",
 		"-o", "StrictHostKeyChecking=yes",
-		"-o", "UserKnownHostsFile="+strings.Join(s.target.knownHosts, " "),
+		"-o", "UserKnownHostsFile="+knownHostsOption(s.target.knownHosts),
 		"-o", "ConnectTimeout="+strconv.Itoa(ceilSeconds(s.opts.ConnectTimeout)),
 		"-o", "ServerAliveInterval="+strconv.Itoa(ceilSeconds(s.opts.Keepalive)),
 		"-o", "ServerAliveCountMax=3",
@@ -464,6 +464,19 @@ func (s *SSH) SystemSSHArgs() []string {
 		args = append(args, "-o", "PubkeyAcceptedAlgorithms=ssh-rsa")
 	}
 	return args
+}
+
+// knownHostsOption joins files for ssh's UserKnownHostsFile, which splits
+// at spaces unless a name is in double quotes.
+func knownHostsOption(files []string) string {
+	q := make([]string, len(files))
+	for i, f := range files {
+		q[i] = f
+		if strings.ContainsAny(f, " \t") {
+			q[i] = `"` + f + `"`
+		}
+	}
+	return strings.Join(q, " ")
 }
 
 func ceilSeconds(d time.Duration) int {

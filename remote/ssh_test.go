@@ -668,3 +668,68 @@ func TestParseStatAndMode(t *testing.T) {
 		t.Fatalf("mode %v", m)
 	}
 }
+
+func TestSSHAgent(t *testing.T) {
+	for _, p := range []string{"ssh-agent", "ssh-add"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("SKIPPING: %s is not installed: %v", p, err)
+		}
+	}
+	srv := testenv.StartSSHD(t, testenv.SSHDOptions{})
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agentCmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() })
+	waitFor(t, "the agent socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	// The socket file appears just before the agent listens: retry.
+	var addErr error
+	var addOut []byte
+	waitFor(t, "ssh-add to succeed", func() bool {
+		add := exec.Command("ssh-add", srv.UserKey)
+		add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+		addOut, addErr = add.CombinedOutput()
+		return addErr == nil
+	})
+	if addErr != nil {
+		t.Fatalf("ssh-add: %v %s", addErr, addOut)
+	}
+	// No key files at all: HOME without .ssh, no config, no IdentityFiles.
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	h, err := DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port, ConfigFile: "none", KnownHostsFile: srv.KnownHosts})
+	if err != nil {
+		t.Fatalf("login with the agent's key: %v", err)
+	}
+	defer h.Close()
+	out, _, _ := run(t, h, Cmd{Argv: []string{"echo", "agent-ok"}})
+	if out != "agent-ok\n" {
+		t.Fatalf("output %q", out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", "")
+	_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port, ConfigFile: "none", KnownHostsFile: srv.KnownHosts})
+	if err == nil || !strings.Contains(err.Error(), "no SSH key") {
+		t.Fatalf("no key anywhere: %v", err)
+	}
+}
+
+func TestSystemSSHArgsSpacedKnownHosts(t *testing.T) {
+	srv := testenv.StartSSHD(t, testenv.SSHDOptions{})
+	dir := filepath.Join(t.TempDir(), "with space")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	kh := filepath.Join(dir, "known hosts")
+	b, _ := os.ReadFile(srv.KnownHosts)
+	if err := os.WriteFile(kh, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := dialAlias(t, srv, func(o *SSHOptions) { o.KnownHostsFile = kh })
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skipf("SKIPPING: the ssh client is not installed: %v", err)
+	}
+	if err := h.CheckSystemSSH(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
