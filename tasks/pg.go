@@ -234,6 +234,9 @@ func (t *pgTail) add(line string) {
 
 func (t *pgTail) Write(p []byte) (int, error) { return t.lw.Write(p) }
 
+// Flush delivers a last line that had no line end.
+func (t *pgTail) Flush() { t.lw.Flush() }
+
 // String flushes and returns the kept lines joined by "; ".
 func (t *pgTail) String() string {
 	t.lw.Flush()

@@ -1,0 +1,266 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ferry-migrate/ferry/testenv"
+)
+
+func TestParseTOC(t *testing.T) {
+	listing := `;
+; Archive created at 2026-11-22 03:05:38 UTC
+;     dbname: bj-data
+;     TOC Entries: 14
+;     Compression: -1
+;     Format: CUSTOM
+;     Dumped from database version: 15.18 (Debian 15.18-0+deb12u1)
+;     Dumped by pg_dump version: 15.18 (Debian 15.18-0+deb12u1)
+;
+;
+; Selected TOC Entries:
+;
+215; 1259 16389 TABLE public t_message bj
+3356; 0 0 SEQUENCE OWNED BY public t_message_id_seq bj
+3348; 0 16389 TABLE DATA public t_message bj
+`
+	a, err := ParseTOC(strings.ReplaceAll(listing, "\n", "\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Archive{Database: "bj-data", Format: "CUSTOM", TOCEntries: 14,
+		DumpedFrom: "15.18 (Debian 15.18-0+deb12u1)", DumpedBy: "15.18 (Debian 15.18-0+deb12u1)",
+		Items: []TOCItem{{215, "TABLE public t_message bj"}, {3356, "SEQUENCE OWNED BY public t_message_id_seq bj"}, {3348, "TABLE DATA public t_message bj"}}}
+	if !reflect.DeepEqual(a, want) {
+		t.Fatalf("got %+v\nwant %+v", a, want)
+	}
+	if _, err := ParseTOC("; dbname: x\nnot a toc line\n"); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("garbage listing: %v", err)
+	}
+	if _, err := ParseTOC("; dbname: x\n"); err == nil {
+		t.Fatal("a listing without a Format line was accepted")
+	}
+}
+
+func TestParseArchiveSQL(t *testing.T) {
+	sql := `SET client_encoding = 'UTF8';
+CREATE DATABASE "bj-data" WITH TEMPLATE = template0 ENCODING = 'LATIN1' LOCALE_PROVIDER = libc LOCALE = 'C.UTF-8';
+ALTER DATABASE "bj-data" OWNER TO bj;
+\connect -reuse-previous=on "dbname='bj-data'"
+ALTER SCHEMA "Mail Box" OWNER TO "Big ""Boss""";
+SET default_tablespace = ts_mail;
+CREATE TABLE public.t (id int);
+ALTER TABLE public.t OWNER TO bj;
+SET default_tablespace = '';
+SET default_tablespace = "Fast Disk";
+GRANT SELECT ON TABLE public.t TO reader;
+GRANT SELECT,INSERT ON TABLE public.t TO writer, "Other One" WITH GRANT OPTION;
+REVOKE ALL ON TABLE public.t FROM PUBLIC;
+REVOKE ALL ON SCHEMA public FROM revoked;
+GRANT ALL ON SCHEMA public TO PUBLIC;
+`
+	n, err := ParseArchiveSQL(strings.NewReader(sql))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ArchiveNeeds{Owner: "bj", Encoding: "LATIN1",
+		Roles:       []string{"Big \"Boss\"", "Other One", "bj", "reader", "revoked", "writer"},
+		Tablespaces: []string{"Fast Disk", "ts_mail"}}
+	if !reflect.DeepEqual(n, want) {
+		t.Fatalf("got %+v\nwant %+v", n, want)
+	}
+}
+
+func TestRestoreItemLines(t *testing.T) {
+	// Lines pg_restore 15 --verbose prints, serial and parallel.
+	counted := []string{
+		`pg_restore: creating TABLE "public.t_message"`,
+		`pg_restore: creating SEQUENCE OWNED BY "public.t_message_id_seq"`,
+		`pg_restore: processing data for table "public.t_message"`,
+		`pg_restore: executing SEQUENCE SET t_message_id_seq`,
+		`pg_restore: creating ACL "public.TABLE t_other"`,
+	}
+	ignored := []string{
+		`pg_restore: connecting to database for restore`,
+		`pg_restore: processing item 215 TABLE t_message`,
+		`pg_restore: launching item 3348 TABLE DATA t_message`,
+		`pg_restore: finished item 3348 TABLE DATA t_message`,
+		`pg_restore: entering main parallel loop`,
+		`pg_restore: error: could not execute query: ERROR:  relation "x" already exists`,
+	}
+	for _, l := range counted {
+		if restoreItems(l) != 1 {
+			t.Errorf("not counted once: %q", l)
+		}
+	}
+	for _, l := range ignored {
+		if restoreItems(l) != 0 {
+			t.Errorf("counted: %q", l)
+		}
+	}
+	// Parallel workers interleave their prefixes and messages.
+	interleaved := map[string]int{
+		`pg_restore: pg_restore: processing data for table "public.t_user"`: 1,
+		`pg_restore:pg_restore: executing SEQUENCE SET t_domain_id_seq`:     1,
+		`creating INDEX "public.t_flag_id"`:                                 1,
+		` finished item 3359 TABLE DATA t_user`:                             0,
+		`pg_restore: creating TABLE "a"pg_restore: creating TABLE "b"`:      2,
+	}
+	for l, want := range interleaved {
+		if got := restoreItems(l); got != want {
+			t.Errorf("restoreItems(%q) = %d, want %d", l, got, want)
+		}
+	}
+	if !restoreChatter(" finished item 3359 TABLE DATA t_user") || !restoreChatter("pg_restore:") {
+		t.Errorf("interleaved bookkeeping is shown")
+	}
+	if restoreChatter(ignored[5]) {
+		t.Errorf("an error line is treated as chatter")
+	}
+}
+
+// TestBlueMindDumpRestoreVerify runs the BlueMind cold-phase database steps
+// against two real clusters: both dumps at once, restores into their own
+// databases (after a refused attempt while a role and the tablespace are
+// missing), and the row-count comparison, while checking that the password
+// never shows in any process's argv or in what the tasks report.
+func TestBlueMindDumpRestoreVerify(t *testing.T) {
+	t.Parallel()
+	src, pw := bjSource(t)
+	dst := testenv.StartPostgres(t)
+	rpw := "rpw-" + pgRandom(t)
+	dst.SQL(t, "postgres", "CREATE ROLE restorer SUPERUSER LOGIN PASSWORD '"+rpw+"';")
+	dst.RequirePassword(t, "restorer")
+
+	oldHost, newHost := pgLocal(t, "old"), pgLocal(t, "new")
+	ctx := context.Background()
+	dir := t.TempDir()
+	watch := pgWatchArgv(t, pw)
+	rwatch := pgWatchArgv(t, rpw)
+
+	// Dump both databases at once, holding the first dump until the
+	// watcher has seen a pg_dump process.
+	srcServer := PGServer{Host: src.Host, Port: src.Port, User: "bj", Password: pw, BinDir: src.BinDir}
+	dumpRep := &pgRecorder{gate: watch.sawProgram("pg_dump")}
+	files := map[string]string{"bj": filepath.Join(dir, "dump-bj.sql"), "bj-data": filepath.Join(dir, "dump-bj-data.sql")}
+	results, err := DumpAll(ctx, []DumpOptions{
+		{Source: oldHost, Server: srcServer, Database: "bj", Target: newHost, File: files["bj"], CheckBinDir: dst.BinDir},
+		{Source: oldHost, Server: srcServer, Database: "bj-data", Target: newHost, File: files["bj-data"], CheckBinDir: dst.BinDir},
+	}, dumpRep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, r := range results {
+		fi, err := os.Stat(files[r.Database])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() != r.Bytes || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: file has %d bytes mode %v, the dump counted %d (want mode 0600)", r.Database, fi.Size(), fi.Mode().Perm(), r.Bytes)
+		}
+		if r.Archive.Database != r.Database || len(r.Archive.Items) == 0 {
+			t.Errorf("%s: archive %+v", r.Database, r.Archive)
+		}
+		sum += r.Bytes
+	}
+	last, lines, backward := dumpRep.snapshot()
+	if last.Unit != "bytes" || last.Done != sum || backward != "" {
+		t.Errorf("dump progress ended at %+v (backward: %q), want %d bytes in all", last, backward, sum)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("dump directory holds %d entries, want the two archives only", len(ents))
+	}
+	pgNoSecret(t, lines, pw)
+
+	dstServer := PGServer{Host: dst.Host, Port: dst.Port, User: "restorer", Password: rpw, BinDir: dst.BinDir}
+
+	// Role bj and tablespace ts_mail are missing on the target: refused,
+	// nothing created.
+	_, err = Restore(ctx, RestoreOptions{Target: newHost, Server: dstServer, File: files["bj-data"], Jobs: 2}, Discard)
+	var miss *MissingError
+	if !errors.As(err, &miss) || !reflect.DeepEqual(miss.Roles, []string{"bj"}) || !reflect.DeepEqual(miss.Tablespaces, []string{"ts_mail"}) {
+		t.Fatalf("restore with role and tablespace missing: %v", err)
+	}
+	if !strings.Contains(err.Error(), "ts_mail") || !strings.Contains(err.Error(), files["bj-data"]) {
+		t.Errorf("message does not name the tablespace and the file: %v", err)
+	}
+	if got := dst.SQL(t, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'bj-data';"); got != "0" {
+		t.Fatal("the refused restore created the database")
+	}
+
+	// A dump cannot land in another dump's database by mistake.
+	_, err = Restore(ctx, RestoreOptions{Target: newHost, Server: dstServer, File: files["bj-data"], Database: "bj"}, Discard)
+	if err == nil || !strings.Contains(err.Error(), `holds database "bj-data", not "bj"`) {
+		t.Fatalf("restoring bj-data into bj: %v", err)
+	}
+
+	loc := dst.OwnedDir(t, "ts_mail")
+	dst.SQL(t, "postgres", "CREATE ROLE bj LOGIN; CREATE ROLE reader; CREATE TABLESPACE ts_mail LOCATION '"+loc+"';")
+
+	// bj twice: a re-run replaces the database. Serially (jobs 1) every
+	// item start is counted from pg_restore's output; in parallel the
+	// workers' lines may interleave.
+	for i, db := range []string{"bj", "bj-data", "bj"} {
+		rwatch.forget("pg_restore")
+		rep := &pgRecorder{gate: rwatch.sawProgram("pg_restore")}
+		res, err := Restore(ctx, RestoreOptions{Target: newHost, Server: dstServer, File: files[db], Jobs: 1 + i%2}, rep)
+		if err != nil {
+			t.Fatalf("restore %s: %v", db, err)
+		}
+		last, lines, backward := rep.snapshot()
+		total := int64(len(res.Archive.Items))
+		if res.Database != db || res.Owner != "bj" || res.Items != total || (i%2 == 0 && res.Counted != total) || res.Counted == 0 || last.Unit != "items" || last.Done != total || last.Total != total || backward != "" {
+			t.Errorf("restore %s: result %+v, last progress %+v (backward: %q); want %d items\nreported lines:\n%s", db, res, last, backward, total, strings.Join(lines, "\n"))
+		}
+		pgNoSecret(t, lines, rpw)
+	}
+	if got := dst.SQL(t, "postgres", "SELECT datname || ':' || pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE 'bj%' ORDER BY 1;"); got != "bj-data:bj\nbj:bj" && got != "bj:bj\nbj-data:bj" {
+		t.Errorf("databases on the target: %q", got)
+	}
+	if got := dst.SQL(t, "bj-data", "SELECT tablespace FROM pg_tables WHERE tablename = 't_message';"); got != "ts_mail" {
+		t.Errorf("t_message is in tablespace %q on the target, want ts_mail", got)
+	}
+
+	// Verify: the source through a dialer without deadlines, as through SSH.
+	for _, db := range []string{"bj", "bj-data"} {
+		res, err := Verify(ctx, VerifyOptions{Database: db, Source: srcServer, SourceVia: &pgNoDeadlineDialer{}, Target: dstServer}, Discard)
+		if err != nil {
+			t.Fatalf("verify %s: %v", db, err)
+		}
+		if len(res.Source) < 2 || !reflect.DeepEqual(res.Source, res.Target) {
+			t.Errorf("verify %s: source %+v target %+v", db, res.Source, res.Target)
+		}
+	}
+	dst.SQL(t, "bj-data", `DELETE FROM t_flag WHERE id <= 10; DROP TABLE "Mail Box"."Odd ""Name""";`)
+	_, err = Verify(ctx, VerifyOptions{Database: "bj-data", Source: srcServer, Target: dstServer}, Discard)
+	var de *DiffError
+	if !errors.As(err, &de) || len(de.Result.Diffs) != 2 ||
+		!strings.Contains(err.Error(), "public.t_flag: 1500 rows on the source, 1490 on the target") ||
+		!strings.Contains(err.Error(), `Mail Box.Odd "Name": 7 rows on the source, table missing on the target`) {
+		t.Fatalf("verify after changing the target: %v", err)
+	}
+
+	leaks, seen := watch.result()
+	rleaks, rseen := rwatch.result()
+	if len(leaks)+len(rleaks) > 0 {
+		t.Fatalf("a password appeared in a process's argv: %q %q", leaks, rleaks)
+	}
+	if !seen["pg_dump"] || !rseen["pg_restore"] {
+		t.Fatalf("the argv watcher never saw pg_dump or pg_restore running (saw %d programs)", len(seen))
+	}
+}
+
+func pgNoSecret(t *testing.T, lines []string, secret string) {
+	t.Helper()
+	for _, l := range lines {
+		if strings.Contains(l, secret) {
+			t.Fatalf("a reported line holds the password: %q", l)
+		}
+	}
+}

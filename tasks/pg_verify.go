@@ -1,0 +1,195 @@
+package tasks
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// rowCountQuery counts the rows of every ordinary and partitioned table
+// exactly, in one statement, on any server from 8.3 on (query_to_xml exists
+// since 8.3). Statistics such as pg_stat_user_tables.n_live_tup are
+// estimates and can read 0 for a full table, so they are not used.
+const rowCountQuery = `SELECT n.nspname::text, c.relname::text,
+       (xpath('/row/c/text()',
+              query_to_xml('SELECT count(*) AS c FROM ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                           false, true, '')))[1]::text::bigint
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r','p')
+  AND n.nspname NOT IN ('pg_catalog','information_schema')
+  AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+ORDER BY 1,2`
+
+// TableCount is the exact number of rows in one table.
+type TableCount struct {
+	Schema string `json:"schema"`
+	Table  string `json:"table"`
+	Rows   int64  `json:"rows"`
+}
+
+// CountRows counts the rows of every user table in the database conn is
+// connected to, ordered by schema and table.
+func CountRows(ctx context.Context, conn *pgx.Conn) ([]TableCount, error) {
+	rows, err := conn.Query(ctx, rowCountQuery, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	var out []TableCount
+	for rows.Next() {
+		var c TableCount
+		if err := rows.Scan(&c.Schema, &c.Table, &c.Rows); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("count rows: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	return out, nil
+}
+
+// CountDiff is one table whose row count differs between the two servers,
+// or that exists on one only (Missing names the side that lacks it:
+// "source" or "target"; its count is then 0).
+type CountDiff struct {
+	Schema  string `json:"schema"`
+	Table   string `json:"table"`
+	Source  int64  `json:"source"`
+	Target  int64  `json:"target"`
+	Missing string `json:"missing,omitempty"`
+}
+
+func (d CountDiff) String() string {
+	name := d.Schema + "." + d.Table
+	switch d.Missing {
+	case "target":
+		return fmt.Sprintf("%s: %d rows on the source, table missing on the target", name, d.Source)
+	case "source":
+		return fmt.Sprintf("%s: table missing on the source, %d rows on the target", name, d.Target)
+	}
+	return fmt.Sprintf("%s: %d rows on the source, %d on the target", name, d.Source, d.Target)
+}
+
+// CompareCounts compares two lists of table counts table by table and
+// returns the differences, ordered by schema and table.
+func CompareCounts(src, dst []TableCount) []CountDiff {
+	type key struct{ s, t string }
+	target := map[key]int64{}
+	for _, c := range dst {
+		target[key{c.Schema, c.Table}] = c.Rows
+	}
+	var diffs []CountDiff
+	for _, c := range src {
+		k := key{c.Schema, c.Table}
+		n, ok := target[k]
+		delete(target, k)
+		switch {
+		case !ok:
+			diffs = append(diffs, CountDiff{Schema: c.Schema, Table: c.Table, Source: c.Rows, Missing: "target"})
+		case n != c.Rows:
+			diffs = append(diffs, CountDiff{Schema: c.Schema, Table: c.Table, Source: c.Rows, Target: n})
+		}
+	}
+	for _, c := range dst {
+		if _, ok := target[key{c.Schema, c.Table}]; ok {
+			diffs = append(diffs, CountDiff{Schema: c.Schema, Table: c.Table, Target: c.Rows, Missing: "source"})
+		}
+	}
+	sortDiffs(diffs)
+	return diffs
+}
+
+func sortDiffs(d []CountDiff) {
+	slices.SortFunc(d, func(a, b CountDiff) int {
+		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Table, b.Table))
+	})
+}
+
+// VerifyOptions names one database on both servers.
+type VerifyOptions struct {
+	Database string
+	// Source is the old server's PostgreSQL, reached through SourceVia (the
+	// SSH connection) when it is not nil.
+	Source    PGServer
+	SourceVia Dialer
+	// Target is the new server's PostgreSQL, reached directly unless
+	// TargetVia is set.
+	Target    PGServer
+	TargetVia Dialer
+}
+
+// VerifyResult is the outcome of comparing one database.
+type VerifyResult struct {
+	Database string       `json:"database"`
+	Source   []TableCount `json:"source"`
+	Target   []TableCount `json:"target"`
+	Diffs    []CountDiff  `json:"diffs,omitempty"`
+}
+
+// Equal reports whether every table has the same row count on both sides.
+func (r VerifyResult) Equal() bool { return len(r.Diffs) == 0 }
+
+// DiffError is returned by Verify when the servers disagree.
+type DiffError struct{ Result VerifyResult }
+
+func (e *DiffError) Error() string {
+	const show = 10
+	var lines []string
+	for i, d := range e.Result.Diffs {
+		if i == show {
+			lines = append(lines, fmt.Sprintf("and %d more", len(e.Result.Diffs)-show))
+			break
+		}
+		lines = append(lines, d.String())
+	}
+	return fmt.Sprintf("database %s: %d of %d tables differ: %s", e.Result.Database, len(e.Result.Diffs), max(len(e.Result.Source), len(e.Result.Target)), strings.Join(lines, "; "))
+}
+
+// Verify counts the rows of every table of one database exactly on both
+// servers and compares them table by table. It returns a *DiffError if any
+// table differs or exists on one side only.
+func Verify(ctx context.Context, o VerifyOptions, rep Reporter) (VerifyResult, error) {
+	if rep == nil {
+		rep = Discard
+	}
+	res := VerifyResult{Database: o.Database}
+	count := func(side string, s PGServer, via Dialer) ([]TableCount, error) {
+		rep.Progress(Progress{Note: fmt.Sprintf("counting rows of %s on the %s server", o.Database, side)})
+		conn, err := ConnectPG(ctx, s, o.Database, via)
+		if err != nil {
+			return nil, fmt.Errorf("%s server: %w", side, err)
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		c, err := CountRows(ctx, conn)
+		if err != nil {
+			return nil, fmt.Errorf("%s server, database %s: %w", side, o.Database, err)
+		}
+		return c, nil
+	}
+	var err error
+	if res.Source, err = count("source", o.Source, o.SourceVia); err != nil {
+		return res, err
+	}
+	if res.Target, err = count("target", o.Target, o.TargetVia); err != nil {
+		return res, err
+	}
+	res.Diffs = CompareCounts(res.Source, res.Target)
+	for _, d := range res.Diffs {
+		rep.Line("info", d.String())
+	}
+	if len(res.Diffs) > 0 {
+		return res, &DiffError{Result: res}
+	}
+	var rows int64
+	for _, c := range res.Source {
+		rows += c.Rows
+	}
+	rep.Line("info", fmt.Sprintf("database %s: %d tables, %d rows, the same on both servers", o.Database, len(res.Source), rows))
+	return res, nil
+}
