@@ -1,6 +1,19 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/sim"
+	"github.com/ferry-migrate/ferry/wizard"
+)
 
 // newDemoCmd is "ferry demo": the whole wizard against a simulated pair of
 // servers.
@@ -8,18 +21,107 @@ func (a *app) newDemoCmd() *cobra.Command {
 	var (
 		dir      string
 		headless bool
+		messages int
 	)
 	c := &cobra.Command{
-		Use:   "demo [greenarrow|bluemind]",
+		Use:   "demo [greenarrow]",
 		Short: "Try the wizard on a simulated pair of servers",
-		Long: `Runs the whole wizard against two simulated servers whose roots are
-DIR/old and DIR/new, with the journal in DIR/state. Running it again with the
-same DIR resumes where it stopped.`,
+		Long: strings.TrimSpace(`
+Runs the whole wizard against two simulated servers whose roots are DIR/old
+and DIR/new, with the journal in DIR/state. The old server is reached over
+real SSH (a server built into the simulator, on 127.0.0.1); rsync, ssh and
+the file operations are real, only GreenArrow's own programs are stand-ins,
+and they act on DIR only. Running it again with the same DIR resumes where
+it stopped; remove DIR to start afresh.
+
+With --headless the demo answers every question itself (the answers file it
+uses is written to DIR/demo-answers.json) and prints one JSON event per line.`),
+		Example: `  ferry demo greenarrow
+  ferry demo greenarrow --headless --dir /tmp/ferry-demo`,
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: []string{"greenarrow", "bluemind"},
-		RunE:      a.action(a.notBuilt),
+		ValidArgs: []string{"greenarrow"},
+		RunE: a.action(func(_ *cobra.Command, args []string) error {
+			name := "greenarrow"
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return a.runDemo(name, dir, headless, messages)
+		}),
 	}
-	c.Flags().StringVar(&dir, "dir", "", "directory for the simulated servers and the journal")
-	c.Flags().BoolVar(&headless, "headless", false, "run with no terminal, printing one JSON event per line")
+	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "ferry-demo"), "directory for the simulated servers and the journal")
+	c.Flags().BoolVar(&headless, "headless", false, "answer everything from the demo's answers file and print one JSON event per line")
+	c.Flags().IntVar(&messages, "messages", 3000, "messages in the old server's disk queue (a new DIR only)")
 	return c
+}
+
+// demoAnswers is what the headless demo answers: everything a real answers
+// file would hold for this pair of servers.
+func demoAnswers(rb *wizard.Runbook, s *sim.Sim) *wizard.AnswerSet {
+	set := &wizard.AnswerSet{
+		Answers: map[string]string{
+			"ip_change":    "no",
+			"backup_dir":   sim.BackupDir,
+			"resolvers":    "8.8.8.8 8.8.4.4 1.1.1.1",
+			"test_address": "postmaster@example.net",
+		},
+		Repeat: map[string]int{"migration-first-pass": 2},
+	}
+	for _, st := range rb.Steps {
+		if st.Destructive {
+			set.Confirm = append(set.Confirm, st.ID)
+		}
+		if st.Level == wizard.LevelManual {
+			set.Done = append(set.Done, st.ID)
+		}
+	}
+	return set
+}
+
+func (a *app) runDemo(name, dir string, headless bool, messages int) error {
+	if name != "greenarrow" {
+		return usage(fmt.Errorf("demo %q: only the greenarrow demo is built (bluemind needs a simulated BlueMind, not written yet)", name))
+	}
+	rb, err := wizard.LoadRunbook(name)
+	if err != nil {
+		return err
+	}
+	s, err := sim.Setup(dir, sim.Options{Messages: messages})
+	if err != nil {
+		return usage(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := s.StartSSH(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	newHost, err := remote.NewLocal(wizard.HostNew, s.NewRoot)
+	if err != nil {
+		return err
+	}
+	x := &wizard.TaskExecutor{
+		New: newHost,
+		OldSSH: remote.SSHOptions{Name: wizard.HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
+			IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
+	}
+	m := migration{
+		rb: rb, stateDir: s.StateDir, exec: x, headless: headless,
+		facts:   map[string]string{"old_addr": srv.Addr},
+		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
+		oldName: "simulated old server", newName: "simulated new server",
+	}
+	if headless {
+		m.answers = demoAnswers(rb, s)
+		if err := m.answers.Save(s.Dir, nil); err == nil {
+			_ = os.Rename(filepath.Join(s.Dir, wizard.AnswersFile), filepath.Join(s.Dir, "demo-answers.json"))
+		}
+	} else {
+		fmt.Fprintf(a.stderr, "ferry demo: simulated servers in %s (old over SSH on %s:%d); the answers for the questions: backup directory %s\n", s.Dir, srv.Addr, srv.Port, sim.BackupDir)
+	}
+	err = a.migrate(m)
+	if err == nil {
+		fmt.Fprintf(a.stderr, "ferry demo: done. The report: ferry report --state-dir %s\n", s.StateDir)
+	}
+	return err
 }

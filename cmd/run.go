@@ -1,18 +1,41 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/tasks"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// runOptions are the flags of "ferry run".
+type runOptions struct {
+	runbook, old, stateDir, answers string
+	headless                        bool
+}
 
 // newRunCmd is "ferry run": the guided migration.
 func (a *app) newRunCmd() *cobra.Command {
-	var o struct {
-		runbook, old, stateDir, answers string
-		headless                        bool
-	}
+	var o runOptions
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run the migration on this (new) server, step by step",
-		Args:  cobra.NoArgs,
-		RunE:  a.action(a.notBuilt),
+		Long: strings.TrimSpace(`
+Walks through the runbook on the new server: it runs what can be run (on this
+server, and over SSH on the old one), asks what it must, and waits for a
+typed confirmation before anything that stops mail or deletes data. Every
+step is recorded in the journal of the state directory: run the same command
+again after a disconnection or a crash and it goes on from there.`),
+		Example: `  ferry run --runbook greenarrow --old 203.0.113.10
+  ferry run --runbook greenarrow --old root@203.0.113.10:2222
+  ferry run --runbook greenarrow --headless --answers answers.json > events.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: a.action(func(*cobra.Command, []string) error { return a.runRun(o) }),
 	}
 	runbookFlag(c, &o.runbook)
 	c.Flags().StringVar(&o.old, "old", "", "address of the old server (host or IP, optionally user@host:port)")
@@ -20,4 +43,78 @@ func (a *app) newRunCmd() *cobra.Command {
 	c.Flags().BoolVar(&o.headless, "headless", false, "run with no terminal: one JSON event per line; exit 3 at the first step that needs a person")
 	c.Flags().StringVar(&o.answers, "answers", "", "file with the answers and confirmations for a headless run")
 	return c
+}
+
+// oldAddress is the parsed --old flag.
+type oldAddress struct {
+	user, host string
+	port       int
+}
+
+// parseOld reads "host", "user@host", "host:port" or "[v6]:port".
+func parseOld(s string) (oldAddress, error) {
+	var o oldAddress
+	if u, rest, ok := strings.Cut(s, "@"); ok {
+		if u == "" {
+			return o, fmt.Errorf("--old %q: empty user name before @", s)
+		}
+		o.user, s = u, rest
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = strings.Trim(s, "[]"), ""
+	}
+	if port != "" {
+		if err := tasks.ValidPort(port); err != nil {
+			return o, fmt.Errorf("--old: %w", err)
+		}
+		o.port, _ = strconv.Atoi(port)
+	}
+	if tasks.ValidIP(host) != nil {
+		if err := tasks.ValidHostname(host); err != nil {
+			return o, fmt.Errorf("--old %q: not an IP address or host name: %w", host, err)
+		}
+	}
+	o.host = host
+	return o, nil
+}
+
+func (a *app) runRun(o runOptions) error {
+	if o.runbook == "" {
+		return usage(fmt.Errorf("--runbook is required: greenarrow, bluemind or a runbook file"))
+	}
+	rb, err := wizard.LoadRunbook(o.runbook)
+	if err != nil {
+		return err
+	}
+	var set *wizard.AnswerSet
+	if o.answers != "" {
+		if set, err = wizard.ReadAnswerSet(o.answers); err != nil {
+			return usage(err)
+		}
+	}
+	if o.headless && set == nil {
+		set = &wizard.AnswerSet{}
+	}
+	newHost, err := remote.NewLocal(wizard.HostNew, "/")
+	if err != nil {
+		return err
+	}
+	m := migration{rb: rb, stateDir: o.stateDir, headless: o.headless, answers: set, newName: "this server"}
+	x := &wizard.TaskExecutor{New: newHost, OldSSH: remote.SSHOptions{Name: wizard.HostOld, AllowLegacy: true, Warn: func(msg string) {}}}
+	if o.old != "" {
+		addr, err := parseOld(o.old)
+		if err != nil {
+			return usage(err)
+		}
+		x.OldSSH.Addr, x.OldSSH.Port, x.OldSSH.User = addr.host, addr.port, addr.user
+		m.facts = map[string]string{"old_addr": addr.host}
+		m.seed = map[string]string{"old_addr": addr.host}
+		if addr.port != 0 {
+			m.seed["ssh_port"] = strconv.Itoa(addr.port)
+		}
+		m.oldName = addr.host
+	}
+	m.exec = x
+	return a.migrate(m)
 }
