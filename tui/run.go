@@ -1,0 +1,837 @@
+package tui
+
+import (
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/progress"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+
+	"github.com/ferry-migrate/ferry/tasks"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// RunOptions is what the guided-run screen is built from.
+type RunOptions struct {
+	Runbook *wizard.Runbook
+	// State is the state at start (from the journal): statuses, facts and
+	// the pass history of repeatable steps. It may be nil.
+	State *wizard.State
+	// Events carries the engine's events. The engine's side closes it when
+	// its Run has returned.
+	Events <-chan wizard.Event
+	// Decide sends a decision to the engine. It is called from Update, so
+	// it must not block (wizard.Engine.Decide does not).
+	Decide func(wizard.Decision)
+	// Interrupt, when set, is called when the admin chooses to quit while a
+	// step runs (typically the cancel function of the engine's context);
+	// the screen then waits for Events to close before it quits. When nil,
+	// the program quits at once with tea.ErrInterrupted and the caller
+	// cancels the engine.
+	Interrupt func()
+	// OldName and NewName label the hosts ("mail-old.example.net (old)").
+	OldName, NewName string
+	// Started is when the migration began (its first journal event), for
+	// the total clock. Zero means State.Started.
+	Started time.Time
+	// Now is the clock used for everything shown (elapsed times); nil
+	// means time.Now. Tests fix it for golden files.
+	Now func() time.Time
+}
+
+// RunModel is the guided-run screen: the steps of the runbook grouped by
+// phase on the left, the current step on the right (its help, commands,
+// counters, output and whatever the engine waits for), key help and clocks
+// at the bottom. It only renders the engine's events and sends the admin's
+// decisions back.
+//
+// Run it with tea.NewProgram(m, tea.WithFPS(15)): the engine may send many
+// thousands of output lines a second, Update only appends them to a bounded
+// ring, and the view is redrawn at most about 15 times a second.
+type RunModel struct {
+	o      RunOptions
+	rb     *wizard.Runbook
+	styles runStyles
+	keys   runKeys
+	isDark bool
+
+	width, height int
+	rows          []runRow
+	stepIndex     map[string]int
+
+	status    map[string]wizard.Status
+	passes    map[string][]time.Duration
+	passNo    map[string]int
+	started   map[string]time.Time
+	took      map[string]time.Duration
+	message   map[string]string
+	warning   map[string]string
+	progress  map[string]*tasks.Progress
+	logs      map[string]*lineRing
+	facts     map[string]string
+	current   string // the step shown on the right
+	running   string // the step running now, "" when none
+	downStart time.Time
+	downEnd   time.Time
+
+	waiting *wizard.Event // what the engine waits for, nil when nothing
+	prompt  promptMode
+	form    *huh.Form
+	formSt  *formState
+	input   textinput.Model
+	inErr   string
+	choice  int // the highlighted button of a repeat prompt
+	sent    wizard.Action
+
+	overlay   overlayMode
+	logView   viewport.Model
+	outScroll int // lines scrolled up from the end of the output pane
+	outRows   int // output lines the pane showed last time
+	bar       progress.Model
+
+	quitAsk  bool
+	stopping bool
+	closed   bool
+	finished *wizard.Event
+
+	// Render cache: output lines only mark the log stale; the frame is
+	// rebuilt at most every frameEvery for them (a frame tick makes sure
+	// the last lines get drawn), at once for anything else.
+	frame     string
+	dirty     bool
+	logStale  bool
+	lastFrame time.Time
+	tickArmed bool
+}
+
+var _ tea.Model = (*RunModel)(nil)
+
+// runLogLines is how many output lines are kept per step.
+const runLogLines = 500
+
+// frameEvery is the shortest time between two renders caused by output.
+const frameEvery = time.Second / 15
+
+// eventBatch is how many waiting events one message carries at most.
+const eventBatch = 256
+
+type promptMode int
+
+const (
+	promptNone    promptMode = iota
+	promptForm               // a huh form for answers
+	promptConfirm            // typing the confirmation word
+	promptReason             // typing why a step is skipped
+)
+
+type overlayMode int
+
+const (
+	overlayNone overlayMode = iota
+	overlayHelp
+	overlayLog
+)
+
+// runRow is one line of the step list: a phase title (step < 0) or a step
+// (an index into Runbook.Steps).
+type runRow struct {
+	phase string
+	step  int
+}
+
+// Messages of the run screen.
+type (
+	// runEventsMsg carries one or more engine events; closed reports that
+	// the channel was closed after them.
+	runEventsMsg struct {
+		events []wizard.Event
+		closed bool
+	}
+	runFrameMsg struct{}
+	runClockMsg struct{}
+)
+
+// runKeys are the key bindings of the run screen.
+type runKeys struct {
+	Log, Help, Quit, Cancel, Back      key.Binding
+	PageUp, PageDown, Up, Down         key.Binding
+	Top, Bottom                        key.Binding
+	Retry, Skip, Done, Continue, Enter key.Binding
+	Yes, No, Left, Right, Type         key.Binding
+}
+
+func defaultRunKeys() runKeys {
+	b := func(keys []string, k, help string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
+	}
+	return runKeys{
+		Log:      b([]string{"l"}, "l", "full log"),
+		Help:     b([]string{"?"}, "?", "help"),
+		Quit:     b([]string{"q"}, "q", "quit"),
+		Cancel:   b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+		Back:     b([]string{"esc"}, "esc", "back"),
+		PageUp:   b([]string{"pgup", "b"}, "pgup", "scroll up"),
+		PageDown: b([]string{"pgdown", "f"}, "pgdn", "scroll down"),
+		Up:       b([]string{"up", "k"}, "↑", "up"),
+		Down:     b([]string{"down", "j"}, "↓", "down"),
+		Top:      b([]string{"home", "g"}, "home", "top"),
+		Bottom:   b([]string{"end", "G"}, "end", "bottom"),
+		Retry:    b([]string{"r"}, "r", "retry"),
+		Skip:     b([]string{"s"}, "s", "skip"),
+		Done:     b([]string{"d"}, "d", "done"),
+		Continue: b([]string{"c"}, "c", "continue"),
+		Enter:    b([]string{"enter"}, "enter", "choose"),
+		Yes:      b([]string{"y"}, "y", "yes"),
+		No:       b([]string{"n"}, "n", "no"),
+		Left:     b([]string{"left", "h", "shift+tab"}, "←", "left"),
+		Right:    b([]string{"right", "tab"}, "→", "right"),
+		Type:     b([]string{"i", "enter"}, "i", "type"),
+	}
+}
+
+// NewRun returns the guided-run screen for o.
+func NewRun(o RunOptions) *RunModel {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	rb := o.Runbook
+	if rb == nil {
+		rb = &wizard.Runbook{}
+	}
+	m := &RunModel{
+		o: o, rb: rb, keys: defaultRunKeys(), isDark: true,
+		stepIndex: map[string]int{},
+		status:    map[string]wizard.Status{},
+		passes:    map[string][]time.Duration{},
+		passNo:    map[string]int{},
+		started:   map[string]time.Time{},
+		took:      map[string]time.Duration{},
+		message:   map[string]string{},
+		warning:   map[string]string{},
+		progress:  map[string]*tasks.Progress{},
+		logs:      map[string]*lineRing{},
+		facts:     map[string]string{},
+		dirty:     true,
+		input:     textinput.New(),
+	}
+	m.setStyles(true)
+	m.buildRows()
+	if st := o.State; st != nil {
+		for id, r := range st.Steps {
+			m.status[id] = r.Status
+			m.passes[id] = append([]time.Duration(nil), r.Passes...)
+			m.message[id] = r.Message
+			if r.Counters != nil {
+				c := *r.Counters
+				m.progress[id] = &c
+			}
+		}
+		for k, v := range st.Facts {
+			m.facts[k] = v
+		}
+		m.downStart, m.downEnd = st.DowntimeStart, st.DowntimeEnd
+		if m.o.Started.IsZero() {
+			m.o.Started = st.Started
+		}
+	}
+	// Until the engine says otherwise, show the first step not done.
+	for _, s := range rb.Steps {
+		if !m.status[s.ID].Done() {
+			m.current = s.ID
+			break
+		}
+	}
+	m.logView = viewport.New()
+	m.logView.SoftWrap = true
+	return m
+}
+
+func (m *RunModel) buildRows() {
+	seen := map[string]bool{}
+	add := func(phase string) {
+		first := true
+		for i, s := range m.rb.Steps {
+			if s.Phase != phase {
+				continue
+			}
+			if first {
+				m.rows = append(m.rows, runRow{phase: phase, step: -1})
+				first = false
+			}
+			m.rows = append(m.rows, runRow{phase: phase, step: i})
+		}
+		seen[phase] = true
+	}
+	for _, p := range m.rb.Phases {
+		if !seen[p.ID] {
+			add(p.ID)
+		}
+	}
+	// Steps whose phase is not declared still appear, under their phase id.
+	for _, s := range m.rb.Steps {
+		if !seen[s.Phase] {
+			add(s.Phase)
+		}
+	}
+	for i, s := range m.rb.Steps {
+		m.stepIndex[s.ID] = i
+	}
+}
+
+func (m *RunModel) setStyles(isDark bool) {
+	m.isDark = isDark
+	m.styles = newRunStyles(isDark)
+	m.bar = progress.New(progress.WithoutPercentage(), progress.WithColors(m.styles.barColor),
+		progress.WithFillCharacters('█', '░'),
+		progress.WithWidth(max(4, m.bar.Width())))
+	m.input.SetStyles(textinput.DefaultStyles(isDark))
+}
+
+// Init starts listening to the engine and asks the terminal for its
+// background colour.
+func (m *RunModel) Init() tea.Cmd {
+	return tea.Batch(waitForEvents(m.o.Events), tea.RequestBackgroundColor, clockTick())
+}
+
+// waitForEvents blocks for the next event, then takes whatever else is
+// already queued (up to eventBatch), so that a flood of output lines costs
+// one message per batch rather than one per line.
+func waitForEvents(ch <-chan wizard.Event) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return runEventsMsg{closed: true}
+		}
+		msg := runEventsMsg{events: []wizard.Event{ev}}
+		for len(msg.events) < eventBatch {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					msg.closed = true
+					return msg
+				}
+				msg.events = append(msg.events, ev)
+			default:
+				return msg
+			}
+		}
+		return msg
+	}
+}
+
+func clockTick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return runClockMsg{} })
+}
+
+func frameTick() tea.Cmd {
+	return tea.Tick(frameEvery, func(time.Time) tea.Msg { return runFrameMsg{} })
+}
+
+// Update handles engine events, keys, the window size and the colours.
+func (m *RunModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case runEventsMsg:
+		return m, m.handleEvents(msg)
+	case runFrameMsg:
+		m.tickArmed = false
+		if m.logStale {
+			m.dirty = true
+			m.refreshLogView(false)
+		}
+		return m, nil
+	case runClockMsg:
+		m.dirty = true
+		if m.closed {
+			return m, nil
+		}
+		return m, clockTick()
+	case tea.WindowSizeMsg:
+		m.dirty = true
+		m.width, m.height = max(0, msg.Width), max(0, msg.Height)
+		m.layoutChanged()
+		return m, m.forwardToForm(m.formSizeMsg())
+	case tea.BackgroundColorMsg:
+		m.dirty = true
+		m.setStyles(msg.IsDark())
+		return m, m.forwardToForm(msg)
+	case tea.KeyPressMsg:
+		m.dirty = true
+		return m, m.handleKey(msg)
+	}
+	// Everything else (cursor blinks, the form's own messages) goes to
+	// whatever is taking input.
+	m.dirty = true
+	switch m.prompt {
+	case promptForm:
+		return m, m.forwardToForm(msg)
+	case promptConfirm, promptReason:
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+// handleEvents applies a batch of events. Output lines only go to their
+// step's ring; everything else marks the frame dirty.
+func (m *RunModel) handleEvents(msg runEventsMsg) tea.Cmd {
+	var cmds []tea.Cmd
+	for i := range msg.events {
+		ev := &msg.events[i]
+		if ev.Type == wizard.EvOutput {
+			m.ring(ev.Step).add(ev.Message)
+			m.logStale = true
+			continue
+		}
+		m.dirty = true
+		if cmd := m.apply(ev); cmd != nil {
+			cmds = append(cmds, cmd)
+		}
+	}
+	if m.logStale && !m.tickArmed {
+		m.tickArmed = true
+		cmds = append(cmds, frameTick())
+	}
+	if msg.closed {
+		m.closed = true
+		m.dirty = true
+		m.waiting = nil
+		m.clearPrompt()
+		m.running = ""
+		if m.stopping {
+			return tea.Batch(append(cmds, tea.Quit)...)
+		}
+		return tea.Batch(cmds...)
+	}
+	return tea.Batch(append(cmds, waitForEvents(m.o.Events))...)
+}
+
+func (m *RunModel) ring(step string) *lineRing {
+	r := m.logs[step]
+	if r == nil {
+		r = &lineRing{}
+		m.logs[step] = r
+	}
+	return r
+}
+
+// apply updates the model with one (non-output) event.
+func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
+	switch ev.Type {
+	case wizard.EvStepStarted:
+		m.status[ev.Step] = wizard.StatusRunning
+		m.running, m.current = ev.Step, ev.Step
+		m.started[ev.Step] = ev.Time
+		m.passNo[ev.Step] = ev.Pass
+		delete(m.progress, ev.Step)
+		delete(m.warning, ev.Step)
+		delete(m.took, ev.Step)
+		m.message[ev.Step] = ""
+		m.outScroll = 0
+		if ev.Pass > 1 {
+			m.ring(ev.Step).add("── pass " + itoa(ev.Pass) + " ──")
+		}
+		if m.waiting != nil && m.waiting.Step == ev.Step {
+			m.waiting = nil
+			m.clearPrompt()
+		}
+	case wizard.EvStepFinished:
+		if ev.Status == wizard.StatusOK && m.status[ev.Step] == wizard.StatusRunning {
+			m.passes[ev.Step] = append(m.passes[ev.Step], ev.Duration)
+		}
+		m.status[ev.Step] = ev.Status
+		m.message[ev.Step] = ev.Message
+		if ev.Duration > 0 {
+			m.took[ev.Step] = ev.Duration
+		}
+		if ev.Counters != nil {
+			c := *ev.Counters
+			m.progress[ev.Step] = &c
+		}
+		if m.running == ev.Step {
+			m.running = ""
+		}
+		m.clearWaitingFor(ev.Step)
+	case wizard.EvWaiting:
+		if ev.Step != "" {
+			if s := m.status[ev.Step]; s == "" || s == wizard.StatusPending {
+				m.status[ev.Step] = wizard.StatusWaiting
+			}
+			m.current = ev.Step
+		}
+		w := *ev
+		m.waiting = &w
+		m.sent = ""
+		return m.startPrompt()
+	case wizard.EvSkipped:
+		m.status[ev.Step] = wizard.StatusSkipped
+		m.message[ev.Step] = ev.Message
+		if m.running == ev.Step {
+			m.running = ""
+		}
+		m.clearWaitingFor(ev.Step)
+	case wizard.EvCommand:
+		line := "$ " + ev.Command
+		if ev.Exit != nil {
+			line += " (exit " + itoa(*ev.Exit) + ")"
+		}
+		m.ring(ev.Step).add(line)
+		m.logStale = true
+	case wizard.EvWarning:
+		if ev.Step != "" {
+			m.warning[ev.Step] = ev.Message
+			m.ring(ev.Step).add("warning: " + ev.Message)
+			m.logStale = true
+		}
+	case wizard.EvFact:
+		for k, v := range ev.Facts {
+			m.facts[k] = v
+		}
+	case wizard.EvDowntimeStart:
+		m.downStart = ev.Time
+		m.downEnd = time.Time{}
+	case wizard.EvDowntimeEnd:
+		m.downEnd = ev.Time
+	case wizard.EvProgress:
+		if ev.Progress != nil {
+			p := *ev.Progress
+			m.progress[ev.Step] = &p
+		}
+	case wizard.EvRunFinished:
+		f := *ev
+		m.finished = &f
+		m.running = ""
+	case wizard.EvRunStarted, wizard.EvRunResumed:
+		if m.o.Started.IsZero() {
+			m.o.Started = ev.Time
+		}
+	}
+	return nil
+}
+
+func (m *RunModel) clearWaitingFor(step string) {
+	if m.waiting != nil && m.waiting.Step == step {
+		m.waiting = nil
+		m.clearPrompt()
+	}
+}
+
+func (m *RunModel) clearPrompt() {
+	m.prompt = promptNone
+	m.form, m.formSt = nil, nil
+	m.inErr = ""
+	m.choice = 0
+	m.input.Blur()
+	m.input.SetValue("")
+}
+
+// decide sends a decision about the step the engine waits for and leaves
+// the prompt.
+func (m *RunModel) decide(d wizard.Decision) {
+	if m.waiting == nil {
+		return
+	}
+	d.Step = m.waiting.Step
+	if m.o.Decide != nil {
+		m.o.Decide(d)
+	}
+	m.sent = d.Action
+	m.waiting = nil
+	m.clearPrompt()
+}
+
+// handleKey routes a key press: ctrl+c first, then overlays, the quit
+// question, text inputs and forms, then the keys of the current prompt.
+func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys
+	if m.closed {
+		return tea.Quit
+	}
+	if key.Matches(msg, k.Cancel) {
+		if m.stopping || m.quitAsk {
+			return tea.Interrupt
+		}
+		return m.askQuit()
+	}
+	if m.quitAsk {
+		switch {
+		case key.Matches(msg, k.Yes):
+			m.quitAsk = false
+			return m.quit()
+		case key.Matches(msg, k.No, k.Back, k.Quit):
+			m.quitAsk = false
+		}
+		return nil
+	}
+	switch m.overlay {
+	case overlayHelp:
+		m.overlay = overlayNone
+		return nil
+	case overlayLog:
+		switch {
+		case key.Matches(msg, k.Back, k.Log, k.Quit):
+			m.overlay = overlayNone
+		case key.Matches(msg, k.Top):
+			m.logView.GotoTop()
+		case key.Matches(msg, k.Bottom):
+			m.logView.GotoBottom()
+		default:
+			var cmd tea.Cmd
+			m.logView, cmd = m.logView.Update(msg)
+			return cmd
+		}
+		return nil
+	}
+	switch m.prompt {
+	case promptForm:
+		return m.forwardToForm(msg)
+	case promptReason:
+		return m.reasonKey(msg)
+	case promptConfirm:
+		if m.input.Focused() {
+			return m.confirmKey(msg)
+		}
+	}
+	switch {
+	case key.Matches(msg, k.Help):
+		m.overlay = overlayHelp
+		return nil
+	case key.Matches(msg, k.Log):
+		m.overlay = overlayLog
+		m.refreshLogView(true)
+		return nil
+	case key.Matches(msg, k.PageUp):
+		m.outScroll += max(1, m.outputRows()-1)
+		m.clampOutScroll()
+		return nil
+	case key.Matches(msg, k.PageDown):
+		m.outScroll -= max(1, m.outputRows()-1)
+		m.clampOutScroll()
+		return nil
+	case key.Matches(msg, k.Bottom):
+		m.outScroll = 0
+		return nil
+	}
+	if m.waiting != nil {
+		return m.waitingKey(msg)
+	}
+	if key.Matches(msg, k.Quit) {
+		return m.askQuit()
+	}
+	return nil
+}
+
+// waitingKey handles the keys of the prompt the engine waits on.
+func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys
+	need := m.waiting.Need
+	quit := func() tea.Cmd {
+		m.stopping = true
+		m.decide(wizard.Decision{Action: wizard.ActQuit})
+		return nil
+	}
+	switch need {
+	case wizard.NeedConfirm:
+		switch {
+		case key.Matches(msg, k.Skip):
+			m.startReason()
+		case key.Matches(msg, k.Type):
+			m.inErr = ""
+			return m.input.Focus()
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
+	case wizard.NeedManual:
+		switch {
+		case key.Matches(msg, k.Done):
+			m.decide(wizard.Decision{Action: wizard.ActDone})
+		case key.Matches(msg, k.Skip):
+			m.startReason()
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
+	case wizard.NeedFailure:
+		switch {
+		case key.Matches(msg, k.Retry):
+			m.decide(wizard.Decision{Action: wizard.ActRetry})
+		case key.Matches(msg, k.Skip):
+			m.startReason()
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
+	case wizard.NeedRepeat:
+		switch {
+		case key.Matches(msg, k.Retry):
+			m.decide(wizard.Decision{Action: wizard.ActRepeat})
+		case key.Matches(msg, k.Continue):
+			m.decide(wizard.Decision{Action: wizard.ActContinue})
+		case key.Matches(msg, k.Left):
+			m.choice = 0
+		case key.Matches(msg, k.Right):
+			m.choice = 1
+		case key.Matches(msg, k.Enter):
+			if m.choice == 0 {
+				m.decide(wizard.Decision{Action: wizard.ActRepeat})
+			} else {
+				m.decide(wizard.Decision{Action: wizard.ActContinue})
+			}
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
+	case wizard.NeedResume:
+		switch {
+		case key.Matches(msg, k.Retry):
+			m.decide(wizard.Decision{Action: wizard.ActRetry})
+		case key.Matches(msg, k.Done):
+			m.decide(wizard.Decision{Action: wizard.ActDone})
+		case key.Matches(msg, k.Skip):
+			m.startReason()
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
+	case wizard.NeedChanged:
+		switch {
+		case key.Matches(msg, k.Continue):
+			m.decide(wizard.Decision{Action: wizard.ActContinue})
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
+	case wizard.NeedTrust:
+		switch {
+		case key.Matches(msg, k.Yes):
+			m.decide(wizard.Decision{Action: wizard.ActTrust})
+		case key.Matches(msg, k.No, k.Quit):
+			return quit()
+		}
+	default:
+		if key.Matches(msg, k.Quit) {
+			return quit()
+		}
+	}
+	return nil
+}
+
+// askQuit asks before leaving while a step runs; while the engine waits
+// for a decision, quitting tells it to stop and waits for it to do so.
+func (m *RunModel) askQuit() tea.Cmd {
+	switch {
+	case m.closed:
+		return tea.Quit
+	case m.waiting != nil:
+		m.stopping = true
+		m.decide(wizard.Decision{Action: wizard.ActQuit})
+		return nil
+	}
+	m.quitAsk = true
+	return nil
+}
+
+// quit leaves after the admin said yes to the quit question: the running
+// step is interrupted and the journal keeps the place.
+func (m *RunModel) quit() tea.Cmd {
+	m.stopping = true
+	if m.o.Decide != nil {
+		m.o.Decide(wizard.Decision{Step: m.running, Action: wizard.ActQuit})
+	}
+	if m.o.Interrupt != nil {
+		m.o.Interrupt()
+		return nil
+	}
+	return tea.Interrupt
+}
+
+func (m *RunModel) clampOutScroll() {
+	n := 0
+	if r := m.logs[m.current]; r != nil {
+		n = r.len()
+	}
+	m.outScroll = min(max(m.outScroll, 0), max(0, n-m.outputRows()))
+}
+
+// layoutChanged resizes what depends on the window size.
+func (m *RunModel) layoutChanged() {
+	m.logView.SetWidth(m.width)
+	m.logView.SetHeight(max(0, m.height-2))
+	m.input.SetWidth(max(4, m.contentWidth()-4))
+	m.clampOutScroll()
+}
+
+// refreshLogView loads the current step's output into the full-log
+// viewport, keeping it at the end when it was there (or when asked).
+func (m *RunModel) refreshLogView(toEnd bool) {
+	if m.overlay != overlayLog {
+		return
+	}
+	atEnd := toEnd || m.logView.AtBottom()
+	var lines []string
+	if r := m.logs[m.current]; r != nil {
+		lines = r.lines()
+	}
+	for i, l := range lines {
+		lines[i] = cleanLine(l)
+	}
+	if len(lines) == 0 {
+		lines = []string{"(no output yet)"}
+	}
+	m.logView.SetContentLines(lines)
+	if atEnd {
+		m.logView.GotoBottom()
+	}
+}
+
+// Closed reports whether the engine's event channel has closed.
+func (m *RunModel) Closed() bool { return m.closed }
+
+// Outcome says how the run ended: "done", "failed", "stopped", or "" while
+// it goes on.
+func (m *RunModel) Outcome() string {
+	switch {
+	case !m.closed:
+		return ""
+	case m.finished != nil && m.finished.Status == wizard.StatusOK:
+		return "done"
+	case m.finished != nil && m.finished.Status == wizard.StatusFailed:
+		return "failed"
+	}
+	return "stopped"
+}
+
+// lineRing keeps the last runLogLines lines of a step's output; adding a
+// line is O(1) whatever the flood.
+type lineRing struct {
+	buf   []string
+	start int
+	total int64
+}
+
+func (r *lineRing) add(s string) {
+	r.total++
+	if len(r.buf) < runLogLines {
+		r.buf = append(r.buf, s)
+		return
+	}
+	r.buf[r.start] = s
+	r.start = (r.start + 1) % runLogLines
+}
+
+func (r *lineRing) len() int { return len(r.buf) }
+
+// last returns up to n lines ending skip lines before the newest one,
+// oldest first.
+func (r *lineRing) last(n, skip int) []string {
+	end := len(r.buf) - skip
+	from := max(0, end-n)
+	out := make([]string, 0, max(0, end-from))
+	for i := from; i < end; i++ {
+		out = append(out, r.buf[(r.start+i)%len(r.buf)])
+	}
+	return out
+}
+
+func (r *lineRing) lines() []string { return r.last(len(r.buf), 0) }

@@ -1,0 +1,770 @@
+package tui
+
+import (
+	"fmt"
+	"image/color"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ferry-migrate/ferry/checklist"
+	"github.com/ferry-migrate/ferry/tasks"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// runStyles are the checklist's styles plus what the run screen adds.
+// Colour only adds to the words and symbols, so the screen reads the same
+// under NO_COLOR.
+type runStyles struct {
+	Styles
+	Button   lipgloss.Style
+	barColor color.Color
+}
+
+func newRunStyles(isDark bool) runStyles {
+	ld := lipgloss.LightDark(isDark)
+	return runStyles{
+		Styles:   NewStyles(isDark),
+		Button:   lipgloss.NewStyle().Reverse(true).Bold(true),
+		barColor: ld(lipgloss.Color("#5B3CC4"), lipgloss.Color("#B7A6FF")),
+	}
+}
+
+func darkOrLight(isDark bool) color.Color {
+	if isDark {
+		return color.Black
+	}
+	return color.White
+}
+
+// Layout: a header line, the body, a footer line. The step list takes
+// about three tenths of the width, then a one-column separator and the
+// step pane, whose text has a one-column left margin.
+func (m *RunModel) bodyHeight() int { return max(0, m.height-2) }
+
+func (m *RunModel) listWidth() int {
+	if m.width < 60 {
+		return m.width / 3
+	}
+	return min(max(m.width*3/10, 22), 34)
+}
+
+func (m *RunModel) contentWidth() int { return max(1, m.width-m.listWidth()-2) }
+
+// outputRows is how many output lines the pane showed last time.
+func (m *RunModel) outputRows() int { return max(1, m.outRows) }
+
+// View draws the screen. Output lines alone redraw it at most every
+// frameEvery; any other change redraws it at once.
+func (m *RunModel) View() tea.View {
+	if m.frame == "" || m.dirty || (m.logStale && time.Since(m.lastFrame) >= frameEvery) {
+		if m.logStale {
+			m.refreshLogView(false)
+		}
+		m.frame = m.render()
+		m.dirty, m.logStale = false, false
+		m.lastFrame = time.Now()
+	}
+	v := tea.NewView(m.frame)
+	v.AltScreen = true
+	v.WindowTitle = "ferry run"
+	return v
+}
+
+func (m *RunModel) render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	h := m.bodyHeight()
+	lines := []string{m.header()}
+	switch m.overlay {
+	case overlayHelp:
+		lines = append(lines, fitLines(m.helpLines(), m.width, h)...)
+	case overlayLog:
+		lines = append(lines, fitLines(strings.Split(m.logView.View(), "\n"), m.width, h)...)
+	default:
+		list := m.listLines()
+		pane := m.paneLines()
+		sep := m.styles.Separator.Render("│")
+		for i := range h {
+			lines = append(lines, list[i]+sep+" "+pane[i])
+		}
+	}
+	if m.height > 1 {
+		lines = append(lines, m.footer())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *RunModel) header() string {
+	title := " ferry · " + orText(m.rb.Title, m.rb.ID)
+	if m.overlay == overlayLog {
+		title = " ferry · full log"
+		if s := m.step(m.current); s != nil {
+			title += " of " + itoa(m.stepIndex[s.ID]+1) + ". " + s.Title
+		}
+	}
+	done := 0
+	for _, s := range m.rb.Steps {
+		if m.status[s.ID].Done() {
+			done++
+		}
+	}
+	info := fmt.Sprintf("%d/%d done ", done, len(m.rb.Steps))
+	if i, ok := m.stepIndex[m.current]; ok && m.current != "" {
+		info = fmt.Sprintf("step %d/%d · %s", i+1, len(m.rb.Steps), info)
+	}
+	room := m.width - ansi.StringWidth(info) - 1
+	if room < 12 {
+		return m.styles.Header.Render(ansi.Truncate(title, m.width, "…"))
+	}
+	title = ansi.Truncate(title, room, "…")
+	gap := strings.Repeat(" ", max(1, m.width-ansi.StringWidth(title)-ansi.StringWidth(info)))
+	return m.styles.Header.Render(title) + gap + m.styles.HeaderInfo.Render(info)
+}
+
+// clocks is the right part of the footer: the downtime clock (in words,
+// so it reads without colour) and the total time.
+func (m *RunModel) clocks() string {
+	now := m.o.Now()
+	var parts []string
+	switch {
+	case !m.downStart.IsZero() && m.downEnd.IsZero():
+		parts = append(parts, m.styles.Warn.Render("⏱ downtime "+fmtClock(now.Sub(m.downStart))))
+	case !m.downStart.IsZero():
+		parts = append(parts, "downtime was "+fmtClock(m.downEnd.Sub(m.downStart)))
+	}
+	if !m.o.Started.IsZero() {
+		parts = append(parts, "total "+fmtClock(now.Sub(m.o.Started)))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func (m *RunModel) footer() string {
+	hints := strings.Join(m.hints(), " · ")
+	right := m.clocks()
+	if right != "" {
+		right += " "
+	}
+	room := m.width - ansi.StringWidth(right) - 1
+	left := ansi.Truncate(" "+hints, max(0, room), "…")
+	gap := strings.Repeat(" ", max(1, m.width-ansi.StringWidth(left)-ansi.StringWidth(right)))
+	if ansi.StringWidth(left)+ansi.StringWidth(right)+1 > m.width {
+		return m.styles.Footer.Render(ansi.Truncate(left, m.width, "…"))
+	}
+	return m.styles.Footer.Render(left) + gap + right
+}
+
+// hints are the keys that do something now.
+func (m *RunModel) hints() []string {
+	switch {
+	case m.closed:
+		return []string{"any key: leave"}
+	case m.quitAsk:
+		return []string{"y: quit", "n: stay"}
+	case m.stopping:
+		return []string{"stopping…", "ctrl+c: leave now"}
+	case m.overlay == overlayHelp:
+		return []string{"any key: back"}
+	case m.overlay == overlayLog:
+		return []string{"↑↓ pgup/pgdn scroll", "home/end", "esc back"}
+	case m.prompt == promptForm:
+		return []string{"enter next", "shift+tab back", "ctrl+c quit"}
+	case m.prompt == promptReason:
+		return []string{"enter skip", "esc back"}
+	case m.prompt == promptConfirm && m.input.Focused():
+		return []string{"enter confirm", "esc back"}
+	}
+	more := []string{"l log", "? help"}
+	if m.waiting == nil {
+		return append([]string{"q quit"}, append(more, "pgup/pgdn output")...)
+	}
+	var keys []string
+	switch m.waiting.Need {
+	case wizard.NeedConfirm:
+		keys = []string{"i type", "s skip"}
+	case wizard.NeedManual:
+		keys = []string{"d done", "s skip"}
+	case wizard.NeedFailure:
+		keys = []string{"r retry", "s skip"}
+	case wizard.NeedRepeat:
+		keys = []string{"r run again", "c continue"}
+	case wizard.NeedResume:
+		keys = []string{"r retry", "d done", "s skip"}
+	case wizard.NeedChanged:
+		keys = []string{"c continue"}
+	case wizard.NeedTrust:
+		return []string{"y trust", "n refuse", "l log"}
+	}
+	return append(append(keys, "q stop"), more...)
+}
+
+func (m *RunModel) step(id string) *wizard.Step {
+	if i, ok := m.stepIndex[id]; ok && id != "" {
+		return &m.rb.Steps[i]
+	}
+	return nil
+}
+
+// listLines returns exactly bodyHeight lines of the step list, scrolled
+// so that the current step stays in view.
+func (m *RunModel) listLines() []string {
+	w, h := m.listWidth(), m.bodyHeight()
+	cur := -1
+	for i, r := range m.rows {
+		if r.step >= 0 && m.rb.Steps[r.step].ID == m.current {
+			cur = i
+		}
+	}
+	top := 0
+	if cur >= 0 {
+		top = min(max(cur-h/3, 0), max(0, len(m.rows)-h))
+	}
+	digits := len(itoa(len(m.rb.Steps)))
+	phaseLine := func(id string, cont bool) string {
+		title := id
+		if p := m.rb.Phase(id); p != nil && p.Title != "" {
+			title = p.Title
+		}
+		if cont {
+			title += " (cont.)"
+		}
+		t := ansi.Truncate("─ "+title+" ", w, "…")
+		return m.styles.Phase.Render(t + strings.Repeat("─", max(0, w-ansi.StringWidth(t))))
+	}
+	out := make([]string, 0, h)
+	for i := top; i < len(m.rows) && len(out) < h; i++ {
+		r := m.rows[i]
+		if r.step < 0 {
+			out = append(out, phaseLine(r.phase, false))
+			continue
+		}
+		if i == top && top > 0 {
+			out = append(out, phaseLine(r.phase, true))
+			if len(out) == h {
+				break
+			}
+		}
+		s := &m.rb.Steps[r.step]
+		st := m.statusOf(s.ID)
+		sym := st.Symbol()
+		text := fmt.Sprintf(" %*d ", digits, r.step+1)
+		if s.Destructive {
+			text += "⚠ "
+		}
+		text += s.Title
+		if s.ID == m.current {
+			line := padTo(ansi.Truncate("›"+sym+text, w, "…"), w)
+			out = append(out, m.styles.Selected.Render(line))
+			continue
+		}
+		line := padTo(ansi.Truncate(" "+sym+text, w, "…"), w)
+		out = append(out, " "+m.statusStyle(st).Render(sym)+strings.TrimPrefix(line, " "+sym))
+	}
+	for len(out) < h {
+		out = append(out, strings.Repeat(" ", w))
+	}
+	return out
+}
+
+func (m *RunModel) statusOf(id string) wizard.Status {
+	if s, ok := m.status[id]; ok && s != "" {
+		return s
+	}
+	return wizard.StatusPending
+}
+
+func (m *RunModel) statusStyle(s wizard.Status) lipgloss.Style {
+	switch s {
+	case wizard.StatusOK, wizard.StatusSkipped:
+		return m.styles.OK
+	case wizard.StatusFailed, wizard.StatusInterrupted:
+		return m.styles.Failed
+	case wizard.StatusRunning, wizard.StatusWaiting:
+		return m.styles.Active
+	}
+	return m.styles.Dim
+}
+
+// hostLabel names the host a step runs on.
+func (m *RunModel) hostLabel(host string) string {
+	switch {
+	case host == wizard.HostOld && m.o.OldName != "":
+		return m.o.OldName
+	case host == wizard.HostNew && m.o.NewName != "":
+		return m.o.NewName
+	}
+	return strings.TrimPrefix(checklist.HostText(host), "on ")
+}
+
+// paneLines returns exactly bodyHeight lines of the step pane. The title,
+// the status, the counters and the prompt always show; the commands, the
+// help and the output share what is left, in that order.
+func (m *RunModel) paneLines() []string {
+	w, h := m.contentWidth(), m.bodyHeight()
+	st := m.styles
+	s := m.step(m.current)
+	var top, help, cmds, fixed []string
+	section := func(dst *[]string, title string, lines []string) {
+		if len(lines) == 0 {
+			return
+		}
+		*dst = append(*dst, "")
+		if title != "" {
+			*dst = append(*dst, st.Label.Render(title))
+		}
+		*dst = append(*dst, lines...)
+	}
+	if s != nil {
+		title := fmt.Sprintf("%d. ", m.stepIndex[s.ID]+1)
+		if s.Destructive {
+			title += "⚠ "
+		}
+		top = wrapStyled(st.Title, title+s.Title, w, "   ")
+		top = append(top, field(st, "Runs on", m.hostLabel(s.Host), w)...)
+		top = append(top, field(st, "Level", s.Level+" ("+checklist.LevelText(s.Level)+")", w)...)
+		top = append(top, m.statusLines(s, w)...)
+		if warn := m.warning[s.ID]; warn != "" && m.status[s.ID] != wizard.StatusOK {
+			top = append(top, wrapStyled(st.Warn, "⚠ "+warn, w, "  ")...)
+		}
+		for _, para := range strings.Split(strings.TrimSpace(s.Help), "\n") {
+			if para != "" {
+				help = append(help, wrapStyled(st.Row, para, w, "")...)
+			}
+		}
+		cmds = m.commandLines(s, w)
+		if p := m.progress[s.ID]; p != nil {
+			section(&fixed, "", m.counterBlock(p, w))
+		}
+		if s.Repeatable {
+			section(&fixed, "", wrapAll(st.Row, passLines(m.passes[s.ID]), w, "  "))
+		}
+	} else {
+		top = wrapStyled(st.Title, orText(m.rb.Title, "ferry"), w, "")
+	}
+	section(&fixed, "", m.promptLines(w))
+
+	// Share the room left between commands, help and output.
+	avail := h - len(top) - len(fixed)
+	var out []string
+	ring := m.logs[m.current]
+	hasOutput := ring != nil && ring.len() > 0
+	if len(cmds) > 0 && avail > 2 {
+		n := min(len(cmds), 4, avail-2)
+		shown := cmds[:n]
+		if n < len(cmds) {
+			shown = append(shown[:n-1:n-1], st.Dim.Render(fmt.Sprintf("… %d more lines (? or l)", len(cmds)-n+1)))
+		}
+		section(&out, "Commands", shown)
+		avail -= len(shown) + 2
+	}
+	helpSec := []string{}
+	if len(help) > 0 && avail > 1 {
+		cap := len(help)
+		if hasOutput || m.waiting != nil {
+			cap = min(cap, 3)
+		}
+		if hasOutput {
+			cap = min(cap, max(1, avail/3))
+		}
+		n := min(cap, avail-1)
+		shown := help[:n]
+		if n < len(help) {
+			last := ansi.Truncate(ansi.Strip(help[n-1]), max(1, w-2), "") + " …"
+			shown = append(shown[:n-1:n-1], st.Row.Render(last))
+		}
+		section(&helpSec, "", shown)
+		avail -= len(shown) + 1
+	}
+	var output []string
+	m.outRows = 0
+	if hasOutput && avail >= 3 {
+		rows := avail - 2
+		m.outRows = rows
+		m.outScroll = min(m.outScroll, max(0, ring.len()-rows))
+		title := "Output"
+		if m.outScroll > 0 {
+			title += fmt.Sprintf(" (%d lines up; pgdn/end)", m.outScroll)
+		} else if ring.total > int64(ring.len()) {
+			title += fmt.Sprintf(" (last of %d lines; l: full log)", ring.total)
+		}
+		lines := ring.last(rows, m.outScroll)
+		for i, l := range lines {
+			lines[i] = st.Dim.Render(ansi.Truncate(cleanLine(l), w, "…"))
+		}
+		section(&output, title, lines)
+	}
+	all := append(append(append(append(top, helpSec...), out...), fixed...), output...)
+	if len(all) > h && h > 0 {
+		// Too little room: keep the title and what is at the bottom (the
+		// prompt), dropping the lines in between.
+		all = append(all[:1:1], all[len(all)-h+1:]...)
+	}
+	for len(all) < h {
+		all = append(all, "")
+	}
+	return all
+}
+
+// statusLines say where the step stands, with the elapsed time while it
+// runs.
+func (m *RunModel) statusLines(s *wizard.Step, w int) []string {
+	status := m.statusOf(s.ID)
+	var text string
+	style := m.statusStyle(status)
+	switch status {
+	case wizard.StatusRunning:
+		text = "▶ running"
+		if n := m.passNo[s.ID]; n > 1 || (s.Repeatable && n > 0) {
+			text += " · pass " + itoa(n)
+		}
+		if t, ok := m.started[s.ID]; ok {
+			text += " · " + fmtClock(m.o.Now().Sub(t)) + " elapsed"
+		}
+	case wizard.StatusOK:
+		text = "✓ done"
+		if d := m.took[s.ID]; d > 0 {
+			text += " in " + fmtDuration(d)
+		}
+		if msg := m.message[s.ID]; msg != "" {
+			text += ": " + msg
+		}
+	case wizard.StatusFailed:
+		text = "✗ failed"
+		if d := m.took[s.ID]; d > 0 {
+			text += " after " + fmtDuration(d)
+		}
+		if msg := m.message[s.ID]; msg != "" && (m.waiting == nil || m.waiting.Need != wizard.NeedFailure) {
+			text += ": " + msg
+		}
+	case wizard.StatusSkipped:
+		text = "↷ skipped"
+		if msg := m.message[s.ID]; msg != "" {
+			text += ": " + msg
+		}
+	case wizard.StatusWaiting:
+		text = "? waiting for you"
+	case wizard.StatusInterrupted:
+		text = "! interrupted when ferry stopped"
+	default:
+		text = "· not started"
+	}
+	if m.waiting != nil && m.waiting.Step == s.ID && status != wizard.StatusWaiting {
+		text += " · waiting for you"
+	}
+	return wrapStyled(style, text, w, "  ")
+}
+
+// commandLines are the exact commands of the step, for the family of the
+// host it runs on (every family when that is not known yet).
+func (m *RunModel) commandLines(s *wizard.Step, w int) []string {
+	st := m.styles
+	var out []string
+	add := func(label string, cmds []wizard.Command) {
+		for _, c := range cmds {
+			for i, l := range strings.Split(c.String(), "\n") {
+				lead := "$ "
+				if i > 0 {
+					lead = "  "
+				}
+				if i == 0 && label != "" {
+					lead = "(" + label + ") $ "
+				}
+				for _, wl := range wrapWords(lead+l, w, "    ") {
+					out = append(out, st.Code.Render(wl))
+				}
+			}
+		}
+	}
+	fam := m.facts[s.Host+"_family"]
+	if cmds := s.CommandsFor(fam); len(cmds) > 0 {
+		add("", cmds)
+		return out
+	}
+	for _, f := range s.Families() {
+		add(f, s.Commands[f])
+	}
+	return out
+}
+
+// counterBlock draws a progress snapshot: a bar with the percentage when
+// the total is known, then the counters in words.
+func (m *RunModel) counterBlock(p *tasks.Progress, w int) []string {
+	frac, lines := counterLines(p)
+	var out []string
+	if frac >= 0 {
+		bw := max(4, min(w-6, 50))
+		m.bar.SetWidth(bw)
+		out = append(out, m.bar.ViewAs(frac)+" "+percentText(frac))
+	}
+	return append(out, wrapAll(m.styles.Row, lines, w, "  ")...)
+}
+
+// promptLines show what the engine waits for and the keys that answer it,
+// or the quit question, or the outcome once the run is over.
+func (m *RunModel) promptLines(w int) []string {
+	st := m.styles
+	text := func(style lipgloss.Style, s string) []string { return wrapStyled(style, s, w, "  ") }
+	var out []string
+	switch {
+	case m.closed:
+		switch m.Outcome() {
+		case "done":
+			out = append(out, text(st.OK, "✓ The migration is done: every step is finished.")...)
+		case "failed":
+			out = append(out, text(st.Failed, "✗ The run stopped on a failure.")...)
+			if m.finished.Message != "" {
+				out = append(out, text(st.Failed, m.finished.Message)...)
+			}
+			out = append(out, text(st.Row, "Run ferry again to retry from there; the journal keeps the place.")...)
+		default:
+			out = append(out, text(st.Warn, "■ The run stopped. The journal keeps the place: run ferry again to go on from here.")...)
+		}
+		return append(out, text(st.Dim, "Press any key to leave.")...)
+	case m.quitAsk:
+		out = append(out, text(st.Warn, "Quit while a step runs?")...)
+		if s := m.step(m.running); s != nil {
+			out = append(out, text(st.Row, "\""+s.Title+"\" is interrupted. The journal keeps the place: the next ferry run resumes here and re-runs the step only if that is safe, else asks you.")...)
+		} else {
+			out = append(out, text(st.Row, "The journal keeps the place: the next ferry run resumes here.")...)
+		}
+		return append(out, text(st.Title, "y: quit · n: stay")...)
+	case m.stopping:
+		return text(st.Warn, "Stopping… the journal keeps the place.")
+	case m.waiting == nil:
+		if m.sent != "" && m.running == "" {
+			return text(st.Dim, "Sent: "+string(m.sent)+". Waiting for ferry…")
+		}
+		return nil
+	}
+	ev := m.waiting
+	switch {
+	case m.prompt == promptReason:
+		out = append(out, text(st.Title, "Why skip this step? A reason is required; it goes into the journal.")...)
+		out = append(out, m.input.View())
+		if m.inErr != "" {
+			out = append(out, text(st.Failed, "✗ "+m.inErr)...)
+		}
+		return out
+	case m.prompt == promptForm && m.form != nil:
+		if m.formSt != nil && m.formSt.err != "" {
+			out = append(out, text(st.Failed, "✗ "+m.formSt.err)...)
+		}
+		for _, l := range strings.Split(strings.TrimRight(m.form.View(), "\n"), "\n") {
+			out = append(out, ansi.Truncate(l, w, "…"))
+		}
+		return out
+	}
+	switch ev.Need {
+	case wizard.NeedConfirm:
+		what := "⚠ Destructive step: ferry cannot undo it."
+		if s := m.step(ev.Step); s != nil {
+			what += " It runs the commands above on " + m.hostLabel(s.Host) + "."
+		}
+		out = append(out, text(st.Warn, what)...)
+		out = append(out, text(st.Title, "Type "+ev.Word+" and press enter to go ahead:")...)
+		out = append(out, m.input.View())
+		if m.inErr != "" {
+			out = append(out, text(st.Failed, "✗ "+m.inErr)...)
+		}
+		if m.input.Focused() {
+			out = append(out, text(st.Dim, "esc: leave the input (then s skips the step)")...)
+		} else {
+			out = append(out, text(st.Dim, "enter or i: type the word · s: skip · q: stop here")...)
+		}
+	case wizard.NeedManual:
+		out = append(out, text(st.Title, "Do this step by hand as described above, then press d.")...)
+		out = append(out, text(st.Row, "d: done · s: skip (give a reason) · q: stop here")...)
+	case wizard.NeedFailure:
+		out = append(out, text(st.Failed, "✗ The step failed:")...)
+		out = append(out, text(st.Failed, orText(ev.Message, "(no message)"))...)
+		out = append(out, text(st.Row, "r: retry · s: skip (give a reason) · q: stop here (the journal keeps the place)")...)
+	case wizard.NeedRepeat:
+		out = append(out, text(st.Row, "This step can run again to catch up on what changed since the last pass.")...)
+		b := []string{"run again (r)", "continue (c)"}
+		for i := range b {
+			if i == m.choice {
+				b[i] = st.Button.Render("› " + b[i] + " ‹")
+			} else {
+				b[i] = "  " + b[i] + "  "
+			}
+		}
+		out = append(out, ansi.Truncate(b[0]+"  "+b[1], w, "…"))
+	case wizard.NeedResume:
+		out = append(out, text(st.Warn, "! "+orText(ev.Message, "This step was interrupted."))...)
+		out = append(out, text(st.Row, "r: retry · d: it finished · s: skip · q: stop here")...)
+	case wizard.NeedChanged:
+		out = append(out, text(st.Warn, orText(ev.Message, "The runbook changed."))...)
+		out = append(out, text(st.Row, "c: continue with the new runbook · q: stop here")...)
+	case wizard.NeedTrust:
+		out = append(out, text(st.Warn, "The old server's host key is not known yet:")...)
+		out = append(out, text(st.Code, ev.Message)...)
+		out = append(out, text(st.Row, "Compare it with the key shown on that server (ssh-keygen -lf on its host key).")...)
+		out = append(out, text(st.Title, "y: trust it and go on · n: refuse and stop")...)
+	default:
+		out = append(out, text(st.Row, "ferry waits for: "+ev.Need+" "+ev.Message)...)
+	}
+	return out
+}
+
+func (m *RunModel) helpLines() []string {
+	sym := func(st ...wizard.Status) string {
+		var parts []string
+		for _, s := range st {
+			parts = append(parts, fmt.Sprintf("%s %-12s", s.Symbol(), s))
+		}
+		return "   " + strings.TrimRight(strings.Join(parts, ""), " ")
+	}
+	t := m.styles.Title
+	return []string{
+		"",
+		t.Render(" Keys"),
+		"   l              the full output of the current step (esc back)",
+		"   pgup / pgdn    scroll the output in the pane; end: back to the newest",
+		"   r / s / d / c  retry, skip (a reason is asked), done, continue — when",
+		"                  the step pane offers them",
+		"   ?              this help",
+		"   q / ctrl+c     quit; while a step runs ferry asks first",
+		"",
+		t.Render(" Marks"),
+		sym(wizard.StatusPending, wizard.StatusRunning, wizard.StatusOK, wizard.StatusFailed),
+		sym(wizard.StatusSkipped, wizard.StatusWaiting, wizard.StatusInterrupted),
+		"   ⚠ destructive: ferry asks for a typed word first",
+		"   › the current step",
+		"",
+		" Quitting never loses work: the journal keeps the place, and the next",
+		" ferry run resumes there.",
+	}
+}
+
+// field writes "Label   value", wrapped under the value.
+func field(st runStyles, label, value string, w int) []string {
+	if value == "" {
+		return nil
+	}
+	lines := wrapText(fmt.Sprintf("%-8s%s", label, value), w, strings.Repeat(" ", 8))
+	if len(lines[0]) >= 8 {
+		lines[0] = st.Label.Render(lines[0][:8]) + lines[0][8:]
+	}
+	return lines
+}
+
+// wrapText word-wraps text to width w; continuation lines start with lead.
+func wrapText(text string, w int, lead string) []string {
+	lw := ansi.StringWidth(lead)
+	lines := strings.Split(ansi.Wrap(text, max(1, w-lw), ""), "\n")
+	for i := 1; i < len(lines); i++ {
+		lines[i] = lead + lines[i]
+	}
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, w, "")
+	}
+	return lines
+}
+
+func wrapStyled(style lipgloss.Style, text string, w int, lead string) []string {
+	lines := wrapText(text, w, lead)
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
+	return lines
+}
+
+func wrapAll(style lipgloss.Style, texts []string, w int, lead string) []string {
+	var out []string
+	for _, t := range texts {
+		out = append(out, wrapStyled(style, t, w, lead)...)
+	}
+	return out
+}
+
+// wrapWords wraps text at spaces only (a command must not be broken at a
+// hyphen), cutting words longer than a line; continuation lines start
+// with lead.
+func wrapWords(text string, w int, lead string) []string {
+	var out []string
+	line := ""
+	room := func() int {
+		if len(out) == 0 {
+			return w
+		}
+		return max(1, w-ansi.StringWidth(lead))
+	}
+	flush := func() {
+		if len(out) > 0 {
+			line = lead + line
+		}
+		out = append(out, line)
+		line = ""
+	}
+	for _, word := range strings.Split(text, " ") {
+		for {
+			sep := ""
+			if line != "" {
+				sep = " "
+			}
+			if ansi.StringWidth(line)+len(sep)+ansi.StringWidth(word) <= room() {
+				line += sep + word
+				break
+			}
+			if line != "" {
+				flush()
+				continue
+			}
+			// A word longer than a whole line: cut it.
+			cut := ansi.Truncate(word, room(), "")
+			line = cut
+			word = word[len(cut):]
+			flush()
+			if word == "" {
+				break
+			}
+		}
+	}
+	if line != "" || len(out) == 0 {
+		flush()
+	}
+	return out
+}
+
+// fitLines cuts or pads lines to exactly h lines no wider than w.
+func fitLines(lines []string, w, h int) []string {
+	out := make([]string, 0, h)
+	for _, l := range lines {
+		if len(out) == h {
+			break
+		}
+		out = append(out, ansi.Truncate(l, w, "…"))
+	}
+	for len(out) < h {
+		out = append(out, "")
+	}
+	return out
+}
+
+func padTo(s string, w int) string {
+	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// cleanLine makes an output line safe to draw: no control sequences, no
+// tabs or carriage returns.
+func cleanLine(s string) string {
+	s = ansi.Strip(s)
+	if strings.ContainsAny(s, "\t\r") {
+		s = strings.ReplaceAll(s, "\t", "    ")
+		if i := strings.LastIndexByte(s, '\r'); i >= 0 {
+			s = s[i+1:]
+		}
+	}
+	return s
+}
