@@ -1,6 +1,16 @@
 package cmd
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-migrate/ferry/wizard"
+)
 
 // newStatusCmd is "ferry status": one screen of where a migration stands.
 func (a *app) newStatusCmd() *cobra.Command {
@@ -8,9 +18,108 @@ func (a *app) newStatusCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status",
 		Short: "Show where a migration stands",
-		Args:  cobra.NoArgs,
-		RunE:  a.action(a.notBuilt),
+		Long: strings.TrimSpace(`
+Reads the journal of the state directory and tells, in one screen, which
+runbook is under way, whether a ferry is running it now, how many steps are
+done, the step in progress or waiting, the downtime window and the
+warnings. It only reads.`),
+		Args: cobra.NoArgs,
+		RunE: a.action(func(*cobra.Command, []string) error { return a.runStatus(stateDir) }),
 	}
 	stateDirFlag(c, &stateDir)
 	return c
+}
+
+func (a *app) runStatus(dir string) error {
+	st, err := wizard.LoadState(dir)
+	if errors.Is(err, wizard.ErrNoJournal) {
+		return usage(fmt.Errorf("no migration in %s (no journal): start one with ferry run, or give --state-dir", dir))
+	}
+	if err != nil {
+		return usage(err)
+	}
+	rb, _ := wizard.LoadRunbook(st.Runbook)
+	pid, held := wizard.LockHeld(dir)
+	writeStatus(a.stdout, st, rb, dir, pid, held, time.Now())
+	return nil
+}
+
+// writeStatus prints the status screen.
+func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, pid int, held bool, now time.Time) {
+	title := st.Runbook
+	var ids []string
+	if rb != nil {
+		title = rb.Title + " (" + rb.ID + ")"
+		for _, s := range rb.Steps {
+			ids = append(ids, s.ID)
+		}
+	} else {
+		for id := range st.Steps {
+			ids = append(ids, id)
+		}
+	}
+	stepTitle := func(id string) string {
+		if rb != nil {
+			if s := rb.Step(id); s != nil {
+				return id + " — " + s.Title
+			}
+		}
+		return id
+	}
+	fmt.Fprintf(w, "ferry status: %s\n", title)
+	fmt.Fprintf(w, "  state dir  %s (%d journal events, last %s)\n", dir, len(st.Events), st.Updated.Local().Format("2006-01-02 15:04:05"))
+	if rb != nil && rb.Hash != st.Hash {
+		fmt.Fprintf(w, "  runbook    changed since the migration began: ferry will ask before going on\n")
+	}
+	// Read from the journal alone, a step that was running reads as
+	// interrupted; the lock says whether it still runs.
+	if held {
+		fmt.Fprintf(w, "  runner     ferry (pid %d) is running this migration now\n", pid)
+	} else if st.Finished {
+		fmt.Fprintf(w, "  runner     none: the migration is finished\n")
+	} else {
+		fmt.Fprintf(w, "  runner     none: run the same ferry run command again to go on\n")
+	}
+	counts := map[wizard.Status]int{}
+	var current, waiting string
+	for _, id := range ids {
+		s := st.Status(id)
+		if held && s == wizard.StatusInterrupted {
+			s = wizard.StatusRunning
+		}
+		counts[s]++
+		if s == wizard.StatusRunning || s == wizard.StatusInterrupted || s == wizard.StatusFailed {
+			current = fmt.Sprintf("%s %s (%s)", s.Symbol(), stepTitle(id), s)
+		}
+		if r := st.Steps[id]; r != nil && r.Waiting != "" && waiting == "" && !s.Done() {
+			waiting = fmt.Sprintf("%s waits for %s", stepTitle(id), wizard.NeedText(r.Waiting))
+		}
+	}
+	done := counts[wizard.StatusOK] + counts[wizard.StatusSkipped]
+	fmt.Fprintf(w, "  progress   %d of %d steps done (%d ok, %d skipped)", done, len(ids), counts[wizard.StatusOK], counts[wizard.StatusSkipped])
+	if n := counts[wizard.StatusFailed]; n > 0 {
+		fmt.Fprintf(w, ", %d failed", n)
+	}
+	fmt.Fprintln(w)
+	if current != "" {
+		fmt.Fprintf(w, "  now        %s\n", current)
+	}
+	if waiting != "" {
+		fmt.Fprintf(w, "  waiting    %s\n", waiting)
+	}
+	switch {
+	case st.DowntimeStart.IsZero():
+		fmt.Fprintf(w, "  downtime   not begun\n")
+	case st.DowntimeEnd.IsZero():
+		fmt.Fprintf(w, "  downtime   began %s, %s so far (still open)\n", st.DowntimeStart.Local().Format("15:04:05"), now.Sub(st.DowntimeStart).Round(time.Second))
+	default:
+		fmt.Fprintf(w, "  downtime   %s to %s: %s\n", st.DowntimeStart.Local().Format("15:04:05"), st.DowntimeEnd.Local().Format("15:04:05"), st.DowntimeEnd.Sub(st.DowntimeStart).Round(time.Second))
+	}
+	for i, warn := range st.Warnings {
+		if i == 0 {
+			fmt.Fprintf(w, "  warnings   %s\n", warn)
+		} else {
+			fmt.Fprintf(w, "             %s\n", warn)
+		}
+	}
 }

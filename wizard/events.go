@@ -104,3 +104,26 @@ const (
 	ActTrust    Action = "trust"    // trust the unknown host key shown
 	ActQuit     Action = "quit"     // stop here; the journal keeps the place
 )
+
+// NeedText says in words what a waiting step needs.
+func NeedText(need string) string {
+	switch need {
+	case NeedAnswers:
+		return "answers to its questions"
+	case NeedConfirm:
+		return "a typed confirmation"
+	case NeedManual:
+		return "the admin to do it by hand and say so"
+	case NeedFailure:
+		return "a decision after its failure: retry or skip"
+	case NeedRepeat:
+		return "a decision: another pass, or go on"
+	case NeedResume:
+		return "a decision about its interrupted run"
+	case NeedChanged:
+		return "a decision about the changed runbook"
+	case NeedTrust:
+		return "trust in the old server's host key"
+	}
+	return need
+}

@@ -178,3 +178,22 @@ func TestLockReleasedOnKill(t *testing.T) {
 	}
 	l.Release()
 }
+
+func TestLockHeld(t *testing.T) {
+	dir := t.TempDir()
+	if _, held := LockHeld(dir); held {
+		t.Fatal("held before anyone took it")
+	}
+	l, err := AcquireLock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, held := LockHeld(dir)
+	if !held || pid != os.Getpid() {
+		t.Fatalf("LockHeld = %d %v, want %d true", pid, held, os.Getpid())
+	}
+	l.Release()
+	if _, held := LockHeld(dir); held {
+		t.Fatal("held after release")
+	}
+}

@@ -79,3 +79,32 @@ func (l *Lock) Release() error {
 	l.f = nil
 	return err
 }
+
+// LockHeld reports whether a live process holds the lock of dir, and its
+// pid. It only reads (/proc/locks and the lock file), so it never gets in
+// the way of a ferry that is starting.
+func LockHeld(dir string) (pid int, held bool) {
+	path := filepath.Join(dir, LockFile)
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, false
+	}
+	pid = LockHolder(dir)
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		// No /proc: trust the pid file if that process lives.
+		return pid, pid > 0 && syscall.Kill(pid, 0) == nil
+	}
+	want := ":" + strconv.FormatUint(st.Ino, 10)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
+		if len(f) >= 6 && f[1] == "FLOCK" && strings.HasSuffix(f[5], want) {
+			if p, err := strconv.Atoi(f[4]); err == nil && p > 0 {
+				return p, true
+			}
+			return pid, true
+		}
+	}
+	return pid, false
+}
