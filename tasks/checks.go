@@ -351,7 +351,10 @@ func ParseDfPk(out string) (DfInfo, error) {
 
 // TreeSize returns the disk space the tree at p on h uses, in bytes
 // ("du -sk"). When du could not read everything but printed a total, the
-// size is returned with a note saying the figure is a lower bound.
+// size is returned with a note saying the figure is a lower bound. du does
+// not follow symbolic links, so data reached through them (GreenArrow's
+// Persistence Path Mode keeps its data elsewhere and links to it from
+// /var/hvmail) is not counted; neither does rsync -a copy it.
 func TreeSize(ctx context.Context, h remote.Host, p string) (bytes int64, note string, err error) {
 	if _, err := h.Stat(ctx, p); err != nil {
 		return 0, "", fmt.Errorf("size of %s on %s: %w", p, h.Name(), err)

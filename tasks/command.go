@@ -154,8 +154,8 @@ func judge(c CommandSpec, res CommandResult, host string) (bool, string) {
 		ok = []int{0}
 	}
 	name := res.Command
-	if len(name) > 80 {
-		name = name[:77] + "..."
+	if r := []rune(name); len(r) > 80 {
+		name = string(r[:77]) + "..."
 	}
 	if res.Signal != "" {
 		return false, fmt.Sprintf("%s on %s was killed by signal %s.", name, host, res.Signal)

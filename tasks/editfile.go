@@ -316,7 +316,9 @@ func addHostsLine(data []byte, ip, name string) (out []byte, line string, lineNo
 // AddHostsEntry makes /etc/hosts on h map name to ip, adding the line
 // "IP NAME" unless a line already maps name to ip. If a line maps name to
 // another address, it changes nothing and returns a *HostsConflictError.
-// The result's Line is the line to pass to RemoveHostsLine later.
+// The result's Line is the line to pass to RemoveHostsLine later; when the
+// line was there before, Changed is false, and a caller that must undo only
+// its own change should remember that too.
 func AddHostsEntry(ctx context.Context, h remote.Host, ip, name string) (EditResult, error) {
 	res := EditResult{Host: h.Name(), Path: HostsFile}
 	if err := ValidIP(ip); err != nil {
