@@ -230,6 +230,9 @@ func run(ctx context.Context, h remote.Host, spec tasks.CommandSpec, rep tasks.R
 		return res, err
 	}
 	if !res.OK {
+		if res.LastLine != "" && !strings.Contains(res.Reason, res.LastLine) {
+			return res, fmt.Errorf("%s on %s: %s; its last line: %s", spec.Display(), h.Name(), res.Reason, res.LastLine)
+		}
 		return res, fmt.Errorf("%s on %s: %s", spec.Display(), h.Name(), res.Reason)
 	}
 	return res, nil
