@@ -196,7 +196,9 @@ func (l *Local) WriteFile(_ context.Context, p string, data []byte, mode fs.File
 // container), the file is rewritten in place instead.
 func WriteFileAtomic(path string, data []byte, mode fs.FileMode) error {
 	uid, gid := -1, -1
-	if fi, err := os.Stat(path); err == nil {
+	// Lstat: a symlink is replaced, not followed (it may point outside a
+	// simulated root); it then gets the mode given.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
 		mode = fi.Mode().Perm()
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			uid, gid = int(st.Uid), int(st.Gid)
