@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/testenv"
 )
 
 // pgLossyHost runs commands on the local machine but delivers only the first
@@ -175,5 +176,66 @@ func TestDumpRejectsBadDatabaseName(t *testing.T) {
 	_, err := Dump(context.Background(), DumpOptions{Source: local, Database: "host=evil", Target: local, File: filepath.Join(t.TempDir(), "d")}, nil)
 	if err == nil || !strings.Contains(err.Error(), `"host=evil"`) {
 		t.Fatalf("bad database name: %v", err)
+	}
+}
+
+// TestDumpOverSSH runs pg_dump on the "old" server reached over a real
+// OpenSSH sshd, streams it into a local file, and counts rows on the old
+// server through the same SSH connection.
+func TestDumpOverSSH(t *testing.T) {
+	t.Parallel()
+	src, pw := bjSource(t)
+	srv := testenv.StartSSHD(t, testenv.SSHDOptions{})
+	old, err := remote.DialSSH(context.Background(), remote.SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port,
+		ConfigFile: "none", KnownHostsFile: srv.KnownHosts, IdentityFiles: []string{srv.UserKey}})
+	if err != nil {
+		t.Fatalf("DialSSH: %v\n%s", err, srv.Log())
+	}
+	t.Cleanup(func() { old.Close() })
+	local := pgLocal(t, "new")
+	server := PGServer{Host: src.Host, Port: src.Port, User: "bj", Password: pw, BinDir: src.BinDir}
+	watch := pgWatchArgv(t, pw)
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "dump-bj-data.sql")
+
+	rep := &pgRecorder{gate: watch.sawProgram("pg_dump")}
+	res, err := Dump(ctx, DumpOptions{Source: old, Server: server, Database: "bj-data", Target: local, File: file, CheckBinDir: src.BinDir}, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(file)
+	if err != nil || fi.Size() != res.Bytes || len(res.Archive.Items) == 0 {
+		t.Fatalf("dump over SSH: %+v, file %v %v", res, fi, err)
+	}
+	last, lines, _ := rep.snapshot()
+	if last.Done != res.Bytes {
+		t.Errorf("byte counter ended at %d, the file has %d", last.Done, res.Bytes)
+	}
+	pgNoSecret(t, lines, pw)
+
+	// Killing the stream over SSH leaves no file.
+	killed := filepath.Join(filepath.Dir(file), "killed.sql")
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if _, err := Dump(cctx, DumpOptions{Source: old, Server: server, Database: "bj-data", Target: local, File: killed, CheckBinDir: src.BinDir}, pgCancelOnProgress{cancel}); err == nil {
+		t.Error("a dump whose stream was killed succeeded")
+	}
+	if _, err := os.Stat(killed); !os.IsNotExist(err) {
+		t.Errorf("the killed dump left %s: %v", killed, err)
+	}
+
+	// Row counts on the old server through the SSH connection equal those
+	// read directly.
+	vr, err := Verify(ctx, VerifyOptions{Database: "bj-data", Source: server, SourceVia: old, Target: server}, nil)
+	if err != nil || len(vr.Source) != 3 {
+		t.Fatalf("verify through SSH: %+v %v", vr, err)
+	}
+
+	leaks, seen := watch.result()
+	if len(leaks) > 0 {
+		t.Fatalf("the password appeared in a process's argv: %q", leaks)
+	}
+	if !seen["pg_dump"] {
+		t.Fatal("the argv watcher never saw pg_dump running")
 	}
 }
