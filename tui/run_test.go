@@ -46,7 +46,7 @@ func runTestRunbook() *wizard.Runbook {
 				}},
 			{ID: "hot-sync", Phase: "hot", Title: "Copy the mail store (hot pass)", Host: "new", Level: "auto", Kind: "rsync",
 				Repeatable: true, SafeToRerun: true,
-				Help: "Copies the mail store while the old server still runs. Each pass moves only what changed since the last one, so later passes are shorter.",
+				Help:     "Copies the mail store while the old server still runs. Each pass moves only what changed since the last one, so later passes are shorter.",
 				Commands: map[string][]wizard.Command{"any": {{Argv: []string{"rsync", "-aH", "--partial", "--info=progress2", "root@mail-old:/var/hvmail/", "/var/hvmail/"}}}}},
 			{ID: "stop-old", Phase: "cutover", Title: "Stop the mail service on the old server", Host: "old", Level: "auto",
 				Kind: "command", Destructive: true, Downtime: wizard.DowntimeStart,
@@ -256,9 +256,477 @@ func TestRunViewGolden(t *testing.T) {
 	}
 }
 
-var (
-	_ = bytes.Contains
-	_ = context.Background
-	_ = colorprofile.NoTTY
-	_ = teatest.WithDuration
-)
+func TestRunConfirmNeedsTheExactWord(t *testing.T) {
+	m, rec := newTestRun(t, nil, 80, 24, wizard.Event{Type: wizard.EvWaiting, Step: "stop-old",
+		Need: wizard.NeedConfirm, Word: "mail-old"})
+	typeText(m, "mail-new")
+	keys(m, "enter")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("a wrong word sent %+v", d)
+	}
+	if s := runScreen(m); !strings.Contains(s, `"mail-new" is not "mail-old"`) {
+		t.Errorf("the refusal is not shown:\n%s", s)
+	}
+	// esc leaves the input without sending; enter goes back to typing.
+	keys(m, "esc")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("esc sent %+v", d)
+	}
+	keys(m, "enter")
+	for range len("mail-new") {
+		keys(m, "backspace")
+	}
+	typeText(m, "mail-old")
+	keys(m, "enter")
+	d := rec.all()
+	if len(d) != 1 || d[0].Action != wizard.ActConfirm || d[0].Text != "mail-old" || d[0].Step != "stop-old" {
+		t.Fatalf("decisions = %+v, want one confirm of stop-old with mail-old", d)
+	}
+}
+
+func TestRunSkipNeedsAReason(t *testing.T) {
+	m, rec := newTestRun(t, nil, 80, 24, wizard.Event{Type: wizard.EvWaiting, Step: "final-sync",
+		Need: wizard.NeedFailure, Message: "rsync exited with code 23"})
+	keys(m, "s", "enter")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("a skip without a reason was sent: %+v", d)
+	}
+	if s := runScreen(m); !strings.Contains(s, "A reason is required") {
+		t.Errorf("the refusal is not shown:\n%s", s)
+	}
+	typeText(m, "   ")
+	keys(m, "enter")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("a blank reason was sent: %+v", d)
+	}
+	typeText(m, "copied by hand")
+	keys(m, "enter")
+	d := rec.all()
+	if len(d) != 1 || d[0].Action != wizard.ActSkip || d[0].Reason != "copied by hand" {
+		t.Fatalf("decisions = %+v, want one skip with the reason", d)
+	}
+}
+
+func TestRunConfirmSkipAfterEsc(t *testing.T) {
+	m, rec := newTestRun(t, nil, 80, 24, wizard.Event{Type: wizard.EvWaiting, Step: "stop-old",
+		Need: wizard.NeedConfirm, Word: "mail-old"})
+	keys(m, "s") // typed into the input, not a skip
+	if m.prompt != promptConfirm || m.input.Value() != "s" {
+		t.Fatalf("s while typing: prompt %v, input %q", m.prompt, m.input.Value())
+	}
+	keys(m, "esc", "s")
+	typeText(m, "maintenance window moved")
+	keys(m, "enter")
+	d := rec.all()
+	if len(d) != 1 || d[0].Action != wizard.ActSkip || d[0].Reason != "maintenance window moved" {
+		t.Fatalf("decisions = %+v, want one skip", d)
+	}
+}
+
+func TestRunKeysPerNeed(t *testing.T) {
+	cases := []struct {
+		need string
+		keys []string
+		want wizard.Action
+	}{
+		{wizard.NeedManual, []string{"d"}, wizard.ActDone},
+		{wizard.NeedFailure, []string{"r"}, wizard.ActRetry},
+		{wizard.NeedFailure, []string{"q"}, wizard.ActQuit},
+		{wizard.NeedRepeat, []string{"r"}, wizard.ActRepeat},
+		{wizard.NeedRepeat, []string{"c"}, wizard.ActContinue},
+		{wizard.NeedRepeat, []string{"enter"}, wizard.ActContinue},
+		{wizard.NeedRepeat, []string{"left", "enter"}, wizard.ActRepeat},
+		{wizard.NeedResume, []string{"r"}, wizard.ActRetry},
+		{wizard.NeedResume, []string{"d"}, wizard.ActDone},
+		{wizard.NeedChanged, []string{"c"}, wizard.ActContinue},
+		{wizard.NeedChanged, []string{"q"}, wizard.ActQuit},
+		{wizard.NeedTrust, []string{"y"}, wizard.ActTrust},
+		{wizard.NeedTrust, []string{"n"}, wizard.ActQuit},
+	}
+	for _, c := range cases {
+		t.Run(c.need+"-"+strings.Join(c.keys, "-"), func(t *testing.T) {
+			m, rec := newTestRun(t, nil, 80, 24, wizard.Event{Type: wizard.EvWaiting, Step: "hot-sync",
+				Need: c.need, Message: "SHA256:abc"})
+			for _, k := range c.keys {
+				if k == "left" {
+					m.Update(tea.KeyPressMsg{Code: tea.KeyLeft})
+					continue
+				}
+				keys(m, k)
+			}
+			d := rec.all()
+			if len(d) != 1 || d[0].Action != c.want || d[0].Step != "hot-sync" {
+				t.Fatalf("decisions = %+v, want one %s", d, c.want)
+			}
+			// The prompt is gone: the same keys send nothing more.
+			keys(m, c.keys[len(c.keys)-1])
+			if n := len(rec.all()); n != 1 {
+				t.Errorf("%d decisions after the prompt closed", n)
+			}
+		})
+	}
+}
+
+func TestRunOutputFloodIsBounded(t *testing.T) {
+	m, _ := newTestRun(t, nil, 80, 24, wizard.Event{Type: wizard.EvStepStarted, Step: "hot-sync", Pass: 1, Time: runAt(time.Minute)})
+	const n = 100_000
+	var last string
+	for i := range n {
+		last = fmt.Sprintf("line %d", i)
+		m.Update(runEventsMsg{events: []wizard.Event{{Type: wizard.EvOutput, Step: "hot-sync", Message: last}}})
+		_ = m.View()
+	}
+	r := m.logs["hot-sync"]
+	if r.len() != runLogLines || cap(r.buf) > 2*runLogLines {
+		t.Fatalf("ring holds %d lines (cap %d), want %d", r.len(), cap(r.buf), runLogLines)
+	}
+	if r.total != n {
+		t.Errorf("ring counted %d lines, want %d", r.total, n)
+	}
+	got := r.lines()
+	if got[0] != fmt.Sprintf("line %d", n-runLogLines) || got[len(got)-1] != last {
+		t.Errorf("ring keeps %q … %q, want the last %d lines", got[0], got[len(got)-1], runLogLines)
+	}
+	// The frame tick draws what arrived since the last frame.
+	m.Update(runFrameMsg{})
+	if s := runScreen(m); !strings.Contains(s, last) || !strings.Contains(s, "last of 100000 lines") {
+		t.Errorf("the newest line is not on screen:\n%s", s)
+	}
+}
+
+func TestRunOutputScrollAndFullLog(t *testing.T) {
+	lines := outputLines("merge", 60)
+	newest := lines[len(lines)-1].Message
+	m, _ := newTestRun(t, nil, 80, 24, append([]wizard.Event{{Type: wizard.EvStepStarted, Step: "merge", Pass: 1, Time: runAt(time.Minute)}},
+		lines...)...)
+	if s := runScreen(m); !strings.Contains(s, newest) {
+		t.Fatalf("the newest line is not shown:\n%s", s)
+	}
+	keys(m, "pgup")
+	s := runScreen(m)
+	if !strings.Contains(s, "lines up") || strings.Contains(s, newest) {
+		t.Errorf("pgup did not scroll the output:\n%s", s)
+	}
+	keys(m, "l")
+	s = runScreen(m)
+	if !strings.Contains(s, "full log of 6. Merge the disk queue") || !strings.Contains(s, newest) {
+		t.Errorf("the full log does not show the newest line:\n%s", s)
+	}
+	keys(m, "esc", "?")
+	if s := runScreen(m); !strings.Contains(s, "Quitting never loses work") {
+		t.Errorf("no help overlay:\n%s", s)
+	}
+}
+
+func TestRunQuitWhileAStepRuns(t *testing.T) {
+	m, rec := newTestRun(t, nil, 80, 24, wizard.Event{Type: wizard.EvStepStarted, Step: "hot-sync", Pass: 1, Time: runAt(time.Minute)})
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd != nil || len(rec.all()) != 0 {
+		t.Fatalf("q quit at once while a step runs")
+	}
+	if s := runScreen(m); !strings.Contains(s, "journal keeps the place") || !strings.Contains(s, "interrupted") {
+		t.Errorf("the quit question does not explain:\n%s", s)
+	}
+	keys(m, "n")
+	if m.quitAsk {
+		t.Fatal("n did not cancel the question")
+	}
+	keys(m, "q")
+	_, cmd = m.Update(keyMsg("y"))
+	if cmd == nil {
+		t.Fatal("y returned no command")
+	}
+	if _, ok := cmd().(tea.InterruptMsg); !ok {
+		t.Errorf("y did not interrupt the program")
+	}
+	if d := rec.all(); len(d) != 1 || d[0].Action != wizard.ActQuit {
+		t.Errorf("decisions = %+v, want one quit", d)
+	}
+}
+
+func TestRunQuitWhileWaitingStopsTheEngine(t *testing.T) {
+	ch := make(chan wizard.Event, 1)
+	rec := &runRecorder{}
+	m := NewRun(RunOptions{Runbook: runTestRunbook(), Events: ch, Decide: rec.decide, Now: func() time.Time { return runT0 }})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	feed(m, wizard.Event{Type: wizard.EvWaiting, Step: "vendor", Need: wizard.NeedManual})
+	_, cmd := m.Update(keyMsg("ctrl+c"))
+	if d := rec.all(); len(d) != 1 || d[0].Action != wizard.ActQuit || d[0].Step != "vendor" {
+		t.Fatalf("decisions = %+v, want a quit for vendor", d)
+	}
+	if cmd != nil {
+		t.Errorf("quit before the engine stopped")
+	}
+	// The engine stops and closes the channel: the program quits.
+	close(ch)
+	_, cmd = m.Update(waitForEvents(ch)())
+	if cmd == nil {
+		t.Fatal("no command after the channel closed")
+	}
+	if !cmdQuits(cmd) {
+		t.Errorf("the program does not quit when the engine has stopped")
+	}
+}
+
+// cmdQuits reports whether cmd (or one of a batch) is tea.Quit.
+func cmdQuits(cmd tea.Cmd) bool {
+	switch msg := cmd().(type) {
+	case tea.QuitMsg:
+		return true
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if c != nil {
+				if _, ok := c().(tea.QuitMsg); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func TestRunOutcomeWhenTheChannelCloses(t *testing.T) {
+	for _, c := range []struct {
+		evs  []wizard.Event
+		want string
+		text string
+	}{
+		{[]wizard.Event{{Type: wizard.EvRunFinished, Status: wizard.StatusOK, Message: "every step is done"}}, "done", "The migration is done"},
+		{[]wizard.Event{{Type: wizard.EvRunFinished, Status: wizard.StatusFailed, Message: "step merge failed: boom"}}, "failed", "step merge failed: boom"},
+		{nil, "stopped", "The run stopped"},
+	} {
+		t.Run(c.want, func(t *testing.T) {
+			m, _ := newTestRun(t, nil, 80, 24, c.evs...)
+			m.Update(runEventsMsg{closed: true})
+			if m.Outcome() != c.want {
+				t.Errorf("Outcome = %q, want %q", m.Outcome(), c.want)
+			}
+			s := runScreen(m)
+			if !strings.Contains(s, c.text) || !strings.Contains(s, "any key") {
+				t.Errorf("outcome not shown:\n%s", s)
+			}
+			_, cmd := m.Update(keyMsg("x"))
+			if cmd == nil || !cmdQuits(cmd) {
+				t.Errorf("a key does not quit after the end")
+			}
+		})
+	}
+}
+
+func TestRunLightAndDarkReadTheSame(t *testing.T) {
+	sc := runScenes()[0]
+	dark, _ := newTestRun(t, nil, 80, 24, sc.evs()...)
+	light, _ := newTestRun(t, nil, 80, 24, sc.evs()...)
+	light.Update(tea.BackgroundColorMsg{Color: darkOrLight(false)})
+	if light.isDark {
+		t.Fatal("a white background did not switch to light styles")
+	}
+	if runScreen(dark) != runScreen(light) {
+		t.Errorf("light and dark screens differ in text")
+	}
+	if light.View().Content == dark.View().Content {
+		t.Errorf("light and dark screens have the same colours")
+	}
+}
+
+// startRunProgram runs a model in a teatest program fed by a channel.
+func startRunProgram(t *testing.T, st *wizard.State, w, h int) (*teatest.TestModel, chan wizard.Event, *runRecorder) {
+	t.Helper()
+	ch := make(chan wizard.Event, 16)
+	rec := &runRecorder{}
+	m := NewRun(RunOptions{Runbook: runTestRunbook(), State: st, Events: ch, Decide: rec.decide,
+		Now: func() time.Time { return runT0 }})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.NoTTY), tea.WithFPS(15)))
+	t.Cleanup(func() { _ = tm.Quit() })
+	return tm, ch, rec
+}
+
+func waitOutput(t *testing.T, tm *teatest.TestModel, what string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		return bytes.Contains([]byte(ansi.Strip(string(b))), []byte(what))
+	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+}
+
+func waitDecisions(t *testing.T, rec *runRecorder, n int) []wizard.Decision {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if d := rec.all(); len(d) >= n {
+			return d
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("got %d decisions, want %d: %+v", len(rec.all()), n, rec.all())
+	return nil
+}
+
+func TestRunAnswersFormValidates(t *testing.T) {
+	tm, ch, rec := startRunProgram(t, nil, 120, 40)
+	ch <- wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedAnswers,
+		Questions: runTestRunbook().Step("ssh").Ask}
+	waitOutput(t, tm, "SSH port of the old server")
+	tm.Type("99999")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "outside 1-65535")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("an invalid port was sent: %+v", d)
+	}
+	for range 5 {
+		tm.Send(tea.KeyPressMsg{Code: tea.KeyBackspace})
+	}
+	tm.Type("2222")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "IP address of the old server")
+	tm.Type("192.0.2.10")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	d := waitDecisions(t, rec, 1)
+	want := map[string]string{"old_port": "2222", "old_ip": "192.0.2.10"}
+	if d[0].Action != wizard.ActAnswer || d[0].Step != "ssh" || fmt.Sprint(d[0].Answer) != fmt.Sprint(want) {
+		t.Fatalf("decision = %+v, want answers %v", d[0], want)
+	}
+}
+
+func TestRunResolversForm(t *testing.T) {
+	q := runTestRunbook().Step("dns").Ask
+	for _, c := range []struct {
+		name  string
+		facts map[string]string
+		steps func(tm *teatest.TestModel)
+		want  string
+	}{
+		{"old", map[string]string{"old_resolvers": "192.0.2.53 192.0.2.54"}, func(tm *teatest.TestModel) {
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+		}, "192.0.2.53 192.0.2.54"},
+		{"public", map[string]string{"old_resolvers": "192.0.2.53"}, func(tm *teatest.TestModel) {
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+		}, "8.8.8.8 8.8.4.4 1.1.1.1"},
+		{"custom", nil, func(tm *teatest.TestModel) {
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyDown})
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+			waitOutput(t, tm, "IP addresses separated")
+			tm.Type("192.0.2.1 nonsense")
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+			waitOutput(t, tm, "nonsense")
+			for range len(" nonsense") {
+				tm.Send(tea.KeyPressMsg{Code: tea.KeyBackspace})
+			}
+			tm.Type(", 192.0.2.2")
+			tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+		}, "192.0.2.1, 192.0.2.2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := wizard.Replay([]wizard.Event{{Type: wizard.EvFact, Facts: c.facts}})
+			tm, ch, rec := startRunProgram(t, st, 120, 40)
+			ch <- wizard.Event{Type: wizard.EvWaiting, Step: "dns", Need: wizard.NeedAnswers, Questions: q}
+			waitOutput(t, tm, "custom list")
+			c.steps(tm)
+			d := waitDecisions(t, rec, 1)
+			if d[0].Action != wizard.ActAnswer || d[0].Answer["resolvers"] != c.want || len(d[0].Answer) != 1 {
+				t.Fatalf("decision = %+v, want resolvers %q", d[0], c.want)
+			}
+			if err := wizard.ValidateAnswer(q[0], d[0].Answer["resolvers"]); err != nil {
+				t.Errorf("sent an invalid answer: %v", err)
+			}
+		})
+	}
+}
+
+// fakeExec carries out the steps of the test runbook without touching
+// anything: it prints a few lines and reports byte counters.
+type fakeExec struct{}
+
+func (fakeExec) Run(_ context.Context, s *wizard.Step, env *wizard.StepEnv) (wizard.Outcome, error) {
+	for i := range 3 {
+		env.Report.Line("stdout", fmt.Sprintf("%s line %d", s.ID, i))
+	}
+	env.Report.Progress(tasks.Progress{Unit: "bytes", Done: 10, Total: 10})
+	return wizard.Outcome{Message: "fine"}, nil
+}
+
+func (fakeExec) Prepare(context.Context, *wizard.Step, *wizard.StepEnv) (map[string]string, error) {
+	return nil, nil
+}
+
+func (fakeExec) Check(context.Context, *wizard.Step, *wizard.Check, *wizard.StepEnv) (bool, string, error) {
+	return true, "", nil
+}
+
+// TestRunWithTheEngine drives the real engine through the screen: answers,
+// a repeatable step, a typed confirmation, a manual step, the end.
+func TestRunWithTheEngine(t *testing.T) {
+	rb := runTestRunbook()
+	j, past, _, err := wizard.OpenJournal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close() })
+	ch := make(chan wizard.Event, 64)
+	var mu sync.Mutex
+	closed := false
+	sink := func(ev wizard.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !closed {
+			ch <- ev
+		}
+	}
+	eng := wizard.NewEngine(rb, j, past, fakeExec{}, sink)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() {
+		err := eng.Run(ctx)
+		mu.Lock()
+		closed = true
+		close(ch)
+		mu.Unlock()
+		done <- err
+	}()
+	m := NewRun(RunOptions{Runbook: rb, Events: ch, Decide: eng.Decide, Interrupt: cancel,
+		OldName: "old.example.net (old)", NewName: "new.example.net (new)"})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 40),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.NoTTY), tea.WithFPS(15)))
+
+	waitOutput(t, tm, "SSH port of the old server")
+	tm.Type("22")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "IP address of the old server")
+	tm.Type("192.0.2.10")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "continue (c)")
+	tm.Type("c")
+	waitOutput(t, tm, "Type stop-old and press enter")
+	tm.Type("stop-old")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "public resolvers")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "Do this step by hand")
+	tm.Type("d")
+	waitOutput(t, tm, "The migration is done")
+	tm.Type("x")
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*RunModel)
+	if err := <-done; err != nil {
+		t.Fatalf("engine: %v", err)
+	}
+	if fm.Outcome() != "done" {
+		t.Errorf("Outcome = %q, want done", fm.Outcome())
+	}
+	st := eng.State()
+	if st.Answers["old_port"] != "22" || st.Answers["resolvers"] != "8.8.8.8 8.8.4.4 1.1.1.1" {
+		t.Errorf("answers recorded: %v", st.Answers)
+	}
+	for _, s := range rb.Steps {
+		if st.Status(s.ID) != wizard.StatusOK {
+			t.Errorf("step %s is %s", s.ID, st.Status(s.ID))
+		}
+		if fm.statusOf(s.ID) != st.Status(s.ID) {
+			t.Errorf("screen shows %s as %s, engine %s", s.ID, fm.statusOf(s.ID), st.Status(s.ID))
+		}
+	}
+	if r := fm.logs["merge"]; r == nil || r.len() != 3 {
+		t.Errorf("output of merge not kept: %+v", r)
+	}
+}

@@ -605,7 +605,7 @@ func (m *RunModel) promptLines(w int) []string {
 		out = append(out, text(st.Row, "Compare it with the key shown on that server (ssh-keygen -lf on its host key).")...)
 		out = append(out, text(st.Title, "y: trust it and go on · n: refuse and stop")...)
 	default:
-		out = append(out, text(st.Row, "ferry waits for: "+ev.Need+" "+ev.Message)...)
+		out = append(out, text(st.Row, "ferry waits for "+wizard.NeedText(ev.Need)+". "+ev.Message)...)
 	}
 	return out
 }
