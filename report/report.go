@@ -1,0 +1,613 @@
+// Package report writes the record of a migration from its journal: the
+// header a change ticket needs, the downtime window, the timeline of steps,
+// who confirmed, skipped or answered what, the counters, the warnings and
+// every command run. It renders the same content as Markdown or as one
+// self-contained HTML page.
+package report
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/dustin/go-humanize"
+
+	"github.com/ferry-migrate/ferry/tasks"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// Format names.
+const (
+	FormatMarkdown = "markdown"
+	FormatHTML     = "html"
+)
+
+// Formats returns the formats Write knows, the default first.
+func Formats() []string { return []string{FormatMarkdown, FormatHTML} }
+
+// Write renders the report of the migration st in the given format ("" means
+// markdown). rb is the runbook the migration follows; it may be nil when the
+// runbook cannot be loaded, and step ids then stand in for titles.
+func Write(w io.Writer, st *wizard.State, rb *wizard.Runbook, format string) error {
+	if st == nil {
+		return fmt.Errorf("report: no migration state to report on")
+	}
+	switch format {
+	case FormatMarkdown, "":
+		return writeMarkdown(w, build(st, rb))
+	case FormatHTML:
+		return writeHTML(w, build(st, rb))
+	default:
+		return fmt.Errorf("report format %q is not known (use %s)", format, strings.Join(Formats(), " or "))
+	}
+}
+
+// doc is the report's content, already cleaned and formatted, shared by the
+// two renderers so that they cannot disagree.
+type doc struct {
+	Title     string
+	RunbookID string
+	Hash      string
+	HashNote  string
+	Began     string
+	Changed   string
+	Finished  bool
+	Outcome   string
+	Old, New  server
+	Downtime  downtime
+	Steps     []stepRow
+	Repeated  []passGroup
+	Confirms  []confirmRow
+	Skips     []skipRow
+	Answers   []answerRow
+	Manual    []manualRow
+	Counters  []counterRow
+	Warnings  []string
+	Commands  []commandRow
+	Totals    []keyValue
+	Facts     []keyValue
+	History   []historyRow
+}
+
+type server struct {
+	Name, Addr, Platform string
+}
+
+// Describe is the server in one line, with what is unknown said so.
+func (s server) Describe() string {
+	var parts []string
+	switch {
+	case s.Name != "" && s.Addr != "" && s.Name != s.Addr:
+		parts = append(parts, s.Name+" ("+s.Addr+")")
+	case s.Name != "":
+		parts = append(parts, s.Name)
+	case s.Addr != "":
+		parts = append(parts, s.Addr)
+	}
+	if s.Platform != "" {
+		parts = append(parts, s.Platform)
+	}
+	if s.Name == "" && s.Addr == "" {
+		parts = append(parts, "name and address not in the journal")
+	}
+	return strings.Join(parts, ", ")
+}
+
+type downtime struct {
+	// State is "none" (never began), "open" or "closed".
+	State     string
+	Start     string
+	StartStep string
+	End       string
+	EndStep   string
+	Duration  string
+	// Summary is the window in one sentence.
+	Summary string
+	// Spent lists the step runs that began inside the window.
+	Spent []keyValue
+}
+
+type stepRow struct {
+	N       int
+	Title   string
+	ID      string
+	Phase   string
+	Status  string
+	Class   string
+	Symbol  string
+	Started string
+	Ended   string
+	Took    string
+	Passes  string
+	Message string
+	// Journal is set for steps the runbook does not know.
+	Journal bool
+}
+
+type passGroup struct {
+	Title, ID  string
+	Prediction string
+	Runs       []runRow
+}
+
+type runRow struct {
+	N                    int
+	Started, Ended, Took string
+	Status               string
+	Counters             string
+}
+
+type confirmRow struct{ Time, Step, Actor, Typed string }
+type skipRow struct{ Time, Step, Actor, Reason string }
+type answerRow struct{ Time, Step, Actor, Key, Value string }
+type manualRow struct{ Time, Step, Actor, Message string }
+type counterRow struct{ Step, Unit, Amount string }
+type commandRow struct {
+	Time, Step, Host, Command, Exit string
+	Failed                          bool
+}
+type keyValue struct{ Key, Value string }
+type historyRow struct{ Time, What, Message string }
+
+// run is one run of a step, as the journal tells it.
+type run struct {
+	pass     int
+	start    time.Time
+	end      time.Time
+	dur      time.Duration
+	status   wizard.Status
+	counters *tasks.Progress
+	closed   bool
+}
+
+// build turns the state (and the runbook, when there is one) into a doc.
+func build(st *wizard.State, rb *wizard.Runbook) *doc {
+	d := &doc{Finished: st.Finished}
+	title := func(id string) string {
+		if rb != nil {
+			if s := rb.Step(id); s != nil && s.Title != "" {
+				return clean(s.Title) + " (" + clean(id) + ")"
+			}
+		}
+		return clean(id)
+	}
+
+	// Header.
+	d.RunbookID = clean(st.Runbook)
+	d.Title = "runbook " + orUnknown(d.RunbookID) + " (not loaded)"
+	if rb != nil {
+		d.Title = clean(rb.Title)
+		if d.RunbookID == "" {
+			d.RunbookID = clean(rb.ID)
+		}
+	}
+	d.Hash = orUnknown(short(clean(st.Hash)))
+	if rb != nil && rb.Hash != "" && st.Hash != "" && rb.Hash != st.Hash {
+		d.HashNote = "the runbook loaded now has hash " + short(rb.Hash) + ": it changed since the journal recorded it"
+	}
+	d.Began = stamp(st.Started)
+	d.Changed = stamp(st.Updated)
+	d.Old = server{Name: clean(st.Facts["old_name"]), Addr: clean(st.Facts["old_addr"]), Platform: clean(st.Facts["old_platform"])}
+	d.New = server{Name: clean(st.Facts["new_name"]), Addr: clean(st.Facts["new_addr"]), Platform: clean(st.Facts["new_platform"])}
+
+	// Walk the events once: runs of each step, decisions, commands, history.
+	runs := map[string][]*run{}
+	var journalOrder []string
+	seen := map[string]bool{}
+	note := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			journalOrder = append(journalOrder, id)
+		}
+	}
+	var lastFinish wizard.Event
+	var startStep, endStep string
+	for _, ev := range st.Events {
+		switch ev.Type {
+		case wizard.EvStepStarted, wizard.EvStepFinished, wizard.EvSkipped, wizard.EvWaiting,
+			wizard.EvConfirmed, wizard.EvCommand, wizard.EvAnswered:
+			note(ev.Step)
+		}
+		at := stamp(ev.Time)
+		switch ev.Type {
+		case wizard.EvRunStarted, wizard.EvRunResumed:
+			lastFinish = wizard.Event{}
+			what := "run started"
+			if ev.Type == wizard.EvRunResumed {
+				what = "run resumed"
+			}
+			msg := "runbook " + clean(ev.Runbook) + ", hash " + short(clean(ev.Hash))
+			if ev.Message != "" {
+				msg += "; " + clean(ev.Message)
+			}
+			d.History = append(d.History, historyRow{at, what, msg})
+		case wizard.EvRunbookChanged:
+			d.History = append(d.History, historyRow{at, "runbook changed", clean(ev.Message)})
+		case wizard.EvRunFinished:
+			lastFinish = ev
+			d.History = append(d.History, historyRow{at, "run ended: " + clean(string(ev.Status)), clean(ev.Message)})
+		case wizard.EvStepStarted:
+			rs := runs[ev.Step]
+			if n := len(rs); n > 0 && !rs[n-1].closed {
+				// A start without a finish before it: that run was cut off.
+				rs[n-1].status = wizard.StatusInterrupted
+				rs[n-1].closed = true
+			}
+			runs[ev.Step] = append(rs, &run{pass: ev.Pass, start: ev.Time, status: wizard.StatusRunning})
+		case wizard.EvStepFinished:
+			rs := runs[ev.Step]
+			if n := len(rs); n > 0 && !rs[n-1].closed {
+				r := rs[n-1]
+				r.end, r.dur, r.status, r.counters, r.closed = ev.Time, ev.Duration, ev.Status, ev.Counters, true
+			}
+			if ev.Actor != "" {
+				d.Manual = append(d.Manual, manualRow{at, title(ev.Step), clean(ev.Actor), clean(ev.Message)})
+			}
+		case wizard.EvConfirmed:
+			d.Confirms = append(d.Confirms, confirmRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), clean(ev.Message)})
+		case wizard.EvSkipped:
+			d.Skips = append(d.Skips, skipRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), orText(clean(ev.Message), "no reason given")})
+		case wizard.EvAnswered:
+			keys := make([]string, 0, len(ev.Answers))
+			for k := range ev.Answers {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				d.Answers = append(d.Answers, answerRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), clean(k), clean(ev.Answers[k])})
+			}
+		case wizard.EvCommand:
+			exit, failed := "not recorded", false
+			if ev.Exit != nil {
+				exit = fmt.Sprint(*ev.Exit)
+				failed = *ev.Exit != 0
+			}
+			d.Commands = append(d.Commands, commandRow{at, title(ev.Step), orUnknown(clean(ev.Host)), clean(ev.Command), exit, failed})
+		case wizard.EvDowntimeStart:
+			startStep = ev.Step
+		case wizard.EvDowntimeEnd:
+			endStep = ev.Step
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(st.Steps)) {
+		note(id) // steps known to the state but in no event (should not happen)
+	}
+
+	// Outcome.
+	switch {
+	case st.Finished:
+		d.Outcome = "yes: the migration ran to its end"
+	case lastFinish.Type == wizard.EvRunFinished && lastFinish.Status != "":
+		d.Outcome = "no: the last run ended " + clean(string(lastFinish.Status))
+		if lastFinish.Message != "" {
+			d.Outcome += " (" + clean(lastFinish.Message) + ")"
+		}
+	default:
+		d.Outcome = "no: under way or stopped"
+	}
+
+	// Order: runbook steps first, then journal-only ids in journal order.
+	var order []string
+	inRunbook := map[string]bool{}
+	if rb != nil {
+		for _, s := range rb.Steps {
+			order = append(order, s.ID)
+			inRunbook[s.ID] = true
+		}
+	}
+	for _, id := range journalOrder {
+		if !inRunbook[id] {
+			order = append(order, id)
+		}
+	}
+	if !st.Finished {
+		for _, id := range order {
+			if s := st.Status(id); !s.Done() && st.Steps[id] != nil {
+				d.Outcome += "; it stands at " + title(id) + ", " + string(s)
+				break
+			}
+		}
+	}
+
+	// Timeline and repeatable steps.
+	for i, id := range order {
+		rec := st.Steps[id]
+		if rec == nil {
+			rec = &wizard.StepRecord{Status: wizard.StatusPending}
+		}
+		rs := runs[id]
+		row := stepRow{N: i + 1, ID: clean(id), Status: string(rec.Status), Class: string(rec.Status), Symbol: rec.Status.Symbol(), Message: clean(rec.Message), Journal: rb != nil && !inRunbook[id]}
+		var step *wizard.Step
+		if rb != nil {
+			step = rb.Step(id)
+		}
+		if step != nil {
+			row.Title = clean(step.Title)
+			if p := rb.Phase(step.Phase); p != nil && p.Title != "" {
+				row.Phase = clean(p.Title)
+			} else {
+				row.Phase = clean(step.Phase)
+			}
+		}
+		if rec.Status == wizard.StatusWaiting && rec.Waiting != "" {
+			row.Status += " (" + clean(rec.Waiting) + ")"
+		}
+		if len(rs) > 0 {
+			row.Started = stamp(rs[0].start)
+		}
+		if !rec.Finished.IsZero() && rec.Status != wizard.StatusInterrupted {
+			row.Ended = stamp(rec.Finished)
+		}
+		var total time.Duration
+		closed := 0
+		for _, r := range rs {
+			if r.closed && r.status != wizard.StatusInterrupted {
+				total += r.dur
+				closed++
+			}
+		}
+		switch {
+		case closed > 0:
+			row.Took = dur(total)
+			if len(rs) > 1 {
+				row.Took += fmt.Sprintf(" in %d runs", len(rs))
+			}
+		case rec.Status == wizard.StatusInterrupted:
+			row.Took = "cut off"
+		}
+		repeatable := (step != nil && step.Repeatable) || len(rec.Passes) > 1
+		if repeatable && len(rec.Passes) > 0 {
+			parts := make([]string, len(rec.Passes))
+			for j, p := range rec.Passes {
+				parts[j] = dur(p)
+			}
+			row.Passes = fmt.Sprintf("%d: %s; next ≈ %s", len(rec.Passes), strings.Join(parts, ", "), dur(wizard.PredictNext(rec.Passes)))
+		}
+		d.Steps = append(d.Steps, row)
+		if repeatable && len(rs) > 0 {
+			g := passGroup{Title: title(id), ID: clean(id), Prediction: "no pass finished yet"}
+			if len(rec.Passes) > 0 {
+				g.Prediction = dur(wizard.PredictNext(rec.Passes))
+			}
+			for j, r := range rs {
+				rr := runRow{N: r.pass, Started: stamp(r.start), Status: string(r.status)}
+				if rr.N == 0 {
+					rr.N = j + 1
+				}
+				if r.closed && r.status != wizard.StatusInterrupted {
+					rr.Ended, rr.Took = stamp(r.end), dur(r.dur)
+				}
+				if r.status == wizard.StatusRunning {
+					rr.Status = string(wizard.StatusInterrupted)
+				}
+				if r.counters != nil {
+					rr.Counters = counterText(*r.counters)
+				}
+				g.Runs = append(g.Runs, rr)
+			}
+			d.Repeated = append(d.Repeated, g)
+		}
+		if rec.Counters != nil {
+			d.Counters = append(d.Counters, counterRow{title(id), orUnknown(clean(rec.Counters.Unit)), counterText(*rec.Counters)})
+		}
+	}
+
+	// Downtime.
+	d.Downtime = downtimeOf(st, title, startStep, endStep, runs)
+
+	// Warnings.
+	for _, w := range st.Warnings {
+		d.Warnings = append(d.Warnings, clean(w))
+	}
+
+	// Totals, over every run (each hot pass moves its own bytes).
+	var bytes, filesMoved, filesOther, messages, items, rows int64
+	for _, rs := range runs {
+		for _, r := range rs {
+			if r.counters == nil {
+				continue
+			}
+			c := r.counters
+			switch c.Unit {
+			case "bytes":
+				bytes += c.Done
+				filesMoved += c.FilesDone
+			case "files":
+				filesOther += c.Done
+			case "messages":
+				messages += c.Done
+			case "items":
+				items += c.Done
+			case "rows":
+				rows += c.Done
+			}
+		}
+	}
+	elapsed := "not known"
+	if !st.Started.IsZero() {
+		elapsed = dur(st.Updated.Sub(st.Started))
+		if !st.Finished {
+			elapsed += " so far"
+		}
+	}
+	d.Totals = []keyValue{
+		{"Elapsed", elapsed},
+		{"Bytes moved (every pass)", bytesText(bytes)},
+		{"Files transferred", humanize.Comma(filesMoved)},
+		{"Files counted or deleted", humanize.Comma(filesOther)},
+		{"Messages merged", humanize.Comma(messages)},
+		{"Items restored", humanize.Comma(items)},
+	}
+	if rows > 0 {
+		d.Totals = append(d.Totals, keyValue{"Rows", humanize.Comma(rows)})
+	}
+	if d.Downtime.State != "none" {
+		d.Totals = append(d.Totals, keyValue{"Downtime", d.Downtime.Duration})
+	}
+
+	for _, k := range slices.Sorted(maps.Keys(st.Facts)) {
+		d.Facts = append(d.Facts, keyValue{clean(k), clean(st.Facts[k])})
+	}
+	return d
+}
+
+func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run) downtime {
+	var dt downtime
+	if st.DowntimeStart.IsZero() {
+		dt.State = "none"
+		dt.Summary = "The downtime window has not begun."
+		return dt
+	}
+	dt.Start = stamp(st.DowntimeStart)
+	if startStep != "" {
+		dt.StartStep = title(startStep)
+	}
+	end := st.DowntimeEnd
+	if end.IsZero() {
+		dt.State = "open"
+		dt.End = "still open"
+		end = st.Updated
+		dt.Duration = "at least " + dur(end.Sub(st.DowntimeStart)) + " (still open at the journal's last entry, " + stamp(st.Updated) + ")"
+		dt.Summary = "Downtime began " + dt.Start + " and is still open: at least " + dur(end.Sub(st.DowntimeStart)) + " so far."
+	} else {
+		dt.State = "closed"
+		dt.End = stamp(end)
+		if endStep != "" {
+			dt.EndStep = title(endStep)
+		}
+		dt.Duration = dur(end.Sub(st.DowntimeStart))
+		dt.Summary = "Downtime lasted " + dt.Duration + ", from " + dt.Start + " to " + dt.End + "."
+	}
+	// Where the window went: every run that began inside it.
+	type spent struct {
+		at   time.Time
+		text keyValue
+	}
+	var list []spent
+	for id, rs := range runs {
+		for _, r := range rs {
+			if r.start.Before(st.DowntimeStart) || r.start.After(end) {
+				continue
+			}
+			took := "cut off"
+			if r.closed && r.status != wizard.StatusInterrupted {
+				took = dur(r.dur)
+				if r.status != wizard.StatusOK {
+					took += " (" + string(r.status) + ")"
+				}
+			}
+			list = append(list, spent{r.start, keyValue{title(id), took}})
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].at.Before(list[j].at) })
+	for _, s := range list {
+		dt.Spent = append(dt.Spent, s.text)
+	}
+	return dt
+}
+
+// counterText says what a step's counters hold, in words.
+func counterText(c tasks.Progress) string {
+	var s string
+	switch c.Unit {
+	case "bytes":
+		s = bytesText(c.Done)
+		if c.Total > 0 && c.Total != c.Done {
+			s += " of " + bytesText(c.Total)
+		}
+		if c.FilesDone > 0 || c.FilesTotal > 0 {
+			s += "; " + amount(c.FilesDone, c.FilesTotal, "files")
+		}
+	case "files":
+		s = amount(c.Done, c.Total, "files")
+	case "messages":
+		s = amount(c.Done, c.Total, "messages merged")
+	case "items":
+		s = amount(c.Done, c.Total, "items restored")
+	case "":
+		s = amount(c.Done, c.Total, "done")
+	default:
+		s = amount(c.Done, c.Total, clean(c.Unit))
+	}
+	if c.Remaining > 0 {
+		s += "; " + humanize.Comma(c.Remaining) + " remaining"
+	}
+	if c.Note != "" {
+		s += " (" + clean(c.Note) + ")"
+	}
+	return s
+}
+
+func amount(done, total int64, what string) string {
+	s := humanize.Comma(done)
+	if total > 0 && total != done {
+		s += " of " + humanize.Comma(total)
+	}
+	return s + " " + what
+}
+
+// bytesText is a byte count both readable and exact.
+func bytesText(n int64) string {
+	if n < 0 {
+		n = 0
+	}
+	return fmt.Sprintf("%s (%s bytes)", humanize.IBytes(uint64(n)), humanize.Comma(n))
+}
+
+// stamp formats a time for the record: UTC, to the second.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// dur formats a duration: to the second, or to the millisecond when short.
+func dur(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d >= time.Second:
+		return d.Round(time.Second).String()
+	default:
+		return d.Round(time.Millisecond).String()
+	}
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}
+
+func orUnknown(s string) string { return orText(s, "unknown") }
+
+func orText(s, alt string) string {
+	if strings.TrimSpace(s) == "" {
+		return alt
+	}
+	return s
+}
+
+// clean strips terminal control sequences and other control characters
+// (newlines are kept; the renderers deal with them) from journal text.
+func clean(s string) string {
+	s = ansi.Strip(s)
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		}
+		return r
+	}, s)
+}
