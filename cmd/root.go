@@ -60,7 +60,12 @@ func Main(info BuildInfo) int {
 func (a *app) execute(args []string) int {
 	root := a.root()
 	root.SetArgs(args)
-	c, err := root.ExecuteC()
+	return a.finish(root.ExecuteC())
+}
+
+// finish prints the error of the command c, if any, and returns the exit
+// code.
+func (a *app) finish(c *cobra.Command, err error) int {
 	if err == nil {
 		return ExitOK
 	}
