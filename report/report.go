@@ -360,6 +360,9 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		case rec.Status == wizard.StatusInterrupted:
 			row.Took = "cut off"
 		}
+		if rec.Status == wizard.StatusInterrupted && row.Message == "" {
+			row.Message = "ferry stopped while this step ran; the journal has no end for it"
+		}
 		repeatable := (step != nil && step.Repeatable) || len(rec.Passes) > 1
 		if repeatable && len(rec.Passes) > 0 {
 			parts := make([]string, len(rec.Passes))

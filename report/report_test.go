@@ -326,7 +326,7 @@ func TestUnfinishedMigration(t *testing.T) {
 		"| End | **still open** |",
 		"at least 24s (still open at the journal's last entry, 2026-08-24 01:21:05 UTC)",
 		"! interrupted",
-		"| cut off |",
+		"| cut off |  | ferry stopped while this step ran; the journal has no end for it |",
 		"no: under way or stopped; it stands at Migration script, final pass (final-sync), interrupted",
 		"| Elapsed | 21m5s so far |",
 		"· pending",
