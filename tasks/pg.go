@@ -105,7 +105,8 @@ type Dialer interface {
 	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-// ConnectPG opens a pgx connection to database db on s. With a nil via it
+// ConnectPG opens a pgx connection to database db on s (host 127.0.0.1 and
+// user postgres when s leaves them empty). With a nil via it
 // dials directly; otherwise every connection (including pgx's cancel
 // requests) goes through via, the host name is resolved on the far side
 // (LookupFunc returns it as is), TLS is off (the tunnel already protects the

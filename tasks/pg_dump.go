@@ -88,8 +88,10 @@ func Dump(ctx context.Context, o DumpOptions, rep Reporter) (DumpResult, error) 
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	rate := NewRateEstimator(0)
 	w := &dumpWriter{f: f, cancel: cancel, report: func(n int64) {
-		rep.Progress(Progress{Unit: "bytes", Done: n, Note: "dumping " + o.Database})
+		rate.Add(time.Now(), n)
+		rep.Progress(Progress{Unit: "bytes", Done: n, Rate: rate.Rate(), Note: "dumping " + o.Database})
 	}}
 	tail := newPGTailFunc(10, func(l string) { rep.Line("stderr", l) })
 	argv := append([]string{o.Server.bin("pg_dump")}, o.Server.connArgs()...)
@@ -202,7 +204,7 @@ func DumpAll(ctx context.Context, opts []DumpOptions, rep Reporter) ([]DumpResul
 			seen[p] = true
 		}
 	}
-	sum := &dumpSumReporter{rep: rep, done: make([]int64, len(opts))}
+	sum := &dumpSumReporter{rep: rep, done: make([]int64, len(opts)), rate: NewRateEstimator(0)}
 	results := make([]DumpResult, len(opts))
 	errs := make([]error, len(opts))
 	var wg sync.WaitGroup
@@ -220,6 +222,7 @@ type dumpSumReporter struct {
 	rep  Reporter
 	mu   sync.Mutex
 	done []int64
+	rate *RateEstimator
 }
 
 func (s *dumpSumReporter) slot(i int) Reporter { return dumpSlotReporter{s, i} }
@@ -241,5 +244,6 @@ func (r dumpSlotReporter) Progress(p Progress) {
 	for _, d := range r.s.done {
 		total += d
 	}
-	r.s.rep.Progress(Progress{Unit: "bytes", Done: total, Note: fmt.Sprintf("dumping %d databases", len(r.s.done))})
+	r.s.rate.Add(time.Now(), total)
+	r.s.rep.Progress(Progress{Unit: "bytes", Done: total, Rate: r.s.rate.Rate(), Note: fmt.Sprintf("dumping %d databases", len(r.s.done))})
 }
