@@ -19,8 +19,8 @@ type Tablespace struct {
 }
 
 var (
-	rowCountRe  = regexp.MustCompile(`^\((\d+) [^()|]+\)$`) // "(3 rows)", or localised
-	separatorRe = regexp.MustCompile(`^[-+]+$`)
+	psqlRowCountRe  = regexp.MustCompile(`^\((\d+) [^()|]+\)$`) // "(3 rows)", or localised
+	psqlSeparatorRe = regexp.MustCompile(`^[-+]+$`)
 )
 
 // ParseTablespaces reads the table psql prints for \db or \db+ (the vendor's
@@ -48,7 +48,7 @@ func ParseTablespaces(name string, data []byte) ([]Tablespace, error) {
 	if header < 0 {
 		return nil, fmt.Errorf("%s: no tablespace table found (expected the output of psql's \\db: a header line \"Name | Owner | Location\" and one row per tablespace)", name)
 	}
-	cols := splitCells(lines[header])
+	cols := psqlCells(lines[header])
 	iName, iOwner, iLoc := 0, 1, 2
 	english := false
 	for i, c := range cols {
@@ -62,7 +62,7 @@ func ParseTablespaces(name string, data []byte) ([]Tablespace, error) {
 		}
 	}
 	next := header + 1
-	aligned := next < len(lines) && separatorRe.MatchString(strings.TrimSpace(lines[next]))
+	aligned := next < len(lines) && psqlSeparatorRe.MatchString(strings.TrimSpace(lines[next]))
 	if aligned {
 		next++
 	}
@@ -78,7 +78,7 @@ func ParseTablespaces(name string, data []byte) ([]Tablespace, error) {
 		if t == "" {
 			continue
 		}
-		if m := rowCountRe.FindStringSubmatch(t); m != nil {
+		if m := psqlRowCountRe.FindStringSubmatch(t); m != nil {
 			if footer >= 0 {
 				return nil, bad(i, "a second row count %q", t)
 			}
@@ -95,7 +95,7 @@ func ParseTablespaces(name string, data []byte) ([]Tablespace, error) {
 		if !strings.Contains(l, "|") {
 			return nil, bad(i, "not a table row: %q", t)
 		}
-		cells := splitCells(l)
+		cells := psqlCells(l)
 		if len(cells) != len(cols) {
 			return nil, bad(i, "row has %d columns, the header has %d: %q", len(cells), len(cols), t)
 		}
@@ -115,8 +115,8 @@ func ParseTablespaces(name string, data []byte) ([]Tablespace, error) {
 	return out, nil
 }
 
-// splitCells splits a psql table line at "|" and trims each cell.
-func splitCells(line string) []string {
+// psqlCells splits a psql table line at "|" and trims each cell.
+func psqlCells(line string) []string {
 	parts := strings.Split(line, "|")
 	for i, p := range parts {
 		parts[i] = strings.TrimSpace(p)
