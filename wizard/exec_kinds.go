@@ -55,6 +55,11 @@ func runSSHConnect(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	if n := strings.TrimSpace(name); n != "" {
 		o.Facts["old_name"] = n
 	}
+	if b, err := x.New.ReadFile(ctx, "/etc/hostname"); err == nil && strings.TrimSpace(string(b)) != "" {
+		o.Facts["new_name"] = strings.TrimSpace(string(b))
+	} else if n, _, err := output(ctx, x.New, "hostname"); err == nil && strings.TrimSpace(n) != "" {
+		o.Facts["new_name"] = strings.TrimSpace(n)
+	}
 	for _, h := range []remote.Host{old, x.New} {
 		if pi, err := tasks.Platform(ctx, h); err == nil {
 			o.Facts[h.Name()+"_family"] = pi.Family

@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferry-migrate/ferry/sim"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// checkMigrated asserts what a finished GreenArrow migration leaves on the
+// simulated new server.
+func checkMigrated(t *testing.T, dir string) {
+	t.Helper()
+	s, err := sim.Setup(dir, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.NewQueueCheck()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Errorf("new queue: %d messages of %d expected, %d missing, %d duplicated, %d unknown, %d misnamed, %d in the wrong split dir, %d orphans",
+			r.Messages, r.Expected, r.Missing, r.Duplicates, r.Unknown, len(r.Misnamed), len(r.WrongSplit), len(r.Orphans))
+	}
+	if r.OldPresent {
+		t.Errorf("queue/old is still there on new (%d files left)", r.OldRemaining)
+	}
+	resolv, err := os.ReadFile(filepath.Join(s.NewRoot, "etc/resolv.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"nameserver 8.8.8.8", "nameserver 8.8.4.4", "nameserver 1.1.1.1"} {
+		if !strings.Contains(string(resolv), ns+"\n") {
+			t.Errorf("resolv.conf lacks %q:\n%s", ns, resolv)
+		}
+	}
+	hosts, err := os.ReadFile(filepath.Join(s.NewRoot, "etc/hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(hosts), "oldserver") {
+		t.Errorf("the oldserver line is still in /etc/hosts:\n%s", hosts)
+	}
+	if !strings.Contains(string(hosts), "localhost") {
+		t.Errorf("/etc/hosts lost its other lines:\n%s", hosts)
+	}
+}
+
+func TestDemoHeadlessRunsToTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	out, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "400")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb)
+	}
+	evs := events(t, out)
+	last := evs[len(evs)-1]
+	if last.Type != wizard.EvRunFinished || last.Status != wizard.StatusOK {
+		t.Fatalf("last event %+v", last)
+	}
+	var merged *wizard.Event
+	for i := range evs {
+		if evs[i].Type == wizard.EvStepFinished && evs[i].Step == "merge-queue" {
+			merged = &evs[i]
+		}
+	}
+	if merged == nil || merged.Counters == nil || merged.Counters.Done != 400 || merged.Counters.Remaining != 0 {
+		t.Errorf("merge-queue counters: %+v", merged)
+	}
+	checkMigrated(t, dir)
+
+	rep, errb, code := ferry(t, "report", "--state-dir", filepath.Join(dir, "state"))
+	if code != 0 {
+		t.Fatalf("report exit %d: %s", code, errb)
+	}
+	st, err := wizard.LoadState(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DowntimeStart.IsZero() || st.DowntimeEnd.IsZero() {
+		t.Fatal("no downtime window in the journal")
+	}
+	text := string(rep)
+	if !strings.Contains(strings.ToLower(text), "downtime") || !strings.Contains(text, st.DowntimeEnd.Sub(st.DowntimeStart).Round(time.Second).String()) {
+		t.Errorf("report does not show the downtime window (%s):\n%s", st.DowntimeEnd.Sub(st.DowntimeStart).Round(time.Second), text)
+	}
+
+	// Running it again on a finished migration changes nothing and ends 0.
+	_, errb, code = ferry(t, "demo", "greenarrow", "--headless", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("second run exit %d: %s", code, errb)
+	}
+	checkMigrated(t, dir)
+}
+
+// TestDemoSurvivesKill9DuringTheQueueMerge kills ferry while the queue merge
+// runs and runs the same command again: no message may be lost or merged
+// twice.
+func TestDemoSurvivesKill9DuringTheQueueMerge(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(ferryBin, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "1500")
+	cmd.Env = append(os.Environ(), "SIM_MERGE_DELAY=0.004")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.Contains(line, `"step":"merge-queue"`) && strings.Contains(line, `"type":"progress"`) && strings.Contains(line, `"unit":"messages"`) && !strings.Contains(line, `"done":0,`) {
+			cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	cmd.Wait()
+	if !killed {
+		t.Fatal("the run ended before the queue merge made progress")
+	}
+	st, err := wizard.LoadState(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status("merge-queue") != wizard.StatusInterrupted {
+		t.Fatalf("merge-queue is %s after kill -9, want interrupted", st.Status("merge-queue"))
+	}
+	_, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("resumed run exit %d: %s", code, errb)
+	}
+	checkMigrated(t, dir)
+}
+
+// TestSecondFerryGetsExit4 holds the demo's lock with one ferry and starts
+// another on the same state directory.
+func TestSecondFerryGetsExit4(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	l, err := wizard.AcquireLock(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	_, errb, code := ferry(t, "run", "--runbook", "greenarrow", "--old", "192.0.2.10", "--state-dir", state, "--headless")
+	if code != 4 {
+		t.Fatalf("exit %d, want 4: %s", code, errb)
+	}
+	if !strings.Contains(string(errb), "pid") {
+		t.Errorf("message does not name the holder: %s", errb)
+	}
+}
