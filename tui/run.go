@@ -72,6 +72,8 @@ type RunModel struct {
 	progress  map[string]*tasks.Progress
 	logs      map[string]*lineRing
 	facts     map[string]string
+	answers   map[string]string
+	cmdCache  map[string][]wizard.Command // commands rendered with what is known
 	current   string // the step shown on the right
 	running   string // the step running now, "" when none
 	downStart time.Time
@@ -214,6 +216,7 @@ func NewRun(o RunOptions) *RunModel {
 		progress:  map[string]*tasks.Progress{},
 		logs:      map[string]*lineRing{},
 		facts:     map[string]string{},
+		answers:   map[string]string{},
 		dirty:     true,
 		input:     textinput.New(),
 	}
@@ -231,6 +234,9 @@ func NewRun(o RunOptions) *RunModel {
 		}
 		for k, v := range st.Facts {
 			m.facts[k] = v
+		}
+		for k, v := range st.Answers {
+			m.answers[k] = v
 		}
 		m.downStart, m.downEnd = st.DowntimeStart, st.DowntimeEnd
 		if m.o.Started.IsZero() {
@@ -493,6 +499,12 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		for k, v := range ev.Facts {
 			m.facts[k] = v
 		}
+		m.cmdCache = nil
+	case wizard.EvAnswered:
+		for k, v := range ev.Answers {
+			m.answers[k] = v
+		}
+		m.cmdCache = nil
 	case wizard.EvDowntimeStart:
 		m.downStart = ev.Time
 		m.downEnd = time.Time{}

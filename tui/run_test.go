@@ -60,7 +60,8 @@ func runTestRunbook() *wizard.Runbook {
 			{ID: "start-new", Phase: "cutover", Title: "Start the mail service on the new server", Host: "new", Level: "auto",
 				Kind: "command", Downtime: wizard.DowntimeEnd},
 			{ID: "dns", Phase: "configure", Title: "DNS resolvers", Host: "new", Level: "ask", Kind: "resolv-conf",
-				Ask: []wizard.Question{{Key: "resolvers", Prompt: "Recursive DNS resolvers", Type: "ips"}}},
+				Ask:      []wizard.Question{{Key: "resolvers", Prompt: "Recursive DNS resolvers", Type: "ips"}},
+				Commands: map[string][]wizard.Command{"any": {{Argv: []string{"ferry-set-resolvers", "{{.Answers.resolvers}}"}}}}},
 			{ID: "vendor", Phase: "configure", Title: "Tell the vendor", Host: "new", Level: "manual", Kind: "manual",
 				Help: "Write to the vendor's support that the server moved."},
 		},
@@ -703,7 +704,7 @@ func TestRunWithTheEngine(t *testing.T) {
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	waitOutput(t, tm, "public resolvers")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	waitOutput(t, tm, "Do this step by hand")
+	waitOutput(t, tm, "Do this by hand")
 	tm.Type("d")
 	waitOutput(t, tm, "The migration is done")
 	tm.Type("x")
@@ -728,5 +729,18 @@ func TestRunWithTheEngine(t *testing.T) {
 	}
 	if r := fm.logs["merge"]; r == nil || r.len() != 3 {
 		t.Errorf("output of merge not kept: %+v", r)
+	}
+}
+
+func TestRunCommandsShowWhatIsKnown(t *testing.T) {
+	m, _ := newTestRun(t, nil, 100, 30, wizard.Event{Type: wizard.EvWaiting, Step: "dns", Need: wizard.NeedAnswers,
+		Questions: runTestRunbook().Step("dns").Ask})
+	if s := runScreen(m); !strings.Contains(s, "$ ferry-set-resolvers '‹resolvers›'") {
+		t.Errorf("an unanswered question is not marked in the command:\n%s", s)
+	}
+	feed(m, wizard.Event{Type: wizard.EvAnswered, Step: "dns", Answers: map[string]string{"resolvers": "192.0.2.1 192.0.2.2"}},
+		wizard.Event{Type: wizard.EvStepStarted, Step: "dns", Pass: 1, Time: runAt(time.Second)})
+	if s := runScreen(m); !strings.Contains(s, "$ ferry-set-resolvers '192.0.2.1 192.0.2.2'") {
+		t.Errorf("the answer is not in the command:\n%s", s)
 	}
 }

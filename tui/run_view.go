@@ -363,14 +363,13 @@ func (m *RunModel) paneLines() []string {
 	}
 	helpSec := []string{}
 	if len(help) > 0 && avail > 1 {
-		cap := len(help)
-		if hasOutput || m.waiting != nil {
-			cap = min(cap, 3)
+		// With output to show, the help takes at most half the room left,
+		// except for a manual step, where the help is the instructions.
+		limit := len(help)
+		if hasOutput && (m.waiting == nil || m.waiting.Need != wizard.NeedManual) {
+			limit = min(limit, max(3, (avail-1)/2))
 		}
-		if hasOutput {
-			cap = min(cap, max(1, avail/3))
-		}
-		n := min(cap, avail-1)
+		n := min(limit, avail-1)
 		shown := help[:n]
 		if n < len(help) {
 			last := ansi.Truncate(ansi.Strip(help[n-1]), max(1, w-2), "") + " …"
@@ -481,12 +480,54 @@ func (m *RunModel) commandLines(s *wizard.Step, w int) []string {
 	}
 	fam := m.facts[s.Host+"_family"]
 	if cmds := s.CommandsFor(fam); len(cmds) > 0 {
-		add("", cmds)
+		add("", m.renderedCommands(s, fam))
 		return out
 	}
 	for _, f := range s.Families() {
-		add(f, s.Commands[f])
+		add(f, m.renderedCommands(s, f))
 	}
+	return out
+}
+
+// renderedCommands fills the templates in a step's commands with what is
+// known so far; an answer not given yet shows as ‹key›. A command whose
+// template does not render is shown as written.
+func (m *RunModel) renderedCommands(s *wizard.Step, fam string) []wizard.Command {
+	ck := s.ID + "\x00" + fam
+	if c, ok := m.cmdCache[ck]; ok {
+		return c
+	}
+	data := wizard.TemplateData{Params: m.rb.Params, Answers: map[string]string{}, Facts: map[string]string{}, Family: fam}
+	for _, st := range m.rb.Steps {
+		for _, q := range st.Ask {
+			data.Answers[q.Key] = "‹" + q.Key + "›"
+		}
+	}
+	for k, v := range m.answers {
+		data.Answers[k] = v
+	}
+	for k, v := range m.facts {
+		data.Facts[k] = v
+	}
+	data.Facts["family"] = fam
+	render := func(t string) string {
+		if r, err := wizard.Render(t, data); err == nil {
+			return r
+		}
+		return t
+	}
+	var out []wizard.Command
+	for _, c := range s.CommandsFor(fam) {
+		rc := wizard.Command{Shell: render(c.Shell)}
+		for _, a := range c.Argv {
+			rc.Argv = append(rc.Argv, render(a))
+		}
+		out = append(out, rc)
+	}
+	if m.cmdCache == nil {
+		m.cmdCache = map[string][]wizard.Command{}
+	}
+	m.cmdCache[ck] = out
 	return out
 }
 
@@ -576,7 +617,7 @@ func (m *RunModel) promptLines(w int) []string {
 			out = append(out, text(st.Dim, "enter or i: type the word · s: skip · q: stop here")...)
 		}
 	case wizard.NeedManual:
-		out = append(out, text(st.Title, "Do this step by hand as described above, then press d.")...)
+		out = append(out, text(st.Title, "Do this by hand as described above, then press d.")...)
 		out = append(out, text(st.Row, "d: done · s: skip (give a reason) · q: stop here")...)
 	case wizard.NeedFailure:
 		out = append(out, text(st.Failed, "✗ The step failed:")...)
