@@ -74,8 +74,8 @@ type RunModel struct {
 	facts     map[string]string
 	answers   map[string]string
 	cmdCache  map[string][]wizard.Command // commands rendered with what is known
-	current   string // the step shown on the right
-	running   string // the step running now, "" when none
+	current   string                      // the step shown on the right
+	running   string                      // the step running now, "" when none
 	downStart time.Time
 	downEnd   time.Time
 
