@@ -8,6 +8,7 @@ import (
 )
 
 func TestSetupBuildsBothRoots(t *testing.T) {
+	t.Parallel()
 	s := newSim(t, Options{})
 	for _, c := range []struct{ root, path, want string }{
 		{s.OldRoot, "/etc/os-release", `ID="centos"`},
@@ -85,6 +86,7 @@ func TestSetupBuildsBothRoots(t *testing.T) {
 }
 
 func TestSetupReusesACompleteDir(t *testing.T) {
+	t.Parallel()
 	s := newSim(t, Options{})
 	sentinel := s.OldRoot + "/root/sentinel"
 	if err := os.WriteFile(sentinel, []byte("kept"), 0o644); err != nil {
@@ -110,6 +112,7 @@ func TestSetupReusesACompleteDir(t *testing.T) {
 }
 
 func TestSetupRebuildsAnIncompleteDir(t *testing.T) {
+	t.Parallel()
 	s := newSim(t, Options{Messages: 10})
 	if err := writeMarker(s.Dir, marker{Kind: markerKind, Version: 1, Options: s.Options}); err != nil {
 		t.Fatal(err)
@@ -130,6 +133,7 @@ func TestSetupRebuildsAnIncompleteDir(t *testing.T) {
 }
 
 func TestSetupRefusesAForeignDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	precious := filepath.Join(dir, "precious.txt")
 	if err := os.WriteFile(precious, []byte("data"), 0o644); err != nil {
@@ -149,6 +153,7 @@ func TestSetupRefusesAForeignDir(t *testing.T) {
 }
 
 func TestDebianVariant(t *testing.T) {
+	t.Parallel()
 	s := newSim(t, Options{Family: "debian", Messages: 5, DNSCacheService: "yes"})
 	r := mustRun(t, s.OldRoot, nil, "dpkg-query", "-W", "-f=${Version}", "greenarrow-engine")
 	if r.stdout != EngineVersion {

@@ -43,6 +43,7 @@ func snapshot(t *testing.T, dir string) string {
 // refuse with exit 97 and leave the directory and its working directory
 // as they were.
 func TestStandinsRefuseWithoutASimRoot(t *testing.T) {
+	t.Parallel()
 	s := newSim(t, Options{Messages: 3})
 	bare := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(bare, ".ferry-sim"), 0o755); err != nil {
@@ -95,6 +96,7 @@ func TestStandinsRefuseWithoutASimRoot(t *testing.T) {
 // them kept their modification times and that nothing appeared in the real
 // paths the stand-ins write under their root.
 func TestStandinsLeaveTheRealSystemAlone(t *testing.T) {
+	t.Parallel()
 	real := map[string]time.Time{}
 	for _, f := range []string{"/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/etc/os-release"} {
 		if fi, err := os.Stat(f); err == nil {
@@ -169,6 +171,7 @@ var (
 )
 
 func TestStandinPathsAreUnderFerryRoot(t *testing.T) {
+	t.Parallel()
 	marked := 0
 	for _, sc := range allScripts() {
 		text, err := scriptText(sc)
@@ -202,6 +205,7 @@ func TestStandinPathsAreUnderFerryRoot(t *testing.T) {
 
 // TestPathCheckCatchesABarePath proves the check above can fail.
 func TestPathCheckCatchesABarePath(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{`rm -f /etc/hosts`, `cat "/var/hvmail/x"`, `x=/etc/resolv.conf`, `echo hi >/etc/motd`} {
 		if absPath.FindStringIndex(allowedAbs.ReplaceAllString(bad, "")) == nil {
 			t.Errorf("the path check misses %q", bad)
