@@ -127,3 +127,11 @@ func startSSH(t *testing.T, s *Sim) *Server {
 	t.Cleanup(func() { srv.Close() })
 	return srv
 }
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return writeFile(dst, b, 0o644)
+}
