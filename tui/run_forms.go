@@ -45,7 +45,8 @@ func (m *RunModel) startPrompt() tea.Cmd {
 		return m.startForm("")
 	case wizard.NeedConfirm:
 		m.prompt = promptConfirm
-		m.input.Placeholder = m.waiting.Word
+		// No placeholder: without colour it would read as already typed.
+		m.input.Placeholder = ""
 		m.input.EchoMode = 0
 		return m.input.Focus()
 	case wizard.NeedRepeat:
@@ -263,7 +264,7 @@ func (m *RunModel) reasonKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.inErr = ""
 		if m.waiting != nil && m.waiting.Need == wizard.NeedConfirm {
 			m.prompt = promptConfirm
-			m.input.Placeholder = m.waiting.Word
+			m.input.Placeholder = ""
 			m.input.Blur()
 		} else {
 			m.prompt = promptNone

@@ -222,6 +222,9 @@ func (m *RunModel) listLines() []string {
 	top := 0
 	if cur >= 0 {
 		top = min(max(cur-h/3, 0), max(0, len(m.rows)-h))
+		if top > 0 && m.rows[top-1].step < 0 && cur < top-1+h-1 {
+			top-- // show the phase's own title rather than "(cont.)"
+		}
 	}
 	digits := len(itoa(len(m.rb.Steps)))
 	phaseLine := func(id string, cont bool) string {
