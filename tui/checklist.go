@@ -420,7 +420,8 @@ func (m Checklist) detailLines() []string {
 	}
 
 	add(st.Title, fmt.Sprintf("%d. %s", s.Number, s.Title), "   ")
-	add(st.Dim, "Phase: "+clOr(ph.Title, ph.ID)+" · id "+s.ID, "")
+	add(st.Dim, "Phase: "+clOr(ph.Title, ph.ID), "")
+	add(st.Dim, "Step id: "+s.ID, "")
 	blank()
 	field("Level", s.Level+" ("+checklist.LevelText(s.Level)+")")
 	field("Host", strings.TrimPrefix(checklist.HostText(s.Host), "on "))
