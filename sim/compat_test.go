@@ -87,3 +87,38 @@ func TestCompatQueueMergeTask(t *testing.T) {
 		t.Errorf("after tasks.QueueMerge: %s, %v", rep, err)
 	}
 }
+
+// TestCompatFerrySSHHost reaches the old root through the embedded server
+// with ferry's own SSH host, as the demo does.
+func TestCompatFerrySSHHost(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, Options{Messages: 3})
+	srv := startSSH(t, s)
+	ctx := context.Background()
+	old, err := remote.DialSSH(ctx, remote.SSHOptions{
+		Name:           "old",
+		Addr:           srv.Addr,
+		Port:           srv.Port,
+		User:           srv.User,
+		Root:           s.OldRoot,
+		IdentityFiles:  []string{srv.UserKeyFile},
+		ConfigFile:     "none",
+		KnownHostsFile: srv.KnownHostsFile,
+	})
+	if err != nil {
+		t.Fatalf("ferry's SSH host to the embedded server: %v", err)
+	}
+	defer old.Close()
+	res, info, err := tasks.CheckPackageVersion(ctx, old, []string{"greenarrow", "greenarrow-engine"}, "4.1.165-0")
+	if err != nil || !res.OK || info.Version != EngineVersion {
+		t.Errorf("engine version check over SSH: %+v %+v %v", res, info, err)
+	}
+	b, err := old.ReadFile(ctx, "/etc/hostname")
+	if err != nil || string(b) != OldHostname+"\n" {
+		t.Errorf("old /etc/hostname over SSH: %q %v", b, err)
+	}
+	st, err := old.Stat(ctx, "/var/hvmail/postgres/default")
+	if err != nil || st.LinkTarget != "/var/hvmail/postgres/9.5" {
+		t.Errorf("stat of postgres/default over SSH: %+v %v", st, err)
+	}
+}
