@@ -11,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/ferry-migrate/ferry/remote"
 )
 
 // mergeStandIn is a test stand-in for the vendor's queue merge program. It
@@ -282,5 +280,4 @@ func TestQueueLayoutRefused(t *testing.T) {
 	if _, err := DetectQueueLayout(context.Background(), h, "/missing", false); err == nil || errors.Is(err, ErrUnknownQueueLayout) {
 		t.Errorf("missing queue: err = %v, want a plain error", err)
 	}
-	_ = remote.JoinRoot
 }

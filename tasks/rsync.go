@@ -66,6 +66,12 @@ type RsyncOptions struct {
 	// Hot marks a pass made while the services still run: exit 24 (files
 	// vanished during the transfer) is then a warning, not a failure.
 	Hot bool
+	// IncRecursive lets rsync scan the tree while it copies (its default)
+	// instead of listing it all first: the file and byte totals then grow
+	// during the run, but a first copy of many small files can be much
+	// faster (see bench/README.md). Without it ferry passes
+	// --no-inc-recursive, which also lets -H see every hard link.
+	IncRecursive bool
 	// ExtraArgs are added before the paths ("--bwlimit=10m", "-X" ...).
 	ExtraArgs []string
 }
@@ -228,7 +234,10 @@ func RsyncArgs(o RsyncOptions, dryRun bool) ([]string, error) {
 			argv = append(argv, "--max-delete="+strconv.Itoa(o.MaxDelete))
 		}
 	}
-	argv = append(argv, "--partial", "--no-inc-recursive")
+	argv = append(argv, "--partial")
+	if !o.IncRecursive {
+		argv = append(argv, "--no-inc-recursive")
+	}
 	if dryRun {
 		argv = append(argv, "--dry-run", "--itemize-changes", "--stats")
 	} else {

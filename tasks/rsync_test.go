@@ -334,6 +334,22 @@ func TestRsyncCountersNeverGoBackwards(t *testing.T) {
 	}
 	sameTree(t, filepath.Join(root, "src"), filepath.Join(root, "dst"))
 
+	// With incremental recursion the totals grow during the run; what is
+	// reported still never falls, and the end counts everything.
+	rep3 := &recorder{}
+	res3, err := Rsync(context.Background(), RsyncOptions{Host: h, Src: "/src/", Dst: "/dst-ir/", IncRecursive: true}, rep3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(res3.Argv, "--no-inc-recursive") {
+		t.Errorf("IncRecursive still passes --no-inc-recursive: %q", res3.Argv)
+	}
+	_, ps3 := rep3.snapshot()
+	checkMonotonic(t, ps3)
+	if res3.Final.FilesDone != res.Stats.Files || res3.Final.Done != res.Stats.TotalSize {
+		t.Errorf("incremental run final %+v, want %d files and %d bytes", res3.Final, res.Stats.Files, res.Stats.TotalSize)
+	}
+
 	// A second pass finds everything up to date: it still ends with all
 	// bytes counted, and its counters still only rise.
 	rep2 := &recorder{}
