@@ -744,3 +744,23 @@ func TestRunCommandsShowWhatIsKnown(t *testing.T) {
 		t.Errorf("the answer is not in the command:\n%s", s)
 	}
 }
+
+func TestRunListKeepsTheCurrentStepInView(t *testing.T) {
+	rb := runTestRunbook()
+	for _, h := range []int{5, 6, 8, 10, 24} {
+		for _, s := range rb.Steps {
+			m, _ := newTestRun(t, nil, 80, h, wizard.Event{Type: wizard.EvStepStarted, Step: s.ID, Pass: 1, Time: runAt(time.Second)})
+			lines := m.listLines()
+			if len(lines) != h-2 {
+				t.Fatalf("height %d: %d list lines", h, len(lines))
+			}
+			found := false
+			for _, l := range lines {
+				found = found || strings.HasPrefix(ansi.Strip(l), "›▶")
+			}
+			if !found {
+				t.Errorf("height %d, step %s not in view:\n%s", h, s.ID, ansi.Strip(strings.Join(lines, "\n")))
+			}
+		}
+	}
+}

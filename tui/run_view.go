@@ -222,8 +222,11 @@ func (m *RunModel) listLines() []string {
 	top := 0
 	if cur >= 0 {
 		top = min(max(cur-h/3, 0), max(0, len(m.rows)-h))
-		if top > 0 && m.rows[top-1].step < 0 && cur < top-1+h-1 {
+		switch {
+		case top > 0 && m.rows[top-1].step < 0 && cur < top-1+h:
 			top-- // show the phase's own title rather than "(cont.)"
+		case top > 0 && m.rows[top].step >= 0 && cur >= top+h-1:
+			top++ // the "(cont.)" title takes a line
 		}
 	}
 	digits := len(itoa(len(m.rb.Steps)))
