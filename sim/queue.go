@@ -21,7 +21,7 @@ import (
 // conf-split default).
 const Split = 23
 
-// queueDirs are the split directories of a qmail-style queue.
+// queueSplitDirs are the split directories of a qmail-style queue.
 var queueSplitDirs = []string{"mess", "info", "local", "remote"}
 
 // makeQueueLayout creates an empty qmail-style queue at q (a real path).

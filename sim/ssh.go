@@ -113,15 +113,15 @@ type Server struct {
 	KnownHostsFile     string // a known_hosts holding "[127.0.0.1]:PORT ssh-ed25519 ..."
 	HostKeyFingerprint string // SHA256:... of the host key
 
-	sim     *Sim
-	ln      net.Listener
-	config  *ssh.ServerConfig
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	closed  bool
-	closeMu sync.Once
+	sim          *Sim
+	ln           net.Listener
+	config       *ssh.ServerConfig
+	stop         context.CancelFunc
+	wg           sync.WaitGroup
+	mu           sync.Mutex
+	conns        map[net.Conn]struct{}
+	closed       bool
+	shutdownOnce sync.Once
 }
 
 // StartSSH starts the embedded SSH server on a free 127.0.0.1 port. It
@@ -226,7 +226,7 @@ func (srv *Server) ClientConfig() (*ssh.ClientConfig, error) {
 }
 
 func (srv *Server) shutdown() {
-	srv.closeMu.Do(func() {
+	srv.shutdownOnce.Do(func() {
 		srv.mu.Lock()
 		srv.closed = true
 		for c := range srv.conns {

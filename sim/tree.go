@@ -27,6 +27,9 @@ const (
 	QueueDir = "/var/hvmail/qmail-disk/queue"
 )
 
+// localhostLines open every root's /etc/hosts.
+const localhostLines = "127.0.0.1   localhost localhost.localdomain\n::1         localhost localhost.localdomain ip6-localhost\n"
+
 type platform struct {
 	osRelease string
 	extra     map[string]string // family-specific files
@@ -113,7 +116,7 @@ HOME_URL="https://rockylinux.org/"
 
 // commonRoot writes what both roots share: the marker, the stand-ins' state
 // directory, the system stand-ins, the base /etc files.
-func (s *Sim) commonRoot(root, hostname, resolv string, p platform, packages []string, simConf string) error {
+func (s *Sim) commonRoot(root, hostname, hosts, resolv string, p platform, packages []string, simConf string) error {
 	if err := writeFile(root+rootMarker, []byte("This directory is the root of a server simulated by ferry's sim package.\n"), 0o644); err != nil {
 		return err
 	}
@@ -127,7 +130,7 @@ func (s *Sim) commonRoot(root, hostname, resolv string, p platform, packages []s
 		"/etc/os-release":      p.osRelease,
 		"/etc/hostname":        hostname + "\n",
 		"/etc/resolv.conf":     resolv,
-		"/etc/hosts":           "127.0.0.1   localhost localhost.localdomain\n::1         localhost localhost.localdomain ip6-localhost\n",
+		"/etc/hosts":           localhostLines + hosts,
 		"/.ferry-sim/packages": strings.Join(packages, "\n") + "\n",
 		"/.ferry-sim/sim.conf": simConf,
 	}
@@ -181,7 +184,7 @@ func (s *Sim) buildOld() error {
 		pkgLine("ruby", "2.0.0.648-39.el7_9", p.arch),
 		pkgLine("wget", "1.14-18.el7_6.1", p.arch),
 	}
-	if err := s.commonRoot(root, OldHostname, resolv, p, pkgs, s.simConf("")); err != nil {
+	if err := s.commonRoot(root, OldHostname, "192.0.2.10  "+OldHostname+" mail-old\n", resolv, p, pkgs, s.simConf("")); err != nil {
 		return err
 	}
 	// The engine is installed and running on the old server.
@@ -190,7 +193,6 @@ func (s *Sim) buildOld() error {
 	}
 	now := time.Now().Unix()
 	if err := rootFiles(root, map[string]string{
-		"/etc/hosts":                      "127.0.0.1   localhost localhost.localdomain\n::1         localhost localhost.localdomain ip6-localhost\n192.0.2.10  " + OldHostname + " mail-old\n",
 		"/.ferry-sim/services/greenarrow": fmt.Sprintf("up %d\n", now-86400*12),
 		"/.ferry-sim/services/hvmail-mta": fmt.Sprintf("up %d\n", now-86400*12),
 		"/.ferry-sim/enabled/greenarrow":  "on\n",
@@ -313,15 +315,10 @@ func (s *Sim) buildNew() error {
 	if s.Options.Family == "debian" {
 		pkgs = append(pkgs, pkgLine("wget", "1.21.3-1+b2", p.arch))
 	}
-	if err := s.commonRoot(root, NewHostname, "nameserver 203.0.113.53\n", p, pkgs, s.simConf(s.OldRoot)); err != nil {
+	if err := s.commonRoot(root, NewHostname, "", "nameserver 203.0.113.53\n", p, pkgs, s.simConf(s.OldRoot)); err != nil {
 		return err
 	}
-	for _, d := range []string{"/var", "/root/.ssh"} {
-		if err := os.MkdirAll(root+d, 0o700); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(root+"/var", 0o755); err != nil {
+	if err := os.MkdirAll(root+"/root/.ssh", 0o700); err != nil {
 		return err
 	}
 	// How the stand-in migration script reaches the embedded SSH server:
