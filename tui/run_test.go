@@ -764,3 +764,31 @@ func TestRunListKeepsTheCurrentStepInView(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRunOutputLine measures what one output line costs the screen:
+// the Update that stores it and the View the program asks for after it.
+func BenchmarkRunOutputLine(b *testing.B) {
+	m := NewRun(RunOptions{Runbook: runTestRunbook(), Now: func() time.Time { return runT0 }})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	m.Update(runEventsMsg{events: []wizard.Event{{Type: wizard.EvStepStarted, Step: "hot-sync", Pass: 1, Time: runT0}}})
+	msg := runEventsMsg{events: []wizard.Event{{Type: wizard.EvOutput, Step: "hot-sync",
+		Message: ">f+++++++++ var/hvmail/queue/mess/7/1048583"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Update(msg)
+		_ = m.View()
+	}
+}
+
+// BenchmarkRunRender measures one full redraw of a running step with
+// counters and a full output pane.
+func BenchmarkRunRender(b *testing.B) {
+	m := NewRun(RunOptions{Runbook: runTestRunbook(), Now: func() time.Time { return runT0 }})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	feed(m, runScenes()[0].evs()...)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.dirty = true
+		_ = m.View()
+	}
+}
