@@ -17,6 +17,19 @@ while [ $# -gt 0 ]; do
 done
 cmd=${1:-}
 [ $# -gt 0 ] && shift
+# Options may also follow the subcommand ("yum install -y ruby").
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-y | --yes | --assume-yes | --assumeyes) yes=yes ;;
+	-q | --quiet | -C | --cacheonly | --no-install-recommends) ;;
+	-*)
+		echo "$0: option $1 is not simulated" >&2
+		exit 1
+		;;
+	*) break ;;
+	esac
+	shift
+done
 version_of() {
 	case "$1" in
 	ruby) echo 3.0.7-163.el9 ;;
