@@ -6,6 +6,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ferry-migrate/ferry/remote"
 	"github.com/ferry-migrate/ferry/tasks"
@@ -88,6 +89,9 @@ func runServiceStatus(ctx context.Context, x *TaskExecutor, s *Step, p params, e
 func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
 	h, err := x.host(ctx, s, env)
 	if err != nil {
+		return Outcome{}, err
+	}
+	if err := waitForEarlierMerge(ctx, h, p.str("merge"), env.Report); err != nil {
 		return Outcome{}, err
 	}
 	res, err := tasks.QueueMerge(ctx, tasks.QueueMergeOptions{Host: h, OldQueue: p.str("old_queue"), Queue: p.str("queue"), Merge: p.str("merge")}, env.Report)
@@ -218,4 +222,31 @@ func runCompareSetting(ctx context.Context, x *TaskExecutor, s *Step, p params, 
 		return Outcome{}, failed("%s in %s is %q on old and %q on new", key, file, ov, nv)
 	}
 	return Outcome{Message: fmt.Sprintf("%s is %s on both servers", key, ov)}, nil
+}
+
+// waitForEarlierMerge waits until no merge program is running on the host:
+// a ferry killed during the merge leaves its merge program to finish the
+// message in hand (its input is closed), and starting a second one on the
+// same queue could merge that message twice.
+func waitForEarlierMerge(ctx context.Context, h remote.Host, program string, rep tasks.Reporter) error {
+	pattern := h.Path(program)
+	for i := 0; ; i++ {
+		_, code, err := output(ctx, h, "pgrep", "-f", "--", pattern)
+		if err != nil || code != 0 {
+			// 1: none running. Another code (no pgrep): nothing to wait for
+			// that ferry can see.
+			return nil
+		}
+		if i == 0 {
+			rep.Line("info", "an earlier "+program+" is still running; waiting for it to finish before merging what is left")
+		}
+		if i >= 120 {
+			return fmt.Errorf("an earlier %s is still running after 2 minutes: stop it, then retry this step", program)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
