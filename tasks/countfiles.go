@@ -140,8 +140,9 @@ type FileCount struct {
 }
 
 // WatchFileCount counts the files under dir every interval and hands each
-// reading to fn, until ctx ends (then it returns the last count and nil),
-// until the count reaches zero with StopAtZero, or until a count fails.
+// reading to fn, until ctx ends (then it returns the last count and nil, or
+// -1 and the error when no count had finished), until the count reaches
+// zero with StopAtZero, or until a count fails.
 func WatchFileCount(ctx context.Context, h remote.Host, dir string, o WatchOptions, fn func(FileCount)) (int64, error) {
 	every := o.Interval
 	if every <= 0 {

@@ -113,6 +113,7 @@ const (
 )
 
 func TestQueueMerge(t *testing.T) {
+	t.Parallel() // mostly waiting on rsync --bwlimit or child processes
 	msgs := 2000
 	if testing.Short() {
 		msgs = 300

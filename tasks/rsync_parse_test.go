@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/ferry-migrate/ferry/remote"
 )
 
 // rsyncSample reads a raw rsync output: from tasks/testdata/rsync when it is
@@ -138,7 +140,7 @@ func TestRsyncSamplesParse(t *testing.T) {
 		otherPrefix []string // every non-progress line starts with one of these
 	}{
 		{name: "progress2_increcursive.raw", records: 12304, finalBytes: 60076980, files: 12303},
-		{name: "progress2_noincrecursive.raw", finalBytes: 60076980, files: 12303},
+		{name: "progress2_noincrecursive.raw", records: 12006, finalBytes: 60076980, files: 12303},
 		{name: "progress2_h.raw", finalBytes: 60080000, files: 12303},
 		{name: "progress2_itemize_bwlimit.raw", finalBytes: 71100006, files: 28,
 			otherPrefix: []string{">f", "cd", "cL", ".d", "hf"}},
@@ -294,5 +296,30 @@ func TestRsyncTotalLowerBound(t *testing.T) {
 	}
 	if tot := p.Progress().Total; tot < size*98/100 {
 		t.Errorf("total estimate %d stays far below the true total %d", tot, size)
+	}
+}
+
+// BenchmarkRsyncParser measures what ferry spends per line of rsync output:
+// splitting, stripping control sequences and parsing, on a real sample of
+// 12,006 progress records.
+func BenchmarkRsyncParser(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "rsync", "progress2_noincrecursive.raw"))
+	if err != nil {
+		b.Skipf("SKIPPING: shared sample not available: %v", err)
+	}
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		var p RsyncParser
+		now := time.Now()
+		w := remote.LineWriter(func(line string) {
+			if _, ok := p.Feed(line, now); ok {
+				_ = p.Progress()
+			}
+		})
+		w.Write(raw)
+		w.Flush()
+		if p.Records() != 12006 {
+			b.Fatalf("%d records", p.Records())
+		}
 	}
 }

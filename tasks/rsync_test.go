@@ -298,6 +298,7 @@ func checkMonotonic(t *testing.T, ps []Progress) {
 }
 
 func TestRsyncCountersNeverGoBackwards(t *testing.T) {
+	t.Parallel() // mostly waiting on rsync --bwlimit or child processes
 	needRsync(t)
 	h, root := localHost(t)
 	makeBigTree(t, filepath.Join(root, "src"), 400, 1<<20)
@@ -367,9 +368,11 @@ func TestRsyncCountersNeverGoBackwards(t *testing.T) {
 // A file removed while rsync runs gives exit 24: a warning in a hot pass, a
 // failure in the cold one.
 func TestRsyncVanishedHotAndCold(t *testing.T) {
+	t.Parallel() // mostly waiting on rsync --bwlimit or child processes
 	needRsync(t)
 	for _, hot := range []bool{true, false} {
 		t.Run(fmt.Sprintf("hot=%v", hot), func(t *testing.T) {
+			t.Parallel()
 			h, root := localHost(t)
 			src := filepath.Join(root, "src")
 			if err := os.MkdirAll(src, 0o755); err != nil {
@@ -520,6 +523,7 @@ func (s sshRemote) Destination() string  { return "root@127.0.0.1" }
 func (s sshRemote) Path(p string) string { return remote.JoinRoot(s.root, p) }
 
 func TestRsyncPullOverSSH(t *testing.T) {
+	t.Parallel() // mostly waiting on rsync --bwlimit or child processes
 	needRsync(t)
 	if _, err := exec.LookPath("ssh"); err != nil {
 		t.Skipf("SKIPPING: the ssh client is not installed (%v)", err)
