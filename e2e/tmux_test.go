@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxSession is the real ferry binary in a real terminal.
+type tmuxSession struct {
+	t      *testing.T
+	socket string
+	name   string
+}
+
+func startTmux(t *testing.T, width, height int, command string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("SKIPPED: tmux is not installed, so the terminal UI cannot be driven (apt-get install tmux)")
+	}
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("ferry-e2e-%d", os.Getpid()), name: "ferry"}
+	s.tmux("new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), command)
+	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *tmuxSession) tmux(args ...string) string {
+	s.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", s.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("tmux %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+func (s *tmuxSession) screen() string { return s.tmux("capture-pane", "-p", "-t", s.name) }
+
+func (s *tmuxSession) keys(k ...string) { s.tmux(append([]string{"send-keys", "-t", s.name}, k...)...) }
+
+var (
+	stepHeader = regexp.MustCompile(`step (\d+)/(\d+)`)
+	mergeLine  = regexp.MustCompile(`([\d,]+) remaining · ([\d,]+) of ([\d,]+) merged`)
+)
+
+// TestDemoInTmux plays the whole GreenArrow demo as a person would, at
+// 100x30: reading the screen, answering, confirming with the typed word,
+// and watching the queue counter move.
+func TestDemoInTmux(t *testing.T) {
+	dir := t.TempDir()
+	exitFile := filepath.Join(dir, "exit")
+	s := startTmux(t, 100, 30, fmt.Sprintf("%s demo greenarrow --dir %s --messages 1500; echo $? > %s; sleep 300", ferryBin, filepath.Join(dir, "demo"), exitFile))
+
+	const word = "mail-old.example.net"
+	acted := map[string]time.Time{}
+	// act sends keys once per step and kind of prompt (the screen may not
+	// have caught up yet when it is read again).
+	act := func(key string, k ...string) {
+		if at, ok := acted[key]; ok && time.Since(at) < 4*time.Second {
+			return
+		}
+		acted[key] = time.Now()
+		s.keys(k...)
+	}
+	merged := map[string]bool{}
+	sawDowntime := false
+	deadline := time.Now().Add(5 * time.Minute)
+	var scr string
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		scr = s.screen()
+		step := "?"
+		if m := stepHeader.FindStringSubmatch(scr); m != nil {
+			step = m[1]
+		}
+		if m := mergeLine.FindStringSubmatch(scr); m != nil {
+			merged[m[2]] = true
+		}
+		if strings.Contains(scr, "⏱ downtime") {
+			sawDowntime = true
+		}
+		switch {
+		case strings.Contains(scr, "The migration is done"):
+			s.keys("q")
+			for i := 0; i < 50; i++ {
+				if b, err := os.ReadFile(exitFile); err == nil {
+					if code := strings.TrimSpace(string(b)); code != "0" {
+						t.Fatalf("ferry demo exited %s; last screen:\n%s", code, scr)
+					}
+					if len(merged) < 3 {
+						t.Errorf("the queue counter was seen at %d value(s) only: %v", len(merged), merged)
+					}
+					if !sawDowntime {
+						t.Error("the downtime clock never showed")
+					}
+					checkMigrated(t, filepath.Join(dir, "demo"))
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			t.Fatalf("ferry did not exit after the last key; screen:\n%s", s.screen())
+		case strings.Contains(scr, "Type "+word+" and press enter"):
+			act(step+"confirm", word, "Enter")
+		case strings.Contains(scr, "then press d"):
+			act(step+"done", "d")
+		case strings.Contains(scr, "continue (c)"):
+			act(step+"repeat", "c")
+		case strings.Contains(scr, "Backup directory on the old server"):
+			act(step+"backup", "/root/greenarrow-backup", "Enter")
+		case strings.Contains(scr, "public resolvers ("):
+			act(step+"resolvers", "Down", "Enter")
+		case strings.Contains(scr, "E-mail address for the test message"):
+			act(step+"mail", "postmaster@example.net", "Enter")
+		case strings.Contains(scr, "Are IP addresses"):
+			act(step+"ip", "Enter")
+		case strings.Contains(scr, "retry") && strings.Contains(scr, "failed"):
+			t.Fatalf("a step failed in the demo:\n%s", scr)
+		}
+	}
+	t.Fatalf("the demo did not finish in time; last screen:\n%s", scr)
+}
