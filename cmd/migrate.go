@@ -72,7 +72,9 @@ func (a *app) migrate(m migration) error {
 // runTUI runs the engine in the background and the guided-run screen in
 // front of it.
 func (a *app) runTUI(ctx context.Context, sess *wizard.Session, m migration) error {
-	ctx, cancel := context.WithCancel(ctx)
+	// The engine has its own context: quitting while a step runs cancels
+	// it, and the screen stays up until the engine has stopped the step.
+	engineCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events := make(chan wizard.Event, 1024)
 	sess.SetSink(func(ev wizard.Event) {
@@ -87,12 +89,12 @@ func (a *app) runTUI(ctx context.Context, sess *wizard.Session, m migration) err
 		}
 		select {
 		case events <- ev:
-		case <-ctx.Done():
+		case <-engineCtx.Done():
 		}
 	})
 	done := make(chan error, 1)
 	go func() {
-		err := sess.Engine.Run(ctx)
+		err := sess.Engine.Run(engineCtx)
 		sess.SetSink(nil)
 		close(events)
 		done <- err
