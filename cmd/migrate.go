@@ -111,7 +111,6 @@ func (a *app) runTUI(ctx context.Context, sess *wizard.Session, m migration) err
 	case err == nil:
 		return nil
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(a.stderr, "ferry: stopped; the journal keeps the place: run the same command again to go on")
 		return wizard.ErrStopped
 	case uiErr != nil && !errors.Is(uiErr, tea.ErrInterrupted) && !errors.Is(uiErr, tea.ErrProgramKilled):
 		return fmt.Errorf("screen: %w (engine: %v)", uiErr, err)
