@@ -217,3 +217,27 @@ func TestPathCheckCatchesABarePath(t *testing.T) {
 		}
 	}
 }
+
+// TestPackageInstallersTakeOptionsAnywhere: the runbooks write
+// "yum install -y ruby" and "apt-get install -y ruby wget", with the option
+// after the subcommand, and without -y a closed stdin must abort.
+func TestPackageInstallersTakeOptionsAnywhere(t *testing.T) {
+	for _, c := range []struct{ family, tool string }{{"rhel", "yum"}, {"debian", "apt-get"}} {
+		s := newSim(t, Options{Messages: 5, Family: c.family})
+		if r := run(t, s.NewRoot, strings.NewReader(""), nil, c.tool, "install", "ruby"); r.code == 0 {
+			t.Errorf("%s install without -y and no answer went ahead", c.tool)
+		}
+		mustRun(t, s.NewRoot, nil, c.tool, "install", "-y", "ruby", "wget")
+		mustRun(t, s.NewRoot, nil, c.tool, "-y", "install", "curl")
+		for _, p := range []string{"ruby", "wget", "curl"} {
+			q := []string{"rpm", "-q", p}
+			if c.family == "debian" {
+				q = []string{"dpkg-query", "-W", p}
+			}
+			mustRun(t, s.NewRoot, nil, q...)
+		}
+		if r := run(t, s.NewRoot, nil, nil, c.tool, "install", "--bogus", "x"); r.code == 0 {
+			t.Errorf("%s accepted an option it does not simulate", c.tool)
+		}
+	}
+}

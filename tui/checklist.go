@@ -231,7 +231,7 @@ func (m Checklist) render() string {
 	lines := []string{m.header()}
 	body := m.bodyHeight()
 	if m.help {
-		lines = append(lines, clFit(m.helpLines(), m.width, body)...)
+		lines = append(lines, fitLines(m.helpLines(), m.width, body)...)
 	} else {
 		list := m.listLines()
 		detail := m.detailView()
@@ -515,20 +515,6 @@ func (m Checklist) helpLines() []string {
 	}
 }
 
-// clFit cuts or pads lines to exactly h lines no wider than w.
-func clFit(lines []string, w, h int) []string {
-	out := make([]string, 0, h)
-	for _, l := range lines {
-		if len(out) == h {
-			break
-		}
-		out = append(out, ansi.Truncate(l, w, "…"))
-	}
-	for len(out) < h {
-		out = append(out, "")
-	}
-	return out
-}
 
 // wrap word-wraps text to width w, breaking words longer than a line;
 // continuation lines start with lead.

@@ -3,33 +3,30 @@
 # standard input, as apt-get does.
 sim_family_only debian
 yes=no
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-y | --yes | --assume-yes) yes=yes ;;
-	-q | -qq | --quiet | --no-install-recommends) ;;
+cmd=
+pkgs=
+# Options may come before or after the subcommand ("yum install -y ruby").
+for a in "$@"; do
+	case "$a" in
+	-y | --yes | --assume-yes | --assumeyes) yes=yes ;;
+	-q | -qq | --quiet | -C | --cacheonly | --no-install-recommends) ;;
 	-*)
-		echo "E: Command line option $1 is not simulated" >&2
+		echo "E: Command line option $a is not simulated" >&2
 		exit 100
 		;;
-	*) break ;;
-	esac
-	shift
-done
-cmd=${1:-}
-[ $# -gt 0 ] && shift
-# Options may also follow the subcommand ("yum install -y ruby").
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-y | --yes | --assume-yes | --assumeyes) yes=yes ;;
-	-q | --quiet | -C | --cacheonly | --no-install-recommends) ;;
-	-*)
-		echo "$0: option $1 is not simulated" >&2
-		exit 1
+	*)
+		if [ -z "$cmd" ]; then
+			cmd=$a
+		else
+			pkgs="$pkgs $a"
+		fi
 		;;
-	*) break ;;
 	esac
-	shift
 done
+set -f
+# shellcheck disable=SC2086 # package names hold no white space
+set -- $pkgs
+set +f
 version_of() {
 	case "$1" in
 	ruby) echo 1:3.1 ;;

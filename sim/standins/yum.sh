@@ -3,33 +3,30 @@
 # on standard input, as yum does.
 sim_family_only rhel
 yes=no
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-y | --assumeyes) yes=yes ;;
-	-q | --quiet | -C | --cacheonly) ;;
-	-*)
-		echo "yum: option $1 is not simulated" >&2
-		exit 1
-		;;
-	*) break ;;
-	esac
-	shift
-done
-cmd=${1:-}
-[ $# -gt 0 ] && shift
-# Options may also follow the subcommand ("yum install -y ruby").
-while [ $# -gt 0 ]; do
-	case "$1" in
+cmd=
+pkgs=
+# Options may come before or after the subcommand ("yum install -y ruby").
+for a in "$@"; do
+	case "$a" in
 	-y | --yes | --assume-yes | --assumeyes) yes=yes ;;
-	-q | --quiet | -C | --cacheonly | --no-install-recommends) ;;
+	-q | -qq | --quiet | -C | --cacheonly | --no-install-recommends) ;;
 	-*)
-		echo "$0: option $1 is not simulated" >&2
+		echo "yum: option $a is not simulated" >&2
 		exit 1
 		;;
-	*) break ;;
+	*)
+		if [ -z "$cmd" ]; then
+			cmd=$a
+		else
+			pkgs="$pkgs $a"
+		fi
+		;;
 	esac
-	shift
 done
+set -f
+# shellcheck disable=SC2086 # package names hold no white space
+set -- $pkgs
+set +f
 version_of() {
 	case "$1" in
 	ruby) echo 3.0.7-163.el9 ;;
