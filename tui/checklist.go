@@ -515,7 +515,6 @@ func (m Checklist) helpLines() []string {
 	}
 }
 
-
 // wrap word-wraps text to width w, breaking words longer than a line;
 // continuation lines start with lead.
 func clWrap(text string, w int, lead string) []string {
