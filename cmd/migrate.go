@@ -52,14 +52,17 @@ func (a *app) migrate(m migration) error {
 			}
 		}
 	}
-	// Whatever is answered is kept as an answers file in the state
-	// directory, so that a rehearsal can be replayed headless.
-	sess.Engine.OnAnswers = func(ans map[string]string) {
-		set := &wizard.AnswerSet{Answers: ans}
+	// What a person answers, confirms and does by hand is kept as an
+	// answers file in the state directory, so that a rehearsal can be
+	// replayed headless (secrets left out).
+	save := func() {
+		set := wizard.AnswerSetFromState(sess.Engine.State(), m.rb)
 		if err := set.Save(m.stateDir, secret); err != nil {
 			fmt.Fprintf(a.stderr, "ferry: could not save the answers file: %v\n", err)
 		}
 	}
+	sess.Engine.OnAnswers = func(map[string]string) { save() }
+	defer save()
 	if m.headless || !a.interactive() {
 		if !m.headless {
 			fmt.Fprintln(a.stderr, "ferry: no terminal, so running headless (JSON lines on stdout); use --answers FILE to answer what the steps ask")

@@ -178,3 +178,48 @@ func ValidateAnswer(q Question, v string) error {
 func SplitList(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
 }
+
+// AnswerSetFromState rebuilds, from a migration's journal, the answers file
+// that would replay it headless: the answers given, the destructive steps
+// confirmed, the manual steps done, the steps skipped by a person and the
+// passes of repeatable steps.
+func AnswerSetFromState(st *State, rb *Runbook) *AnswerSet {
+	set := &AnswerSet{Answers: map[string]string{}, Skip: map[string]string{}, Repeat: map[string]int{}}
+	for k, v := range st.Answers {
+		set.Answers[k] = v
+	}
+	add := func(list *[]string, id string) {
+		if !contains(*list, id) {
+			*list = append(*list, id)
+		}
+	}
+	for _, ev := range st.Events {
+		switch ev.Type {
+		case EvConfirmed:
+			add(&set.Confirm, ev.Step)
+		case EvSkipped:
+			if ev.Actor != "" && ev.Actor != "ferry" {
+				set.Skip[ev.Step] = ev.Message
+			}
+		case EvStepFinished:
+			if s := rb.Step(ev.Step); s != nil && s.Level == LevelManual && ev.Status == StatusOK {
+				add(&set.Done, ev.Step)
+			}
+		}
+	}
+	for id, r := range st.Steps {
+		if s := rb.Step(id); s != nil && s.Repeatable && len(r.Passes) > 1 {
+			set.Repeat[id] = len(r.Passes)
+		}
+	}
+	return set
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -97,3 +97,24 @@ func TestSessionLock(t *testing.T) {
 		t.Fatalf("second session: %v", err)
 	}
 }
+
+// TestAnswersFileReplaysARun: the answers file rebuilt from a finished run
+// drives a fresh run to the end headless.
+func TestAnswersFileReplaysARun(t *testing.T) {
+	dir := t.TempDir()
+	set := &AnswerSet{Answers: map[string]string{"port": "2222"}, Confirm: []string{"stop"}, Done: []string{"manual"}, Repeat: map[string]int{"hot": 2}}
+	if _, err := headlessRun(t, dir, set, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replay := AnswerSetFromState(st, mustParse(t, testRunbook))
+	if replay.Answers["port"] != "2222" || len(replay.Confirm) != 1 || len(replay.Done) != 1 || replay.Repeat["hot"] != 2 {
+		t.Fatalf("rebuilt answers file: %+v", replay)
+	}
+	if _, err := headlessRun(t, t.TempDir(), replay, nil); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+}
