@@ -57,6 +57,9 @@ type SSH struct {
 	client   *ssh.Client
 	agent    net.Conn
 
+	keys    *hostKeys     // the known_hosts files checked
+	hostKey ssh.PublicKey // the host key verified at connection
+
 	legacyAlgos []string // weak algorithms in use on this connection
 	legacyAuth  bool     // authenticated with an SHA-1 RSA signature
 
@@ -112,6 +115,7 @@ func DialSSH(ctx context.Context, o SSHOptions) (*SSH, error) {
 	dest := fmt.Sprintf("%s@%s", t.user, hp)
 
 	keys, err := loadHostKeys(t.knownHosts)
+	s.keys = keys
 	if err != nil {
 		return nil, fmt.Errorf("host %s (%s): %w", o.Name, dest, err)
 	}
@@ -162,7 +166,11 @@ func DialSSH(ctx context.Context, o SSHOptions) (*SSH, error) {
 					return ok
 				}
 			}
-			return keys.check(hp, remote, key, trust)
+			if err := keys.check(hp, remote, key, trust); err != nil {
+				return err
+			}
+			s.hostKey = key
+			return nil
 		},
 	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, hp, cfg)
@@ -564,4 +572,34 @@ func newPipeConn(ch net.Conn, network, addr string) net.Conn {
 		remote = &net.UnixAddr{Name: addr, Net: network}
 	}
 	return &pipeConn{Conn: mine, remote: remote}
+}
+
+// HostKey is the old server's host key, as verified when connecting.
+func (s *SSH) HostKey() ssh.PublicKey { return s.hostKey }
+
+// RecordAlias makes the known_hosts file know the verified host key under
+// another name too (the procedure's "oldserver" alias, which the vendor's
+// script gives to the system ssh), so that the system ssh, in batch mode,
+// does not refuse or prompt for it. It returns whether a line was added; a
+// different key already recorded for the alias is a *HostKeyChangedError.
+func (s *SSH) RecordAlias(alias string) (bool, error) {
+	if s.hostKey == nil || s.keys == nil {
+		return false, fmt.Errorf("host %s: no verified host key to record", s.name)
+	}
+	hp := net.JoinHostPort(alias, strconv.Itoa(s.target.port))
+	added := false
+	err := s.keys.check(hp, &net.TCPAddr{IP: net.IPv4zero}, s.hostKey, func(string, ssh.PublicKey, string) bool {
+		added = true
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	if added {
+		// Later checks of this host key set must see the new line.
+		if k, lerr := loadHostKeys(s.keys.files); lerr == nil {
+			s.keys = k
+		}
+	}
+	return added, nil
 }

@@ -733,3 +733,48 @@ func TestSystemSSHArgsSpacedKnownHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSSHRecordAlias: the verified key is recorded for the "oldserver"
+// alias, so the system ssh given that name checks the same key; a
+// different key already recorded for the alias is refused.
+func TestSSHRecordAlias(t *testing.T) {
+	srv := testenv.StartSSHD(t, testenv.SSHDOptions{})
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	b, err := os.ReadFile(srv.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(kh, b, 0o600)
+	h, err := DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port, ConfigFile: "none", KnownHostsFile: kh, IdentityFiles: []string{srv.UserKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	added, err := h.RecordAlias("oldserver")
+	if err != nil || !added {
+		t.Fatalf("RecordAlias: %v %v", added, err)
+	}
+	again, err := h.RecordAlias("oldserver")
+	if err != nil || again {
+		t.Fatalf("second RecordAlias added a line again: %v %v", again, err)
+	}
+	// The system ssh, told the alias stands for 127.0.0.1, accepts the key in
+	// strict batch mode.
+	args := []string{"-F", "/dev/null", "-p", fmt.Sprint(srv.Port), "-i", srv.UserKey, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+		"-o", "UserKnownHostsFile=" + kh, "-o", "HostKeyAlias=[oldserver]:" + fmt.Sprint(srv.Port), "root@127.0.0.1", "true"}
+	if out, err := exec.Command("ssh", args...).CombinedOutput(); err != nil {
+		t.Fatalf("system ssh with the alias: %v: %s", err, out)
+	}
+	// Another key recorded for the alias: refused, the file untouched.
+	other := filepath.Join(t.TempDir(), "known_hosts")
+	os.WriteFile(other, []byte(fmt.Sprintf("[oldserver]:%d ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n", srv.Port)+string(b)), 0o600)
+	h2, err := DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port, ConfigFile: "none", KnownHostsFile: other, IdentityFiles: []string{srv.UserKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	var ce *HostKeyChangedError
+	if _, err := h2.RecordAlias("oldserver"); !errors.As(err, &ce) {
+		t.Fatalf("a conflicting alias key: %v, want HostKeyChangedError", err)
+	}
+}
