@@ -117,6 +117,11 @@ func runFilesPresent(ctx context.Context, x *TaskExecutor, s *Step, p params, en
 	if err != nil {
 		return Outcome{}, err
 	}
+	if s.Kind == "pg-dump" {
+		// pg_dump runs on the old server (the step's host), but the archives
+		// it streams are written on the new one: that is where to look.
+		h = x.New
+	}
 	dir := p.str("dir")
 	var missing []string
 	for _, f := range p.list("files") {
@@ -502,7 +507,10 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 			res, err := tasks.Rsync(ctx, opts, sum.part(i))
 			mu.Lock()
 			defer mu.Unlock()
-			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
+			if len(res.Argv) > 0 {
+				// A transfer refused before it started ran no command.
+				o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
+			}
 			if res.Warning != "" {
 				o.Warnings = append(o.Warnings, dir+": "+res.Warning)
 			}

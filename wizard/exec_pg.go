@@ -25,7 +25,8 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 	if err != nil {
 		return Outcome{}, err
 	}
-	srv := tasks.PGServer{Host: p.str("host"), User: p.str("user"), Password: password(p, env)}
+	// port (default 5432) is the PostgreSQL port on the old server.
+	srv := tasks.PGServer{Host: p.str("host"), Port: p.int("port", 0), User: p.str("user"), Password: password(p, env)}
 	var opts []tasks.DumpOptions
 	for _, db := range p.list("databases") {
 		opts = append(opts, tasks.DumpOptions{Source: old, Server: srv, Database: db, Target: x.New, File: dumpFile(p.str("dir"), db)})
@@ -79,9 +80,12 @@ func exitOf(err error) int {
 func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
 	var o Outcome
 	var parts []string
+	// host and port name the new server's PostgreSQL; left out, the client
+	// programs use their default socket and port 5432.
+	srv := tasks.PGServer{Host: p.str("host"), Port: p.int("port", 0), User: "postgres"}
 	for _, db := range p.list("databases") {
 		file := dumpFile(p.str("dir"), db)
-		r, err := tasks.Restore(ctx, tasks.RestoreOptions{Target: x.New, Server: tasks.PGServer{User: "postgres"}, File: file, Database: db, Jobs: p.int("jobs", 0)}, env.Report)
+		r, err := tasks.Restore(ctx, tasks.RestoreOptions{Target: x.New, Server: srv, File: file, Database: db, Jobs: p.int("jobs", 0)}, env.Report)
 		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: fmt.Sprintf("pg_restore --jobs=%d -d %s %s", p.int("jobs", 0), db, file), Exit: exitOf(err)})
 		if err != nil {
 			return o, fmt.Errorf("%s: %w", db, err)
@@ -99,10 +103,14 @@ func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *S
 	}
 	var o Outcome
 	var tables int
+	// port is the PostgreSQL port on both servers (default 5432); new_port
+	// overrides it on the new one.
+	port := p.int("port", 0)
+	newPort := p.int("new_port", port)
 	for _, db := range p.list("databases") {
 		r, err := tasks.Verify(ctx, tasks.VerifyOptions{Database: db,
-			Source: tasks.PGServer{Host: "127.0.0.1", User: p.str("user"), Password: password(p, env)}, SourceVia: old,
-			Target: tasks.PGServer{Host: "127.0.0.1", User: "postgres"}}, env.Report)
+			Source: tasks.PGServer{Host: "127.0.0.1", Port: port, User: p.str("user"), Password: password(p, env)}, SourceVia: old,
+			Target: tasks.PGServer{Host: "127.0.0.1", Port: newPort, User: "postgres"}}, env.Report)
 		var de *tasks.DiffError
 		if errors.As(err, &de) {
 			return o, failed("%s: %v", db, err)

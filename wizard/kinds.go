@@ -69,11 +69,11 @@ var Kinds = map[string]KindSpec{
 	"compare-setting": {Summary: "compares one setting of a configuration file on both servers",
 		Required: []string{"file", "key"}, Check: true},
 	"pg-dump": {Summary: "dumps databases on the old server in custom format, streamed over SSH into files on the new one",
-		Required: []string{"databases", "dir"}, Optional: []string{"user", "host", "password_answer", "parallel"}},
+		Required: []string{"databases", "dir"}, Optional: []string{"user", "host", "port", "password_answer", "parallel"}},
 	"pg-restore": {Summary: "restores each dump into its own database with --jobs, counting archive items",
-		Required: []string{"databases", "dir"}, Optional: []string{"jobs"}},
+		Required: []string{"databases", "dir"}, Optional: []string{"jobs", "host", "port"}},
 	"pg-verify": {Summary: "compares exact per-table row counts on both servers",
-		Required: []string{"databases"}, Optional: []string{"user", "password_answer"}, Check: true},
+		Required: []string{"databases"}, Optional: []string{"user", "password_answer", "port", "new_port"}, Check: true},
 }
 
 // KindNames returns the known kinds, sorted.
