@@ -194,11 +194,11 @@ func TestDumpOverSSH(t *testing.T) {
 	t.Cleanup(func() { old.Close() })
 	local := pgLocal(t, "new")
 	server := PGServer{Host: src.Host, Port: src.Port, User: "bj", Password: pw, BinDir: src.BinDir}
-	watch := pgWatchArgv(t, pw)
+	watch := testenv.WatchArgv(t, pw)
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "dump-bj-data.sql")
 
-	rep := &pgRecorder{gate: watch.sawProgram("pg_dump")}
+	rep := &pgRecorder{gate: watch.Saw("pg_dump")}
 	res, err := Dump(ctx, DumpOptions{Source: old, Server: server, Database: "bj-data", Target: local, File: file, CheckBinDir: src.BinDir}, rep)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestDumpOverSSH(t *testing.T) {
 		t.Fatalf("verify through SSH: %+v %v", vr, err)
 	}
 
-	leaks, seen := watch.result()
+	leaks, seen := watch.Result()
 	if len(leaks) > 0 {
 		t.Fatalf("the password appeared in a process's argv: %q", leaks)
 	}

@@ -140,13 +140,13 @@ func TestBlueMindDumpRestoreVerify(t *testing.T) {
 	oldHost, newHost := pgLocal(t, "old"), pgLocal(t, "new")
 	ctx := context.Background()
 	dir := t.TempDir()
-	watch := pgWatchArgv(t, pw)
-	rwatch := pgWatchArgv(t, rpw)
+	watch := testenv.WatchArgv(t, pw)
+	rwatch := testenv.WatchArgv(t, rpw)
 
 	// Dump both databases at once, holding the first dump until the
 	// watcher has seen a pg_dump process.
 	srcServer := PGServer{Host: src.Host, Port: src.Port, User: "bj", Password: pw, BinDir: src.BinDir}
-	dumpRep := &pgRecorder{gate: watch.sawProgram("pg_dump")}
+	dumpRep := &pgRecorder{gate: watch.Saw("pg_dump")}
 	files := map[string]string{"bj": filepath.Join(dir, "dump-bj.sql"), "bj-data": filepath.Join(dir, "dump-bj-data.sql")}
 	results, err := DumpAll(ctx, []DumpOptions{
 		{Source: oldHost, Server: srcServer, Database: "bj", Target: newHost, File: files["bj"], CheckBinDir: dst.BinDir},
@@ -207,8 +207,8 @@ func TestBlueMindDumpRestoreVerify(t *testing.T) {
 	// item start is counted from pg_restore's output; in parallel the
 	// workers' lines may interleave.
 	for i, db := range []string{"bj", "bj-data", "bj"} {
-		rwatch.forget("pg_restore")
-		rep := &pgRecorder{gate: rwatch.sawProgram("pg_restore")}
+		rwatch.Forget("pg_restore")
+		rep := &pgRecorder{gate: rwatch.Saw("pg_restore")}
 		res, err := Restore(ctx, RestoreOptions{Target: newHost, Server: dstServer, File: files[db], Jobs: 1 + i%2}, rep)
 		if err != nil {
 			t.Fatalf("restore %s: %v", db, err)
@@ -246,8 +246,8 @@ func TestBlueMindDumpRestoreVerify(t *testing.T) {
 		t.Fatalf("verify after changing the target: %v", err)
 	}
 
-	leaks, seen := watch.result()
-	rleaks, rseen := rwatch.result()
+	leaks, seen := watch.Result()
+	rleaks, rseen := rwatch.Result()
 	if len(leaks)+len(rleaks) > 0 {
 		t.Fatalf("a password appeared in a process's argv: %q %q", leaks, rleaks)
 	}

@@ -1,14 +1,11 @@
 package tasks
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,99 +115,6 @@ func (r *pgRecorder) snapshot() (Progress, []string, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.last, append([]string(nil), r.lines...), r.backward
-}
-
-// pgArgvWatch polls every process's /proc/PID/cmdline for a secret while a
-// test runs, and notes which programs it has seen.
-type pgArgvWatch struct {
-	secret []byte
-	stop   chan struct{}
-	done   chan struct{}
-
-	mu      sync.Mutex
-	leaks   []string
-	seen    map[string]bool
-	waiters map[string]chan struct{}
-}
-
-func pgWatchArgv(t *testing.T, secret string) *pgArgvWatch {
-	w := &pgArgvWatch{secret: []byte(secret), stop: make(chan struct{}), done: make(chan struct{}),
-		seen: map[string]bool{}, waiters: map[string]chan struct{}{}}
-	go w.loop()
-	t.Cleanup(w.finish)
-	return w
-}
-
-func (w *pgArgvWatch) loop() {
-	defer close(w.done)
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-time.After(2 * time.Millisecond):
-		}
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			if _, err := strconv.Atoi(e.Name()); err != nil {
-				continue
-			}
-			b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			if err != nil || len(b) == 0 {
-				continue
-			}
-			prog := filepath.Base(string(bytes.SplitN(b, []byte{0}, 2)[0]))
-			w.mu.Lock()
-			if bytes.Contains(b, w.secret) {
-				w.leaks = append(w.leaks, strings.ReplaceAll(string(b), "\x00", " "))
-			}
-			if !w.seen[prog] {
-				w.seen[prog] = true
-				if ch, ok := w.waiters[prog]; ok {
-					close(ch)
-				}
-			}
-			w.mu.Unlock()
-		}
-	}
-}
-
-// sawProgram returns a channel closed once a process running prog has been
-// examined.
-func (w *pgArgvWatch) sawProgram(prog string) <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ch, ok := w.waiters[prog]
-	if !ok {
-		ch = make(chan struct{})
-		w.waiters[prog] = ch
-		if w.seen[prog] {
-			close(ch)
-		}
-	}
-	return ch
-}
-
-func (w *pgArgvWatch) forget(prog string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.seen, prog)
-	delete(w.waiters, prog)
-}
-
-func (w *pgArgvWatch) finish() {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
-	<-w.done
-}
-
-func (w *pgArgvWatch) result() (leaks []string, seen map[string]bool) {
-	w.finish()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.leaks, w.seen
 }
 
 func TestCheckDBName(t *testing.T) {

@@ -1,7 +1,6 @@
 package wizard
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -576,90 +575,6 @@ func TestBlueMindConfigAndPreflightThroughExecutor(t *testing.T) {
 	}
 }
 
-// bmArgvWatch polls every process's /proc/PID/cmdline for a secret, and
-// notes which programs it has seen.
-type bmArgvWatch struct {
-	secret     []byte
-	stop, done chan struct{}
-
-	mu      sync.Mutex
-	leaks   []string
-	seen    map[string]bool
-	waiters map[string]chan struct{}
-}
-
-func bmWatchArgv(t *testing.T, secret string) *bmArgvWatch {
-	w := &bmArgvWatch{secret: []byte(secret), stop: make(chan struct{}), done: make(chan struct{}),
-		seen: map[string]bool{}, waiters: map[string]chan struct{}{}}
-	go w.loop()
-	t.Cleanup(w.finish)
-	return w
-}
-
-func (w *bmArgvWatch) loop() {
-	defer close(w.done)
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-time.After(2 * time.Millisecond):
-		}
-		ents, _ := os.ReadDir("/proc")
-		for _, e := range ents {
-			if _, err := strconv.Atoi(e.Name()); err != nil {
-				continue
-			}
-			b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-			if err != nil || len(b) == 0 {
-				continue
-			}
-			prog := filepath.Base(string(bytes.SplitN(b, []byte{0}, 2)[0]))
-			w.mu.Lock()
-			if bytes.Contains(b, w.secret) {
-				w.leaks = append(w.leaks, strings.ReplaceAll(string(b), "\x00", " "))
-			}
-			if !w.seen[prog] {
-				w.seen[prog] = true
-				if ch, ok := w.waiters[prog]; ok {
-					close(ch)
-				}
-			}
-			w.mu.Unlock()
-		}
-	}
-}
-
-// saw returns a channel closed once a process running prog was examined.
-func (w *bmArgvWatch) saw(prog string) <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ch, ok := w.waiters[prog]
-	if !ok {
-		ch = make(chan struct{})
-		w.waiters[prog] = ch
-		if w.seen[prog] {
-			close(ch)
-		}
-	}
-	return ch
-}
-
-func (w *bmArgvWatch) finish() {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
-	<-w.done
-}
-
-func (w *bmArgvWatch) result() ([]string, map[string]bool) {
-	w.finish()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.leaks, w.seen
-}
-
 // noSecret fails if the secret is anywhere in an outcome or output lines.
 func noSecret(t *testing.T, what string, secret string, o Outcome, lines []string, err error) {
 	t.Helper()
@@ -732,11 +647,11 @@ INSERT INTO t_flag SELECT i, 'seen' FROM generate_series(1, 900) i;`)
 	pgNew.SQL(t, "postgres", `CREATE ROLE bj LOGIN; CREATE DATABASE bj OWNER bj;`)
 	pgNew.SQL(t, "bj", `CREATE TABLE t_setup_leftover (x int);`)
 
-	watch := bmWatchArgv(t, pw)
+	watch := testenv.WatchArgv(t, pw)
 
 	// Dump both databases at once over SSH.
 	dump := b.step(t, "dump-databases", map[string]any{"port": pgOld.Port})
-	b.rep.reset(watch.saw("pg_dump"))
+	b.rep.reset(watch.Saw("pg_dump"))
 	o, err := b.run(t, dump)
 	_, lines := b.rep.snapshot()
 	noSecret(t, "dump", pw, o, lines, err)
@@ -774,7 +689,7 @@ INSERT INTO t_flag SELECT i, 'seen' FROM generate_series(1, 900) i;`)
 	if ok, reason := b.check(t, restore, restore.Precondition); !ok {
 		t.Fatalf("restore precondition: %s", reason)
 	}
-	b.rep.reset(watch.saw("pg_restore"))
+	b.rep.reset(watch.Saw("pg_restore"))
 	o, err = b.run(t, restore)
 	_, lines = b.rep.snapshot()
 	noSecret(t, "restore", pw, o, lines, err)
@@ -818,7 +733,7 @@ INSERT INTO t_flag SELECT i, 'seen' FROM generate_series(1, 900) i;`)
 		t.Errorf("the failed check's reason holds the password: %q", reason)
 	}
 
-	leaks, seen := watch.result()
+	leaks, seen := watch.Result()
 	if len(leaks) > 0 {
 		t.Fatalf("the database password appeared in a process's argv: %q", leaks)
 	}
