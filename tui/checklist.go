@@ -248,7 +248,7 @@ func (m Checklist) render() string {
 
 func (m Checklist) header() string {
 	d := m.doc
-	title := " ferry checklist · " + clOr(d.Title, d.Runbook)
+	title := " ferry checklist · " + orText(d.Title, d.Runbook)
 	info := "read-only"
 	if n := len(d.Steps); n > 0 {
 		info = fmt.Sprintf("step %d/%d · %s", m.cursor+1, n, info)
@@ -293,14 +293,14 @@ func (m Checklist) listLines() []string {
 	if m.top < len(m.rows) && m.rows[m.top].step >= 0 && h > 1 {
 		// The phase title scrolled off: repeat it.
 		ph := m.doc.Phases[m.rows[m.top].phase]
-		title := ansi.Truncate("─ "+clOr(ph.Title, ph.ID)+" (continued) ", w, "…")
+		title := ansi.Truncate("─ "+orText(ph.Title, ph.ID)+" (continued) ", w, "…")
 		out = append(out, m.styles.Phase.Render(title+strings.Repeat("─", max(0, w-ansi.StringWidth(title)))))
 	}
 	for i := m.top; i < len(m.rows) && len(out) < h; i++ {
 		r := m.rows[i]
 		if r.step < 0 {
 			ph := m.doc.Phases[r.phase]
-			title := "─ " + clOr(ph.Title, ph.ID) + " "
+			title := "─ " + orText(ph.Title, ph.ID) + " "
 			title = ansi.Truncate(title, w, "…")
 			title += strings.Repeat("─", max(0, w-ansi.StringWidth(title)))
 			out = append(out, m.styles.Phase.Render(title))
@@ -318,7 +318,7 @@ func (m Checklist) listLines() []string {
 		text += s.Title
 		sym := s.Status.Symbol()
 		if r.step == m.cursor {
-			line := clPad(ansi.Truncate(mark+sym+text, w, "…"), w)
+			line := padTo(ansi.Truncate(mark+sym+text, w, "…"), w)
 			if m.detailFocus {
 				out = append(out, m.styles.SelectedBlur.Render(line))
 			} else {
@@ -326,12 +326,12 @@ func (m Checklist) listLines() []string {
 			}
 			continue
 		}
-		line := clPad(ansi.Truncate(mark+sym+text, w, "…"), w)
+		line := padTo(ansi.Truncate(mark+sym+text, w, "…"), w)
 		// Colour the symbol only; the row stays readable without it.
 		out = append(out, mark+m.statusStyle(s.Status).Render(sym)+strings.TrimPrefix(line, mark+sym))
 	}
 	if len(m.doc.Steps) == 0 && len(out) < h {
-		out = append(out, clPad(" (no steps)", w))
+		out = append(out, padTo(" (no steps)", w))
 	}
 	for len(out) < h {
 		out = append(out, strings.Repeat(" ", w))
@@ -420,7 +420,7 @@ func (m Checklist) detailLines() []string {
 	}
 
 	add(st.Title, fmt.Sprintf("%d. %s", s.Number, s.Title), "   ")
-	add(st.Dim, "Phase: "+clOr(ph.Title, ph.ID), "")
+	add(st.Dim, "Phase: "+orText(ph.Title, ph.ID), "")
 	add(st.Dim, "Step id: "+s.ID, "")
 	blank()
 	field("Level", s.Level+" ("+checklist.LevelText(s.Level)+")")
@@ -527,15 +527,4 @@ func clWrap(text string, w int, lead string) []string {
 		}
 	}
 	return lines
-}
-
-func clPad(s string, w int) string {
-	return s + strings.Repeat(" ", max(0, w-ansi.StringWidth(s)))
-}
-
-func clOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
