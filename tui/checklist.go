@@ -328,7 +328,7 @@ func (m Checklist) listLines() []string {
 		}
 		line := padTo(ansi.Truncate(mark+sym+text, w, "…"), w)
 		// Colour the symbol only; the row stays readable without it.
-		out = append(out, mark+m.statusStyle(s.Status).Render(sym)+strings.TrimPrefix(line, mark+sym))
+		out = append(out, mark+m.styles.Status(s.Status).Render(sym)+strings.TrimPrefix(line, mark+sym))
 	}
 	if len(m.doc.Steps) == 0 && len(out) < h {
 		out = append(out, padTo(" (no steps)", w))
@@ -337,18 +337,6 @@ func (m Checklist) listLines() []string {
 		out = append(out, strings.Repeat(" ", w))
 	}
 	return out
-}
-
-func (m Checklist) statusStyle(s wizard.Status) lipgloss.Style {
-	switch s {
-	case wizard.StatusOK, wizard.StatusSkipped:
-		return m.styles.OK
-	case wizard.StatusFailed, wizard.StatusInterrupted:
-		return m.styles.Failed
-	case wizard.StatusRunning, wizard.StatusWaiting:
-		return m.styles.Active
-	}
-	return m.styles.Dim
 }
 
 // detailView returns exactly bodyHeight lines of the detail pane, scrolled

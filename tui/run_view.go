@@ -268,7 +268,7 @@ func (m *RunModel) listLines() []string {
 			continue
 		}
 		line := padTo(ansi.Truncate(" "+sym+text, w, "…"), w)
-		out = append(out, " "+m.statusStyle(st).Render(sym)+strings.TrimPrefix(line, " "+sym))
+		out = append(out, " "+m.styles.Status(st).Render(sym)+strings.TrimPrefix(line, " "+sym))
 	}
 	for len(out) < h {
 		out = append(out, strings.Repeat(" ", w))
@@ -281,18 +281,6 @@ func (m *RunModel) statusOf(id string) wizard.Status {
 		return s
 	}
 	return wizard.StatusPending
-}
-
-func (m *RunModel) statusStyle(s wizard.Status) lipgloss.Style {
-	switch s {
-	case wizard.StatusOK, wizard.StatusSkipped:
-		return m.styles.OK
-	case wizard.StatusFailed, wizard.StatusInterrupted:
-		return m.styles.Failed
-	case wizard.StatusRunning, wizard.StatusWaiting:
-		return m.styles.Active
-	}
-	return m.styles.Dim
 }
 
 // hostLabel names the host a step runs on.
@@ -419,7 +407,7 @@ func (m *RunModel) paneLines() []string {
 func (m *RunModel) statusLines(s *wizard.Step, w int) []string {
 	status := m.statusOf(s.ID)
 	var text string
-	style := m.statusStyle(status)
+	style := m.styles.Status(status)
 	switch status {
 	case wizard.StatusRunning:
 		text = "▶ running"

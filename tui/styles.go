@@ -2,6 +2,7 @@ package tui
 
 import (
 	"charm.land/lipgloss/v2"
+	"github.com/ferry-migrate/ferry/wizard"
 )
 
 // Styles are the lipgloss styles of the checklist view. Colour only adds to
@@ -54,4 +55,18 @@ func NewStyles(isDark bool) Styles {
 		Failed:       lipgloss.NewStyle().Bold(true).Foreground(bad),
 		Active:       lipgloss.NewStyle().Bold(true).Foreground(accent),
 	}
+}
+
+// Status is the style of a status symbol: the symbol carries the meaning,
+// the colour only repeats it.
+func (st Styles) Status(s wizard.Status) lipgloss.Style {
+	switch s {
+	case wizard.StatusOK, wizard.StatusSkipped:
+		return st.OK
+	case wizard.StatusFailed, wizard.StatusInterrupted:
+		return st.Failed
+	case wizard.StatusRunning, wizard.StatusWaiting:
+		return st.Active
+	}
+	return st.Dim
 }
