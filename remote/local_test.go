@@ -40,14 +40,17 @@ func TestLocalExecExitCodeAndEnv(t *testing.T) {
 	}
 }
 
-func TestLocalCancelKillsProcessGroup(t *testing.T) {
-	l, _ := NewLocal("new", "/")
+// cancelMidCommand starts the shell line made by script (given a unique
+// number) on h, waits until a "sleep NUMBER" it starts runs, cancels, and
+// checks Exec returns context.Canceled. It returns the sleep's pids and the
+// number, for the caller to check they are gone.
+func cancelMidCommand(t *testing.T, h Host, script func(n string) string) ([]int, string) {
+	t.Helper()
 	n := strconv.Itoa(1000000 + rand.IntN(8000000))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		// The sleep is a grandchild: only a group kill reaches it.
-		_, err := l.Exec(ctx, Cmd{Argv: []string{"sh", "-c", "sleep " + n + " & wait"}})
+		_, err := h.Exec(ctx, Cmd{Argv: []string{"sh", "-c", script(n)}})
 		done <- err
 	}()
 	var pids []int
@@ -56,11 +59,18 @@ func TestLocalCancelKillsProcessGroup(t *testing.T) {
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Exec after cancel: %v", err)
+			t.Fatalf("Exec after cancel: %v, want context.Canceled", err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Exec did not return after cancel")
 	}
+	return pids, n
+}
+
+func TestLocalCancelKillsProcessGroup(t *testing.T) {
+	l, _ := NewLocal("new", "/")
+	// The sleep is a grandchild: only a group kill reaches it.
+	pids, n := cancelMidCommand(t, l, func(n string) string { return "sleep " + n + " & wait" })
 	waitFor(t, "sleep "+n+" to end", func() bool {
 		for _, p := range pids {
 			if alive(p) {

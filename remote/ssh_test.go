@@ -214,25 +214,8 @@ func TestSSH(t *testing.T) {
 	})
 
 	t.Run("CancelKillsRemoteProcessGroup", func(t *testing.T) {
-		n := strconv.Itoa(1000000 + rand.IntN(8000000))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			// sleep is a child of sh: the whole group must go.
-			_, err := h.Exec(ctx, Cmd{Argv: []string{"sh", "-c", "sleep " + n + "; echo never"}})
-			done <- err
-		}()
-		var pids []int
-		waitFor(t, "sleep "+n+" to start", func() bool { pids = procWith("sleep\x00" + n); return len(pids) > 0 })
-		cancel()
-		select {
-		case err := <-done:
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("Exec after cancel: %v, want context.Canceled", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("Exec did not return after cancel")
-		}
+		// sleep is a child of sh: the whole group must go.
+		pids, n := cancelMidCommand(t, h, func(n string) string { return "sleep " + n + "; echo never" })
 		for _, pid := range pids {
 			if alive(pid) {
 				t.Fatalf("remote process %d (sleep %s) still runs after cancel", pid, n)
