@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -228,20 +229,24 @@ func runCompareSetting(ctx context.Context, x *TaskExecutor, s *Step, p params, 
 // a ferry killed during the merge leaves its merge program to finish the
 // message in hand (its input is closed), and starting a second one on the
 // same queue could merge that message twice.
+//
+// A merge program is recognised by its exact argv (tasks.RunningProgram),
+// never by a substring of a command line: a pager or editor that has the
+// program's path open must not hold the merge.
 func waitForEarlierMerge(ctx context.Context, h remote.Host, program string, rep tasks.Reporter) error {
-	pattern := h.Path(program)
 	for i := 0; ; i++ {
-		_, code, err := output(ctx, h, "pgrep", "-f", "--", pattern)
-		if err != nil || code != 0 {
-			// 1: none running. Another code (no pgrep): nothing to wait for
-			// that ferry can see.
+		pids, err := tasks.RunningProgram(ctx, h, program)
+		if err != nil {
+			return fmt.Errorf("cannot tell whether an earlier %s is still running: %w", program, err)
+		}
+		if len(pids) == 0 {
 			return nil
 		}
 		if i == 0 {
-			rep.Line("info", "an earlier "+program+" is still running; waiting for it to finish before merging what is left")
+			rep.Line("info", fmt.Sprintf("an earlier %s is still running (pid %s); waiting for it to finish before merging what is left", program, joinInts(pids)))
 		}
 		if i >= 120 {
-			return fmt.Errorf("an earlier %s is still running after 2 minutes: stop it, then retry this step", program)
+			return fmt.Errorf("an earlier %s is still running after 2 minutes (pid %s): stop it, then retry this step", program, joinInts(pids))
 		}
 		select {
 		case <-ctx.Done():
@@ -249,4 +254,13 @@ func waitForEarlierMerge(ctx context.Context, h remote.Host, program string, rep
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// joinInts writes process ids as "12, 34".
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
 }
