@@ -751,40 +751,63 @@ type DNSCacheSetting struct {
 }
 
 // ParseDNSCacheSetting finds dns_cache_service_run in greenarrow.conf
-// content. The file is NGINX-like: "#" starts a comment, a directive is a
-// name followed by a value, blocks are in braces; an optional ";" after the
-// value is accepted. The last occurrence wins. Values yes, no, true and false
-// are understood (in any case, optionally quoted); anything else is an error
-// naming the line.
+// content. The file's full syntax is not published; ferry reads it as
+// NGINX-like: "#" starts a comment, a directive is a name followed by a
+// value, blocks are in braces, and an optional ";" after the value is
+// accepted. "name = value" and "name: value" are read the same way. The last
+// occurrence wins. Values yes, no, true, false, on, off, 1 and 0 are
+// understood (in any case, optionally quoted); anything else is a
+// *DNSSettingError naming the line, which the DNS step turns into a question
+// rather than a failure (DecideResolvers).
 func ParseDNSCacheSetting(data []byte) (DNSCacheSetting, error) {
 	const key = "dns_cache_service_run"
 	var st DNSCacheSetting
-	for i, l := range splitLines(data) {
+	raw := splitLines(data)
+	for i, l := range raw {
 		if j := strings.IndexByte(l, '#'); j >= 0 {
 			l = l[:j]
 		}
-		l = strings.NewReplacer("{", " { ", "}", " } ", ";", " ; ").Replace(l)
+		l = dnsSettingSeparators.Replace(l)
 		f := strings.Fields(l)
 		for k := 0; k < len(f); k++ {
 			if f[k] != key {
 				continue
 			}
+			if k+1 < len(f) && (f[k+1] == "=" || f[k+1] == ":") {
+				k++
+			}
 			if k+1 >= len(f) || f[k+1] == ";" || f[k+1] == "{" || f[k+1] == "}" {
-				return st, fmt.Errorf("greenarrow.conf line %d: %s has no value", i+1, key)
+				return st, &DNSSettingError{Line: i + 1, Text: strings.TrimSpace(raw[i]), Problem: key + " has no value"}
 			}
 			v := strings.Trim(f[k+1], `"'`)
 			switch strings.ToLower(v) {
-			case "yes", "true":
+			case "yes", "true", "on", "1":
 				st = DNSCacheSetting{Present: true, Enabled: true, Value: f[k+1], Line: i + 1}
-			case "no", "false":
+			case "no", "false", "off", "0":
 				st = DNSCacheSetting{Present: true, Enabled: false, Value: f[k+1], Line: i + 1}
 			default:
-				return st, fmt.Errorf("greenarrow.conf line %d: %s has the value %q, expected yes, no, true or false", i+1, key, f[k+1])
+				return st, &DNSSettingError{Line: i + 1, Text: strings.TrimSpace(raw[i]), Problem: fmt.Sprintf("%s has the value %q, and ferry knows only yes, no, true, false, on, off, 1 and 0", key, f[k+1])}
 			}
 			k++
 		}
 	}
 	return st, nil
+}
+
+// dnsSettingSeparators sets the punctuation of a greenarrow.conf line apart
+// from the words around it.
+var dnsSettingSeparators = strings.NewReplacer("{", " { ", "}", " } ", ";", " ; ", "=", " = ", ":", " : ")
+
+// DNSSettingError is a dns_cache_service_run line ferry cannot read: Line is
+// its 1-based number, Text the line as written, Problem what is wrong.
+type DNSSettingError struct {
+	Line    int
+	Text    string
+	Problem string
+}
+
+func (e *DNSSettingError) Error() string {
+	return fmt.Sprintf("greenarrow.conf line %d (%s): %s", e.Line, e.Text, e.Problem)
 }
 
 // ResolverDecision is what the DNS resolver step should do.
@@ -794,7 +817,10 @@ type ResolverDecision struct {
 	// chooses the resolvers.
 	UseLocalCache bool            `json:"use_local_cache"`
 	Setting       DNSCacheSetting `json:"setting"`
-	Reason        string          `json:"reason"`
+	// Unreadable, when set, says why the setting could not be read; the
+	// admin then chooses, as when the setting is off.
+	Unreadable string `json:"unreadable,omitempty"`
+	Reason     string `json:"reason"`
 }
 
 // LocalCacheNameserver is the only resolver when GreenArrow's DNS cache
@@ -813,6 +839,13 @@ func DecideResolvers(ctx context.Context, h remote.Host, confPath string) (Resol
 		return ResolverDecision{}, err
 	}
 	st, err := ParseDNSCacheSetting(data)
+	var bad *DNSSettingError
+	if errors.As(err, &bad) {
+		// The file's syntax is not published: what ferry cannot read, the
+		// admin decides.
+		return ResolverDecision{Setting: st, Unreadable: bad.Error(),
+			Reason: fmt.Sprintf("ferry cannot read the DNS cache setting in %s on %s: %s. Choose the resolvers; if GreenArrow's DNS cache service runs there, the only resolver must be %s.", confPath, h.Name(), bad.Error(), LocalCacheNameserver)}, nil
+	}
 	if err != nil {
 		return ResolverDecision{}, fmt.Errorf("%s on %s: %w", confPath, h.Name(), err)
 	}
