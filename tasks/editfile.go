@@ -737,6 +737,55 @@ func WriteResolvConf(ctx context.Context, h remote.Host, p string, nameservers [
 	return res, nil
 }
 
+// ResolvedDropIn is the systemd-resolved drop-in ferry writes when the admin
+// keeps systemd-resolved in charge of resolv.conf (resolved.conf(5): files in
+// /etc/systemd/resolved.conf.d/*.conf override /etc/systemd/resolved.conf).
+const ResolvedDropIn = "/etc/systemd/resolved.conf.d/ferry-migration.conf"
+
+// SetResolvedDNS makes systemd-resolved on h use exactly nameservers as its
+// upstream DNS servers, by writing ResolvedDropIn ("[Resolve]" with "DNS="
+// and an empty "FallbackDNS=", resolved.conf(5)) atomically, with a backup of
+// an earlier version. It changes nothing when the drop-in already says so.
+// resolv.conf itself is left to systemd-resolved; the caller restarts the
+// service for the setting to take effect. Bad addresses are refused before
+// anything is written.
+func SetResolvedDNS(ctx context.Context, h remote.Host, nameservers []string) (EditResult, error) {
+	res := EditResult{Host: h.Name(), Path: ResolvedDropIn}
+	if err := ValidNameservers(nameservers); err != nil {
+		return res, err
+	}
+	want := joinLines([]string{
+		"# Written by ferry during the server migration: the resolvers chosen for this server.",
+		"[Resolve]",
+		"DNS=" + strings.Join(nameservers, " "),
+		"FallbackDNS=",
+	})
+	old, exists, err := readOptional(ctx, h, ResolvedDropIn)
+	if err != nil {
+		return res, err
+	}
+	if exists && string(old) == string(want) {
+		res.Reason = fmt.Sprintf("%s on %s already sets DNS=%s; nothing changed.", ResolvedDropIn, h.Name(), strings.Join(nameservers, " "))
+		return res, nil
+	}
+	if !exists {
+		dir := path.Dir(ResolvedDropIn)
+		r, err := h.Exec(ctx, remote.Cmd{Argv: []string{"mkdir", "-p", h.Path(dir)}})
+		if err == nil && r.ExitCode != 0 {
+			err = fmt.Errorf("mkdir exited with code %d", r.ExitCode)
+		}
+		if err != nil {
+			return res, fmt.Errorf("create %s on %s: %w", dir, h.Name(), err)
+		}
+	}
+	if res.Backup, err = replaceFile(ctx, h, ResolvedDropIn, old, exists, want, 0o644); err != nil {
+		return res, err
+	}
+	res.Changed = true
+	res.Reason = fmt.Sprintf("%s on %s now sets DNS=%s for systemd-resolved.", ResolvedDropIn, h.Name(), strings.Join(nameservers, " "))
+	return res, nil
+}
+
 // ---- GreenArrow DNS cache setting -------------------------------------------
 
 // DNSCacheSetting is the dns_cache_service_run setting of greenarrow.conf.

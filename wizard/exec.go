@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"sort"
 	"strconv"
@@ -347,9 +348,14 @@ func (x *TaskExecutor) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[
 		if err != nil {
 			return nil, err
 		}
-		facts := map[string]string{"dns_cache": "no"}
+		facts := map[string]string{"dns_cache": "no", "resolv_link": ""}
 		if d.UseLocalCache {
 			facts["dns_cache"] = "yes"
+		}
+		// A link (to systemd-resolved's stub, most often) is a question of
+		// its own: replace it, keep the resolver and set its DNS=, or leave it.
+		if fi, err := x.New.Stat(ctx, tasks.ResolvConfFile); err == nil && fi.Mode&fs.ModeSymlink != 0 {
+			facts["resolv_link"] = fi.LinkTarget
 		}
 		if old, err := x.Old(ctx, env); err == nil {
 			if ns, err := tasks.ReadResolvers(ctx, old); err == nil && len(ns) > 0 {

@@ -671,6 +671,14 @@ func runDeleteFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	return o, nil
 }
 
+// Answers to the resolv_link_action question (asked when /etc/resolv.conf
+// on the new server is a symbolic link).
+const (
+	resolvReplaceLink = "replace"          // a regular file takes the link's place
+	resolvUseResolved = "systemd-resolved" // the link stays; systemd-resolved gets DNS=
+	resolvLeave       = "leave"            // nothing is changed; the admin sees to it
+)
+
 func runResolvConf(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
 	d, err := tasks.DecideResolvers(ctx, x.New, p.str("config"))
 	if err != nil {
@@ -683,12 +691,40 @@ func runResolvConf(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 			return Outcome{}, errors.New("no resolvers were chosen")
 		}
 	}
-	r, err := tasks.WriteResolvConf(ctx, x.New, "/etc/resolv.conf", ns, false)
-	if err != nil {
-		return Outcome{}, err
+	action := env.Data.Answers["resolv_link_action"]
+	if env.Data.Facts["resolv_link"] == "" {
+		action = ""
 	}
-	o := Outcome{Message: d.Reason + "; " + r.Reason}
-	o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: "write /etc/resolv.conf: nameserver " + strings.Join(ns, ", "), Exit: 0})
+	o := Outcome{}
+	switch action {
+	case resolvLeave:
+		o.Warnings = append(o.Warnings, fmt.Sprintf("/etc/resolv.conf (a link to %s) was left as it is, as asked: make sure the new server resolves through %s", env.Data.Facts["resolv_link"], strings.Join(ns, ", ")))
+		o.Message = d.Reason + "; /etc/resolv.conf left unchanged at the admin's request"
+		return o, nil
+	case resolvUseResolved:
+		r, err := tasks.SetResolvedDNS(ctx, x.New, ns)
+		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: "write " + tasks.ResolvedDropIn + ": DNS=" + strings.Join(ns, " "), Exit: exitOf(err)})
+		if err != nil {
+			return o, err
+		}
+		if _, err := runArgv(ctx, x.New, env.Report, &o, "systemctl", "restart", "systemd-resolved"); err != nil {
+			return o, err
+		}
+		if d.UseLocalCache {
+			o.Warnings = append(o.Warnings, "systemd-resolved now forwards to 127.0.0.1, but /etc/resolv.conf lists its own stub: GreenArrow's procedure expects 127.0.0.1 alone there")
+		}
+		o.Message = d.Reason + "; " + r.Reason
+		return o, nil
+	case "", resolvReplaceLink:
+	default:
+		return Outcome{}, fmt.Errorf("resolv_link_action %q is not one of %s, %s, %s", action, resolvReplaceLink, resolvUseResolved, resolvLeave)
+	}
+	r, err := tasks.WriteResolvConf(ctx, x.New, tasks.ResolvConfFile, ns, action == resolvReplaceLink)
+	o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: "write /etc/resolv.conf: nameserver " + strings.Join(ns, ", "), Exit: exitOf(err)})
+	if err != nil {
+		return o, err
+	}
+	o.Message = d.Reason + "; " + r.Reason
 	return o, nil
 }
 
