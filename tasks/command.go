@@ -84,6 +84,9 @@ type CommandResult struct {
 	// LastLine is the last non-blank line (trimmed) of stdout, or of stderr
 	// when stdout was silent.
 	LastLine string `json:"last_line,omitempty"`
+	// LastError is the last non-blank line (trimmed) of stderr: where a
+	// failing program says why (ssh's "no matching key exchange method").
+	LastError string `json:"last_error,omitempty"`
 	// Tail is the last lines of stdout and stderr together, in the order
 	// they arrived, at most TailLines of them.
 	Tail []string `json:"tail,omitempty"`
@@ -135,7 +138,7 @@ func RunCommand(ctx context.Context, h remote.Host, c CommandSpec, r Reporter) (
 	errw.Flush()
 	res.Duration = time.Since(start)
 	res.ExitCode, res.Signal = hr.ExitCode, hr.Signal
-	res.Tail, res.Lines, res.LastLine = tail.snapshot()
+	res.Tail, res.Lines, res.LastLine, res.LastError = tail.snapshot()
 	if err != nil {
 		res.Reason = fmt.Sprintf("%s on %s did not complete: %v.", res.Command, h.Name(), err)
 		return res, err
@@ -161,7 +164,11 @@ func judge(c CommandSpec, res CommandResult, host string) (bool, string) {
 		return false, fmt.Sprintf("%s on %s was killed by signal %s.", name, host, res.Signal)
 	}
 	if !slices.Contains(ok, res.ExitCode) {
-		return false, fmt.Sprintf("%s on %s exited with code %d, and only %s count as success.", name, host, res.ExitCode, codes(ok))
+		why := ""
+		if res.LastError != "" {
+			why = fmt.Sprintf(" Its last error line: %q.", res.LastError)
+		}
+		return false, fmt.Sprintf("%s on %s exited with code %d, and only %s count as success.%s", name, host, res.ExitCode, codes(ok), why)
 	}
 	if c.ExpectLastLine != "" {
 		want := strings.TrimSpace(c.ExpectLastLine)
@@ -227,7 +234,7 @@ func (t *tailLines) add(stream, line string) {
 	}
 }
 
-func (t *tailLines) snapshot() (lines []string, count int64, last string) {
+func (t *tailLines) snapshot() (lines []string, count int64, last, lastErr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.full {
@@ -238,5 +245,5 @@ func (t *tailLines) snapshot() (lines []string, count int64, last string) {
 	if last == "" {
 		last = t.lastErr
 	}
-	return lines, t.count, last
+	return lines, t.count, last, t.lastErr
 }

@@ -221,3 +221,22 @@ func TestCommandDisplayQuotes(t *testing.T) {
 		t.Errorf("Display = %q, want %q", got, want)
 	}
 }
+
+// TestRunCommandFailureNamesLastErrorLine: a program that prints progress on
+// stdout and dies with its reason on stderr (as ssh under the vendor's
+// script does) fails with that reason in the summary, not only its code.
+func TestRunCommandFailureNamesLastErrorLine(t *testing.T) {
+	h := chkHost(t, "new")
+	res, err := RunCommand(context.Background(), h, CommandSpec{
+		Shell: `echo "copying /var/hvmail"; echo "Unable to negotiate with 192.0.2.2 port 2222: no matching key exchange method found." >&2; echo "rsync: connection unexpectedly closed" >&2; echo "done with errors"; exit 255`,
+	}, nil)
+	if !errors.Is(err, ErrCommandFailed) {
+		t.Fatalf("err = %v, want ErrCommandFailed", err)
+	}
+	if res.LastError != "rsync: connection unexpectedly closed" || res.LastLine != "done with errors" {
+		t.Errorf("LastError = %q, LastLine = %q", res.LastError, res.LastLine)
+	}
+	if !strings.Contains(err.Error(), "exited with code 255") || !strings.Contains(err.Error(), "rsync: connection unexpectedly closed") {
+		t.Errorf("error = %q, want the code and the last error line", err)
+	}
+}
