@@ -17,9 +17,11 @@ import (
 	"time"
 )
 
-// Postgres is a throwaway PostgreSQL cluster listening on 127.0.0.1 with trust
-// authentication for every role, whose superuser is "postgres". It is stopped
-// and its files are removed when the test ends.
+// Postgres is a throwaway PostgreSQL cluster listening on 127.0.0.1 and on a
+// unix socket in SocketDir, whose superuser is "postgres". By default every
+// role is trusted; with PostgresOptions.StockHBA it authenticates as a
+// distribution's package sets it up (see StockPgHBA). It is stopped and its
+// files are removed when the test ends.
 type Postgres struct {
 	Host      string // always "127.0.0.1"
 	Port      int
@@ -27,6 +29,10 @@ type Postgres struct {
 	BaseDir   string // the directory holding everything below, removed at the end
 	DataDir   string
 	SocketDir string
+
+	// Stock is true when the cluster uses StockPgHBA: the helpers then
+	// reach it as the postgres OS user over the socket.
+	Stock bool
 
 	cred *syscall.Credential // set when the server runs as the postgres user
 	uid  int                 // owner of the files (-1: the current user)
@@ -69,17 +75,50 @@ func isExecutable(p string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
+// StockPgHBA is the pg_hba.conf Debian's postgresql-common package writes
+// for a new cluster (pg_createcluster; the same lines are in
+// /etc/postgresql/15/main/pg_hba.conf on Debian 12): peer authentication on
+// the unix socket, so only the OS user of the same name logs in there
+// without a password, SCRAM passwords over TCP on loopback, and no trust
+// line at all.
+const StockPgHBA = `local   all             postgres                                peer
+local   all             all                                     peer
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     peer
+host    replication     all             127.0.0.1/32            scram-sha-256
+host    replication     all             ::1/128                 scram-sha-256
+`
+
+// PostgresOptions changes how StartPostgresWith sets a cluster up.
+type PostgresOptions struct {
+	// StockHBA writes StockPgHBA instead of trusting every role. It needs
+	// root (the server and the helpers' psql run as the postgres OS user,
+	// which peer authentication maps to role postgres); the test is
+	// skipped otherwise.
+	StockHBA bool
+}
+
 // StartPostgres runs initdb in a fresh directory and starts postgres on a free
-// loopback port. As root (where initdb and postgres refuse to run) both run as
-// the "postgres" system user, on a directory that user owns. The test is
-// skipped when no PostgreSQL server is installed.
+// loopback port, trusting every role. As root (where initdb and postgres
+// refuse to run) both run as the "postgres" system user, on a directory that
+// user owns. The test is skipped when no PostgreSQL server is installed.
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
+	return StartPostgresWith(t, PostgresOptions{})
+}
+
+// StartPostgresWith is StartPostgres with options.
+func StartPostgresWith(t testing.TB, opt PostgresOptions) *Postgres {
+	t.Helper()
+	if opt.StockHBA && os.Geteuid() != 0 {
+		t.Skip("SKIPPED: a cluster with the stock pg_hba.conf (peer authentication) needs root, to run psql as the postgres OS user")
+	}
 	bin := PostgresBinDir()
 	if bin == "" {
 		t.Skip("SKIPPED: PostgreSQL server binaries (initdb, postgres) are not installed; install the postgresql package to run this test")
 	}
-	p := &Postgres{Host: "127.0.0.1", BinDir: bin, uid: -1, gid: -1}
+	p := &Postgres{Host: "127.0.0.1", BinDir: bin, Stock: opt.StockHBA, uid: -1, gid: -1}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -113,6 +152,13 @@ func StartPostgres(t testing.TB) *Postgres {
 	p.chown(t, base) // initdb creates DataDir itself
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	if opt.StockHBA {
+		hba := filepath.Join(p.DataDir, "pg_hba.conf")
+		if err := os.WriteFile(hba, []byte(StockPgHBA), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p.chown(t, hba)
 	}
 
 	var lastErr error
@@ -194,9 +240,15 @@ func (p *Postgres) Log() string {
 // Addr is "127.0.0.1:PORT".
 func (p *Postgres) Addr() string { return net.JoinHostPort(p.Host, strconv.Itoa(p.Port)) }
 
-// Env returns PGHOST, PGPORT and PGUSER=postgres for client programs.
+// Env returns PGHOST, PGPORT and PGUSER=postgres for client programs. On a
+// stock cluster PGHOST is SocketDir, where only the postgres OS user logs
+// in as postgres (peer).
 func (p *Postgres) Env() []string {
-	return []string{"PGHOST=" + p.Host, "PGPORT=" + strconv.Itoa(p.Port), "PGUSER=postgres"}
+	host := p.Host
+	if p.Stock {
+		host = p.SocketDir
+	}
+	return []string{"PGHOST=" + host, "PGPORT=" + strconv.Itoa(p.Port), "PGUSER=postgres"}
 }
 
 // Bin returns the path of the named program in BinDir.
@@ -242,10 +294,15 @@ func (p *Postgres) SQL(t testing.TB, db, sql string) string {
 	return out
 }
 
-// TrySQL is SQL returning the error instead of failing the test.
+// TrySQL is SQL returning the error instead of failing the test. On a
+// stock cluster psql runs as the postgres OS user over the socket.
 func (p *Postgres) TrySQL(db, sql string) (string, error) {
 	cmd := exec.Command(p.Bin("psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", "-")
 	cmd.Env = append(os.Environ(), p.Env()...)
+	if p.Stock {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred}
+		cmd.Dir = p.BaseDir
+	}
 	cmd.Stdin = strings.NewReader(sql)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -54,3 +54,33 @@ func TestTwoClusters(t *testing.T) {
 		t.Fatalf("database made on one cluster is visible on the other: %s", got)
 	}
 }
+
+// A stock cluster lets the postgres OS user in over the socket (peer),
+// refuses root there and anyone over TCP without a password.
+func TestStartPostgresStockHBA(t *testing.T) {
+	t.Parallel()
+	pg := StartPostgresWith(t, PostgresOptions{StockHBA: true})
+	if got := pg.SQL(t, "postgres", "SELECT current_user;"); got != "postgres" {
+		t.Fatalf("psql through the helper logged in as %q", got)
+	}
+	if got := pg.SQL(t, "postgres", "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method = 'trust';"); got != "0" {
+		t.Fatalf("the stock pg_hba.conf has %s trust line(s)", got)
+	}
+	port := strconv.Itoa(pg.Port)
+	// Root on the socket as role postgres: peer refuses (root is not postgres).
+	out, err := exec.Command(pg.Bin("psql"), "-X", "-w", "-At", "-h", pg.SocketDir, "-p", port, "-U", "postgres", "-d", "postgres", "-c", "SELECT 1").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Peer authentication failed") {
+		t.Fatalf("root on the socket as postgres: %v %s", err, out)
+	}
+	// TCP without a password: refused.
+	cmd := exec.Command(pg.Bin("psql"), "-X", "-w", "-At", "-h", pg.Host, "-p", port, "-U", "postgres", "-d", "postgres", "-c", "SELECT 1")
+	cmd.Env = []string{"PGPASSFILE=/dev/null"}
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("TCP login without a password was accepted: %s", out)
+	}
+	// runuser -u postgres on the socket: accepted, as the published procedure's su - postgres.
+	out, err = exec.Command("runuser", "-u", "postgres", "--", pg.Bin("psql"), "-X", "-w", "-At", "-h", pg.SocketDir, "-p", port, "-d", "postgres", "-c", "SELECT current_user").CombinedOutput()
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "postgres") {
+		t.Fatalf("runuser -u postgres psql on the socket: %v %s", err, out)
+	}
+}
