@@ -51,6 +51,7 @@ uses is written to DIR/demo-answers.json) and prints one JSON event per line.`),
 	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "ferry-demo"), "directory for the simulated servers and the journal")
 	c.Flags().BoolVar(&headless, "headless", false, "answer everything from the demo's answers file and print one JSON event per line")
 	c.Flags().IntVar(&messages, "messages", 3000, "messages in the old server's disk queue (a new DIR only)")
+	a.startOverFlag(c)
 	return c
 }
 

@@ -16,6 +16,7 @@ const (
 	ExitUsage       = 2   // bad usage or bad input (flags, runbook, answers, journal)
 	ExitNeedsHuman  = 3   // headless: a step needs a person
 	ExitLocked      = 4   // another ferry holds this migration
+	ExitJournalLost = 5   // the journal is missing, empty or another's while an earlier migration shows: restore it or --start-over
 	ExitInterrupted = 130 // interrupted (ctrl+c, a signal) or stopped by the admin
 )
 
@@ -35,6 +36,7 @@ func ExitCode(err error) int {
 		usageErr   *UsageError
 		runbookErr *wizard.RunbookError
 		lockedErr  *wizard.LockedError
+		lostErr    *wizard.LostJournalError
 		failedErr  *wizard.StepFailedError
 	)
 	switch {
@@ -45,6 +47,8 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.As(err, &lockedErr):
 		return ExitLocked
+	case errors.As(err, &lostErr):
+		return ExitJournalLost
 	case errors.Is(err, wizard.ErrNeedsHuman):
 		return ExitNeedsHuman
 	case errors.As(err, &failedErr):

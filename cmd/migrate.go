@@ -33,7 +33,11 @@ func (a *app) migrate(m migration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	defer m.exec.Close()
-	sess, err := wizard.OpenSession(wizard.SessionOptions{Runbook: m.rb, StateDir: m.stateDir, Exec: m.exec, Seed: m.seed, Facts: m.facts})
+	// Signs of an earlier migration on the new server: with a lost journal
+	// they stop the run before any step.
+	evidence := wizard.HostEvidence(ctx, m.exec.New, m.rb)
+	sess, err := wizard.OpenSession(wizard.SessionOptions{Runbook: m.rb, StateDir: m.stateDir, Exec: m.exec, Seed: m.seed, Facts: m.facts,
+		HostEvidence: evidence, StartOver: a.startOver})
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,9 @@ type app struct {
 	// ran is set once a command's own code starts: an error before that
 	// comes from cobra's parsing and is a usage error.
 	ran bool
+	// startOver is --start-over (run, demo): begin a new migration even
+	// where the state directory shows an earlier one.
+	startOver bool
 }
 
 func newApp(info BuildInfo) *app {
@@ -141,4 +144,10 @@ func stateDirFlag(c *cobra.Command, dir *string) {
 // runbookFlag adds --runbook to c.
 func runbookFlag(c *cobra.Command, rb *string) {
 	c.Flags().StringVar(rb, "runbook", "", "built-in runbook (greenarrow, bluemind) or a runbook file")
+}
+
+// startOverFlag adds --start-over to c: the only way past a state directory
+// whose journal is lost while signs of an earlier migration remain.
+func (a *app) startOverFlag(c *cobra.Command) {
+	c.Flags().BoolVar(&a.startOver, "start-over", false, "begin a new migration even though this state directory (or the new server) shows an earlier one whose journal is lost; the earlier state is moved aside, not deleted")
 }

@@ -32,7 +32,14 @@ func (e *LockedError) Error() string {
 // holder dies, even by SIGKILL; the file records the holder's pid.
 type Lock struct {
 	f *os.File
+	// existed: the lock file was there before this lock was taken (left by
+	// an earlier ferry, a sign of an earlier migration).
+	existed bool
 }
+
+// Existed reports whether the lock file was already in the state directory
+// when this lock was taken (an earlier ferry left it there).
+func (l *Lock) Existed() bool { return l != nil && l.existed }
 
 // AcquireLock takes the lock of the state directory dir, or returns a
 // *LockedError naming the holder.
@@ -41,6 +48,7 @@ func AcquireLock(dir string) (*Lock, error) {
 		return nil, fmt.Errorf("state directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, LockFile)
+	_, statErr := os.Lstat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
@@ -56,7 +64,7 @@ func AcquireLock(dir string) (*Lock, error) {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 		_ = f.Sync()
 	}
-	return &Lock{f: f}, nil
+	return &Lock{f: f, existed: statErr == nil}, nil
 }
 
 // LockHolder returns the pid recorded in the lock file of dir, or 0.

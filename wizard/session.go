@@ -32,10 +32,22 @@ type SessionOptions struct {
 	Seed map[string]string
 	// Facts learnt before the run (the address given with --old).
 	Facts map[string]string
+	// HostEvidence lists signs of an earlier migration on the servers
+	// (HostEvidence); with a missing or empty journal, a decisive one stops
+	// the session before any step (a *LostJournalError).
+	HostEvidence []Evidence
+	// StartOver is the admin's explicit --start-over: the journal, its copy,
+	// the migration id and the saved answers are moved aside (StartOver) and
+	// a new migration begins.
+	StartOver bool
 }
 
 // OpenSession takes the lock of the state directory (a *LockedError when
-// another ferry holds it), opens the journal and makes the engine.
+// another ferry holds it), opens the journal and makes the engine. Before
+// opening the journal it makes sure the journal is this migration's
+// (CheckContinuity: a *LostJournalError when it is missing, empty or
+// another's while evidence shows an earlier migration), so nothing runs on
+// any server unless that holds. On an error the lock is released.
 func OpenSession(o SessionOptions) (*Session, error) {
 	if o.Runbook == nil || o.Exec == nil {
 		return nil, errors.New("session: a runbook and an executor are needed")
@@ -44,13 +56,34 @@ func OpenSession(o SessionOptions) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	aside := ""
+	if o.StartOver {
+		aside, err = StartOver(o.StateDir)
+	} else {
+		err = CheckContinuity(o.StateDir, lock.Existed(), o.HostEvidence)
+	}
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
 	j, past, torn, err := OpenJournal(o.StateDir)
 	if err != nil {
 		lock.Release()
 		return nil, err
 	}
+	if err := j.EnsureHeader(o.Runbook.ID, o.Runbook.Hash); err != nil {
+		j.Close()
+		lock.Release()
+		return nil, err
+	}
 	s := &Session{Journal: j, Lock: lock, Torn: torn, State: Replay(past)}
 	s.Engine = NewEngine(o.Runbook, j, past, o.Exec, s.forward)
+	if aside != "" {
+		if err := s.Engine.emit(Event{Type: EvWarning, Message: "started over at the admin's request (--start-over); the earlier journal, migration id and answers were moved to " + aside}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if torn > 0 {
 		if err := s.Engine.emit(Event{Type: EvWarning, Message: fmt.Sprintf("the journal's last line was torn (%d bytes, a crash while writing); it was cut off", torn)}); err != nil {
 			s.Close()

@@ -10,10 +10,13 @@ import (
 // State is a migration as its journal tells it: where every step stands,
 // what was answered, when the downtime began and ended.
 type State struct {
-	Runbook string
-	Hash    string
-	Started time.Time
-	Updated time.Time
+	// Migration is the id in the journal's header ("" for a journal
+	// written before headers).
+	Migration string
+	Runbook   string
+	Hash      string
+	Started   time.Time
+	Updated   time.Time
 	// Finished is set when the run reached its end.
 	Finished bool
 	Steps    map[string]*StepRecord
@@ -57,12 +60,15 @@ func (s *State) Status(id string) Status {
 // LoadState reads the journal of a state directory. It returns ErrNoJournal
 // when there is none.
 func LoadState(dir string) (*State, error) {
-	events, torn, err := ReadJournal(dir)
+	sc, err := InspectJournal(dir)
 	if err != nil {
 		return nil, err
 	}
-	st := Replay(events)
-	if torn > 0 {
+	st := Replay(sc.Events)
+	if sc.Header != nil {
+		st.Migration = sc.Header.Migration
+	}
+	if torn := sc.Torn; torn > 0 {
 		st.Torn = torn
 		st.Warnings = append(st.Warnings, fmt.Sprintf("the journal's last line was torn (%d bytes, a crash while writing) and was ignored", torn))
 	}
