@@ -333,6 +333,7 @@ func init() {
 		"pg-dump":          runPGDump,
 		"pg-restore":       runPGRestore,
 		"pg-verify":        runPGVerify,
+		"pg-login":         runPGLogin,
 	}
 }
 

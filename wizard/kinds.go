@@ -70,10 +70,12 @@ var Kinds = map[string]KindSpec{
 		Required: []string{"file", "key"}, Check: true},
 	"pg-dump": {Summary: "dumps databases on the old server in custom format, streamed over SSH into files on the new one",
 		Required: []string{"databases", "dir"}, Optional: []string{"user", "host", "port", "password_answer", "parallel"}},
-	"pg-restore": {Summary: "restores each dump into its own database with --jobs, counting archive items",
-		Required: []string{"databases", "dir"}, Optional: []string{"jobs", "host", "port"}},
+	"pg-restore": {Summary: "checks every archive (whole, roles and tablespaces present), then restores each dump into its own database with --jobs as the postgres OS user, counting archive items",
+		Required: []string{"databases", "dir"}, Optional: []string{"jobs", "os_user", "host", "port", "user", "password_answer", "owner", "encoding"}},
 	"pg-verify": {Summary: "compares exact per-table row counts on both servers",
-		Required: []string{"databases"}, Optional: []string{"user", "password_answer", "port", "new_port"}, Check: true},
+		Required: []string{"databases"}, Optional: []string{"user", "password_answer", "host", "port", "new_os_user", "new_host", "new_port", "new_user", "new_password_answer"}, Check: true},
+	"pg-login": {Summary: "logs in to each database on the old server as the dump and the row-count proof will, changing nothing",
+		Required: []string{"databases"}, Optional: []string{"user", "password_answer", "host", "port"}, Check: true},
 }
 
 // KindNames returns the known kinds, sorted.
