@@ -71,6 +71,11 @@ func demoAnswers(rb *wizard.Runbook, s *sim.Sim) *wizard.AnswerSet {
 		if st.Destructive {
 			set.Confirm = append(set.Confirm, st.ID)
 		}
+		// The demo's admin lets a killed demo run such a step again: the
+		// runbook says it is safe to, and its confirmation is typed again.
+		if st.Destructive && st.SafeToRerun {
+			set.Rerun = append(set.Rerun, st.ID)
+		}
 		if st.Level == wizard.LevelManual {
 			set.Done = append(set.Done, st.ID)
 		}
@@ -86,9 +91,25 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 	if err != nil {
 		return err
 	}
+	// The lock comes first: a demo refused because another ferry runs in
+	// DIR must not change a byte of it (known_hosts, the port, the answers
+	// file). Inspect only reads, and refuses a DIR that is not a
+	// simulator's before the lock file goes into it.
+	paths, err := sim.Inspect(dir)
+	if err != nil {
+		return usage(err)
+	}
+	lock, err := wizard.AcquireLock(paths.StateDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	s, err := sim.Setup(dir, sim.Options{Messages: messages})
 	if err != nil {
 		return usage(err)
+	}
+	if err := adoptJournalPort(s); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -107,7 +128,7 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 			IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
 	}
 	m := migration{
-		rb: rb, stateDir: s.StateDir, exec: x, headless: headless,
+		rb: rb, stateDir: s.StateDir, exec: x, headless: headless, lock: lock,
 		facts:   map[string]string{"old_addr": srv.Addr},
 		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
 		oldName: "simulated old server", newName: "simulated new server",
@@ -125,4 +146,22 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 		fmt.Fprintf(a.stderr, "ferry demo: done. The report: ferry report --state-dir %s\n", s.StateDir)
 	}
 	return err
+}
+
+// adoptJournalPort records, for a simulator directory built before its SSH
+// port was kept in it, the port its journal already answered for ssh_port:
+// the "Host oldserver" block written from that answer points there, so the
+// server must listen there again.
+func adoptJournalPort(s *sim.Sim) error {
+	if p, err := s.SSHPort(); err != nil || p != 0 {
+		return err
+	}
+	st, err := wizard.LoadState(s.StateDir)
+	if err != nil {
+		return nil // no journal yet (or one ferry will report on opening it)
+	}
+	if p, err := strconv.Atoi(st.Answers["ssh_port"]); err == nil && p > 0 && p < 65536 {
+		return s.RecordSSHPort(p)
+	}
+	return nil
 }

@@ -25,6 +25,9 @@ type migration struct {
 	answers     *wizard.AnswerSet
 	oldName     string
 	newName     string
+	// lock is the state directory's lock when it is taken already (the
+	// demo takes it before it writes to its directory); nil otherwise.
+	lock *wizard.Lock
 }
 
 // migrate runs a migration to its end (or a stop) with the right front end:
@@ -36,7 +39,7 @@ func (a *app) migrate(m migration) error {
 	// Signs of an earlier migration on the new server: with a lost journal
 	// they stop the run before any step.
 	evidence := wizard.HostEvidence(ctx, m.exec.New, m.rb)
-	sess, err := wizard.OpenSession(wizard.SessionOptions{Runbook: m.rb, StateDir: m.stateDir, Exec: m.exec, Seed: m.seed, Facts: m.facts,
+	sess, err := wizard.OpenSession(wizard.SessionOptions{Runbook: m.rb, StateDir: m.stateDir, Exec: m.exec, Seed: m.seed, Facts: m.facts, Lock: m.lock,
 		HostEvidence: evidence, StartOver: a.startOver})
 	if err != nil {
 		return err

@@ -134,16 +134,18 @@ type marker struct {
 
 const markerKind = "ferry-sim"
 
-// Setup builds the simulator in dir, or reuses it as it is when dir already
-// holds a complete one (a demo resumes where it stopped; o is then ignored
-// and Sim.Options tells what the tree was built with). A directory left
-// incomplete by an interrupted Setup is rebuilt. Setup refuses a non-empty
-// directory that is not a simulator directory.
-func Setup(dir string, o Options) (*Sim, error) {
-	o = o.withDefaults()
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
+// lockName is the file ferry's lock takes in the state directory
+// (wizard.LockFile). The demo takes that lock before Setup writes anything,
+// so a new simulator directory may already hold DIR/state/lock.
+const lockName = "lock"
+
+// Inspect returns the paths of the simulator directory dir without writing
+// anything. It refuses what Setup would refuse: a path with quotes,
+// backslashes or white space, "/", and a non-empty directory that holds no
+// simulator marker (other than one holding only DIR/state with ferry's lock
+// file in it). The returned Sim's Options are those of the marker when
+// there is one, else zero.
+func Inspect(dir string) (*Sim, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("sim directory %q: %w", dir, err)
@@ -163,6 +165,63 @@ func Setup(dir string, o Options) (*Sim, error) {
 	}
 	m, err := readMarker(abs)
 	switch {
+	case err == nil:
+		s.Options = m.Options
+		return s, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	if !onlyALock(abs) {
+		return nil, fmt.Errorf("sim directory %s is not empty and holds no %s: refusing to build a simulator over it", abs, markerName)
+	}
+	return s, nil
+}
+
+// onlyALock reports whether dir is missing, empty, or holds nothing but a
+// state directory with at most ferry's lock file in it.
+func onlyALock(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name() != "state" || !e.IsDir() {
+			return false
+		}
+		inner, err := os.ReadDir(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return false
+		}
+		for _, f := range inner {
+			if f.Name() != lockName || !f.Type().IsRegular() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Setup builds the simulator in dir, or reuses it as it is when dir already
+// holds a complete one (a demo resumes where it stopped; o is then ignored
+// and Sim.Options tells what the tree was built with). A directory left
+// incomplete by an interrupted Setup is rebuilt. Setup refuses what Inspect
+// refuses; a directory holding only DIR/state/lock (the demo's lock, taken
+// first) counts as empty.
+func Setup(dir string, o Options) (*Sim, error) {
+	o = o.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	s, err := Inspect(dir)
+	if err != nil {
+		return nil, err
+	}
+	abs := s.Dir
+	m, err := readMarker(abs)
+	switch {
 	case err == nil && m.Complete:
 		s.Options = m.Options
 		return s, nil
@@ -173,15 +232,7 @@ func Setup(dir string, o Options) (*Sim, error) {
 				return nil, fmt.Errorf("sim directory %s: remove the incomplete %s: %w", abs, d, err)
 			}
 		}
-	case errors.Is(err, fs.ErrNotExist):
-		entries, rerr := os.ReadDir(abs)
-		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			return nil, fmt.Errorf("sim directory %s: %w", abs, rerr)
-		}
-		if len(entries) > 0 {
-			return nil, fmt.Errorf("sim directory %s is not empty and holds no %s: refusing to build a simulator over it", abs, markerName)
-		}
-	default:
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}
 	s.Options = o

@@ -179,3 +179,52 @@ func TestDebianVariant(t *testing.T) {
 	mustRun(t, s.NewRoot, nil, "apt-get", "-y", "install", "ruby", "wget")
 	mustRun(t, s.NewRoot, nil, "dpkg-query", "-W", "ruby")
 }
+
+func TestSetupBuildsWhereOnlyTheLockIs(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "demo")
+	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(dir, "state", lockName)
+	if err := os.WriteFile(lock, []byte("123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Inspect(dir); err != nil {
+		t.Fatalf("Inspect on a directory holding only the lock: %v", err)
+	}
+	s, err := Setup(dir, Options{Messages: 2, MergeDelay: -1})
+	if err != nil {
+		t.Fatalf("Setup on a directory holding only the lock: %v", err)
+	}
+	if b, _ := os.ReadFile(lock); string(b) != "123\n" {
+		t.Errorf("Setup changed the lock file: %q", b)
+	}
+	if n, _ := s.OldQueueMessages(); n != 2 {
+		t.Errorf("old queue holds %d messages, want 2", n)
+	}
+}
+
+func TestInspectRefusesWithoutWriting(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "state", "journal"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Inspect(dir); err == nil || !strings.Contains(err.Error(), markerName) {
+		t.Errorf("Inspect on a state directory with more than a lock: err = %v, want a refusal", err)
+	}
+	if _, err := Inspect("/"); err == nil {
+		t.Errorf("Inspect(\"/\") was accepted")
+	}
+	missing := filepath.Join(dir, "not-yet")
+	if _, err := Inspect(missing); err != nil {
+		t.Errorf("Inspect on a missing directory: %v", err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("Inspect created %s", missing)
+	}
+}

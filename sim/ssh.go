@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -62,7 +63,56 @@ func (s *Sim) ensureKeys() error {
 		return err
 	}
 	line := knownhosts.Line([]string{hostKeyAlias}, host.PublicKey())
-	return writeFile(s.aliasKnownHostsFile(), []byte(line+"\n"), 0o600)
+	return writeIfChanged(s.aliasKnownHostsFile(), []byte(line+"\n"), 0o600)
+}
+
+// writeIfChanged replaces the file at path with data, atomically (a reader
+// sees the old content or the new, never a part), unless it already holds
+// exactly data with mode: a demo run again leaves its files untouched.
+func writeIfChanged(path string, data []byte, mode fs.FileMode) error {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() == mode {
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return remote.WriteFileAtomic(path, data, mode)
+}
+
+// SSHPortFile is where the simulator keeps the port its SSH server listens
+// on (the number and a newline): chosen at the first start, used by every
+// later one, because the journal and the new server's "Host oldserver"
+// block hold it once the ssh-config step has run.
+func (s *Sim) SSHPortFile() string { return filepath.Join(s.sshDir(), "port") }
+
+// SSHPort returns the port recorded in SSHPortFile, or 0 when none is
+// recorded yet. A file that does not hold a port from 1 to 65535 is an
+// error naming it.
+func (s *Sim) SSHPort() (int, error) {
+	b, err := os.ReadFile(s.SSHPortFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || port < 1 || port > 65535 {
+		return 0, fmt.Errorf("sim ssh port file %s holds %q, not a port number", s.SSHPortFile(), strings.TrimSpace(string(b)))
+	}
+	return port, nil
+}
+
+// RecordSSHPort records port as the one the SSH server listens on from its
+// next start (for a simulator built before the port was recorded, whose
+// journal already names one). It refuses a port outside 1 to 65535.
+func (s *Sim) RecordSSHPort(port int) error {
+	if port < 1 || port > 65535 {
+		return fmt.Errorf("sim ssh port %d is not a port number", port)
+	}
+	return writeIfChanged(s.SSHPortFile(), []byte(strconv.Itoa(port)+"\n"), 0o600)
 }
 
 // newKeyFile writes a new ed25519 key pair: the private key in OpenSSH
@@ -124,9 +174,16 @@ type Server struct {
 	shutdownOnce sync.Once
 }
 
-// StartSSH starts the embedded SSH server on a free 127.0.0.1 port. It
-// stops when ctx is cancelled or Close is called. KnownHostsFile is
-// rewritten with the port this server got.
+// StartSSH starts the embedded SSH server on 127.0.0.1, on the port
+// recorded in SSHPortFile. The first start picks a free port below the
+// kernel's ephemeral range (so that no outgoing connection of this machine
+// is ever given it) and records it. When the recorded port is taken by
+// another program, StartSSH fails with an error naming the port and, when
+// /proc tells, the program; it never moves to another port, because the
+// journal and the "Host oldserver" block of a demo that has passed its
+// ssh-config step point at this one. The server stops when ctx is cancelled
+// or Close is called. KnownHostsFile holds the host key under
+// "[127.0.0.1]:PORT"; it is rewritten only when that line changes.
 func (s *Sim) StartSSH(ctx context.Context) (*Server, error) {
 	if err := s.ensureKeys(); err != nil {
 		return nil, fmt.Errorf("sim ssh keys in %s: %w", s.sshDir(), err)
@@ -151,9 +208,9 @@ func (s *Sim) StartSSH(ctx context.Context) (*Server, error) {
 	}
 	cfg.AddHostKey(host)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := s.listen(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sim ssh: listen on 127.0.0.1: %w", err)
+		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	srv := &Server{
@@ -169,7 +226,7 @@ func (s *Sim) StartSSH(ctx context.Context) (*Server, error) {
 		conns:              map[net.Conn]struct{}{},
 	}
 	line := knownhosts.Line([]string{net.JoinHostPort(srv.Addr, strconv.Itoa(port))}, host.PublicKey())
-	if err := writeFile(srv.KnownHostsFile, []byte(line+"\n"), 0o600); err != nil {
+	if err := writeIfChanged(srv.KnownHostsFile, []byte(line+"\n"), 0o600); err != nil {
 		ln.Close()
 		return nil, err
 	}
@@ -182,6 +239,129 @@ func (s *Sim) StartSSH(ctx context.Context) (*Server, error) {
 	}()
 	go srv.acceptLoop()
 	return srv, nil
+}
+
+// portBusyWait is how long StartSSH keeps trying a recorded port that is
+// in use, for a ferry that is still exiting.
+const portBusyWait = 3 * time.Second
+
+// listen opens the server's listening socket on the recorded port, or on a
+// new port that it then records.
+func (s *Sim) listen(ctx context.Context) (net.Listener, error) {
+	port, err := s.SSHPort()
+	if err != nil {
+		return nil, err
+	}
+	if port == 0 {
+		ln, err := listenNewPort()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.RecordSSHPort(ln.Addr().(*net.TCPAddr).Port); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("sim ssh: record the port: %w", err)
+		}
+		return ln, nil
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(portBusyWait)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			return ln, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("sim ssh: listen on %s: %w", addr, err)
+		}
+		if time.Now().After(deadline) {
+			who := "another program"
+			if pid, name := portHolder(port); pid > 0 {
+				who = fmt.Sprintf("%s (pid %d)", name, pid)
+			}
+			return nil, fmt.Errorf("sim ssh: port %d on 127.0.0.1 is the simulated old server's (recorded in %s; the journal and the \"Host oldserver\" block of %s/root/.ssh/config name it), but %s is using it: stop that program and run the demo again, or remove %s to start a new demo", port, s.SSHPortFile(), s.NewRoot, who, s.Dir)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// listenNewPort listens on a free 127.0.0.1 port below the kernel's
+// ephemeral range (/proc/sys/net/ipv4/ip_local_port_range): a port from
+// that range may be handed to some outgoing connection while the demo is
+// not running, and then be busy when it starts again. When no port below
+// the range is free, any free port will do.
+func listenNewPort() (net.Listener, error) {
+	low := 32768 // Linux's default start of the range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const first = 20000
+	if low > first+100 {
+		start := first + mathrand.IntN(low-first)
+		for i := 0; i < 100; i++ {
+			port := first + (start-first+i*7919)%(low-first)
+			if ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
+				return ln, nil
+			}
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("sim ssh: listen on 127.0.0.1: %w", err)
+	}
+	return ln, nil
+}
+
+// portHolder looks in /proc for the process with a TCP socket bound to
+// port on this machine; it returns its pid and command name, or 0 when
+// /proc does not tell (another user's process, no /proc).
+func portHolder(port int) (int, string) {
+	inodes := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			// "sl local_address rem_address st ... uid timeout inode"
+			if len(f) < 10 {
+				continue
+			}
+			i := strings.LastIndexByte(f[1], ':')
+			if i < 0 {
+				continue
+			}
+			if p, err := strconv.ParseUint(f[1][i+1:], 16, 16); err == nil && int(p) == port && f[9] != "0" {
+				inodes["socket:["+f[9]+"]"] = true
+			}
+		}
+	}
+	if len(inodes) == 0 {
+		return 0, ""
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		fds, _ := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name())); err == nil && inodes[target] {
+				comm, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "comm"))
+				return pid, strings.TrimSpace(string(comm))
+			}
+		}
+	}
+	return 0, ""
 }
 
 // Close stops the server: no new connections, open ones are dropped and

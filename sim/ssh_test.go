@@ -270,3 +270,115 @@ func TestSystemSSHAndRsync(t *testing.T) {
 		t.Errorf("postgres/default after rsync: %q %v", target, err)
 	}
 }
+
+func TestSSHKeepsItsPortAndHostKeyAcrossStarts(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, Options{Messages: 1})
+	srv, err := s.StartSSH(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, fp := srv.Port, srv.HostKeyFingerprint
+	srv.Close()
+	if rec, err := s.SSHPort(); err != nil || rec != port {
+		t.Fatalf("recorded port = %d (%v), want %d", rec, err, port)
+	}
+	if low := ephemeralLow(t); port >= low {
+		t.Errorf("the first port %d is in the kernel's ephemeral range (from %d)", port, low)
+	}
+	kh, err := os.Stat(srv.KnownHostsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias, err := os.Stat(s.aliasKnownHostsFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	again := startSSH(t, s)
+	if again.Port != port || again.HostKeyFingerprint != fp {
+		t.Errorf("second start: port %d key %s, want port %d key %s", again.Port, again.HostKeyFingerprint, port, fp)
+	}
+	for _, f := range []struct {
+		path string
+		was  os.FileInfo
+	}{{srv.KnownHostsFile, kh}, {s.aliasKnownHostsFile(), alias}} {
+		now, err := os.Stat(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !now.ModTime().Equal(f.was.ModTime()) || now.Size() != f.was.Size() {
+			t.Errorf("%s was written again by the second start", f.path)
+		}
+	}
+	// A client that trusted the first start reaches the second.
+	sess, err := dial(t, again).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Close()
+}
+
+func TestSSHRecordedPortTakenIsAClearError(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, Options{Messages: 1})
+	srv, err := s.StartSSH(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := srv.Port
+	srv.Close()
+	kh, err := os.ReadFile(srv.KnownHostsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	squatter, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	_, err = s.StartSSH(context.Background())
+	if err == nil {
+		t.Fatal("StartSSH took another port (or shared this one) while the recorded one was taken")
+	}
+	t.Log(err)
+	for _, want := range []string{"port " + strconv.Itoa(port), fmt.Sprintf("pid %d", os.Getpid()), "remove " + s.Dir} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if rec, _ := s.SSHPort(); rec != port {
+		t.Errorf("the recorded port changed to %d", rec)
+	}
+	if now, _ := os.ReadFile(srv.KnownHostsFile); !bytes.Equal(now, kh) {
+		t.Errorf("known_hosts changed after the refused start:\n%s", now)
+	}
+}
+
+func TestSSHRecordedPortIsChecked(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, Options{Messages: 1})
+	if err := os.WriteFile(s.SSHPortFile(), []byte("70000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartSSH(context.Background()); err == nil || !strings.Contains(err.Error(), s.SSHPortFile()) {
+		t.Errorf("a port file holding 70000: err = %v, want one naming the file", err)
+	}
+	if err := s.RecordSSHPort(0); err == nil {
+		t.Errorf("RecordSSHPort(0) was accepted")
+	}
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range.
+func ephemeralLow(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		t.Skipf("SKIPPED the ephemeral range check: %v", err)
+	}
+	n, err := strconv.Atoi(strings.Fields(string(b))[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

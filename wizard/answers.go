@@ -29,6 +29,11 @@ type AnswerSet struct {
 	Done []string `json:"done,omitempty"`
 	// Skip maps step ids to the reason they are skipped.
 	Skip map[string]string `json:"skip,omitempty"`
+	// Rerun lists the steps (by id) the file allows to run again when a
+	// stopped or killed ferry left them interrupted and they are not re-run
+	// without asking (destructive steps, steps not safe to re-run). A
+	// destructive step runs only if Confirm lists it too.
+	Rerun []string `json:"rerun_interrupted,omitempty"`
 	// Repeat maps repeatable step ids to how many passes to run (default 1).
 	Repeat map[string]int `json:"repeat,omitempty"`
 	// TrustHostKey is the SHA256 fingerprint of the old server's host key,
@@ -91,7 +96,7 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 			return fmt.Errorf("answers file: %w", err)
 		}
 	}
-	for _, list := range [][]string{a.Confirm, a.Done} {
+	for _, list := range [][]string{a.Confirm, a.Done, a.Rerun} {
 		for _, id := range list {
 			if rb.Step(id) == nil {
 				return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)

@@ -94,7 +94,13 @@ type Engine struct {
 	ProgressInterval time.Duration
 	// OnAnswers is called after answers are recorded (to save answers.json).
 	OnAnswers func(map[string]string)
-	mu        sync.Mutex
+	// MaxPassFailures bounds the extra passes of a repeatable step that may
+	// fail one after another: when that many fail in a row the step fails
+	// (a *StepFailedError naming the last cause). Zero means no bound, for a
+	// person who decides after each pass; a headless run sets
+	// HeadlessMaxPassFailures.
+	MaxPassFailures int
+	mu              sync.Mutex
 }
 
 // NewEngine makes an engine for rb writing to j, whose past events are
@@ -349,9 +355,12 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 }
 
 func (e *Engine) afterRepeatable(ctx context.Context, s *Step) error {
+	failures, failed := 0, 0
 	for {
 		passes := e.state.Steps[s.ID].Passes
-		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedRepeat, Message: PassSummary(passes)})
+		// Pass counts the passes tried, failed ones included, so that an
+		// answers file's repeat count bounds them.
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedRepeat, Pass: len(passes) + failed, Message: PassSummary(passes)})
 		if err != nil {
 			return err
 		}
@@ -361,13 +370,19 @@ func (e *Engine) afterRepeatable(ctx context.Context, s *Step) error {
 		if err := e.attempt(ctx, s); err != nil {
 			var sf *StepFailedError
 			if errors.As(err, &sf) {
+				failures++
+				failed++
 				if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "extra pass failed: " + sf.Message}); err != nil {
 					return err
+				}
+				if e.MaxPassFailures > 0 && failures >= e.MaxPassFailures {
+					return &StepFailedError{Step: s.ID, Message: fmt.Sprintf("%d extra passes failed in a row, so ferry stops trying; the last one: %s", failures, sf.Message)}
 				}
 				continue
 			}
 			return err
 		}
+		failures = 0
 	}
 }
 

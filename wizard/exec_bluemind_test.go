@@ -2,6 +2,8 @@ package wizard
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -604,5 +606,138 @@ func pgLinks(t *testing.T, root, binDir string) {
 		if err := os.Symlink(filepath.Join(binDir, prog), filepath.Join(root, "usr/bin", prog)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestBlueMindDatabasesThroughExecutor(t *testing.T) {
+	t.Parallel()
+	pgOld := testenv.StartPostgres(t)
+	pgNew := testenv.StartPostgres(t)
+	rnd := make([]byte, 12)
+	if _, err := rand.Read(rnd); err != nil {
+		t.Fatal(err)
+	}
+	pw := "bj-secret-" + hex.EncodeToString(rnd)
+	b := newBMPair(t, map[string]string{"db_password": pw})
+	pgLinks(t, b.oldRoot, pgOld.BinDir)
+	pgLinks(t, b.newRoot, pgNew.BinDir)
+
+	// Old: BlueMind's two databases, owned by bj, which logs in with a
+	// password.
+	pgOld.SQL(t, "postgres", `
+CREATE ROLE bj LOGIN PASSWORD '`+pw+`';
+CREATE DATABASE bj OWNER bj;
+CREATE DATABASE "bj-data" OWNER bj;`)
+	pgOld.RequirePassword(t, "bj")
+	pgOld.SQL(t, "bj", `
+SET ROLE bj;
+CREATE TABLE t_domain (id serial PRIMARY KEY, name text NOT NULL);
+INSERT INTO t_domain (name) SELECT 'd' || i || '.example' FROM generate_series(1, 40) i;
+CREATE TABLE t_user (id serial PRIMARY KEY, domain int REFERENCES t_domain, login text);
+INSERT INTO t_user (domain, login) SELECT 1 + i % 40, 'u' || i FROM generate_series(1, 1200) i;
+CREATE TABLE t_empty (x int);`)
+	pgOld.SQL(t, "bj-data", `
+SET ROLE bj;
+CREATE TABLE t_message (id bigserial PRIMARY KEY, body text);
+INSERT INTO t_message (body) SELECT md5(i::text) FROM generate_series(1, 3000) i;
+CREATE TABLE t_flag (id int, flag text);
+INSERT INTO t_flag SELECT i, 'seen' FROM generate_series(1, 900) i;`)
+	// New: the setup wizard made role bj and an empty bj database of its
+	// own, which the restore replaces.
+	pgNew.SQL(t, "postgres", `CREATE ROLE bj LOGIN; CREATE DATABASE bj OWNER bj;`)
+	pgNew.SQL(t, "bj", `CREATE TABLE t_setup_leftover (x int);`)
+
+	watch := testenv.WatchArgv(t, pw)
+
+	// Dump both databases at once over SSH.
+	dump := b.step(t, "dump-databases", map[string]any{"port": pgOld.Port})
+	b.rep.reset(watch.Saw("pg_dump"))
+	o, err := b.run(t, dump)
+	_, lines := b.rep.snapshot()
+	noSecret(t, "dump", pw, o, lines, err)
+	if err != nil {
+		t.Fatalf("dump: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	dir := params(b.rb.Params).str("dump_dir")
+	var size int64
+	for _, db := range []string{"bj", "bj-data"} {
+		p := filepath.Join(b.newRoot, dir, "dump-"+db+".sql")
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("dump of %s: %v", db, err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, fi.Mode().Perm())
+		}
+		if head := bmRead(t, b.newRoot, filepath.Join(dir, "dump-"+db+".sql"))[:5]; head != "PGDMP" {
+			t.Errorf("%s starts with %q, not a custom-format archive", p, head)
+		}
+		size += fi.Size()
+	}
+	if o.Counters == nil || o.Counters.Done != size || o.Counters.Total != size {
+		t.Errorf("dump counters %+v, the two archives hold %d bytes", o.Counters, size)
+	}
+	if len(o.Commands) != 2 || o.Commands[0].Exit != 0 || o.Commands[1].Exit != 0 || !strings.Contains(o.Message, "bj (") || !strings.Contains(o.Message, "bj-data (") {
+		t.Errorf("dump outcome: %+v", o)
+	}
+	if ok, reason := b.check(t, dump, dump.Success); !ok {
+		t.Errorf("dump success check: %s", reason)
+	}
+
+	// Restore each dump into its own database on the new cluster.
+	restore := b.step(t, "restore-databases", map[string]any{"host": "127.0.0.1", "port": pgNew.Port})
+	if ok, reason := b.check(t, restore, restore.Precondition); !ok {
+		t.Fatalf("restore precondition: %s", reason)
+	}
+	b.rep.reset(watch.Saw("pg_restore"))
+	o, err = b.run(t, restore)
+	_, lines = b.rep.snapshot()
+	noSecret(t, "restore", pw, o, lines, err)
+	if err != nil {
+		t.Fatalf("restore: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if len(o.Commands) != 2 || !strings.Contains(o.Message, "restored bj (") || !strings.Contains(o.Message, "bj-data (") {
+		t.Errorf("restore outcome: %+v", o)
+	}
+	const counts = `SELECT string_agg(relname || '=' || (xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM ' || quote_ident(relname), false, true, '')))[1]::text, ' ' ORDER BY relname) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace`
+	for db, want := range map[string]string{"bj": "t_domain=40 t_empty=0 t_user=1200", "bj-data": "t_flag=900 t_message=3000"} {
+		if got := pgOld.SQL(t, db, counts); got != want {
+			t.Fatalf("old %s: %s, want %s", db, got, want)
+		}
+		if got := pgNew.SQL(t, db, counts); got != want {
+			t.Errorf("new %s after the restore: %s, want %s (each dump in its own database, the leftover gone)", db, got, want)
+		}
+		if owner := pgNew.SQL(t, "postgres", `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '`+db+`'`); owner != "bj" {
+			t.Errorf("new %s is owned by %q, want bj", db, owner)
+		}
+	}
+
+	// Row counts compared on both servers, old's through the SSH connection.
+	verify := b.step(t, "verify-databases", map[string]any{"port": pgOld.Port, "new_port": pgNew.Port})
+	b.rep.reset(nil)
+	o, err = b.run(t, verify)
+	_, lines = b.rep.snapshot()
+	noSecret(t, "verify", pw, o, lines, err)
+	if err != nil || o.Message != "row counts equal in all 5 table(s)" {
+		t.Fatalf("verify after the restore: %+v, %v", o, err)
+	}
+	if ok, reason := b.check(t, verify, verify.Success); !ok {
+		t.Errorf("verify success check: %s", reason)
+	}
+	pgNew.SQL(t, "bj-data", `DELETE FROM t_flag WHERE id <= 3;`)
+	ok, reason := b.check(t, verify, verify.Success)
+	if ok || !strings.Contains(reason, "bj-data") || !strings.Contains(reason, "public.t_flag: 900 rows on the source, 897 on the target") {
+		t.Errorf("verify with 3 rows missing on new: ok=%v, reason %q", ok, reason)
+	}
+	if strings.Contains(reason, pw) {
+		t.Errorf("the failed check's reason holds the password: %q", reason)
+	}
+
+	leaks, seen := watch.Result()
+	if len(leaks) > 0 {
+		t.Fatalf("the database password appeared in a process's argv: %q", leaks)
+	}
+	if !seen["pg_dump"] || !seen["pg_restore"] {
+		t.Fatalf("the argv watcher never saw pg_dump and pg_restore running (pg_dump %v, pg_restore %v)", seen["pg_dump"], seen["pg_restore"])
 	}
 }

@@ -25,6 +25,15 @@ func (e *NeedsHumanError) Error() string {
 // Is makes errors.Is(err, ErrNeedsHuman) true.
 func (e *NeedsHumanError) Is(target error) bool { return target == ErrNeedsHuman }
 
+// HeadlessMaxPassFailures is how many extra passes of a repeatable step may
+// fail in a row in a headless run before the step fails (exit 1): nobody is
+// there to decide, so the run must not try again without end.
+const HeadlessMaxPassFailures = 3
+
+// headlessMaxAsks is how often one step may wait for the same need in a
+// headless run before the run stops for a person.
+const headlessMaxAsks = 5
+
 // RunHeadless runs the session with no terminal: every event is written to
 // w as one JSON line, and waiting steps are answered from set. The run stops
 // with a *NeedsHumanError at the first step the set does not cover.
@@ -39,6 +48,7 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 	enc := json.NewEncoder(w)
 	e := s.Engine
 	e.Actor = "answers file"
+	e.MaxPassFailures = HeadlessMaxPassFailures
 	for k, v := range set.Answers {
 		for _, st := range e.rb.Steps {
 			for _, q := range st.Ask {
@@ -49,6 +59,7 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 		}
 	}
 	passes := map[string]int{}
+	asked := map[string]int{}
 	s.SetSink(func(ev Event) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -59,7 +70,14 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 		if ev.Type != EvWaiting {
 			return
 		}
+		// The same question coming back means the file's answer did not
+		// settle it (a refused answer): asking again cannot help.
+		asked[ev.Step+"\x00"+ev.Need]++
 		d, ok := headlessDecision(ev, set, passes[ev.Step])
+		if n := asked[ev.Step+"\x00"+ev.Need]; ok && ev.Need != NeedRepeat && n > headlessMaxAsks {
+			ok = false
+			ev.Message = fmt.Sprintf("asked %d times; the answers file's reply did not settle it (see the warnings above)", n)
+		}
 		if !ok {
 			if need == nil {
 				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: firstNonEmpty(ev.Message, questionKeys(ev.Questions))}
@@ -113,10 +131,15 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 			return Decision{Action: ActDone}, true
 		}
 	case NeedRepeat:
-		if passes < set.Repeat[ev.Step] {
+		// ev.Pass counts failed passes too: a pass that fails is a pass.
+		if max(passes, ev.Pass) < set.Repeat[ev.Step] {
 			return Decision{Action: ActRepeat}, true
 		}
 		return Decision{Action: ActContinue}, true
+	case NeedResume:
+		if slices.Contains(set.Rerun, ev.Step) {
+			return Decision{Action: ActRetry}, true
+		}
 	case NeedFailure:
 		// A failure ends a headless run: the journal keeps the place.
 		return Decision{Action: ActContinue}, true

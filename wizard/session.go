@@ -32,6 +32,10 @@ type SessionOptions struct {
 	Seed map[string]string
 	// Facts learnt before the run (the address given with --old).
 	Facts map[string]string
+	// Lock is the state directory's lock when the caller has taken it
+	// already (the demo takes it before it writes anything); the session
+	// keeps it and releases it on Close. Nil: OpenSession takes it.
+	Lock *Lock
 	// HostEvidence lists signs of an earlier migration on the servers
 	// (HostEvidence); with a missing or empty journal, a decisive one stops
 	// the session before any step (a *LostJournalError).
@@ -43,20 +47,25 @@ type SessionOptions struct {
 }
 
 // OpenSession takes the lock of the state directory (a *LockedError when
-// another ferry holds it), opens the journal and makes the engine. Before
-// opening the journal it makes sure the journal is this migration's
-// (CheckContinuity: a *LostJournalError when it is missing, empty or
-// another's while evidence shows an earlier migration), so nothing runs on
-// any server unless that holds. On an error the lock is released.
+// another ferry holds it) unless o.Lock holds it already, opens the journal
+// and makes the engine. Before opening the journal it makes sure the
+// journal is this migration's (CheckContinuity: a *LostJournalError when it
+// is missing, empty or another's while evidence shows an earlier
+// migration), so nothing runs on any server unless that holds. On an error
+// the lock is released.
 func OpenSession(o SessionOptions) (*Session, error) {
 	if o.Runbook == nil || o.Exec == nil {
 		return nil, errors.New("session: a runbook and an executor are needed")
 	}
-	lock, err := AcquireLock(o.StateDir)
-	if err != nil {
-		return nil, err
+	lock := o.Lock
+	if lock == nil {
+		var err error
+		if lock, err = AcquireLock(o.StateDir); err != nil {
+			return nil, err
+		}
 	}
 	aside := ""
+	var err error
 	if o.StartOver {
 		aside, err = StartOver(o.StateDir)
 	} else {

@@ -1,0 +1,286 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// killMessages is the size of the old queue in the kill tests: enough for
+// the merge to report progress several times, small enough for CI.
+const killMessages = 150
+
+// noMergeDelay makes the merge go as fast as the stand-in can where the
+// kill is elsewhere.
+const noMergeDelay = "SIM_MERGE_DELAY=0"
+
+// demoRun is one headless `ferry demo` started in the background, its
+// events read as they come.
+type demoRun struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	events *bufio.Scanner
+	stderr *bytes.Buffer
+	seen   []wizard.Event
+}
+
+// startDemo starts `ferry demo greenarrow --headless --dir dir` with extra
+// environment variables env ("SIM_MERGE_DELAY=0.01").
+func startDemo(t *testing.T, dir string, env ...string) *demoRun {
+	t.Helper()
+	cmd := exec.Command(ferryBin, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", strconv.Itoa(killMessages))
+	cmd.Env = append(os.Environ(), env...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	// A program left running by a killed ferry must not hold up Wait.
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	r := &demoRun{t: t, cmd: cmd, events: sc, stderr: &errb}
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			_ = r.cmd.Process.Kill()
+			_ = r.cmd.Wait()
+		}
+	})
+	return r
+}
+
+// until reads events until match accepts one and returns it; it fails the
+// test when the run's output ends first.
+func (r *demoRun) until(what string, match func(ev wizard.Event) bool) wizard.Event {
+	r.t.Helper()
+	for r.events.Scan() {
+		var ev wizard.Event
+		if err := json.Unmarshal(r.events.Bytes(), &ev); err != nil {
+			r.t.Fatalf("stdout line is not a JSON event: %q", r.events.Text())
+		}
+		r.seen = append(r.seen, ev)
+		if match(ev) {
+			return ev
+		}
+	}
+	err := r.cmd.Wait()
+	r.t.Fatalf("the demo ended (%v) before %s\nlast events:\n%s\nstderr:\n%s", err, what, r.tail(8), r.stderr)
+	return wizard.Event{}
+}
+
+// tail renders the last n events read.
+func (r *demoRun) tail(n int) string {
+	var b strings.Builder
+	for _, ev := range r.seen[max(0, len(r.seen)-n):] {
+		fmt.Fprintf(&b, "  %s %s %s %s\n", ev.Type, ev.Step, ev.Status, ev.Message)
+	}
+	return b.String()
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (r *demoRun) kill() {
+	r.t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		r.t.Fatal(err)
+	}
+	err := r.cmd.Wait()
+	if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		r.t.Fatalf("the demo was not killed by SIGKILL: %v (it ended by itself first)\nstderr:\n%s", err, r.stderr)
+	}
+}
+
+// killPoint is a moment inside a long step of the GreenArrow runbook, told
+// from the headless event stream.
+type killPoint struct {
+	step string
+	// env slows the simulator where the step would be over too soon.
+	env []string
+	// at accepts the event after which ferry is killed.
+	at func(ev wizard.Event) bool
+}
+
+// inStep is true for an event that shows the step running: output or
+// progress of its command, or (for a step that prints nothing) its start.
+func inStep(step string, kinds ...wizard.EventType) func(ev wizard.Event) bool {
+	return func(ev wizard.Event) bool {
+		if ev.Step != step {
+			return false
+		}
+		for _, k := range kinds {
+			if ev.Type == k {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// The long steps of assets/greenarrow.yaml, in the order they run.
+var killPoints = []killPoint{
+	// The hot pass: the vendor's migration script is copying from the old
+	// server over the system ssh (the Host oldserver block).
+	{step: "migration-first-pass", env: []string{noMergeDelay}, at: inStep("migration-first-pass", wizard.EvOutput)},
+	// The final pass, after the old server was stopped.
+	{step: "migration-final-pass", env: []string{noMergeDelay}, at: inStep("migration-final-pass", wizard.EvOutput)},
+	// The merge, once it has merged some messages and not all.
+	{step: "merge-queue", env: []string{"SIM_MERGE_DELAY=0.01"}, at: func(ev wizard.Event) bool {
+		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress && ev.Progress != nil &&
+			ev.Progress.Unit == "messages" && ev.Progress.Done > 0 && ev.Progress.Done < ev.Progress.Total
+	}},
+	// The deletion of the parked queue: rm -rf prints nothing, so the kill
+	// follows the step's start.
+	{step: "remove-old-queue", env: []string{noMergeDelay}, at: inStep("remove-old-queue", wizard.EvStepStarted)},
+}
+
+// TestDemoKilledInEachLongStepFinishes kills the headless demo with SIGKILL
+// inside each long step in turn (a new simulator each time), checks from
+// the journal that the kill landed inside the step, and runs the same
+// command again: it must end with exit 0 and every message of the old
+// queue must be in the new queue exactly once.
+func TestDemoKilledInEachLongStepFinishes(t *testing.T) {
+	for _, kp := range killPoints {
+		t.Run(kp.step, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "demo")
+			r := startDemo(t, dir, kp.env...)
+			ev := r.until("a kill point inside "+kp.step, kp.at)
+			r.kill()
+			st, err := wizard.LoadState(filepath.Join(dir, "state"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := st.Status(kp.step); got != wizard.StatusInterrupted {
+				t.Fatalf("killed after %s of %s, the journal says %s, want interrupted (the kill landed outside the step)", ev.Type, kp.step, got)
+			}
+			out, errb, code := ferryEnv(t, []string{noMergeDelay}, "demo", "greenarrow", "--headless", "--dir", dir)
+			if code != 0 {
+				evs := events(t, out)
+				var last []string
+				for _, e := range evs[max(0, len(evs)-8):] {
+					last = append(last, fmt.Sprintf("  %s %s %s %s", e.Type, e.Step, e.Status, e.Message))
+				}
+				t.Fatalf("the run after a kill inside %s ended with exit %d\nlast events:\n%s\nstderr:\n%s", kp.step, code, strings.Join(last, "\n"), errb)
+			}
+			evs := events(t, out)
+			if last := evs[len(evs)-1]; last.Type != wizard.EvRunFinished || last.Status != wizard.StatusOK {
+				t.Errorf("the resumed run's last event is %s %s, want run_finished ok", last.Type, last.Status)
+			}
+			checkMigrated(t, dir)
+		})
+	}
+}
+
+// TestSecondDemoIsRefusedAndChangesNothing starts a second `ferry demo` on
+// the directory of a running one: it must exit 4 naming the first one's
+// pid, leave every file of the simulator as it was, and the first run must
+// go on to its end.
+func TestSecondDemoIsRefusedAndChangesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	first := startDemo(t, dir, "SIM_MERGE_DELAY=0.01")
+	// The merge is the long step; what follows it reaches the old server
+	// over SSH again, with the known_hosts of the simulator.
+	first.until("the queue merge's progress", func(ev wizard.Event) bool {
+		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress
+	})
+	before := snapshotFiles(t, dir)
+	_, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", dir)
+	if code != 4 {
+		t.Errorf("the second demo exited %d, want 4\nstderr:\n%s", code, errb)
+	}
+	if want := fmt.Sprintf("pid %d", first.cmd.Process.Pid); !strings.Contains(string(errb), want) {
+		t.Errorf("the refusal does not name the holder (%s):\n%s", want, errb)
+	}
+	after := snapshotFiles(t, dir)
+	for p, b := range before {
+		if a, ok := after[p]; !ok {
+			t.Errorf("the refused demo removed %s", p)
+		} else if a != b {
+			t.Errorf("the refused demo changed %s", p)
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("the refused demo created %s", p)
+		}
+	}
+	if pid := wizard.LockHolder(filepath.Join(dir, "state")); pid != first.cmd.Process.Pid {
+		t.Errorf("the lock file names pid %d, want the first demo's %d", pid, first.cmd.Process.Pid)
+	}
+	// The run that holds the lock finishes.
+	first.until("the end of the first run", func(ev wizard.Event) bool { return ev.Type == wizard.EvRunFinished })
+	if err := first.cmd.Wait(); err != nil {
+		t.Fatalf("the first demo: %v\nlast events:\n%s\nstderr:\n%s", err, first.tail(8), first.stderr)
+	}
+	if last := first.seen[len(first.seen)-1]; last.Status != wizard.StatusOK {
+		t.Fatalf("the first demo finished %s: %s", last.Status, last.Message)
+	}
+	checkMigrated(t, dir)
+}
+
+// ferryEnv runs the binary with extra environment variables and returns
+// stdout, stderr and the exit code.
+func ferryEnv(t *testing.T, env []string, args ...string) (stdout, stderr []byte, code int) {
+	t.Helper()
+	cmd := exec.Command(ferryBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("ferry %v: %v", args, err)
+	}
+	return o.Bytes(), e.Bytes(), code
+}
+
+// snapshotFiles maps every regular file of the simulator directory dir
+// that the running demo does not change itself (its files at the top, the
+// keys and known_hosts under sim/) to its size, modification time and
+// SHA-256. The two servers' trees and the journal are left out: the demo
+// that holds the lock writes to them all along.
+func snapshotFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if fi.IsDir() && (rel == "old" || rel == "new" || rel == "state") {
+			return filepath.SkipDir
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out[rel] = fmt.Sprintf("%d %d %x", fi.Size(), fi.ModTime().UnixNano(), sha256.Sum256(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("no simulator files in %s", dir)
+	}
+	return out
+}
