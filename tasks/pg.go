@@ -20,6 +20,16 @@ import (
 // PGServer names a PostgreSQL server and a login as seen from the host where
 // the client program (or ferry's own connection) starts.
 type PGServer struct {
+	// OSUser, when set, is the operating-system user the client programs
+	// run as: Argv starts them with `runuser -u OSUser --` (ferry runs as
+	// root). With OSUser "postgres", an empty Host (the default socket) and
+	// no User, this is what the published procedure does after
+	// `su - postgres`, and what a stock Debian or Red Hat cluster lets in
+	// without a password: pg_hba.conf's "local all postgres peer" line maps
+	// the client's OS user to the role of the same name. ferry's own pgx
+	// connections cannot use it (they come from root), so counts on such a
+	// server go through psql too (CountRowsPSQL).
+	OSUser string
 	// Host is a host name, an IP address or a unix socket directory. Empty
 	// leaves the choice to the client programs (their default socket) and
 	// means 127.0.0.1 for ferry's own connections.
@@ -43,6 +53,36 @@ func (s PGServer) bin(name string) string {
 	}
 	return path.Join(s.BinDir, name)
 }
+
+// Argv returns the command line that runs the client program prog (pg_dump,
+// pg_restore, psql, createdb, dropdb) against s with args after the
+// connection options: prefixed with `runuser -u OSUser --` when OSUser is
+// set. The password is never part of it (see Env). Every caller that runs a
+// client program, and everything that shows one, builds it here.
+func (s PGServer) Argv(prog string, args ...string) []string {
+	var argv []string
+	if s.OSUser != "" {
+		argv = append(argv, "runuser", "-u", s.OSUser, "--")
+	}
+	argv = append(argv, s.bin(prog))
+	argv = append(argv, s.connArgs()...)
+	return append(argv, args...)
+}
+
+// dir is the working directory for client programs: "/" when they run as
+// another OS user, who may not be allowed into ferry's own directory (the
+// programs would warn "could not change directory").
+func (s PGServer) dir() string {
+	if s.OSUser != "" {
+		return "/"
+	}
+	return ""
+}
+
+// Env returns the environment settings client programs need (PGPASSWORD
+// when there is a password), to be passed as remote.Cmd.Env, never in argv.
+// runuser without --login keeps them.
+func (s PGServer) Env() []string { return s.env() }
 
 // connArgs are the connection options shared by every client program. The
 // "--opt=value" form keeps a value starting with "-" from being read as an
@@ -185,9 +225,8 @@ func (d *deadlineConn) RemoteAddr() net.Addr { return d.remote }
 func psqlLines(ctx context.Context, h remote.Host, s PGServer, db, sql string) ([]string, error) {
 	var out strings.Builder
 	tail := newPGTail(10)
-	argv := append([]string{s.bin("psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1"}, s.connArgs()...)
-	argv = append(argv, "--dbname="+db, "--command="+sql)
-	res, err := h.Exec(ctx, remote.Cmd{Argv: argv, Env: s.env(), Stdout: &out, Stderr: tail})
+	argv := s.Argv("psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "--dbname="+db, "--command="+sql)
+	res, err := h.Exec(ctx, remote.Cmd{Argv: argv, Env: s.env(), Dir: s.dir(), Stdout: &out, Stderr: tail})
 	if err != nil {
 		return nil, fmt.Errorf("psql on %s: %w", h.Name(), err)
 	}

@@ -3,8 +3,11 @@ package tasks
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"sync"
@@ -35,9 +38,12 @@ type DumpOptions struct {
 
 // DumpResult describes a finished dump.
 type DumpResult struct {
-	Database string        `json:"database"`
-	File     string        `json:"file"` // runbook path on Target
-	Bytes    int64         `json:"bytes"`
+	Database string `json:"database"`
+	File     string `json:"file"` // runbook path on Target
+	Bytes    int64  `json:"bytes"`
+	// SHA256 is the hex SHA-256 of the bytes written, set once the archive
+	// is whole; the restore compares the file with it (RestoreOptions).
+	SHA256   string        `json:"sha256,omitempty"`
 	Archive  Archive       `json:"archive"`
 	Duration time.Duration `json:"duration"`
 }
@@ -89,7 +95,7 @@ func Dump(ctx context.Context, o DumpOptions, rep Reporter) (DumpResult, error) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rate := NewRateEstimator(0)
-	w := &dumpWriter{f: f, cancel: cancel, report: func(n int64) {
+	w := &dumpWriter{f: f, sum: sha256.New(), cancel: cancel, report: func(n int64) {
 		rate.Add(time.Now(), n)
 		rep.Progress(Progress{Unit: "bytes", Done: n, Rate: rate.Rate(), Note: "dumping " + o.Database})
 	}}
@@ -127,6 +133,7 @@ func Dump(ctx context.Context, o DumpOptions, rep Reporter) (DumpResult, error) 
 		return result, fmt.Errorf("dump of %s: the archive names database %q", o.Database, arch.Database)
 	}
 	result.Archive = arch
+	result.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
 	if err := os.Rename(tmp, final); err != nil {
 		return result, fmt.Errorf("dump of %s: %w", o.Database, err)
 	}
@@ -168,6 +175,7 @@ func CheckArchive(ctx context.Context, h remote.Host, binDir, p string) (Archive
 // bytes for the magic check, and stops the dump at the first write error.
 type dumpWriter struct {
 	f      *os.File
+	sum    hash.Hash // of the bytes written to f
 	n      atomic.Int64
 	head   []byte
 	err    error
@@ -180,6 +188,7 @@ func (w *dumpWriter) Write(p []byte) (int, error) {
 		w.head = append(w.head, p[:min(len(p), len(archiveMagic)-len(w.head))]...)
 	}
 	n, err := w.f.Write(p)
+	w.sum.Write(p[:n])
 	w.report(w.n.Add(int64(n)))
 	if err != nil {
 		w.err = err

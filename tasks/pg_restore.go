@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -299,9 +300,11 @@ type RestoreOptions struct {
 	// Target is the server the archive is on and pg_restore runs on (the
 	// new server).
 	Target remote.Host
-	// Server is the PostgreSQL server as seen from Target. Its User must be
-	// allowed to drop and create databases and to give objects to their
-	// owners: in practice a superuser.
+	// Server is the PostgreSQL server as seen from Target, and how the
+	// client programs log in to it. Its login must be allowed to drop and
+	// create databases and to give objects to their owners: in practice a
+	// superuser, by default the postgres OS user over the local socket
+	// (Server.OSUser "postgres"), who must be able to read File.
 	Server PGServer
 	// File is the archive's runbook path on Target.
 	File string
@@ -313,8 +316,18 @@ type RestoreOptions struct {
 	// Owner owns the new database; empty means the archive's database owner,
 	// or Server.User when the archive does not say.
 	Owner string
+	// Encoding is the new database's encoding; empty means the archive's.
+	// An archive of another encoding is refused.
+	Encoding string
 	// Jobs is pg_restore's --jobs; 0 means the number of CPUs.
 	Jobs int
+	// Size (bytes) and SHA256 (hex) are what the dump measured of the
+	// archive as it wrote it (DumpResult). When SHA256 is set the file must
+	// still match both; when it is empty pg_restore reads the whole archive
+	// instead, since `pg_restore -l` reads only the table of contents at its
+	// start and passes a file cut short in its data.
+	Size   int64
+	SHA256 string
 }
 
 // RestoreResult describes a finished restore.
@@ -328,15 +341,189 @@ type RestoreResult struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// Restore loads one custom-format archive into its own database.
+// RestoreCheck is what CheckRestore learnt about one archive: everything
+// RestoreChecked needs to go ahead.
+type RestoreCheck struct {
+	Options  RestoreOptions
+	Database string // the database the archive goes into
+	Owner    string // its owner
+	Encoding string // its encoding ("" = the server's default)
+	Archive  Archive
+	Needs    ArchiveNeeds
+}
+
+// RestoreCommands returns the three commands of one restore, in the order
+// they run: drop the database if it exists, create it empty from template0
+// with its owner and encoding, and pg_restore the archive at file into it
+// with --jobs=jobs (at least 1), stopping at the first error. file is given
+// as it should appear (the executor passes Host.Path of the runbook path,
+// a display the runbook path). The password, if any, is never in them.
+func RestoreCommands(s PGServer, db, owner, encoding string, jobs int, file string) [][]string {
+	drop := s.Argv("dropdb", "--if-exists", "--maintenance-db=postgres", db)
+	create := []string{"--maintenance-db=postgres", "--template=template0"}
+	if owner != "" {
+		create = append(create, "--owner="+owner)
+	}
+	if encoding != "" {
+		create = append(create, "--encoding="+encoding)
+	}
+	create = append(create, db)
+	restore := s.Argv("pg_restore", "--verbose", "--exit-on-error", "--dbname="+db, "--jobs="+strconv.Itoa(max(jobs, 1)), file)
+	return [][]string{drop, s.Argv("createdb", create...), restore}
+}
+
+// ArchiveAccessCommands returns the commands that let osUser (the OS user
+// the restore runs as) read the archives: the dump directory and files are
+// given to the group named like the user (postgres: its primary group on
+// Debian and Red Hat) and opened to that group only (0750, 0640). Dump
+// makes them root's alone (0700, 0600). No commands when osUser is empty or
+// root.
+func ArchiveAccessCommands(osUser, dir string, files []string) [][]string {
+	if osUser == "" || osUser == "root" || len(files) == 0 {
+		return nil
+	}
+	return [][]string{
+		append([]string{"chgrp", "--", osUser, dir}, files...),
+		{"chmod", "0750", dir},
+		append([]string{"chmod", "0640"}, files...),
+	}
+}
+
+// CheckRestore checks one archive without changing anything on the target:
+// the file is whole (it matches the size and SHA-256 the dump recorded, or
+// pg_restore reads it to the end), pg_restore lists it as a custom or
+// directory archive (what --jobs needs), it holds the database asked for,
+// and every role and tablespace it refers to exists on the target server.
+// A missing role or tablespace is a *MissingError.
+func CheckRestore(ctx context.Context, o RestoreOptions) (RestoreCheck, error) {
+	if o.Target == nil || o.File == "" {
+		return RestoreCheck{}, errors.New("restore: the target host and the archive file are required")
+	}
+	arch, err := ListArchive(ctx, o.Target, o.Server.BinDir, o.File)
+	if err != nil {
+		return RestoreCheck{}, err
+	}
+	if arch.Format != "CUSTOM" && arch.Format != "DIRECTORY" {
+		return RestoreCheck{}, fmt.Errorf("%s is a %s archive; a parallel restore needs the custom format (pg_dump -Fc)", o.File, arch.Format)
+	}
+	if err := checkWhole(ctx, o); err != nil {
+		return RestoreCheck{}, err
+	}
+	db := o.Database
+	if db == "" {
+		db = arch.Database
+	}
+	if db != arch.Database && !o.Rename {
+		return RestoreCheck{}, fmt.Errorf("%s holds database %q, not %q: each dump goes into its own database", o.File, arch.Database, db)
+	}
+	if err := CheckDBName(db); err != nil {
+		return RestoreCheck{}, fmt.Errorf("%s: %w", o.File, err)
+	}
+	needs, err := ReadArchiveNeeds(ctx, o.Target, o.Server.BinDir, o.File)
+	if err != nil {
+		return RestoreCheck{}, err
+	}
+	if o.Encoding != "" && needs.Encoding != "" && !strings.EqualFold(o.Encoding, needs.Encoding) {
+		return RestoreCheck{}, fmt.Errorf("%s holds a %s database; the restore would create %s as %s: change the encoding to the archive's", o.File, needs.Encoding, db, o.Encoding)
+	}
+	owner := cmp.Or(o.Owner, needs.Owner, o.Server.User)
+	if owner != "" && !slices.Contains(needs.Roles, owner) {
+		needs.Roles = append(needs.Roles, owner)
+		sort.Strings(needs.Roles)
+	}
+	missRoles, missSpaces, err := MissingOnServer(ctx, o.Target, o.Server, needs)
+	if err != nil {
+		return RestoreCheck{}, err
+	}
+	if len(missRoles)+len(missSpaces) > 0 {
+		return RestoreCheck{}, &MissingError{File: o.File, Roles: missRoles, Tablespaces: missSpaces}
+	}
+	return RestoreCheck{Options: o, Database: db, Owner: owner, Encoding: cmp.Or(o.Encoding, needs.Encoding), Archive: arch, Needs: needs}, nil
+}
+
+// checkWhole makes sure the archive is the whole file the dump wrote: size
+// and SHA-256 (sha256sum on the target) when the dump recorded them,
+// otherwise pg_restore reading every data block to the end.
+func checkWhole(ctx context.Context, o RestoreOptions) error {
+	if o.SHA256 == "" {
+		_, err := CheckArchive(ctx, o.Target, o.Server.BinDir, o.File)
+		return err
+	}
+	fi, err := o.Target.Stat(ctx, o.File)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", o.File, err)
+	}
+	if fi.Size != o.Size {
+		return fmt.Errorf("%s is not the file the dump wrote: it has %d bytes, the dump wrote %d (cut short or replaced)", o.File, fi.Size, o.Size)
+	}
+	var out strings.Builder
+	tail := newPGTail(3)
+	res, err := o.Target.Exec(ctx, remote.Cmd{Argv: []string{"sha256sum", "--", o.Target.Path(o.File)}, Stdout: &out, Stderr: tail})
+	if err != nil {
+		return fmt.Errorf("checksum of %s on %s: %w", o.File, o.Target.Name(), err)
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("sha256sum of %s on %s exited with status %d: %s", o.File, o.Target.Name(), res.ExitCode, tail)
+	}
+	sum, _, _ := strings.Cut(out.String(), " ")
+	if !strings.EqualFold(sum, o.SHA256) {
+		return fmt.Errorf("%s is not the file the dump wrote: its SHA-256 is %s, the dump's was %s", o.File, sum, o.SHA256)
+	}
+	return nil
+}
+
+// CheckRestores runs CheckRestore on every archive, all of them even when
+// one fails, and returns every problem at once (errors.Join), so that all
+// can be fixed before anything is dropped. Nothing is changed.
+func CheckRestores(ctx context.Context, opts []RestoreOptions, rep Reporter) ([]RestoreCheck, error) {
+	if rep == nil {
+		rep = Discard
+	}
+	checks := make([]RestoreCheck, len(opts))
+	var errs []error
+	for i, o := range opts {
+		rep.Progress(Progress{Note: "checking the archive " + o.File})
+		c, err := CheckRestore(ctx, o)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			errs = append(errs, err)
+			continue
+		}
+		rep.Line("info", fmt.Sprintf("%s: whole, database %s, %d items, needs roles %s and tablespaces %s: all present", o.File, c.Database, len(c.Archive.Items), orNone(c.Needs.Roles), orNone(c.Needs.Tablespaces)))
+		checks[i] = c
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return checks, nil
+}
+
+func orNone(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l, ", ")
+}
+
+// Restore checks one archive (CheckRestore) and loads it into its own
+// database (RestoreChecked). To restore several archives, check them all
+// first with CheckRestores, so that a problem with the last one is found
+// before the first database is dropped.
+func Restore(ctx context.Context, o RestoreOptions, rep Reporter) (RestoreResult, error) {
+	c, err := CheckRestore(ctx, o)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	return RestoreChecked(ctx, c, rep)
+}
+
+// RestoreChecked loads a checked archive into its own database with the
+// commands of RestoreCommands.
 //
-// The archive is checked first: pg_restore must read it, it must be custom
-// or directory format (what --jobs needs), its database name must match, and
-// every role and tablespace it refers to must exist on the target; if not,
-// Restore says which are missing before changing anything.
-//
-// Then the database is dropped if it exists, created with createdb (owner
-// and encoding from the archive, template0) and filled with
+// The database is dropped if it exists, created with createdb (owner and
+// encoding from the options or the archive, template0) and filled with
 // `pg_restore --exit-on-error --jobs=N -d NAME` without --create. ferry does
 // not use `pg_restore --create -d postgres` because that replays the source's
 // CREATE DATABASE with its LOCALE, which need not exist on a new server of
@@ -349,82 +536,31 @@ type RestoreResult struct {
 // Progress counts the archive items pg_restore reports starting (Unit
 // "items"), against the number of entries `pg_restore -l` lists, and reaches
 // that number when pg_restore succeeds.
-func Restore(ctx context.Context, o RestoreOptions, rep Reporter) (RestoreResult, error) {
+func RestoreChecked(ctx context.Context, c RestoreCheck, rep Reporter) (RestoreResult, error) {
 	start := time.Now()
 	if rep == nil {
 		rep = Discard
 	}
-	if o.Target == nil || o.File == "" {
-		return RestoreResult{}, errors.New("restore: the target host and the archive file are required")
-	}
-	arch, err := ListArchive(ctx, o.Target, o.Server.BinDir, o.File)
-	if err != nil {
-		return RestoreResult{}, err
-	}
-	if arch.Format != "CUSTOM" && arch.Format != "DIRECTORY" {
-		return RestoreResult{}, fmt.Errorf("%s is a %s archive; a parallel restore needs the custom format (pg_dump -Fc)", o.File, arch.Format)
-	}
-	db := o.Database
-	if db == "" {
-		db = arch.Database
-	}
-	if db != arch.Database && !o.Rename {
-		return RestoreResult{}, fmt.Errorf("%s holds database %q, not %q: each dump goes into its own database", o.File, arch.Database, db)
-	}
-	if err := CheckDBName(db); err != nil {
-		return RestoreResult{}, fmt.Errorf("%s: %w", o.File, err)
-	}
-	needs, err := ReadArchiveNeeds(ctx, o.Target, o.Server.BinDir, o.File)
-	if err != nil {
-		return RestoreResult{}, err
-	}
-	owner := o.Owner
-	if owner == "" {
-		owner = needs.Owner
-	}
-	if owner == "" {
-		owner = o.Server.User
-	}
-	if owner != "" && !slices.Contains(needs.Roles, owner) {
-		needs.Roles = append(needs.Roles, owner)
-		sort.Strings(needs.Roles)
-	}
-	missRoles, missSpaces, err := MissingOnServer(ctx, o.Target, o.Server, needs)
-	if err != nil {
-		return RestoreResult{}, err
-	}
-	if len(missRoles)+len(missSpaces) > 0 {
-		return RestoreResult{}, &MissingError{File: o.File, Roles: missRoles, Tablespaces: missSpaces}
-	}
-	result := RestoreResult{Database: db, Owner: owner, Archive: arch, Needs: needs}
+	o := c.Options
+	db, owner, arch := c.Database, c.Owner, c.Archive
+	result := RestoreResult{Database: db, Owner: owner, Archive: arch, Needs: c.Needs}
 	total := int64(len(arch.Items))
 	rep.Line("info", fmt.Sprintf("restoring %s (%d items, dumped from PostgreSQL %s) into database %s owned by %s", o.File, total, arch.DumpedFrom, db, owner))
-
-	// Drop and create.
-	rep.Progress(Progress{Unit: "items", Total: total, Note: "creating database " + db})
-	drop := append([]string{o.Server.bin("dropdb")}, o.Server.connArgs()...)
-	drop = append(drop, "--if-exists", "--maintenance-db=postgres", db)
-	if err := runPG(ctx, o.Target, o.Server, drop, rep); err != nil {
-		return result, err
-	}
-	create := append([]string{o.Server.bin("createdb")}, o.Server.connArgs()...)
-	create = append(create, "--maintenance-db=postgres", "--template=template0")
-	if owner != "" {
-		create = append(create, "--owner="+owner)
-	}
-	if needs.Encoding != "" {
-		create = append(create, "--encoding="+needs.Encoding)
-	}
-	create = append(create, db)
-	if err := runPG(ctx, o.Target, o.Server, create, rep); err != nil {
-		return result, err
-	}
-
-	// Restore, counting items.
 	jobs := o.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
+	cmds := RestoreCommands(o.Server, db, owner, c.Encoding, jobs, o.Target.Path(o.File))
+
+	// Drop and create.
+	rep.Progress(Progress{Unit: "items", Total: total, Note: "creating database " + db})
+	for _, argv := range cmds[:2] {
+		if err := runPG(ctx, o.Target, o.Server, argv, rep); err != nil {
+			return result, err
+		}
+	}
+
+	// Restore, counting items.
 	var done atomic.Int64
 	note := "restoring " + db
 	tail := newPGTailFunc(10, func(line string) {
@@ -437,13 +573,7 @@ func Restore(ctx context.Context, o RestoreOptions, rep Reporter) (RestoreResult
 			rep.Line("stderr", line)
 		}
 	})
-	argv := append([]string{o.Server.bin("pg_restore")}, o.Server.connArgs()...)
-	argv = append(argv, "--verbose", "--exit-on-error", "--dbname="+db)
-	if jobs > 1 {
-		argv = append(argv, "--jobs="+strconv.Itoa(jobs))
-	}
-	argv = append(argv, o.Target.Path(o.File))
-	res, err := o.Target.Exec(ctx, remote.Cmd{Argv: argv, Env: o.Server.env(), Stderr: tail})
+	res, err := o.Target.Exec(ctx, remote.Cmd{Argv: cmds[2], Env: o.Server.env(), Dir: o.Server.dir(), Stderr: tail})
 	tail.Flush()
 	result.Counted = done.Load()
 	result.Duration = time.Since(start)
@@ -495,8 +625,12 @@ func restoreChatter(line string) bool {
 // environment and fails with its last lines of error output.
 func runPG(ctx context.Context, h remote.Host, s PGServer, argv []string, rep Reporter) error {
 	tail := newPGTailFunc(10, func(l string) { rep.Line("stderr", l) })
-	res, err := h.Exec(ctx, remote.Cmd{Argv: argv, Env: s.env(), Stderr: tail, Stdout: tail})
-	name := argv[0][strings.LastIndex(argv[0], "/")+1:]
+	res, err := h.Exec(ctx, remote.Cmd{Argv: argv, Env: s.env(), Dir: s.dir(), Stderr: tail, Stdout: tail})
+	prog := argv[0]
+	if s.OSUser != "" && len(argv) > 4 {
+		prog = argv[4]
+	}
+	name := prog[strings.LastIndex(prog, "/")+1:]
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", name, h.Name(), err)
 	}

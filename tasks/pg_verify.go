@@ -3,11 +3,14 @@ package tasks
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ferry-migrate/ferry/remote"
 )
 
 // rowCountQuery counts the rows of every ordinary and partitioned table
@@ -50,6 +53,47 @@ func CountRows(ctx context.Context, conn *pgx.Conn) ([]TableCount, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	return out, nil
+}
+
+// CountRowsPSQL counts the rows of every user table of database db with psql
+// run on h as s says (s.Argv: as the postgres OS user over the local socket,
+// for a stock server), ordered by schema and table. It exists because on a
+// stock pg_hba.conf only the postgres OS user logs in as postgres without a
+// password, and only over the socket (peer authentication): ferry's own pgx
+// connection comes from root and would be refused. Each row comes back as
+// one JSON array, so any schema or table name reads back exactly
+// (json_build_array: PostgreSQL 9.4 and later, which a new server runs).
+func CountRowsPSQL(ctx context.Context, h remote.Host, s PGServer, db string) ([]TableCount, error) {
+	if err := CheckDBName(db); err != nil {
+		return nil, err
+	}
+	// The subquery's ORDER BY carries through the plain projection.
+	lines, err := psqlLines(ctx, h, s, db, "SELECT json_build_array(q.s, q.t, q.n)::text FROM ("+rowCountQuery+") AS q(s, t, n)")
+	if err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	out := make([]TableCount, 0, len(lines))
+	for _, l := range lines {
+		var fields []any
+		dec := json.NewDecoder(strings.NewReader(l))
+		dec.UseNumber()
+		err := dec.Decode(&fields)
+		var c TableCount
+		var ok1, ok2, ok3 bool
+		var n json.Number
+		if err == nil && len(fields) == 3 {
+			c.Schema, ok1 = fields[0].(string)
+			c.Table, ok2 = fields[1].(string)
+			n, ok3 = fields[2].(json.Number)
+		}
+		rows, nerr := n.Int64()
+		if !ok1 || !ok2 || !ok3 || nerr != nil {
+			return nil, fmt.Errorf("count rows: psql printed %q, not a schema, a table and a count", l)
+		}
+		c.Rows = rows
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -118,10 +162,14 @@ type VerifyOptions struct {
 	// SSH connection) when it is not nil.
 	Source    PGServer
 	SourceVia Dialer
-	// Target is the new server's PostgreSQL, reached directly unless
-	// TargetVia is set.
-	Target    PGServer
-	TargetVia Dialer
+	// Target is the new server's PostgreSQL. With TargetHost set, its rows
+	// are counted by psql run on TargetHost as Target says (CountRowsPSQL:
+	// the way a stock server lets the restore in, so the proof reads the
+	// server the way the restore wrote it); otherwise ferry connects to it
+	// with pgx, directly unless TargetVia is set.
+	Target     PGServer
+	TargetVia  Dialer
+	TargetHost remote.Host
 }
 
 // VerifyResult is the outcome of comparing one database.
@@ -176,7 +224,12 @@ func Verify(ctx context.Context, o VerifyOptions, rep Reporter) (VerifyResult, e
 	if res.Source, err = count("source", o.Source, o.SourceVia); err != nil {
 		return res, err
 	}
-	if res.Target, err = count("target", o.Target, o.TargetVia); err != nil {
+	if o.TargetHost != nil {
+		rep.Progress(Progress{Note: fmt.Sprintf("counting rows of %s on the target server", o.Database)})
+		if res.Target, err = CountRowsPSQL(ctx, o.TargetHost, o.Target, o.Database); err != nil {
+			return res, fmt.Errorf("target server, database %s: %w", o.Database, err)
+		}
+	} else if res.Target, err = count("target", o.Target, o.TargetVia); err != nil {
 		return res, err
 	}
 	res.Diffs = CompareCounts(res.Source, res.Target)

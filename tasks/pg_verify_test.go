@@ -1,9 +1,12 @@
 package tasks
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferry-migrate/ferry/testenv"
 )
 
 func TestCompareCounts(t *testing.T) {
@@ -32,5 +35,38 @@ func TestCompareCounts(t *testing.T) {
 		if !strings.Contains(msg, w) {
 			t.Errorf("message %q lacks %q", msg, w)
 		}
+	}
+}
+
+// On a stock server (peer on the socket) the rows are counted with psql run
+// as the postgres OS user; any table name reads back exactly.
+func TestCountRowsPSQLStock(t *testing.T) {
+	t.Parallel()
+	pg := testenv.StartPostgresWith(t, testenv.PostgresOptions{StockHBA: true})
+	pg.SQL(t, "postgres", `CREATE DATABASE "bj-data";`)
+	pg.SQL(t, "bj-data", `
+CREATE SCHEMA "Mail Box";
+CREATE TABLE "Mail Box"."Odd ""Name"" | x
+y" (v int);
+INSERT INTO "Mail Box"."Odd ""Name"" | x
+y" SELECT generate_series(1, 7);
+CREATE TABLE public.t_flag (id int);
+INSERT INTO public.t_flag SELECT generate_series(1, 1500);
+CREATE TABLE public.t_empty (x int);`)
+	h := pgLocal(t, "new")
+	srv := PGServer{OSUser: "postgres", Host: pg.SocketDir, Port: pg.Port, BinDir: pg.BinDir}
+	got, err := CountRowsPSQL(context.Background(), h, srv, "bj-data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []TableCount{{"Mail Box", "Odd \"Name\" | x\ny", 7}, {"public", "t_empty", 0}, {"public", "t_flag", 1500}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("counted %+v, want %+v", got, want)
+	}
+	// As root (no OS user), the same login is refused by peer authentication.
+	srv.OSUser = ""
+	srv.User = "postgres"
+	if _, err := CountRowsPSQL(context.Background(), h, srv, "bj-data"); err == nil || !strings.Contains(err.Error(), "Peer authentication failed") {
+		t.Fatalf("counting as root on the socket: %v", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/ferry-migrate/ferry/tasks"
@@ -13,11 +15,44 @@ import (
 // dumpFile is the name of the archive of one database.
 func dumpFile(dir, db string) string { return path.Join(dir, "dump-"+db+".sql") }
 
+// Facts the dump step records for each database, read back by the restore
+// to prove the archive is still the whole file the dump wrote.
+func factDumpSHA256(db string) string { return "dump_sha256_" + db }
+func factDumpBytes(db string) string  { return "dump_bytes_" + db }
+
 func password(p params, env *StepEnv) string {
-	if k := p.str("password_answer"); k != "" {
+	return secretOf(p, env, "password_answer")
+}
+
+func secretOf(p params, env *StepEnv, key string) string {
+	if k := p.str(key); k != "" {
 		return env.Secrets[k]
 	}
 	return ""
+}
+
+// newPGServer reads how ferry reaches PostgreSQL on the new server from the
+// step's parameters, each name after prefix ("" for pg-restore, "new_" for
+// pg-verify): os_user (default postgres: the client programs run as that OS
+// user over the local socket, so a stock pg_hba.conf's peer line lets them
+// in, as the published procedure's `su - postgres` does; an empty value runs
+// them as root), host (a host name or socket directory; default the client
+// programs' own socket), port, user (a role to log in as) and
+// password_answer (the secret answer holding its password).
+func newPGServer(p params, env *StepEnv, prefix string, defPort int) tasks.PGServer {
+	osUser := "postgres"
+	if _, ok := p[prefix+"os_user"]; ok {
+		osUser = p.str(prefix + "os_user")
+	}
+	return tasks.PGServer{OSUser: osUser, Host: p.str(prefix + "host"), Port: p.int(prefix+"port", defPort),
+		User: p.str(prefix + "user"), Password: secretOf(p, env, prefix+"password_answer")}
+}
+
+// oldPGServer is the old server's PostgreSQL as the BlueMind database user
+// reaches it from the old server itself: host (default 127.0.0.1), port,
+// user and password_answer.
+func oldPGServer(p params, env *StepEnv) tasks.PGServer {
+	return tasks.PGServer{Host: firstNonEmpty(p.str("host"), "127.0.0.1"), Port: p.int("port", 0), User: p.str("user"), Password: password(p, env)}
 }
 
 func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
@@ -31,26 +66,33 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 	for _, db := range p.list("databases") {
 		opts = append(opts, tasks.DumpOptions{Source: old, Server: srv, Database: db, Target: x.New, File: dumpFile(p.str("dir"), db)})
 	}
+	o := Outcome{Facts: map[string]string{}}
+	record := func(r tasks.DumpResult) {
+		if r.SHA256 != "" {
+			o.Facts[factDumpSHA256(r.Database)] = r.SHA256
+			o.Facts[factDumpBytes(r.Database)] = strconv.FormatInt(r.Bytes, 10)
+		}
+	}
 	if p.int("parallel", 2) < 2 {
 		// One at a time, in order, when the runbook asks.
-		var o Outcome
 		for _, op := range opts {
 			r, err := tasks.Dump(ctx, op, env.Report)
 			o.Commands = append(o.Commands, CommandRecord{Host: old.Name(), Command: "pg_dump -Fc " + op.Database + " > " + op.File, Exit: exitOf(err)})
 			if err != nil {
 				return o, err
 			}
+			record(r)
 			o.Message += fmt.Sprintf("%s: %d bytes; ", r.Database, r.Bytes)
 		}
 		return o, nil
 	}
 	res, err := tasks.DumpAll(ctx, opts, env.Report)
-	var o Outcome
 	var total int64
 	for i, op := range opts {
 		ok := err == nil
-		if i < len(res) && res[i].Bytes > 0 {
-			total += res[i].Bytes
+		if i < len(res) {
+			total += max(res[i].Bytes, 0)
+			record(res[i])
 		}
 		exit := 0
 		if !ok {
@@ -77,18 +119,69 @@ func exitOf(err error) int {
 	return 0
 }
 
-func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	var o Outcome
-	var parts []string
-	// host and port name the new server's PostgreSQL; left out, the client
-	// programs use their default socket and port 5432.
-	srv := tasks.PGServer{Host: p.str("host"), Port: p.int("port", 0), User: "postgres"}
+// pgRestorePlan is what the pg-restore step runs, built from its parameters
+// and the facts: the archives to check, then the commands that let the
+// restoring OS user read them, then drop, create and restore per database.
+type pgRestorePlan struct {
+	Server tasks.PGServer
+	Opts   []tasks.RestoreOptions
+	Access [][]string // runbook paths
+}
+
+func planPGRestore(x *TaskExecutor, p params, env *StepEnv) pgRestorePlan {
+	srv := newPGServer(p, env, "", 0)
+	jobs := p.int("jobs", 0)
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	pl := pgRestorePlan{Server: srv}
+	var files []string
 	for _, db := range p.list("databases") {
 		file := dumpFile(p.str("dir"), db)
-		r, err := tasks.Restore(ctx, tasks.RestoreOptions{Target: x.New, Server: srv, File: file, Database: db, Jobs: p.int("jobs", 0)}, env.Report)
-		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: fmt.Sprintf("pg_restore --jobs=%d -d %s %s", p.int("jobs", 0), db, file), Exit: exitOf(err)})
+		files = append(files, file)
+		size, _ := strconv.ParseInt(env.Data.Facts[factDumpBytes(db)], 10, 64)
+		pl.Opts = append(pl.Opts, tasks.RestoreOptions{Target: x.New, Server: srv, File: file, Database: db,
+			Owner: p.str("owner"), Encoding: p.str("encoding"), Jobs: jobs,
+			SHA256: env.Data.Facts[factDumpSHA256(db)], Size: size})
+	}
+	pl.Access = tasks.ArchiveAccessCommands(srv.OSUser, p.str("dir"), files)
+	return pl
+}
+
+func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	var o Outcome
+	pl := planPGRestore(x, p, env)
+	// Every archive is checked before the first database is dropped: whole,
+	// readable, its roles and tablespaces present. Every problem is named.
+	checks, err := tasks.CheckRestores(ctx, pl.Opts, env.Report)
+	if err != nil {
+		return o, fmt.Errorf("nothing was dropped: %w", err)
+	}
+	for _, argv := range pl.Access {
+		mapped := make([]string, len(argv))
+		for i, w := range argv {
+			mapped[i] = w
+			if i > 0 && strings.HasPrefix(w, "/") {
+				mapped[i] = x.New.Path(w)
+			}
+		}
+		res, err := tasks.RunCommand(ctx, x.New, tasks.CommandSpec{Argv: mapped}, env.Report)
+		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: res.ExitCode})
+		if err == nil && !res.OK {
+			err = errors.New(res.Reason)
+		}
 		if err != nil {
-			return o, fmt.Errorf("%s: %w", db, err)
+			return o, fmt.Errorf("nothing was dropped: letting %s read the archives: %s: %w", pl.Server.OSUser, tasks.CommandSpec{Argv: argv}.Display(), err)
+		}
+	}
+	var parts []string
+	for _, c := range checks {
+		r, err := tasks.RestoreChecked(ctx, c, env.Report)
+		for _, argv := range tasks.RestoreCommands(pl.Server, c.Database, c.Owner, c.Encoding, c.Options.Jobs, c.Options.File) {
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: exitOf(err)})
+		}
+		if err != nil {
+			return o, fmt.Errorf("%s: %w", c.Database, err)
 		}
 		parts = append(parts, fmt.Sprintf("%s (%d items)", r.Database, r.Items))
 	}
@@ -103,14 +196,13 @@ func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *S
 	}
 	var o Outcome
 	var tables int
-	// port is the PostgreSQL port on both servers (default 5432); new_port
-	// overrides it on the new one.
-	port := p.int("port", 0)
-	newPort := p.int("new_port", port)
+	// The old server through the SSH connection with the BlueMind login;
+	// the new one the way the restore wrote it (new_os_user, default
+	// postgres over the local socket; new_port defaults to port).
+	src := oldPGServer(p, env)
+	dst := newPGServer(p, env, "new_", p.int("port", 0))
 	for _, db := range p.list("databases") {
-		r, err := tasks.Verify(ctx, tasks.VerifyOptions{Database: db,
-			Source: tasks.PGServer{Host: "127.0.0.1", Port: port, User: p.str("user"), Password: password(p, env)}, SourceVia: old,
-			Target: tasks.PGServer{Host: "127.0.0.1", Port: newPort, User: "postgres"}}, env.Report)
+		r, err := tasks.Verify(ctx, tasks.VerifyOptions{Database: db, Source: src, SourceVia: old, Target: dst, TargetHost: x.New}, env.Report)
 		var de *tasks.DiffError
 		if errors.As(err, &de) {
 			return o, failed("%s: %v", db, err)
@@ -122,4 +214,20 @@ func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *S
 	}
 	o.Message = fmt.Sprintf("row counts equal in all %d table(s)", tables)
 	return o, nil
+}
+
+// runPGLogin logs in to each database on the old server, as pg_dump (psql
+// on the old server) and as the row-count proof (ferry's own connection
+// through SSH) will, so that a wrong password is found before the downtime.
+func runPGLogin(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	srv := oldPGServer(p, env)
+	dbs := p.list("databases")
+	if err := tasks.CheckLogins(ctx, old, srv, dbs, old, env.Report); err != nil {
+		return Outcome{}, failed("%v", err)
+	}
+	return Outcome{Message: fmt.Sprintf("%s logs in to %s on the old server", srv.User, strings.Join(dbs, " and "))}, nil
 }
