@@ -54,25 +54,40 @@ func allScripts() []script {
 	return append(out, script{BackupDir + "/hvmail_reinstall_packages", "hvmail_reinstall_packages.sh"})
 }
 
-// guard opens every stand-in. It refuses to do anything unless FERRY_ROOT
-// names a directory other than / that carries the simulator's marker, then
-// loads the simulator's settings and the helpers all stand-ins share.
+// guard opens every stand-in. It refuses to do anything unless either
+// FERRY_ROOT names a directory other than / that carries the simulator's
+// marker, or FERRY_ROOT is unset (or "/") and the root's /.ferry-sim is a
+// mount point holding the marker: a host of the real-path test harness
+// (package testenv), where a simulated root is bound over the real paths
+// inside private namespaces. No real machine has a mount at /.ferry-sim,
+// so there the stand-ins still refuse. It then loads the simulator's
+// settings and the helpers all stand-ins share. In the harness's hosts
+// FERRY_ROOT is empty, so "$FERRY_ROOT/etc/hosts" is /etc/hosts.
 const guard = `#!/bin/sh
 # Stand-in for %[1]s, written by ferry's simulator (package sim). It acts only
-# inside the simulated server root named by FERRY_ROOT and refuses to run
-# anywhere else. It is not the vendor's program.
+# inside the simulated server root named by FERRY_ROOT, or at the root of a
+# test host whose /.ferry-sim is mounted by ferry's test harness, and refuses
+# to run anywhere else. It is not the vendor's program.
 sim_me=%[1]s
 sim_refuse() {
 	echo "$sim_me: $1: this is a stand-in of ferry's simulator, refusing to run" >&2
 	exit 97
 }
-case "${FERRY_ROOT:-}" in
-/?*) ;;
-*) sim_refuse "FERRY_ROOT is unset, relative or /" ;;
+case "${FERRY_ROOT:-/}" in
+/)
+	# The real root: allowed only where the simulator's state directory is
+	# a mount point, which only the test harness's namespaced hosts have.
+	FERRY_ROOT=
+	awk -v d="$FERRY_ROOT/.ferry-sim" '$5 == d { m = 1 } END { exit !m }' "$FERRY_ROOT/proc/self/mountinfo" 2>/dev/null ||
+		sim_refuse "FERRY_ROOT is unset or / and no simulator state is mounted at the root (a real machine)"
+	;;
+/?*)
+	FERRY_ROOT=${FERRY_ROOT%%/}
+	sim_real=$(cd "$FERRY_ROOT" 2>/dev/null && pwd -P) || sim_refuse "FERRY_ROOT $FERRY_ROOT is not a directory"
+	[ "$sim_real" != / ] || sim_refuse "FERRY_ROOT $FERRY_ROOT is the real root"
+	;;
+*) sim_refuse "FERRY_ROOT $FERRY_ROOT is relative" ;;
 esac
-FERRY_ROOT=${FERRY_ROOT%%/}
-sim_real=$(cd "$FERRY_ROOT" 2>/dev/null && pwd -P) || sim_refuse "FERRY_ROOT $FERRY_ROOT is not a directory"
-[ "$sim_real" != / ] || sim_refuse "FERRY_ROOT $FERRY_ROOT is the real root"
 [ -f "$FERRY_ROOT/.ferry-sim/marker" ] || sim_refuse "FERRY_ROOT $FERRY_ROOT has no simulator marker"
 sim_state=$FERRY_ROOT/.ferry-sim
 . "$sim_state/sim.conf"

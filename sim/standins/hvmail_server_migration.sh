@@ -3,6 +3,9 @@
 # over ssh (port from root's ssh config), all but the disk queue; the disk
 # queue is parked in qmail-disk/queue/old for hvmail_queue_merge. The last
 # line reads "No errors were detected." only when everything worked.
+# At the root of a test host (FERRY_ROOT empty) it runs the system ssh as
+# "ssh oldserver", which reads root's own ~/.ssh/config, as the vendor's
+# script does; under a simulated root it uses the simulator's ssh settings.
 keep_going=no
 for a in "$@"; do
 	case "$a" in
@@ -46,11 +49,20 @@ case "$port" in
 *[!0-9]*) fatal "the ssh port for oldserver ($port) is not a number" ;;
 esac
 echo "Old server: oldserver, address $ip, ssh port $port."
-if ! out=$(ssh -F "$sim_state/ssh_config" -p "$port" "root@$ip" true 2>&1); then
-	fatal "cannot log in to oldserver over ssh: $out"
+if [ -n "$FERRY_ROOT" ]; then
+	if ! out=$(ssh -F "$sim_state/ssh_config" -p "$port" "root@$ip" true 2>&1); then
+		fatal "cannot log in to oldserver over ssh: $out"
+	fi
+	rsh="ssh -F '$sim_state/ssh_config' -p $port"
+	src=root@$ip:$sim_old_root/var/hvmail
+else
+	# A test host: the old server's root is the real root too.
+	if ! out=$(ssh oldserver true 2>&1); then
+		fatal "cannot log in to oldserver over ssh: $out"
+	fi
+	rsh=ssh
+	src=oldserver:$FERRY_ROOT/var/hvmail
 fi
-rsh="ssh -F '$sim_state/ssh_config' -p $port"
-src=root@$ip:$sim_old_root/var/hvmail
 
 echo "Copying /var/hvmail from oldserver (all but the disk queue) ..." # not-a-path
 rsync -aH --delete --exclude=/qmail-disk/queue/ -e "$rsh" "$src/" "$hv/"
