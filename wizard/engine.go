@@ -247,6 +247,38 @@ func (e *Engine) data(s *Step) TemplateData {
 	return TemplateData{Params: e.rb.Params, Answers: answers, Facts: facts, Family: fam}
 }
 
+// markDowntime records the downtime marker of step s when it is the given
+// one (start or end) and that edge of the window is not recorded yet.
+func (e *Engine) markDowntime(s *Step, edge string) error {
+	switch {
+	case s.Downtime != edge:
+		return nil
+	case edge == DowntimeStart && e.state.DowntimeStart.IsZero():
+		return e.emit(Event{Type: EvDowntimeStart, Step: s.ID, Message: "downtime begins"})
+	case edge == DowntimeEnd && e.state.DowntimeEnd.IsZero():
+		return e.emit(Event{Type: EvDowntimeEnd, Step: s.ID, Message: "downtime ends"})
+	}
+	return nil
+}
+
+// reaskSecrets forgets the answers to step s's secret questions and asks
+// them again (a retry after a refused password must not reuse it).
+func (e *Engine) reaskSecrets(ctx context.Context, s *Step) error {
+	forgot := false
+	e.mu.Lock()
+	for _, q := range s.Ask {
+		if e.secretKey[q.Key] {
+			delete(e.secrets, q.Key)
+			forgot = true
+		}
+	}
+	e.mu.Unlock()
+	if !forgot {
+		return nil
+	}
+	return e.ask(ctx, s)
+}
+
 func (e *Engine) skip(s *Step, reason, actor string) error {
 	return e.emit(Event{Type: EvSkipped, Step: s.ID, Phase: s.Phase, Message: reason, Actor: actor})
 }
@@ -314,6 +346,12 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		return nil
 	}
 	if s.Level == LevelManual {
+		// A manual step's downtime begins when ferry puts it to the admin
+		// (the service may go down any moment from then) and ends when the
+		// admin confirms it done.
+		if err := e.markDowntime(s, DowntimeStart); err != nil {
+			return err
+		}
 		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedManual, Message: s.Title})
 		if err != nil {
 			return err
@@ -321,7 +359,10 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		if d.Action == ActSkip {
 			return e.skip(s, d.Reason, d.Actor)
 		}
-		return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: "done by hand, confirmed by " + d.Actor, Actor: d.Actor})
+		if err := e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: "done by hand, confirmed by " + d.Actor, Actor: d.Actor}); err != nil {
+			return err
+		}
+		return e.markDowntime(s, DowntimeEnd)
 	}
 	for {
 		err := e.attempt(ctx, s)
@@ -341,6 +382,14 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		}
 		switch d.Action {
 		case ActRetry:
+			// The secret typed for this step (a password) is the likeliest
+			// cause: ask it again rather than retry with the same one.
+			if err := e.reaskSecrets(ctx, s); err != nil {
+				return err
+			}
+			if e.state.Status(s.ID) == StatusSkipped {
+				return nil
+			}
 			continue
 		case ActSkip:
 			return e.skip(s, d.Reason, d.Actor)
