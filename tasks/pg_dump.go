@@ -100,8 +100,7 @@ func Dump(ctx context.Context, o DumpOptions, rep Reporter) (DumpResult, error) 
 		rep.Progress(Progress{Unit: "bytes", Done: n, Rate: rate.Rate(), Note: "dumping " + o.Database})
 	}}
 	tail := newPGTailFunc(10, func(l string) { rep.Line("stderr", l) })
-	argv := append([]string{o.Server.bin("pg_dump")}, o.Server.connArgs()...)
-	argv = append(argv, "--format=custom", o.Database)
+	argv := DumpArgv(o.Server, o.Database)
 	rep.Line("info", fmt.Sprintf("dumping database %s on %s into %s", o.Database, o.Source.Name(), o.File))
 	res, err := o.Source.Exec(ctx, remote.Cmd{Argv: argv, Env: o.Server.env(), Stdout: w, Stderr: tail})
 	result.Bytes = w.n.Load()
@@ -145,6 +144,14 @@ func Dump(ctx context.Context, o DumpOptions, rep Reporter) (DumpResult, error) 
 	result.Duration = time.Since(start)
 	rep.Line("info", fmt.Sprintf("dumped %s: %d bytes, %d archive items, in %s", o.Database, result.Bytes, len(arch.Items), result.Duration.Round(time.Millisecond)))
 	return result, nil
+}
+
+// DumpArgv returns the pg_dump command Dump runs on the source host for
+// database db: custom format (what pg_restore --jobs needs) to standard
+// output, which ferry streams into the archive file. The password, if any,
+// is not in it (PGServer.Env).
+func DumpArgv(s PGServer, db string) []string {
+	return s.Argv("pg_dump", "--format=custom", db)
 }
 
 // CheckArchive makes sure the archive at runbook path p on h is a whole

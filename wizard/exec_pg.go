@@ -55,13 +55,19 @@ func oldPGServer(p params, env *StepEnv) tasks.PGServer {
 	return tasks.PGServer{Host: firstNonEmpty(p.str("host"), "127.0.0.1"), Port: p.int("port", 0), User: p.str("user"), Password: password(p, env)}
 }
 
+// dumpServer is the old server's PostgreSQL as pg_dump reaches it on the
+// old server: host (default: pg_dump's own socket), port (default 5432),
+// user and password_answer.
+func dumpServer(p params, env *StepEnv) tasks.PGServer {
+	return tasks.PGServer{Host: p.str("host"), Port: p.int("port", 0), User: p.str("user"), Password: password(p, env)}
+}
+
 func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
 	old, err := x.Old(ctx, env)
 	if err != nil {
 		return Outcome{}, err
 	}
-	// port (default 5432) is the PostgreSQL port on the old server.
-	srv := tasks.PGServer{Host: p.str("host"), Port: p.int("port", 0), User: p.str("user"), Password: password(p, env)}
+	srv := dumpServer(p, env)
 	var opts []tasks.DumpOptions
 	for _, db := range p.list("databases") {
 		opts = append(opts, tasks.DumpOptions{Source: old, Server: srv, Database: db, Target: x.New, File: dumpFile(p.str("dir"), db)})
@@ -77,7 +83,7 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 		// One at a time, in order, when the runbook asks.
 		for _, op := range opts {
 			r, err := tasks.Dump(ctx, op, env.Report)
-			o.Commands = append(o.Commands, CommandRecord{Host: old.Name(), Command: "pg_dump -Fc " + op.Database + " > " + op.File, Exit: exitOf(err)})
+			o.Commands = append(o.Commands, CommandRecord{Host: old.Name(), Command: tasks.CommandSpec{Argv: tasks.DumpArgv(op.Server, op.Database)}.Display(), Exit: exitOf(err)})
 			if err != nil {
 				return o, err
 			}
@@ -98,7 +104,7 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 		if !ok {
 			exit = 1
 		}
-		o.Commands = append(o.Commands, CommandRecord{Host: old.Name(), Command: "pg_dump -Fc " + op.Database + " > " + op.File, Exit: exit})
+		o.Commands = append(o.Commands, CommandRecord{Host: old.Name(), Command: tasks.CommandSpec{Argv: tasks.DumpArgv(op.Server, op.Database)}.Display(), Exit: exit})
 	}
 	o.Counters = &tasks.Progress{Unit: "bytes", Done: total, Total: total}
 	if err != nil {

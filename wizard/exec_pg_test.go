@@ -65,26 +65,14 @@ func restoreDisplay(t *testing.T, b *bmPair, s *Step) []string {
 	return out
 }
 
-// The commands the runbook shows for the restore are, word for word, those
-// the executor runs with the runbook's own parameters.
-func TestBlueMindRestoreShowsWhatRuns(t *testing.T) {
-	rb, err := LoadRunbook("bluemind")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := rb.Step("restore-databases")
-	nh, err := remote.NewLocal(HostNew, "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bmPair{x: &TaskExecutor{New: nh}, rb: rb, env: &StepEnv{Data: TemplateData{Params: rb.Params, Family: FamilyDebian,
-		Answers: map[string]string{}, Facts: map[string]string{"cpus": "2"}}}}
-	want := restoreDisplay(t, b, s)
+// shownCommands renders the commands a runbook step shows.
+func shownCommands(t *testing.T, s *Step, data TemplateData) []string {
+	t.Helper()
 	var shown []string
 	for _, c := range s.CommandsFor(FamilyDebian) {
 		var argv []string
 		for _, w := range c.Argv {
-			r, err := Render(w, b.env.Data)
+			r, err := Render(w, data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,11 +80,57 @@ func TestBlueMindRestoreShowsWhatRuns(t *testing.T) {
 		}
 		shown = append(shown, tasks.CommandSpec{Argv: argv, Shell: c.Shell}.Display())
 	}
-	if !slices.Equal(shown, want) {
-		t.Errorf("the runbook shows\n  %s\nthe executor runs\n  %s", strings.Join(shown, "\n  "), strings.Join(want, "\n  "))
+	return shown
+}
+
+// The commands the runbook shows for the dump and the restore are, word for
+// word, those the executor runs with the runbook's own parameters; the
+// password is tried before the downtime begins.
+func TestBlueMindDatabaseStepsShowWhatRuns(t *testing.T) {
+	rb, err := LoadRunbook("bluemind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh, err := remote.NewLocal(HostNew, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bmPair{x: &TaskExecutor{New: nh}, rb: rb, env: &StepEnv{Data: TemplateData{Params: rb.Params, Family: FamilyDebian,
+		Answers: map[string]string{}, Facts: map[string]string{"cpus": "2"}}}}
+
+	s := rb.Step("restore-databases")
+	want := restoreDisplay(t, b, s)
+	if shown := shownCommands(t, s, b.env.Data); !slices.Equal(shown, want) {
+		t.Errorf("the runbook shows\n  %s\nthe restore runs\n  %s", strings.Join(shown, "\n  "), strings.Join(want, "\n  "))
 	}
 	if len(want) != 9 || !strings.HasPrefix(want[3], "runuser -u postgres -- dropdb ") || strings.Contains(strings.Join(want, " "), "--host") {
 		t.Errorf("the default restore is not run as the postgres OS user over the local socket: %q", want)
+	}
+
+	s = rb.Step("dump-databases")
+	p, err := resolveParams(s.Params, b.env.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = nil
+	for _, db := range p.list("databases") {
+		want = append(want, tasks.CommandSpec{Argv: tasks.DumpArgv(dumpServer(p, b.env), db)}.Display())
+	}
+	if shown := shownCommands(t, s, b.env.Data); !slices.Equal(shown, want) {
+		t.Errorf("the runbook shows\n  %s\nthe dump runs\n  %s", strings.Join(shown, "\n  "), strings.Join(want, "\n  "))
+	}
+
+	login, start := -1, -1
+	for i, st := range rb.Steps {
+		if st.Kind == "pg-login" && login < 0 {
+			login = i
+		}
+		if st.Downtime == DowntimeStart && start < 0 {
+			start = i
+		}
+	}
+	if login < 0 || start < 0 || login > start {
+		t.Errorf("the password check (step %d) does not come before the downtime begins (step %d)", login, start)
 	}
 }
 
@@ -171,6 +205,16 @@ GRANT SELECT ON t_flag TO reader;`)
 	noSecret(t, "dump", pw, o, lines, err)
 	if err != nil {
 		t.Fatalf("dump: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	dp, err := resolveParams(dump.Params, b.env.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, db := range []string{"bj", "bj-data"} {
+		want := tasks.CommandSpec{Argv: tasks.DumpArgv(dumpServer(dp, b.env), db)}.Display()
+		if len(o.Commands) != 2 || o.Commands[i].Command != want || o.Commands[i].Exit != 0 || !strings.Contains(want, "--port="+strconv.Itoa(pgOld.Port)) {
+			t.Errorf("dump commands %+v, want %q for %s", o.Commands, want, db)
+		}
 	}
 	dir := params(b.rb.Params).str("dump_dir")
 	archive := func(db string) string { return filepath.Join(b.newRoot, dir, "dump-"+db+".sql") }
