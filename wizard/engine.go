@@ -261,6 +261,50 @@ func (e *Engine) markDowntime(s *Step, edge string) error {
 	return nil
 }
 
+// manualPrecondition checks a manual step's precondition, when it names a
+// check kind, until it holds: a failure waits for the admin, who may retry
+// (the step's secrets are asked again), skip the step or stop.
+func (e *Engine) manualPrecondition(ctx context.Context, s *Step) error {
+	c := s.Precondition
+	if c == nil || c.Kind == "" {
+		return nil
+	}
+	for {
+		ok, reason, err := e.exec.Check(ctx, s, c, e.env(s, 0, tasks.Discard, ctx))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if ok && err == nil {
+			return nil
+		}
+		msg := fmt.Sprintf("precondition does not hold: %s (%s)", c.Text, reason)
+		if err != nil {
+			msg = fmt.Sprintf("precondition could not be checked: %v", err)
+		}
+		sf := &StepFailedError{Step: s.ID, Message: msg}
+		d, werr := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedFailure, Message: msg})
+		if werr != nil {
+			if errors.Is(werr, ErrNeedsHuman) {
+				return sf
+			}
+			return werr
+		}
+		switch d.Action {
+		case ActRetry:
+			if err := e.reaskSecrets(ctx, s); err != nil {
+				return err
+			}
+			if e.state.Status(s.ID) == StatusSkipped {
+				return nil
+			}
+		case ActSkip:
+			return e.skip(s, d.Reason, d.Actor)
+		default:
+			return sf
+		}
+	}
+}
+
 // reaskSecrets forgets the answers to step s's secret questions and asks
 // them again (a retry after a refused password must not reuse it).
 func (e *Engine) reaskSecrets(ctx context.Context, s *Step) error {
@@ -346,6 +390,15 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		return nil
 	}
 	if s.Level == LevelManual {
+		// What guards a manual step (the row counts before the old server
+		// is switched off) is checked before it is put to the admin, on a
+		// first run and on a resume alike.
+		if err := e.manualPrecondition(ctx, s); err != nil {
+			return err
+		}
+		if e.state.Status(s.ID) == StatusSkipped {
+			return nil
+		}
 		// A manual step's downtime begins when ferry puts it to the admin
 		// (the service may go down any moment from then) and ends when the
 		// admin confirms it done.

@@ -189,3 +189,99 @@ func TestEngineManualDowntimeAndSecretRetry(t *testing.T) {
 		t.Errorf("the report does not show the window closed:\n%s", out.String())
 	}
 }
+
+// checkExec is passExec whose checks fail a given number of times first.
+type checkExec struct {
+	passExec
+	mu     sync.Mutex
+	fails  int
+	checks int
+}
+
+func (c *checkExec) Check(ctx context.Context, s *wizard.Step, ck *wizard.Check, env *wizard.StepEnv) (bool, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checks++
+	if c.fails > 0 {
+		c.fails--
+		return false, "t_flag: 900 rows on the source, 897 on the target", nil
+	}
+	return true, "holds", nil
+}
+
+const guardedManualRunbook = `
+id: test
+title: A test procedure
+vendor: none
+phases:
+  - id: one
+    title: First
+steps:
+  - id: switch-off
+    phase: one
+    title: Switch the old server off
+    help: By hand, once the copy is proven.
+    host: old
+    level: manual
+    kind: manual
+    destructive: true
+    precondition:
+      text: Every table has the same number of rows on both servers.
+      kind: check-root
+    vendor: "step 1"
+`
+
+// A manual step's precondition is checked before the step is put to the
+// admin: while it fails the step is not offered; a retry checks again.
+func TestEngineManualStepChecksItsPrecondition(t *testing.T) {
+	rb, err := wizard.Parse("test.yaml", []byte(guardedManualRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, retry := range []bool{false, true} {
+		dir := t.TempDir()
+		j, past, _, err := wizard.OpenJournal(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex := &checkExec{fails: 1}
+		var e *wizard.Engine
+		var mu sync.Mutex
+		var needs []string
+		e = wizard.NewEngine(rb, j, past, ex, func(ev wizard.Event) {
+			if ev.Type != wizard.EvWaiting {
+				return
+			}
+			mu.Lock()
+			needs = append(needs, ev.Need)
+			mu.Unlock()
+			d := wizard.Decision{Step: ev.Step, Action: wizard.ActDone}
+			if ev.Need == wizard.NeedFailure {
+				d.Action = wizard.ActContinue
+				if retry {
+					d.Action = wizard.ActRetry
+				}
+			}
+			e.Decide(d)
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = e.Run(ctx)
+		cancel()
+		j.Close()
+		st, lerr := wizard.LoadState(dir)
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		got := strings.Join(needs, ",")
+		if !retry {
+			var sf *wizard.StepFailedError
+			if !errors.As(err, &sf) || !strings.Contains(sf.Message, "897 on the target") || got != wizard.NeedFailure || st.Status("switch-off") == wizard.StatusOK {
+				t.Errorf("a failing guard: err %v, waits %q, status %s; want the step refused before it is offered", err, got, st.Status("switch-off"))
+			}
+			continue
+		}
+		if err != nil || got != wizard.NeedFailure+","+wizard.NeedManual || ex.checks != 2 || st.Status("switch-off") != wizard.StatusOK {
+			t.Errorf("a retried guard: err %v, waits %q, %d checks, status %s", err, got, ex.checks, st.Status("switch-off"))
+		}
+	}
+}
