@@ -1,10 +1,12 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,16 +35,16 @@ step is recorded in the journal of the state directory: run the same command
 again after a disconnection or a crash and it goes on from there.`),
 		Example: `  ferry run --runbook greenarrow --old 203.0.113.10
   ferry run --runbook greenarrow --old root@203.0.113.10:2222
+  ferry run --runbook greenarrow --old oldserver    # a Host of /root/.ssh/config
   ferry run --runbook greenarrow --headless --answers answers.json > events.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: a.action(func(*cobra.Command, []string) error { return a.runRun(o) }),
 	}
 	runbookFlag(c, &o.runbook)
-	c.Flags().StringVar(&o.old, "old", "", "address of the old server (host or IP, optionally user@host:port)")
+	c.Flags().StringVar(&o.old, "old", "", "address of the old server: IP, host name or a Host alias of ~/.ssh/config (whose HostName, Port, User and IdentityFile apply), optionally user@host:port")
 	stateDirFlag(c, &o.stateDir)
 	c.Flags().BoolVar(&o.headless, "headless", false, "run with no terminal: one JSON event per line; exit 3 at the first step that needs a person")
 	c.Flags().StringVar(&o.answers, "answers", "", "file with the answers and confirmations for a headless run")
-	a.startOverFlag(c)
 	return c
 }
 
@@ -55,6 +57,7 @@ type oldAddress struct {
 // parseOld reads "host", "user@host", "host:port" or "[v6]:port".
 func parseOld(s string) (oldAddress, error) {
 	var o oldAddress
+	given := s
 	if u, rest, ok := strings.Cut(s, "@"); ok {
 		if u == "" {
 			return o, fmt.Errorf("--old %q: empty user name before @", s)
@@ -67,13 +70,13 @@ func parseOld(s string) (oldAddress, error) {
 	}
 	if port != "" {
 		if err := tasks.ValidPort(port); err != nil {
-			return o, fmt.Errorf("--old: %w", err)
+			return o, fmt.Errorf("--old %q: %w", given, err)
 		}
 		o.port, _ = strconv.Atoi(port)
 	}
 	if tasks.ValidIP(host) != nil {
 		if err := tasks.ValidHostname(host); err != nil {
-			return o, fmt.Errorf("--old %q: not an IP address or host name: %w", host, err)
+			return o, fmt.Errorf("--old %q: %w", given, err)
 		}
 	}
 	o.host = host
@@ -109,7 +112,26 @@ func (a *app) runRun(o runOptions) error {
 			return usage(err)
 		}
 		x.OldSSH.Addr, x.OldSSH.Port, x.OldSSH.User = addr.host, addr.port, addr.user
-		m.facts = map[string]string{"old_addr": addr.host}
+		// Resolved now, before anything is recorded, as ssh would: root's
+		// ssh config (HostName, Port), then /etc/hosts and DNS. A name that
+		// leads nowhere is bad input, refused at once.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		res, err := remote.ResolveHost(ctx, remote.SSHOptions{Name: wizard.HostOld, Addr: addr.host, Port: addr.port, User: addr.user,
+			Warn: func(msg string) { fmt.Fprintf(a.stderr, "ferry: %s\n", msg) }})
+		cancel()
+		if err != nil {
+			return usage(fmt.Errorf("--old %q: %w", o.old, err))
+		}
+		// old_addr is the IP address (the oldserver line of /etc/hosts gets
+		// it); old_host keeps the name given, which ferry connects by and
+		// shows.
+		m.facts = map[string]string{"old_addr": res.IP}
+		if addr.host != res.IP {
+			m.facts["old_host"] = addr.host
+		}
+		if res.Config.Port != 0 && addr.port == 0 {
+			m.facts["ssh_config_port"] = strconv.Itoa(res.Config.Port)
+		}
 		m.seed = map[string]string{"old_addr": addr.host}
 		if addr.port != 0 {
 			m.seed["ssh_port"] = strconv.Itoa(addr.port)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
@@ -54,8 +55,12 @@ type SSH struct {
 	root     string
 	target   *sshTarget
 	keyFiles []string // key files that could be loaded, for the system ssh
-	client   *ssh.Client
-	agent    net.Conn
+	// keyFileOf maps a public key (wire form) to the file it was loaded from.
+	keyFileOf   map[string]string
+	authKeyFile string        // the identity file whose key was accepted
+	algos       SSHAlgorithms // negotiated on this connection
+	client      *ssh.Client
+	agent       net.Conn
 
 	keys    *hostKeys     // the known_hosts files checked
 	hostKey ssh.PublicKey // the host key verified at connection
@@ -110,7 +115,7 @@ func DialSSH(ctx context.Context, o SSHOptions) (*SSH, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SSH{opts: o, name: o.Name, root: filepath.Clean(root), target: t, done: make(chan struct{})}
+	s := &SSH{opts: o, name: o.Name, root: filepath.Clean(root), target: t, done: make(chan struct{}), keyFileOf: map[string]string{}}
 	hp := hostPort(t.host, t.port)
 	dest := fmt.Sprintf("%s@%s", t.user, hp)
 
@@ -137,7 +142,7 @@ func DialSSH(ctx context.Context, o SSHOptions) (*SSH, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", hp)
 	if err != nil {
-		return nil, fmt.Errorf("host %s: connect to %s: %w", o.Name, hp, err)
+		return nil, fmt.Errorf("host %s: connect to %s: %w%s", o.Name, hp, err, refusedHint(err, o, t))
 	}
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
@@ -187,13 +192,18 @@ func DialSSH(ctx context.Context, o SSHOptions) (*SSH, error) {
 
 	if am, ok := c.(ssh.AlgorithmsConnMetadata); ok {
 		a := am.Algorithms()
+		s.algos = SSHAlgorithms{KeyExchange: a.KeyExchange, HostKey: a.HostKey, Cipher: a.Write.Cipher, MAC: a.Write.MAC}
 		for _, x := range []string{a.KeyExchange, a.HostKey, a.Read.MAC, a.Write.MAC} {
 			if (contains(legacyKex, x) || contains(legacyMACs, x) || x == ssh.KeyAlgoRSA) && !contains(s.legacyAlgos, x) {
 				s.legacyAlgos = append(s.legacyAlgos, x)
 			}
 		}
 	}
-	if v, _ := lastAlgo.Load().(string); v == ssh.KeyAlgoRSA {
+	if v, ok := lastAlgo.Load().(signature); ok {
+		s.algos.UserKeySignature = v.algo
+		s.authKeyFile = s.keyFileOf[string(v.key.Marshal())]
+	}
+	if v, _ := lastAlgo.Load().(signature); v.algo == ssh.KeyAlgoRSA {
 		s.legacyAuth = true
 		if !contains(s.legacyAlgos, "ssh-rsa (user key signature)") {
 			s.legacyAlgos = append(s.legacyAlgos, "ssh-rsa (user key signature)")
@@ -205,6 +215,27 @@ func DialSSH(ctx context.Context, o SSHOptions) (*SSH, error) {
 	}
 	go s.keepalive(o.Keepalive)
 	return s, nil
+}
+
+// refusedHint explains a refused TCP connection: most often sshd listens
+// on another port than the one tried.
+func refusedHint(err error, o SSHOptions, t *sshTarget) string {
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return ""
+	}
+	switch {
+	case t.configPort != 0 && t.configPort != t.port:
+		return fmt.Sprintf("; nothing listens on port %d there, and the ssh config %s gives Port %d for %s: "+
+			"port %d was given explicitly and wins, so leave it out (or give %d)", t.port, t.configFile, t.configPort, o.Addr, t.port, t.configPort)
+	case t.configPort != 0:
+		return fmt.Sprintf("; nothing listens on port %d there, the Port that the ssh config %s gives for %s", t.port, t.configFile, o.Addr)
+	}
+	where := "root's ~/.ssh/config"
+	if t.configFile != "" {
+		where = t.configFile
+	}
+	return fmt.Sprintf("; nothing listens on port %d there: if sshd on the old server listens on another port, give it "+
+		"(--old HOST:PORT, the SSH port question, or a Port line in a Host %s block of %s)", t.port, o.Addr, where)
 }
 
 func (s *SSH) warn(msg string) {
@@ -287,6 +318,9 @@ func (s *SSH) signers(last *atomic.Value) ([]ssh.Signer, error) {
 			return nil, fmt.Errorf("identity file %s: %w", f, err)
 		}
 		s.keyFiles = append(s.keyFiles, f)
+		if _, dup := s.keyFileOf[string(sg.PublicKey().Marshal())]; !dup {
+			s.keyFileOf[string(sg.PublicKey().Marshal())] = f
+		}
 		add(sg)
 	}
 	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" && !s.target.identitiesOnly {
@@ -332,14 +366,22 @@ func (s *SSH) signers(last *atomic.Value) ([]ssh.Signer, error) {
 	return append(out, legacy...), nil
 }
 
-// recordingSigner notes which signature algorithm was used last.
+// signature is what the last user-key signature was made with. A client
+// signs only after the server said it would accept the key, so after a
+// successful login it names the key that was accepted.
+type signature struct {
+	algo string
+	key  ssh.PublicKey
+}
+
+// recordingSigner notes which key and signature algorithm were used last.
 type recordingSigner struct {
 	ssh.AlgorithmSigner
 	last *atomic.Value
 }
 
 func (r recordingSigner) SignWithAlgorithm(rand io.Reader, data []byte, algo string) (*ssh.Signature, error) {
-	r.last.Store(algo)
+	r.last.Store(signature{algo: algo, key: r.PublicKey()})
 	return r.AlgorithmSigner.SignWithAlgorithm(rand, data, algo)
 }
 
@@ -349,7 +391,7 @@ type recordingMultiSigner struct {
 }
 
 func (r recordingMultiSigner) SignWithAlgorithm(rand io.Reader, data []byte, algo string) (*ssh.Signature, error) {
-	r.last.Store(algo)
+	r.last.Store(signature{algo: algo, key: r.PublicKey()})
 	return r.MultiAlgorithmSigner.SignWithAlgorithm(rand, data, algo)
 }
 
@@ -438,6 +480,49 @@ func (s *SSH) Port() int { return s.target.port }
 
 // LegacyAlgorithms lists the weak algorithms in use on this connection.
 func (s *SSH) LegacyAlgorithms() []string { return append([]string(nil), s.legacyAlgos...) }
+
+// SSHAlgorithms are the algorithms an SSH connection negotiated, by their
+// protocol names (as "ssh -Q kex", "ssh -Q mac" ... list them).
+type SSHAlgorithms struct {
+	KeyExchange string // "curve25519-sha256", "diffie-hellman-group14-sha1" ...
+	HostKey     string // the host key signature algorithm: "ssh-ed25519", "ssh-rsa" (SHA-1) ...
+	Cipher      string // client to server
+	MAC         string // client to server; "" with an AEAD cipher, which needs none
+	// UserKeySignature is the algorithm the accepted user key signed with
+	// ("ssh-rsa" is an RSA key with SHA-1); "" when no signature was made.
+	UserKeySignature string
+}
+
+// Algorithms returns what the connection negotiated.
+func (s *SSH) Algorithms() SSHAlgorithms { return s.algos }
+
+// Addr returns the old server's name or address as given in SSHOptions.Addr
+// (an ssh config alias stays an alias).
+func (s *SSH) Addr() string { return s.opts.Addr }
+
+// Host returns the host name or address connected to: the ssh config
+// file's HostName for Addr, else Addr.
+func (s *SSH) Host() string { return s.target.host }
+
+// RemoteIP returns the IP address the connection reached (no port).
+func (s *SSH) RemoteIP() string {
+	if ap, err := netip.ParseAddrPort(s.client.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	h, _, _ := net.SplitHostPort(s.client.RemoteAddr().String())
+	return h
+}
+
+// User returns the remote user logged in as.
+func (s *SSH) User() string { return s.target.user }
+
+// AuthKeyFile returns the identity file whose key the server accepted, or
+// "" when that key came from ssh-agent.
+func (s *SSH) AuthKeyFile() string { return s.authKeyFile }
+
+// KnownHostsFiles returns the known_hosts files the host key was checked
+// against; the first is where new keys (and RecordAlias) are written.
+func (s *SSH) KnownHostsFiles() []string { return append([]string(nil), s.target.knownHosts...) }
 
 // SystemSSHArgs returns arguments for the system ssh client that reach the
 // same host with the same port, keys and known_hosts, never prompting.

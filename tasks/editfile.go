@@ -208,6 +208,12 @@ func ValidHostname(s string) error {
 			}
 		}
 	}
+	// A top-level label is never all digits (RFC 3696, 2): "999.1.1.1" is a
+	// mistyped IP address, which a resolver would look up as a name.
+	labels := strings.Split(s, ".")
+	if last := labels[len(labels)-1]; strings.Trim(last, "0123456789") == "" {
+		return fmt.Errorf("%q is not an IP address (four numbers from 0 to 255, like 192.0.2.10), and a host name cannot end in a number", s)
+	}
 	return nil
 }
 
@@ -439,16 +445,46 @@ func sshHostMatches(patterns []string, alias string) bool {
 	return matched
 }
 
-// setSSHHostBlock is the pure part of SetSSHConfigHost.
-func setSSHHostBlock(data []byte, alias string, port int, hostName string) ([]byte, bool, error) {
+// SSHSetting is one line of an ssh client configuration block: a keyword as
+// ssh_config(5) spells it ("HostName", "Port", "KexAlgorithms") and its
+// value, written as given ("+diffie-hellman-group14-sha1" adds to ssh's
+// defaults).
+type SSHSetting struct {
+	Keyword string
+	Value   string
+}
+
+func (st SSHSetting) String() string { return st.Keyword + " " + quoteSSHValue(st.Value) }
+
+// sshMultiValued are the keywords ssh accumulates over every matching line
+// instead of taking the first value.
+var sshMultiValued = map[string]bool{"identityfile": true, "certificatefile": true, "localforward": true,
+	"remoteforward": true, "dynamicforward": true, "sendenv": true}
+
+// quoteSSHValue puts a value holding white space in double quotes, as
+// ssh_config(5) reads it.
+func quoteSSHValue(v string) string {
+	if strings.ContainsAny(v, " \t") && !strings.HasPrefix(v, `"`) {
+		return `"` + v + `"`
+	}
+	return v
+}
+
+// unquoteSSHValue is the inverse of quoteSSHValue, for comparisons.
+func unquoteSSHValue(v string) string {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return v
+}
+
+// setSSHHostBlock is the pure part of SetSSHConfigBlock.
+func setSSHHostBlock(data []byte, alias string, settings []SSHSetting) ([]byte, bool, error) {
 	lines := splitLines(data)
 	ours, firstBlock := -1, -1
 	for i, l := range lines {
 		kw, rest := sshKeyword(l)
 		if kw != "host" && kw != "match" {
-			if firstBlock < 0 && kw == "port" {
-				return nil, false, fmt.Errorf("line %d (%q) sets a port for every host before any Host block, which would override the Host %s block", i+1, strings.TrimSpace(l), alias)
-			}
 			continue
 		}
 		if firstBlock < 0 {
@@ -459,33 +495,46 @@ func setSSHHostBlock(data []byte, alias string, port int, hostName string) ([]by
 			break
 		}
 	}
-	// An existing block is updated in place; a block before it that also
-	// matches the alias and sets a port would win over it.
-	if ours > 0 {
-		var block string
-		for j := firstBlock; j < ours; j++ {
-			kw, rest := sshKeyword(lines[j])
-			switch {
-			case kw == "host" && sshHostMatches(strings.Fields(rest), alias):
-				block = strings.TrimSpace(lines[j])
-			case kw == "host" || kw == "match":
-				block = ""
-			case kw == "port" && block != "":
-				return nil, false, fmt.Errorf("line %d (%q) sets a port for %s in the block %q, which comes first and would win", j+1, strings.TrimSpace(lines[j]), alias, block)
-			}
+	want := map[string]string{}
+	for _, st := range settings {
+		if !sshMultiValued[strings.ToLower(st.Keyword)] {
+			want[strings.ToLower(st.Keyword)] = st.Value
 		}
 	}
-	want := map[string]string{"port": strconv.Itoa(port)}
-	order := []string{"port"}
-	if hostName != "" {
-		want["hostname"] = hostName
-		order = []string{"hostname", "port"}
+	// ssh takes the first value it finds: a line that applies to alias
+	// before our block (before any Host line, or in an earlier matching
+	// block) and says something else would win over it.
+	limit := ours
+	if limit < 0 {
+		limit = firstBlock
 	}
-	names := map[string]string{"port": "Port", "hostname": "HostName"}
+	if limit < 0 {
+		limit = len(lines)
+	}
+	block, applies := "", true
+	for j := 0; j < limit; j++ {
+		kw, rest := sshKeyword(lines[j])
+		switch {
+		case kw == "host":
+			block, applies = strings.TrimSpace(lines[j]), sshHostMatches(strings.Fields(rest), alias)
+		case kw == "match":
+			block, applies = strings.TrimSpace(lines[j]), false
+		case kw == "":
+		default:
+			v, ok := want[kw]
+			if !ok || !applies || unquoteSSHValue(rest) == v {
+				continue
+			}
+			if block == "" {
+				return nil, false, fmt.Errorf("line %d (%q) sets %s for every host before any Host block, which would override the Host %s block", j+1, strings.TrimSpace(lines[j]), kw, alias)
+			}
+			return nil, false, fmt.Errorf("line %d (%q) sets %s for %s in the block %q, which comes first and would win", j+1, strings.TrimSpace(lines[j]), kw, alias, block)
+		}
+	}
 	if ours < 0 {
 		block := []string{"Host " + alias}
-		for _, k := range order {
-			block = append(block, "  "+names[k]+" "+want[k])
+		for _, st := range settings {
+			block = append(block, "  "+st.String())
 		}
 		var out []string
 		if firstBlock < 0 {
@@ -504,6 +553,7 @@ func setSSHHostBlock(data []byte, alias string, port int, hostName string) ([]by
 	}
 	indent := ""
 	found := map[string]bool{}
+	haveMulti := map[string]bool{} // "identityfile\x00/path"
 	out := append([]string(nil), lines...)
 	changed := false
 	for j := ours + 1; j < len(lines); j++ {
@@ -514,13 +564,22 @@ func setSSHHostBlock(data []byte, alias string, port int, hostName string) ([]by
 		if k == "" {
 			continue
 		}
+		lead := lines[j][:len(lines[j])-len(strings.TrimLeft(lines[j], " \t"))]
 		if indent == "" {
-			indent = lines[j][:len(lines[j])-len(strings.TrimLeft(lines[j], " \t"))]
+			indent = lead
+		}
+		if sshMultiValued[k] {
+			haveMulti[k+"\x00"+unquoteSSHValue(rest)] = true
+			continue
 		}
 		if v, ok := want[k]; ok && !found[k] {
 			found[k] = true
-			if rest != v {
-				out[j] = lines[j][:len(lines[j])-len(strings.TrimLeft(lines[j], " \t"))] + names[k] + " " + v
+			if unquoteSSHValue(rest) != v {
+				for _, st := range settings {
+					if strings.ToLower(st.Keyword) == k {
+						out[j] = lead + st.String()
+					}
+				}
 				changed = true
 			}
 		}
@@ -529,9 +588,16 @@ func setSSHHostBlock(data []byte, alias string, port int, hostName string) ([]by
 		indent = "  "
 	}
 	var add []string
-	for _, k := range order {
-		if !found[k] {
-			add = append(add, indent+names[k]+" "+want[k])
+	for _, st := range settings {
+		k := strings.ToLower(st.Keyword)
+		if sshMultiValued[k] {
+			if !haveMulti[k+"\x00"+st.Value] {
+				add = append(add, indent+st.String())
+				haveMulti[k+"\x00"+st.Value] = true
+			}
+		} else if !found[k] {
+			add = append(add, indent+st.String())
+			found[k] = true
 		}
 	}
 	if len(add) > 0 {
@@ -546,38 +612,65 @@ func setSSHHostBlock(data []byte, alias string, port int, hostName string) ([]by
 
 // SetSSHConfigHost makes the ssh client configuration at path on h (usually
 // RootSSHConfig) hold a "Host ALIAS" block with "Port PORT" (and "HostName
-// HOSTNAME" when hostName is not empty), updating an existing block in place
-// and leaving every other line alone. A new block goes before the first Host
-// or Match block, because ssh takes the first value it finds. The file
-// (0600) and its directory (0700) are created when missing. It refuses, and
-// changes nothing, when an earlier line would set another port for alias.
+// HOSTNAME" when hostName is not empty); see SetSSHConfigBlock.
 func SetSSHConfigHost(ctx context.Context, h remote.Host, configPath, alias string, port int, hostName string) (EditResult, error) {
+	var settings []SSHSetting
+	if hostName != "" {
+		settings = append(settings, SSHSetting{"HostName", hostName})
+	}
+	settings = append(settings, SSHSetting{"Port", strconv.Itoa(port)})
+	return SetSSHConfigBlock(ctx, h, configPath, alias, settings)
+}
+
+// SetSSHConfigBlock makes the ssh client configuration at configPath on h
+// (usually RootSSHConfig) hold a "Host ALIAS" block with every setting: an
+// existing block is updated in place (a keyword ssh reads once gets its
+// value replaced; IdentityFile and the other keywords ssh accumulates get
+// a line added unless one with that value is there), and every other line
+// is left alone. A new block goes before the first Host or Match block,
+// because ssh takes the first value it finds. The file (0600) and its
+// directory (0700) are created when missing, and an existing file is backed
+// up before it changes. It refuses, and changes nothing, when a line before
+// the block would give alias another value for one of the keywords, when a
+// Port or HostName is not valid, or when a value holds a newline.
+func SetSSHConfigBlock(ctx context.Context, h remote.Host, configPath, alias string, settings []SSHSetting) (EditResult, error) {
 	res := EditResult{Host: h.Name(), Path: configPath}
 	if err := ValidHostname(alias); err != nil {
 		return res, fmt.Errorf("ssh alias: %w", err)
 	}
-	if err := ValidPort(strconv.Itoa(port)); err != nil {
-		return res, err
-	}
-	if hostName != "" {
-		if ValidIP(hostName) != nil && ValidHostname(hostName) != nil {
-			return res, fmt.Errorf("ssh HostName %q is neither an IP address nor a host name", hostName)
+	var what []string
+	for _, st := range settings {
+		k := strings.ToLower(st.Keyword)
+		switch {
+		case st.Keyword == "" || strings.Trim(k, "abcdefghijklmnopqrstuvwxyz") != "":
+			return res, fmt.Errorf("ssh config keyword %q is not a keyword", st.Keyword)
+		case st.Value == "" || strings.ContainsAny(st.Value, "\n\r\x00") || strings.Contains(st.Value, `"`):
+			return res, fmt.Errorf("ssh config %s value %q is empty or holds a newline, NUL or double quote", st.Keyword, st.Value)
+		case k == "port":
+			if err := ValidPort(st.Value); err != nil {
+				return res, err
+			}
+		case k == "hostname":
+			if ValidIP(st.Value) != nil && ValidHostname(st.Value) != nil {
+				return res, fmt.Errorf("ssh HostName %q is neither an IP address nor a host name", st.Value)
+			}
 		}
+		what = append(what, st.String())
+	}
+	if len(settings) == 0 {
+		return res, fmt.Errorf("ssh config Host %s: no settings to write", alias)
 	}
 	old, exists, err := readOptional(ctx, h, configPath)
 	if err != nil {
 		return res, err
 	}
-	out, changed, err := setSSHHostBlock(old, alias, port, hostName)
+	out, changed, err := setSSHHostBlock(old, alias, settings)
 	if err != nil {
 		return res, fmt.Errorf("%s on %s: %w", configPath, h.Name(), err)
 	}
-	what := fmt.Sprintf("Host %s with Port %d", alias, port)
-	if hostName != "" {
-		what += " and HostName " + hostName
-	}
+	desc := fmt.Sprintf("Host %s with %s", alias, strings.Join(what, ", "))
 	if !changed {
-		res.Reason = fmt.Sprintf("%s on %s already has %s; nothing changed.", configPath, h.Name(), what)
+		res.Reason = fmt.Sprintf("%s on %s already has %s; nothing changed.", configPath, h.Name(), desc)
 		return res, nil
 	}
 	if !exists {
@@ -593,7 +686,7 @@ func SetSSHConfigHost(ctx context.Context, h remote.Host, configPath, alias stri
 		return res, err
 	}
 	res.Changed = true
-	res.Reason = fmt.Sprintf("Wrote %s into %s on %s.", what, configPath, h.Name())
+	res.Reason = fmt.Sprintf("Wrote %s into %s on %s.", desc, configPath, h.Name())
 	return res, nil
 }
 
@@ -614,6 +707,65 @@ func SSHEffectivePort(ctx context.Context, h remote.Host, configPath, alias stri
 		}
 	}
 	return 0, fmt.Errorf("ssh -G %s on %s printed no port line", alias, h.Name())
+}
+
+// SSHEffectiveConfig asks the ssh client on h what it would use to reach
+// alias ("ssh -G"): with the configuration file at configPath alone (-F;
+// /dev/null when the file does not exist yet), and the extra options (each
+// "Keyword=value", passed with -o). The result maps each lower-case
+// keyword to its values: one for most keywords, one per line for
+// identityfile and the others ssh accumulates. The error says how ssh
+// failed, with its last line of stderr.
+func SSHEffectiveConfig(ctx context.Context, h remote.Host, configPath, alias string, options ...string) (map[string][]string, error) {
+	f := h.Path(configPath)
+	if _, err := h.Stat(ctx, configPath); errors.Is(err, fs.ErrNotExist) {
+		f = "/dev/null"
+	}
+	argv := []string{"ssh", "-G", "-F", f}
+	for _, o := range options {
+		argv = append(argv, "-o", o)
+	}
+	argv = append(argv, alias)
+	var out, errb bytes.Buffer
+	r, err := h.Exec(ctx, remote.Cmd{Argv: argv, Stdout: &out, Stderr: &errb})
+	if err != nil {
+		return nil, fmt.Errorf("ssh -G %s on %s: %w", alias, h.Name(), err)
+	}
+	if r.ExitCode != 0 {
+		return nil, fmt.Errorf("%s on %s exited with code %d: %s", strings.Join(argv, " "), h.Name(), r.ExitCode, sshLastLine(errb.String()))
+	}
+	m := map[string][]string{}
+	for _, l := range splitLines(out.Bytes()) {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			m[k] = append(m[k], strings.TrimSpace(v))
+		}
+	}
+	return m, nil
+}
+
+// sshLastLine returns the last non-blank line of s, trimmed.
+func sshLastLine(s string) string {
+	lines := splitLines([]byte(strings.TrimSpace(s)))
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			return l
+		}
+	}
+	return "(nothing on stderr)"
+}
+
+// SSHQuery lists what the ssh client on h supports ("ssh -Q WHAT": kex,
+// cipher, mac, key-sig ...), one name per entry.
+func SSHQuery(ctx context.Context, h remote.Host, what string) ([]string, error) {
+	var out, errb bytes.Buffer
+	r, err := h.Exec(ctx, remote.Cmd{Argv: []string{"ssh", "-Q", what}, Stdout: &out, Stderr: &errb})
+	if err != nil {
+		return nil, fmt.Errorf("ssh -Q %s on %s: %w", what, h.Name(), err)
+	}
+	if r.ExitCode != 0 {
+		return nil, fmt.Errorf("ssh -Q %s on %s exited with code %d: %s", what, h.Name(), r.ExitCode, sshLastLine(errb.String()))
+	}
+	return strings.Fields(out.String()), nil
 }
 
 // ---- resolv.conf -------------------------------------------------------------

@@ -65,7 +65,7 @@ func (x *TaskExecutor) Old(ctx context.Context, env *StepEnv) (*remote.SSH, erro
 		o.Name = HostOld
 	}
 	if o.Addr == "" {
-		o.Addr = firstNonEmpty(env.Data.Facts["old_addr"], env.Data.Answers["old_addr"])
+		o.Addr = oldLookupName(env.Data)
 	}
 	if o.Addr == "" {
 		return nil, errors.New("the old server's address is not known yet (give --old)")

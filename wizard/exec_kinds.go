@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,10 +38,11 @@ func runCheckRoot(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 func runSSHConnect(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
 	old, err := x.Old(ctx, env)
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, connectHint(err, x, env.Data)
 	}
-	o := Outcome{Facts: map[string]string{"old_addr": firstNonEmpty(env.Data.Facts["old_addr"], env.Data.Answers["old_addr"], x.OldSSH.Addr)},
-		Answers: map[string]string{"ssh_port": strconv.Itoa(old.Port())}}
+	// old_addr becomes the address the connection reached, however it was
+	// given (an ssh config alias, a name, an IP address).
+	o := Outcome{Facts: oldAddressFacts(old), Answers: map[string]string{"ssh_port": strconv.Itoa(old.Port())}}
 	// A simulated server (root not "/") has its name only in its own
 	// /etc/hostname; a real one answers hostname.
 	var name string
@@ -71,7 +73,7 @@ func runSSHConnect(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 		o.Warnings = append(o.Warnings, "the old server only speaks weak SSH algorithms: "+strings.Join(a, ", "))
 	}
 	o.Commands = append(o.Commands, CommandRecord{Host: "new", Command: "ssh " + old.Destination() + " (port " + strconv.Itoa(old.Port()) + ")", Exit: 0})
-	o.Message = fmt.Sprintf("connected to %s as %s, port %d; host key verified", o.Facts["old_name"], old.Destination(), old.Port())
+	o.Message = fmt.Sprintf("connected to %s (%s) as %s, port %d; host key verified", o.Facts["old_name"], describeOld(old), old.User(), old.Port())
 	return o, nil
 }
 
@@ -222,11 +224,25 @@ func runHostsEntry(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	key := "hosts_line_" + name
 	switch p.str("action") {
 	case "add":
-		r, err := tasks.AddHostsEntry(ctx, h, p.str("ip"), name)
+		ip, given := p.str("ip"), ""
+		o := Outcome{Facts: map[string]string{}}
+		if ip != "" && tasks.ValidIP(ip) != nil {
+			// A name (an ssh config alias, a host name): the line needs the
+			// address it leads to.
+			given = ip
+			if ip, err = resolveOldName(ctx, x, given); err != nil {
+				return Outcome{}, err
+			}
+			o.Facts["old_addr"], o.Facts["old_host"] = ip, given
+		}
+		r, err := tasks.AddHostsEntry(ctx, h, ip, name)
 		if err != nil {
 			return Outcome{}, err
 		}
-		o := Outcome{Message: r.Reason, Facts: map[string]string{}}
+		o.Message = r.Reason
+		if given != "" {
+			o.Message += " (" + given + " resolves to " + ip + ")"
+		}
 		if r.Changed {
 			// Only a line ferry added is removed at the end.
 			o.Facts[key] = r.Line
@@ -247,43 +263,73 @@ func runHostsEntry(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 }
 
 func runSSHConfig(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	port, err := strconv.Atoi(p.str("port"))
-	if err != nil {
-		return Outcome{}, fmt.Errorf("ssh port %q: %w", p.str("port"), err)
-	}
-	cfg := firstNonEmpty(x.SSHConfig, "/root/.ssh/config")
-	var o Outcome
-	if port != 22 {
-		r, err := tasks.SetSSHConfigHost(ctx, x.New, cfg, p.str("alias"), port, "")
-		if err != nil {
-			return Outcome{}, err
-		}
-		o.Message = r.Reason
-	} else {
-		o.Message = "port 22 needs no ssh config block"
-	}
 	old, err := x.Old(ctx, env)
 	if err != nil {
+		return Outcome{}, err
+	}
+	port := old.Port()
+	if v := p.str("port"); v != "" {
+		if port, err = strconv.Atoi(v); err != nil || tasks.ValidPort(v) != nil {
+			return Outcome{}, fmt.Errorf("ssh port %q is not a port number", v)
+		}
+	}
+	cfg := firstNonEmpty(x.SSHConfig, tasks.RootSSHConfig)
+	alias := p.str("alias")
+	var o Outcome
+	// What would the system ssh do for the alias now, and what must change
+	// for it to reach the server ferry reached?
+	plan, err := planSSHBlock(ctx, x.New, cfg, alias, old, port)
+	if err != nil {
 		return o, err
 	}
-	if x.New.Root() == "/" {
-		// The vendor's script connects to the alias: the system ssh looks
-		// the key up under that name, so record the key ferry verified.
-		if added, err := old.RecordAlias(p.str("alias")); err != nil {
+	settings := plan.settings
+	declined := ""
+	if len(plan.weak) > 0 {
+		// Weak algorithms go into root's config only with the admin's
+		// consent (the ssh_legacy question, asked when ferry had to accept
+		// some); others the local ssh merely lacks by default need none.
+		if Truthy(p.str("legacy")) || env.Data.Facts["old_ssh_legacy"] == "" {
+			settings = append(settings, plan.weak...)
+		} else {
+			declined = sshSettingsText(plan.weak)
+		}
+	}
+	if len(settings) > 0 {
+		r, err := tasks.SetSSHConfigBlock(ctx, x.New, cfg, alias, settings)
+		if err != nil {
+			return o, err
+		}
+		o.Message = strings.TrimSuffix(r.Reason, ".")
+		if r.Changed {
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: "write Host " + alias + " into " + cfg + ": " + sshSettingsText(settings), Exit: 0})
+		}
+	} else {
+		o.Message = "the system ssh already reaches " + alias + " the way ferry does; " + cfg + " is left as it is"
+	}
+	if declined != "" {
+		o.Warnings = append(o.Warnings, "not written into "+cfg+", as answered: "+declined)
+	}
+	// The system ssh looks the host key up under the alias, or under the
+	// HostName the block gives: record the key ferry verified under both.
+	for _, n := range slices.Compact([]string{alias, plan.hostName}) {
+		if added, err := old.RecordAlias(n); err != nil {
 			return o, err
 		} else if added {
-			o.Message += "; recorded the old server's verified host key for " + p.str("alias") + " in known_hosts"
+			o.Message += "; recorded the old server's verified host key for " + n + " in " + old.KnownHostsFiles()[0]
 		}
-		// Prove what the vendor's script will do: the system ssh, in batch
-		// mode so that no hidden prompt can hang, reaching the alias.
-		args := append([]string{"-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=15"}, p.str("alias"), "true")
-		if _, err := runArgv(ctx, x.New, env.Report, &o, append([]string{"ssh"}, args...)...); err != nil {
-			return o, fmt.Errorf("the system ssh cannot reach %s in batch mode (the vendor's script needs it): %w", p.str("alias"), err)
+	}
+	// Prove what the vendor's script will do: the system ssh, in batch mode
+	// so that no hidden prompt can hang, reaching the alias through this
+	// configuration file.
+	if _, err := runArgv(ctx, x.New, env.Report, &o, "ssh", "-F", x.New.Path(cfg), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+		"-o", "ConnectTimeout=15", alias, "true"); err != nil {
+		err = fmt.Errorf("the system ssh cannot reach %s in batch mode (the vendor's script and rsync need it): %w", alias, err)
+		if declined != "" {
+			err = fmt.Errorf("%w; the old server needs %s, which was not written into %s (answer yes to the weak-algorithms question to write it)", err, declined, cfg)
 		}
-	} else if err := old.CheckSystemSSH(ctx); err != nil {
 		return o, err
 	}
-	o.Message += "; the system ssh reaches the old server in batch mode"
+	o.Message += "; the system ssh reaches " + alias + " in batch mode"
 	return o, nil
 }
 
