@@ -50,9 +50,12 @@ type HostsOptions struct {
 	// overlayfs (the tree's files win, every write lands in the tree);
 	// every other top-level directory (var, root, media, tmp, .ferry-sim,
 	// run...) replaces the real one. The harness adds what a fresh server
-	// has and a tree lacks (tmp, var/tmp, var/log, var/lib, var/run, root)
-	// and the SSH files below; the trees must be on the file system of the
-	// test's temporary directory (overlayfs wants its work directory there).
+	// has and a tree lacks (tmp, var/tmp, var/log, var/lib, var/run, root,
+	// home, media, mnt, opt, srv: so that a directory made there, such as a
+	// tablespace's /media/data2, lands in the tree) and the SSH files below.
+	// A new top-level directory made inside a host lives only as long as
+	// the host. The trees must be on the file system of the test's
+	// temporary directory (overlayfs wants its work directory there).
 	OldRoot, NewRoot string
 	// LegacySSHD restricts the old host's sshd to what a CentOS 6-era
 	// OpenSSH 5.3 offers: diffie-hellman-group14-sha1, an RSA host key
@@ -208,7 +211,7 @@ for e in /* /.[!.]*; do
 		mkdir "$mnt/run"
 		mount -t tmpfs -o mode=0755 "ferry-$name-run" "$mnt/run"
 		;;
-	home | mnt | opt | srv | tmp) mkdir "$mnt/$n" ;;
+	tmp) mkdir "$mnt/$n" ;;
 	esac
 done
 chmod 1777 "$mnt/tmp"
@@ -309,7 +312,8 @@ func skeleton(root string) error {
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
-	}{{"tmp", 0o1777}, {"var/tmp", 0o1777}, {"var/log", 0o755}, {"var/lib", 0o755}, {"var/cache", 0o755}, {"var/spool", 0o755}, {"root", 0o700}, {"etc", 0o755}, {"usr", 0o755}} {
+	}{{"tmp", 0o1777}, {"var/tmp", 0o1777}, {"var/log", 0o755}, {"var/lib", 0o755}, {"var/cache", 0o755}, {"var/spool", 0o755},
+		{"root", 0o700}, {"etc", 0o755}, {"usr", 0o755}, {"home", 0o755}, {"media", 0o755}, {"mnt", 0o755}, {"opt", 0o755}, {"srv", 0o755}} {
 		p := filepath.Join(root, d.path)
 		if _, err := os.Lstat(p); err == nil {
 			continue

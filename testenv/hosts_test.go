@@ -120,13 +120,15 @@ func TestHostsAreTwoServers(t *testing.T) {
 		}
 
 		// Writes land in the host's tree, never in the machine's files.
-		hs.New.MustRun(t, "sh", "-c", "echo '"+testenv.OldHostIP+" oldserver' >>/etc/hosts && mkdir -p /var/migrate && echo x >/var/migrate/f")
+		hs.New.MustRun(t, "sh", "-c", "echo '"+testenv.OldHostIP+" oldserver' >>/etc/hosts && mkdir -p /var/migrate /media/data2 && echo x >/var/migrate/f && echo y >/media/data2/f")
 		b, err := os.ReadFile(filepath.Join(newRoot, "etc/hosts"))
 		if err != nil || !strings.Contains(string(b), "oldserver") {
 			t.Errorf("new tree's etc/hosts = %q, %v; want the line written inside the host", b, err)
 		}
-		if _, err := os.Stat(filepath.Join(newRoot, "var/migrate/f")); err != nil {
-			t.Errorf("a file written to /var/migrate inside the host is not in its tree: %v", err)
+		for _, f := range []string{"var/migrate/f", "media/data2/f"} {
+			if _, err := os.Stat(filepath.Join(newRoot, f)); err != nil {
+				t.Errorf("a file written to /%s inside the host is not in its tree: %v", f, err)
+			}
 		}
 		if got := digest(t); got != before {
 			t.Errorf("the machine's own files changed while the hosts ran:\nbefore:\n%s\nafter:\n%s", before, got)
