@@ -535,7 +535,9 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 	sum := &progressSum{rep: env.Report, parts: make([]tasks.Progress, len(paths))}
 	var o Outcome
 	var mu sync.Mutex
-	var firstErr error
+	// Every directory's refusal or failure is reported, in the runbook's
+	// order, not only the first one.
+	errs := make([]error, len(paths))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i, dir := range paths {
@@ -560,16 +562,16 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 			if res.Warning != "" {
 				o.Warnings = append(o.Warnings, dir+": "+res.Warning)
 			}
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", dir, err)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", dir, err)
 			}
 		}(i, dir)
 	}
 	wg.Wait()
 	total := sum.total()
 	o.Counters = &total
-	if firstErr != nil {
-		return o, firstErr
+	if err := errors.Join(errs...); err != nil {
+		return o, err
 	}
 	o.Message = fmt.Sprintf("%d director(ies) in sync", len(paths))
 	return o, nil
