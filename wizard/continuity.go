@@ -34,6 +34,9 @@ type LostJournalError struct {
 	// Problem says what is wrong with the journal ("missing", "empty", or
 	// which migration it belongs to).
 	Problem string
+	// Replaced: the journal is there but another migration's (or has no
+	// header while the state directory has a migration id).
+	Replaced bool
 	// Found lists the signs of the earlier migration.
 	Found []Evidence
 	// Prev describes the rotated copy (JournalPrevFile) when it is usable:
@@ -43,14 +46,19 @@ type LostJournalError struct {
 
 func (e *LostJournalError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the journal %s is %s, but a migration already began in this state directory; ferry will not start it again from the beginning, because that would re-run steps that already ran (stopping mail, copying and merging the queue twice). Found:",
-		filepath.Join(e.Dir, JournalFile), e.Problem)
+	fmt.Fprintf(&b, "the journal %s is %s", filepath.Join(e.Dir, JournalFile), e.Problem)
+	if e.Replaced {
+		b.WriteString("; ferry will not go on from another migration's record, ")
+	} else {
+		b.WriteString(", but a migration already began here; ")
+	}
+	b.WriteString("and will not start the migration again from the beginning, because that would re-run steps that already ran (stopping mail, copying and merging the queue twice). Found:")
 	for _, f := range e.Found {
 		b.WriteString("\n  - " + f.What)
 	}
 	b.WriteString("\nTo go on:")
 	if e.Prev != "" {
-		fmt.Fprintf(&b, "\n  - restore the journal from ferry's copy (%s): cp -p %s %s ; steps done after that copy was made will be checked and asked again",
+		fmt.Fprintf(&b, "\n  - restore the journal from ferry's copy, %s:\n      cp -p %s %s\n    the copy is refreshed whenever a step ends or waits; if ferry was killed after it was made, compare its last events with the servers first",
 			e.Prev, filepath.Join(e.Dir, JournalPrevFile), filepath.Join(e.Dir, JournalFile))
 	}
 	b.WriteString("\n  - or, if you truly mean to begin a new migration, run the same command with --start-over (the earlier state is moved aside into the state directory, not deleted)")
@@ -192,7 +200,7 @@ func CheckContinuity(dir string, lockExisted bool, host []Evidence) error {
 		default:
 			return nil
 		}
-		return &LostJournalError{Dir: dir, Problem: problem, Found: StateEvidence(dir, lockExisted), Prev: describePrev(dir)}
+		return &LostJournalError{Dir: dir, Problem: problem, Replaced: true, Found: StateEvidence(dir, lockExisted), Prev: describePrev(dir)}
 	}
 	found := append(StateEvidence(dir, lockExisted), host...)
 	for _, f := range found {

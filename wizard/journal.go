@@ -23,8 +23,8 @@ const (
 	// JournalFile is the journal's name inside a state directory.
 	JournalFile = "journal.jsonl"
 	// JournalPrevFile is the rotated copy of the journal: the journal as it
-	// was when ferry last opened or closed it, written atomically, so that a
-	// journal lost between two runs can be restored.
+	// was when ferry last opened or closed it, or a step last ended or began
+	// to wait, written atomically, so that a lost journal can be restored.
 	JournalPrevFile = "journal.prev"
 	// MigrationIDFile holds the id of the migration the state directory
 	// belongs to (one line); the journal's header carries the same id.
@@ -426,7 +426,9 @@ func (j *Journal) ensureHeader(runbook, hash string) error {
 
 // Append numbers and timestamps ev (when unset), writes it as one line and
 // fsyncs the file. The first line of a new journal is its header (see
-// EnsureHeader). It returns the event as written.
+// EnsureHeader). At a step boundary (a step finished or skipped, a wait,
+// the run's end) the journal is copied to JournalPrevFile. It returns the
+// event as written.
 func (j *Journal) Append(ev Event) (Event, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -448,6 +450,14 @@ func (j *Journal) Append(ev Event) (Event, error) {
 	}
 	if err := j.f.Sync(); err != nil {
 		return ev, fmt.Errorf("journal %s: fsync: %w", j.path, err)
+	}
+	switch ev.Type {
+	case EvStepFinished, EvSkipped, EvWaiting, EvRunFinished:
+		// A step boundary: refresh the copy (a few per step, never per
+		// line of a long task).
+		if err := j.rotate(); err != nil {
+			return ev, err
+		}
 	}
 	return ev, nil
 }
