@@ -88,6 +88,9 @@ type Engine struct {
 	decisions chan Decision
 	secrets   map[string]string
 	secretKey map[string]bool
+	// red masks secret values (secret answers, secret-stream lines) in
+	// every journaled event.
+	red Redactor
 	// Actor names who decides (user@host, or "answers file").
 	Actor string
 	// ProgressInterval is how often progress is passed on (default 100ms).
@@ -144,6 +147,7 @@ func (e *Engine) SetSecret(key, value string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.secrets[key] = value
+	e.red.Add(value)
 }
 
 // emit journals (when the type says so) and passes an event on.
@@ -152,6 +156,7 @@ func (e *Engine) emit(ev Event) error {
 		ev.Time = time.Now().UTC()
 	}
 	if ev.Type.Journaled() {
+		e.redact(&ev)
 		var err error
 		ev, err = e.j.Append(ev)
 		if err != nil {
@@ -163,6 +168,18 @@ func (e *Engine) emit(ev Event) error {
 		e.sink(ev)
 	}
 	return nil
+}
+
+// redact masks known secret values in the text fields of a journaled event,
+// so that neither the journal nor the report built from it holds them.
+func (e *Engine) redact(ev *Event) {
+	ev.Message = e.red.String(ev.Message)
+	ev.Command = e.red.String(ev.Command)
+	for _, m := range []map[string]string{ev.Answers, ev.Facts} {
+		for k, v := range m {
+			m[k] = e.red.String(v)
+		}
+	}
 }
 
 // Run walks the runbook from where the journal left off until the end, a
@@ -824,6 +841,9 @@ func (r *stepReporter) flush() {
 }
 
 func (r *stepReporter) Line(stream, text string) {
+	if stream == StreamSecret {
+		r.e.red.Add(text)
+	}
 	if r.e.sink != nil {
 		r.e.sink(Event{Type: EvOutput, Time: time.Now().UTC(), Step: r.step, Stream: stream, Message: text})
 	}

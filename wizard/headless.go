@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -45,8 +46,11 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 	defer cancel()
 	var mu sync.Mutex
 	var need *NeedsHumanError
-	enc := json.NewEncoder(w)
+	// Secrets never reach w: lines of the secret stream are replaced by a
+	// note, and every secret value (answers, those lines) is masked in
+	// every event and in the error returned.
 	e := s.Engine
+	red := &e.red
 	e.Actor = "answers file"
 	e.MaxPassFailures = HeadlessMaxPassFailures
 	for k, v := range set.Answers {
@@ -63,7 +67,13 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 	s.SetSink(func(ev Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		_ = enc.Encode(ev)
+		if ev.Type == EvOutput && ev.Stream == StreamSecret {
+			red.Add(ev.Message)
+			ev.Message = "(a secret line, shown on ferry's own screen only, never in headless output)"
+		}
+		if b, err := json.Marshal(ev); err == nil {
+			_, _ = w.Write(append(red.JSON(b), '\n'))
+		}
 		if ev.Type == EvStepFinished && ev.Status == StatusOK {
 			passes[ev.Step]++
 		}
@@ -80,7 +90,7 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 		}
 		if !ok {
 			if need == nil {
-				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: firstNonEmpty(ev.Message, questionKeys(ev.Questions))}
+				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: red.String(firstNonEmpty(ev.Message, questionKeys(ev.Questions)))}
 			}
 			cancel()
 			return
@@ -94,6 +104,10 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 	defer mu.Unlock()
 	if need != nil {
 		return need
+	}
+	var sf *StepFailedError
+	if errors.As(err, &sf) {
+		sf.Message = red.String(sf.Message)
 	}
 	return err
 }
