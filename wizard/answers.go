@@ -29,6 +29,11 @@ type AnswerSet struct {
 	Done []string `json:"done,omitempty"`
 	// Skip maps step ids to the reason they are skipped.
 	Skip map[string]string `json:"skip,omitempty"`
+	// ConfirmDeletions maps step ids to the most deletions the file accepts
+	// for any one directory of that step's transfers, when a transfer would
+	// delete more than ferry lets through unconfirmed (the "type delete N"
+	// question). A larger count still stops for a person.
+	ConfirmDeletions map[string]int `json:"confirm_deletions,omitempty"`
 	// Rerun lists the steps (by id) the file allows to run again when a
 	// stopped or killed ferry left them interrupted and they are not re-run
 	// without asking (destructive steps, steps not safe to re-run). A
@@ -108,7 +113,28 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 			return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)
 		}
 	}
+	for id, n := range a.ConfirmDeletions {
+		if rb.Step(id) == nil {
+			return fmt.Errorf("answers file: confirm_deletions: %q is not a step of runbook %s", id, rb.ID)
+		}
+		if n < 1 {
+			return fmt.Errorf("answers file: confirm_deletions: %s: %d is not a number of deletions (1 or more)", id, n)
+		}
+	}
 	return nil
+}
+
+// DeletionsWord is what the admin types to let one transfer delete n
+// entries: "delete N".
+func DeletionsWord(n int) string { return fmt.Sprintf("delete %d", n) }
+
+// deletionsOf reads a DeletionsWord back: the count, and whether word is one.
+func deletionsOf(word string) (int, bool) {
+	var n int
+	if _, err := fmt.Sscanf(word, "delete %d", &n); err != nil || DeletionsWord(n) != word {
+		return 0, false
+	}
+	return n, true
 }
 
 // Save writes the answer set into dir atomically (mode 0600). Secrets are

@@ -51,6 +51,11 @@ type StepEnv struct {
 	// Ask lets a running step ask a question the runbook could not declare
 	// in advance (trusting an unknown host key). It blocks until a decision.
 	Ask func(need, message string) (Decision, error)
+	// Confirm asks for a typed confirmation while the step runs (a transfer
+	// that would delete more than the unconfirmed limit): message says what
+	// would happen, word is what must be typed. It reports whether word was
+	// typed, and who decided.
+	Confirm func(message, word string) (ok bool, actor string, err error)
 }
 
 // Outcome is what a step produced.
@@ -666,6 +671,13 @@ func (e *Engine) env(s *Step, pass int, rep tasks.Reporter, ctx context.Context)
 		Data: e.data(s), Report: rep, Pass: pass, Secrets: secrets,
 		Ask: func(need, message string) (Decision, error) {
 			return e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: need, Message: message})
+		},
+		Confirm: func(message, word string) (bool, string, error) {
+			d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word, Message: message})
+			if err != nil {
+				return false, "", err
+			}
+			return d.Action == ActConfirm && strings.TrimSpace(d.Text) == word, d.Actor, nil
 		},
 	}
 }

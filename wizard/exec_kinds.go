@@ -540,34 +540,61 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 	errs := make([]error, len(paths))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
+	one := func(i int, dir string, confirmed int) {
+		opts := tasks.RsyncOptions{ConfirmDeletes: confirmed, Host: x.New, Remote: old, SourceHost: old, Src: strings.TrimSuffix(dir, "/") + "/", Dst: strings.TrimSuffix(dir, "/") + "/",
+			HardLinks: p.bool("hard_links"), NumericIDs: p.bool("numeric_ids"), Delete: p.bool("delete"), MaxDelete: p.int("max_delete", 0), Hot: p.str("pass") == "hot",
+			// A first copy of many small files is much slower with
+			// --no-inc-recursive (bench/README.md); hot passes do not need
+			// a fixed total, the counters stay monotonic either way.
+			IncRecursive: p.str("pass") == "hot"}
+		res, err := tasks.Rsync(ctx, opts, sum.part(i))
+		mu.Lock()
+		defer mu.Unlock()
+		if len(res.Argv) > 0 {
+			// A transfer refused before it started ran no command.
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
+		}
+		if res.Warning != "" {
+			o.Warnings = append(o.Warnings, dir+": "+res.Warning)
+		}
+		errs[i] = nil
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %w", dir, err)
+		}
+	}
 	for i, dir := range paths {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(i int, dir string) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			opts := tasks.RsyncOptions{Host: x.New, Remote: old, SourceHost: old, Src: strings.TrimSuffix(dir, "/") + "/", Dst: strings.TrimSuffix(dir, "/") + "/",
-				HardLinks: p.bool("hard_links"), NumericIDs: p.bool("numeric_ids"), Delete: p.bool("delete"), MaxDelete: p.int("max_delete", 0), Hot: p.str("pass") == "hot",
-				// A first copy of many small files is much slower with
-				// --no-inc-recursive (bench/README.md); hot passes do not need
-				// a fixed total, the counters stay monotonic either way.
-				IncRecursive: p.str("pass") == "hot"}
-			res, err := tasks.Rsync(ctx, opts, sum.part(i))
-			mu.Lock()
-			defer mu.Unlock()
-			if len(res.Argv) > 0 {
-				// A transfer refused before it started ran no command.
-				o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
-			}
-			if res.Warning != "" {
-				o.Warnings = append(o.Warnings, dir+": "+res.Warning)
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", dir, err)
-			}
+			one(i, dir, 0)
 		}(i, dir)
 	}
 	wg.Wait()
+	// A transfer refused only for deleting more than the unconfirmed limit
+	// is put to the admin, one directory at a time: typing "delete N" lets
+	// it delete up to N entries (an answers file: confirm_deletions).
+	for i, dir := range paths {
+		var dr *tasks.DeleteRefusedError
+		if env.Confirm == nil || !errors.As(errs[i], &dr) || !errors.Is(dr.Reason, tasks.ErrTooManyDeletions) || dr.Deletions < 1 {
+			continue
+		}
+		word := DeletionsWord(dr.Deletions)
+		msg := fmt.Sprintf("the copy of %s would delete %d entries on the new server, more than the %d ferry lets through unconfirmed", dir, dr.Deletions, dr.Threshold)
+		if len(dr.Sample) > 0 {
+			msg += " (first: " + strings.Join(dr.Sample, ", ") + ")"
+		}
+		ok, actor, err := env.Confirm(msg+fmt.Sprintf(": type %q to let it", word), word)
+		if err != nil {
+			return o, err
+		}
+		if !ok {
+			continue
+		}
+		o.Warnings = append(o.Warnings, fmt.Sprintf("%s: %d deletions confirmed by %s", dir, dr.Deletions, firstNonEmpty(actor, "the admin")))
+		one(i, dir, dr.Deletions)
+	}
 	total := sum.total()
 	o.Counters = &total
 	if err := errors.Join(errs...); err != nil {

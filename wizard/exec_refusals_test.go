@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,5 +50,76 @@ func TestBlueMindEveryBadSpoolNamed(t *testing.T) {
 	}
 	if len(o.Commands) != 2 {
 		t.Errorf("commands recorded %+v, want the two transfers that ran", o.Commands)
+	}
+}
+
+// A hot copy that would delete more than ferry lets through unconfirmed
+// asks for "delete N"; typed, the copy runs and deletes; refused, nothing
+// is deleted.
+func TestBlueMindTooManyDeletionsConfirmed(t *testing.T) {
+	t.Parallel()
+	b := newBMPair(t, nil)
+	spools := paramList(t, b.rb, "spools")
+	for _, d := range spools {
+		bmWrite(t, b.oldRoot, d+"/keep.bin", "old "+d)
+	}
+	stale := spools[2]
+	for i := range 150 {
+		bmWrite(t, b.newRoot, fmt.Sprintf("%s/stale/%03d", stale, i), "left on new")
+	}
+	for _, typed := range []bool{false, true} {
+		var asked []string
+		b.env.Confirm = func(message, word string) (bool, string, error) {
+			asked = append(asked, word+" | "+message)
+			return typed, "tester", nil
+		}
+		o, err := b.run(t, b.step(t, "sync-spools-hot", nil))
+		if len(asked) != 1 || !strings.HasPrefix(asked[0], "delete 151 | the copy of "+stale+" would delete 151 entries") {
+			t.Fatalf("typed %v: questions %q", typed, asked)
+		}
+		_, statErr := os.Stat(filepath.Join(b.newRoot, stale, "stale/000"))
+		if !typed {
+			if !errors.Is(err, tasks.ErrTooManyDeletions) || statErr != nil {
+				t.Fatalf("refused: err %v, a stale file on new: %v", err, statErr)
+			}
+			continue
+		}
+		if err != nil || !errors.Is(statErr, os.ErrNotExist) {
+			t.Fatalf("confirmed: err %v, the stale files on new: %v", err, statErr)
+		}
+		if !strings.Contains(strings.Join(o.Warnings, "\n"), stale+": 151 deletions confirmed by tester") {
+			t.Errorf("the confirmation is not recorded: %q", o.Warnings)
+		}
+		sameTree(t, b.oldRoot, b.newRoot, stale)
+	}
+}
+
+// The deletions question is answered from the answers file's
+// confirm_deletions, up to its count, and never by the confirm list.
+func TestHeadlessConfirmDeletions(t *testing.T) {
+	ev := Event{Type: EvWaiting, Step: "sync-spools-hot", Need: NeedConfirm, Word: DeletionsWord(151)}
+	for _, c := range []struct {
+		set  AnswerSet
+		want bool
+	}{
+		{AnswerSet{ConfirmDeletions: map[string]int{"sync-spools-hot": 200}}, true},
+		{AnswerSet{ConfirmDeletions: map[string]int{"sync-spools-hot": 150}}, false},
+		{AnswerSet{ConfirmDeletions: map[string]int{"other": 500}}, false},
+		{AnswerSet{Confirm: []string{"sync-spools-hot"}}, false},
+	} {
+		d, ok := headlessDecision(ev, &c.set, 0)
+		if ok != c.want || (ok && (d.Action != ActConfirm || d.Text != "delete 151")) {
+			t.Errorf("answers %+v: decision %+v, %v; want answered %v", c.set, d, ok, c.want)
+		}
+	}
+	rb, err := LoadRunbook("bluemind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&AnswerSet{ConfirmDeletions: map[string]int{"no-such-step": 3}}).Validate(rb); err == nil || !strings.Contains(err.Error(), "no-such-step") {
+		t.Errorf("an unknown step in confirm_deletions: %v", err)
+	}
+	if err := (&AnswerSet{ConfirmDeletions: map[string]int{"sync-spools-hot": 0}}).Validate(rb); err == nil {
+		t.Error("confirm_deletions of 0 was accepted")
 	}
 }

@@ -137,6 +137,14 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 		}
 		return Decision{Action: ActAnswer, Answer: ans}, true
 	case NeedConfirm:
+		// Deletions beyond the unconfirmed limit have their own field: the
+		// confirm list (which lets a destructive step run) does not cover them.
+		if n, ok := deletionsOf(ev.Word); ok {
+			if limit, ok := set.ConfirmDeletions[ev.Step]; ok && n <= limit {
+				return Decision{Action: ActConfirm, Text: ev.Word}, true
+			}
+			return Decision{}, false
+		}
 		if slices.Contains(set.Confirm, ev.Step) {
 			return Decision{Action: ActConfirm, Text: ev.Word}, true
 		}
