@@ -1,0 +1,548 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-migrate/ferry/sim"
+	"github.com/ferry-migrate/ferry/testenv"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// The real-path runs: the real binary's "ferry run --headless" (not the
+// demo) through the whole GreenArrow procedure on two namespaced hosts
+// (package testenv), with root "/" on both, a stock PATH, the old server
+// behind OpenSSH's sshd on port 2222 and, on the new server, the vendor's
+// "Host oldserver" block in /root/.ssh/config. Only the vendor's programs
+// are stand-ins (package sim). The end state is then read from the hosts'
+// trees directly, not from anything ferry reports.
+
+// realPathMessages is the size of the old server's disk queue.
+const realPathMessages = 600
+
+// Paths inside the new host.
+const (
+	rpAnswers  = "/root/answers.json"
+	rpStateDir = "/var/lib/ferry"
+	rpTestAddr = "postmaster@example.net"
+)
+
+// realPathCase is one variant of the run.
+type realPathCase struct {
+	name string
+	// old is the --old flag.
+	old string
+	// legacy: the old host's sshd offers only CentOS 6-era algorithms.
+	legacy bool
+	// trustByAnswers: the old host key is not in known_hosts; the answers
+	// file trusts its fingerprint.
+	trustByAnswers bool
+	// resolvLink: the new host's /etc/resolv.conf is a link to a
+	// systemd-resolved stub.
+	resolvLink bool
+	// answers the admin adds for this variant.
+	answers map[string]string
+}
+
+var realPathCases = []realPathCase{
+	// Only ~/.ssh/config knows the old server's address and port: no
+	// old_addr, no ssh_port in the answers.
+	{name: "stock-sshd-old-by-alias", old: testenv.OldAlias},
+	// A CentOS 6-era old server, by address; the admin gives the port,
+	// trusts the host key by its fingerprint and lets ferry write the weak
+	// algorithms into the Host oldserver block.
+	{name: "centos6-sshd", old: testenv.OldHostIP, legacy: true, trustByAnswers: true,
+		answers: map[string]string{"ssh_port": strconv.Itoa(testenv.OldSSHPort), "ssh_legacy": "yes"}},
+	// resolv.conf is systemd-resolved's stub link; the admin has ferry
+	// replace it with a plain file.
+	{name: "resolv-conf-symlink", old: testenv.OldHostIP, resolvLink: true,
+		answers: map[string]string{"ssh_port": strconv.Itoa(testenv.OldSSHPort), "resolv_link_action": "replace"}},
+}
+
+// TestRealPathGreenArrow runs every variant to the end and checks the end
+// state; then it runs the same vendor commands as a plain script on a fresh
+// pair and logs how ferry's downtime window compares.
+func TestRealPathGreenArrow(t *testing.T) {
+	var ferryDowntime time.Duration
+	for _, c := range realPathCases {
+		t.Run(c.name, func(t *testing.T) {
+			d := runRealPath(t, c)
+			if c.name == realPathCases[0].name {
+				ferryDowntime = d
+			}
+		})
+	}
+	t.Run("downtime-vs-script", func(t *testing.T) {
+		script := scriptedCutover(t)
+		if ferryDowntime <= 0 {
+			t.Logf("downtime of the vendor's commands run by a script: %s; ferry's run of variant %s did not finish, so there is no ratio", script.Round(time.Millisecond), realPathCases[0].name)
+			return
+		}
+		t.Logf("downtime window: ferry run %s, plain script %s, ratio %.2f (%d messages; not an assertion)",
+			ferryDowntime.Round(time.Millisecond), script.Round(time.Millisecond), float64(ferryDowntime)/float64(script), realPathMessages)
+	})
+}
+
+// rpSim builds a simulated pair for the harness: no merge delay (the run is
+// not watched), the ferry binary installed on the new server as the README
+// says (/usr/local/bin).
+func rpSim(t *testing.T) *sim.Sim {
+	t.Helper()
+	s, err := sim.Setup(filepath.Join(t.TempDir(), "sim"), sim.Options{Messages: realPathMessages, MergeDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(ferryBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(s.NewRoot, "usr/local/bin/ferry")
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// rpAnswerSet is what an admin writes for an unattended run: every answer,
+// every destructive step confirmed, every manual step done.
+func rpAnswerSet(t *testing.T, c realPathCase, hs *testenv.Hosts) *wizard.AnswerSet {
+	t.Helper()
+	rb, err := wizard.LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &wizard.AnswerSet{Answers: map[string]string{
+		"ip_change":    "no",
+		"backup_dir":   sim.BackupDir,
+		"resolvers":    "8.8.8.8 8.8.4.4 1.1.1.1",
+		"test_address": rpTestAddr,
+	}}
+	for k, v := range c.answers {
+		set.Answers[k] = v
+	}
+	for _, st := range rb.Steps {
+		if st.Destructive {
+			set.Confirm = append(set.Confirm, st.ID)
+		}
+		if st.Level == wizard.LevelManual {
+			set.Done = append(set.Done, st.ID)
+		}
+	}
+	if c.trustByAnswers {
+		set.TrustHostKey = hs.OldHostKeyFingerprint
+	}
+	return set
+}
+
+// stubResolv is systemd-resolved's stub file, which its link points at.
+const stubResolv = "# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n"
+
+// runRealPath runs one variant and checks the end state. It returns
+// ferry's downtime window from the journal (0 when the run failed).
+func runRealPath(t *testing.T, c realPathCase) time.Duration {
+	s := rpSim(t)
+	if c.resolvLink {
+		stub := filepath.Join(s.NewRoot, "run/systemd/resolve/stub-resolv.conf")
+		if err := os.MkdirAll(filepath.Dir(stub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(stub, []byte(stubResolv), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		link := filepath.Join(s.NewRoot, "etc/resolv.conf")
+		if err := os.Remove(link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("../run/systemd/resolve/stub-resolv.conf", link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshotOld(t, s)
+	machineHosts := fileSum(t, "/etc/hosts")
+
+	hs := testenv.StartHosts(t, testenv.HostsOptions{OldRoot: s.OldRoot, NewRoot: s.NewRoot, LegacySSHD: c.legacy, NoKnownHosts: c.trustByAnswers})
+	set := rpAnswerSet(t, c, hs)
+	b, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.NewRoot, strings.TrimPrefix(rpAnswers, "/")), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	args := []string{"ferry", "run", "--runbook", "greenarrow", "--old", c.old, "--headless", "--answers", rpAnswers, "--state-dir", rpStateDir}
+	cmd := hs.New.Command(args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A run that hangs is a failure too; closing the hosts at the end of
+	// the test kills what is left inside.
+	timer := time.AfterFunc(8*time.Minute, func() { _ = cmd.Process.Kill() })
+	err = cmd.Wait()
+	timer.Stop()
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(interface{ ExitCode() int }); ok {
+			code = ee.ExitCode()
+		}
+	}
+	evs := events(t, stdout.Bytes())
+	if code != 0 || len(evs) == 0 || evs[len(evs)-1].Type != wizard.EvRunFinished || evs[len(evs)-1].Status != wizard.StatusOK {
+		t.Errorf("%s: exit %d\n%s\nstderr:\n%s", strings.Join(args, " "), code, describeRun(evs), lastLines(stderr.String(), 20))
+		if c.legacy || c.trustByAnswers {
+			t.Logf("old host's sshd log (last lines):\n%s", lastLines(hs.Log(), 15))
+		}
+	}
+
+	checkRealPathEnd(t, s, c, before)
+	if got := fileSum(t, "/etc/hosts"); got != machineHosts {
+		t.Errorf("this machine's own /etc/hosts changed during the run")
+	}
+
+	st, err := wizard.LoadState(filepath.Join(s.NewRoot, strings.TrimPrefix(rpStateDir, "/")))
+	if err != nil {
+		t.Errorf("journal: %v", err)
+		return 0
+	}
+	if code != 0 || st.DowntimeStart.IsZero() || st.DowntimeEnd.IsZero() {
+		return 0
+	}
+	d := st.DowntimeEnd.Sub(st.DowntimeStart)
+	var parts []string
+	for _, ev := range evs {
+		if ev.Type == wizard.EvStepFinished && !ev.Time.Before(st.DowntimeStart) && !ev.Time.After(st.DowntimeEnd) {
+			parts = append(parts, fmt.Sprintf("%s %s", ev.Step, ev.Duration.Round(time.Millisecond)))
+		}
+	}
+	t.Logf("ferry's downtime window: %s (%s)", d.Round(time.Millisecond), strings.Join(parts, ", "))
+	return d
+}
+
+// oldState is what the old tree held before the run, for the checks.
+type oldState struct {
+	tablespace map[string]string // path under the tablespace dir -> mode and sum
+	control    map[string]string // control file -> content
+}
+
+func snapshotOld(t *testing.T, s *sim.Sim) oldState {
+	t.Helper()
+	o := oldState{tablespace: treeSums(t, filepath.Join(s.OldRoot, sim.TablespaceDir)), control: map[string]string{}}
+	for _, f := range []string{"greenarrow.conf", "license_key", "bounce.boogie_studio_api_license_key", "me"} {
+		b, err := os.ReadFile(filepath.Join(s.OldRoot, "var/hvmail/control", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.control[f] = string(b)
+	}
+	if len(o.tablespace) == 0 {
+		t.Fatal("the old tree has no tablespace files to compare")
+	}
+	return o
+}
+
+// checkRealPathEnd reads the two trees and checks what a finished
+// migration leaves, independently of what ferry reported.
+func checkRealPathEnd(t *testing.T, s *sim.Sim, c realPathCase, before oldState) {
+	t.Helper()
+	// Every message of the old queue exactly once in the new one, named by
+	// its inode, with its envelope; the parked queue gone.
+	r, err := s.NewQueueCheck()
+	switch {
+	case err != nil:
+		t.Errorf("new queue: %v", err)
+	case !r.OK() || r.OldPresent:
+		t.Errorf("new queue: %s", r)
+	}
+
+	// The tablespace kept outside /var/hvmail: the same tree on both.
+	if got := treeSums(t, filepath.Join(s.NewRoot, sim.TablespaceDir)); !equalMaps(got, before.tablespace) {
+		t.Errorf("tablespace %s on the new server differs from the old one's:\nold: %v\nnew: %v", sim.TablespaceDir, before.tablespace, got)
+	}
+	// The configuration and licence came across.
+	for f, want := range before.control {
+		if b, err := os.ReadFile(filepath.Join(s.NewRoot, "var/hvmail/control", f)); err != nil || string(b) != want {
+			t.Errorf("new server's control/%s = %q, %v; want the old server's %q", f, b, err, want)
+		}
+	}
+
+	// Services: up and enabled on the new server, down and disabled on the
+	// old one.
+	for _, w := range []struct{ root, file, want string }{
+		{s.NewRoot, "services/greenarrow", "up"}, {s.NewRoot, "services/hvmail-mta", "up"}, {s.NewRoot, "enabled/greenarrow", "on"},
+		{s.OldRoot, "services/greenarrow", "down"}, {s.OldRoot, "services/hvmail-mta", "down"}, {s.OldRoot, "enabled/greenarrow", "off"},
+	} {
+		b, _ := os.ReadFile(filepath.Join(w.root, ".ferry-sim", w.file))
+		if f := strings.Fields(string(b)); len(f) == 0 || f[0] != w.want {
+			t.Errorf("%s: %s is %q, want %s", filepath.Base(w.root), w.file, strings.TrimSpace(string(b)), w.want)
+		}
+	}
+
+	// resolv.conf: a plain file listing the chosen resolvers (the link,
+	// when there was one, replaced as the answers asked; its target kept).
+	resolv := filepath.Join(s.NewRoot, "etc/resolv.conf")
+	if fi, err := os.Lstat(resolv); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("new /etc/resolv.conf: %v, %v; want a regular file", fi, err)
+	}
+	b, _ := os.ReadFile(resolv)
+	for _, ns := range []string{"8.8.8.8", "8.8.4.4", "1.1.1.1"} {
+		if !strings.Contains(string(b), "nameserver "+ns+"\n") {
+			t.Errorf("new /etc/resolv.conf lacks nameserver %s:\n%s", ns, b)
+		}
+	}
+	if c.resolvLink {
+		if stub, err := os.ReadFile(filepath.Join(s.NewRoot, "run/systemd/resolve/stub-resolv.conf")); err != nil || string(stub) != stubResolv {
+			t.Errorf("the stub file the link pointed at was changed: %q, %v", stub, err)
+		}
+	}
+
+	// The oldserver line is out of /etc/hosts; the rest is still there.
+	hosts, _ := os.ReadFile(filepath.Join(s.NewRoot, "etc/hosts"))
+	if strings.Contains(string(hosts), "oldserver") || !strings.Contains(string(hosts), "localhost") {
+		t.Errorf("new /etc/hosts:\n%s\nwant the localhost lines and no oldserver line", hosts)
+	}
+	// root's ssh config still names the old server as the admin wrote it.
+	cfg, _ := os.ReadFile(filepath.Join(s.NewRoot, "root/.ssh/config"))
+	for _, want := range []string{"Host " + testenv.OldAlias, "HostName " + testenv.OldHostIP, "Port " + strconv.Itoa(testenv.OldSSHPort)} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("new /root/.ssh/config lost %q:\n%s", want, cfg)
+		}
+	}
+
+	// The test message went out.
+	outbox, _ := filepath.Glob(filepath.Join(s.NewRoot, ".ferry-sim/outbox/*"))
+	sent := 0
+	for _, f := range outbox {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "To: "+rpTestAddr+"\n") && strings.Contains(string(b), "Subject: GreenArrow Test Message\n") {
+			sent++
+		}
+	}
+	if sent != 1 {
+		t.Errorf("test messages to %s in the new server's outbox: %d, want 1 (%d files)", rpTestAddr, sent, len(outbox))
+	}
+
+	// The old server is disarmed: no licence, no queued message, and the
+	// queue directories themselves kept.
+	for _, f := range []string{"license_key", "bounce.boogie_studio_api_license_key"} {
+		if _, err := os.Lstat(filepath.Join(s.OldRoot, "var/hvmail/control", f)); err == nil {
+			t.Errorf("old server still has control/%s", f)
+		}
+	}
+	for _, d := range []string{"var/hvmail/qmail-ram/savedqueue", "var/hvmail/qmail-bounce/savedqueue",
+		"var/hvmail/qmail-disk/queue/info", "var/hvmail/qmail-disk/queue/mess", "var/hvmail/qmail-disk/queue/remote",
+		"var/hvmail/qmail-disk/queue/intd", "var/hvmail/qmail-disk/queue/local", "var/hvmail/qmail-disk/queue/todo",
+		"var/hvmail/qmail-disk/queue/bounce"} {
+		n, err := regularFiles(filepath.Join(s.OldRoot, d))
+		if err != nil || n != 0 {
+			t.Errorf("old server's %s: %d files left (%v), want the directory kept and empty", d, n, err)
+		}
+	}
+}
+
+// describeRun says where a headless run stopped: every failed step with
+// its message and last output lines, the last waiting step, and how the
+// run finished.
+func describeRun(evs []wizard.Event) string {
+	var b strings.Builder
+	output := map[string][]string{}
+	lastStarted := ""
+	for _, ev := range evs {
+		switch ev.Type {
+		case wizard.EvStepStarted:
+			lastStarted = ev.Step
+		case wizard.EvOutput:
+			output[ev.Step] = append(output[ev.Step], ev.Message)
+		case wizard.EvStepFinished:
+			if ev.Status != wizard.StatusOK && ev.Status != wizard.StatusSkipped {
+				fmt.Fprintf(&b, "step %s finished %s: %s\n", ev.Step, ev.Status, ev.Message)
+				if out := output[ev.Step]; len(out) > 0 {
+					fmt.Fprintf(&b, "  its last output lines:\n    %s\n", strings.Join(out[max(0, len(out)-8):], "\n    "))
+				}
+			}
+		case wizard.EvCommand:
+			if ev.Exit != nil && *ev.Exit != 0 {
+				fmt.Fprintf(&b, "step %s: command on %s exited %d: %s\n", ev.Step, ev.Host, *ev.Exit, ev.Command)
+			}
+		case wizard.EvWarning:
+			fmt.Fprintf(&b, "step %s warned: %s\n", ev.Step, ev.Message)
+		case wizard.EvRunFinished:
+			fmt.Fprintf(&b, "run finished %s: %s\n", ev.Status, ev.Message)
+		}
+	}
+	if len(evs) > 0 {
+		last := evs[len(evs)-1]
+		if last.Type == wizard.EvWaiting {
+			fmt.Fprintf(&b, "last event: step %s waits for %s: %s\n", last.Step, last.Need, last.Message)
+		}
+	}
+	fmt.Fprintf(&b, "last step started: %s; %d events", lastStarted, len(evs))
+	return b.String()
+}
+
+// scriptedCutover runs, on a fresh pair of hosts, the vendor's commands by
+// hand as a plain script would: the preparation untimed, then the cutover
+// (stop on old, final migration pass, tablespace copy, queue merge, removal
+// of the parked queue, start on new) one command after the other. It
+// returns the downtime window the script measured (from just before the
+// stop to just after the start) and checks that the queue arrived whole.
+func scriptedCutover(t *testing.T) time.Duration {
+	t.Helper()
+	s := rpSim(t)
+	hs := testenv.StartHosts(t, testenv.HostsOptions{OldRoot: s.OldRoot, NewRoot: s.NewRoot})
+	prep := `set -e
+echo "` + testenv.OldHostIP + ` oldserver" >>/etc/hosts
+yum install -y ruby
+mkdir -p /var/migrate
+for f in greenarrow-packages.txt greenarrow-repository-access-key.txt hvmail_reinstall_packages postgresql-tablespaces.txt; do
+	rsync -a oldserver:` + sim.BackupDir + `/$f /var/migrate/
+done
+mkdir -p ` + sim.TablespaceDir + `
+rsync -a --delete oldserver:` + sim.TablespaceDir + `/ ` + sim.TablespaceDir + `
+/var/migrate/hvmail_reinstall_packages /var/migrate/greenarrow-packages.txt
+for f in /etc/profile.d/greenarrow-*.sh; do . "$f"; done
+/var/hvmail/libexec/hvmail_server_migration --no-exit-on-error
+`
+	if out, errOut, code := hs.New.Run(t, "", "bash", "-c", prep); code != 0 {
+		t.Fatalf("the script's preparation: exit %d\n%s\n%s", code, lastLines(out, 20), errOut)
+	}
+	cutover := `set -e
+for f in /etc/profile.d/greenarrow-*.sh; do . "$f"; done
+mark() { echo "mark $1 $(date +%s%N)"; }
+mark start
+ssh oldserver 'service greenarrow stop && chkconfig greenarrow off'
+mark stop-old
+last=$(/var/hvmail/libexec/hvmail_server_migration | tail -n 1)
+[ "$last" = "No errors were detected." ] || { echo "final pass: $last" >&2; exit 1; }
+mark migration-final-pass
+rsync -a --delete oldserver:` + sim.TablespaceDir + `/ ` + sim.TablespaceDir + `
+mark tablespaces-final
+find /var/hvmail/qmail-disk/queue/old/mess -type f | /var/hvmail/libexec/hvmail_queue_merge /var/hvmail/qmail-disk/queue/old /var/hvmail/qmail-disk/queue >/dev/null
+mark merge-queue
+[ "$(find /var/hvmail/qmail-disk/queue/old/mess -type f | wc -l)" = 0 ]
+rm -rf /var/hvmail/qmail-disk/queue/old
+mark remove-old-queue
+if [ -e /usr/bin/systemctl ]; then systemctl start greenarrow.service; else service greenarrow start; fi
+chkconfig greenarrow on
+mark start-new
+`
+	out, errOut, code := hs.New.Run(t, "", "bash", "-c", cutover)
+	if code != 0 {
+		t.Fatalf("the script's cutover: exit %d\n%s\n%s", code, lastLines(out, 20), errOut)
+	}
+	if r, err := s.NewQueueCheck(); err != nil || !r.OK() || r.OldPresent {
+		t.Errorf("after the script: new queue %s (%v)", r, err)
+	}
+	var first, prev int64
+	var parts []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "mark" {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil || ns < prev {
+			t.Fatalf("the script's time mark %q is not a later time in nanoseconds", line)
+		}
+		if first == 0 {
+			first = ns
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %s", f[1], time.Duration(ns-prev).Round(time.Millisecond)))
+		}
+		prev = ns
+	}
+	if len(parts) != 6 {
+		t.Fatalf("the script reported %d of its 6 commands:\n%s", len(parts), out)
+	}
+	d := time.Duration(prev - first)
+	t.Logf("the script's downtime window: %s (%s)", d.Round(time.Millisecond), strings.Join(parts, ", "))
+	return d
+}
+
+// treeSums maps every file under dir (relative path) to its mode and the
+// SHA-256 of its content.
+func treeSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		v := fi.Mode().String()
+		if fi.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += fmt.Sprintf(" %x", sha256.Sum256(b))
+		}
+		out[rel] = v
+		return nil
+	})
+	if err != nil {
+		t.Errorf("walk %s: %v", dir, err)
+	}
+	return out
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// regularFiles counts the regular files under dir; a missing dir is an
+// error.
+func regularFiles(dir string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+func fileSum(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
