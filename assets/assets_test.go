@@ -563,7 +563,7 @@ func TestGreenArrowAcceptance(t *testing.T) {
 
 var bluemindOrder = []string{
 	"ssh-old", "rsync-old", "rsync-new", "same-version", "same-plugins", "same-external-url", "setup-wizard", "disk-space",
-	"stop-services-new", "plan-precopy", "sync-spools-hot", "precopy-cyrus",
+	"stop-services-new", "plan-precopy", "sync-spools-hot", "precopy-cyrus", "check-db-login",
 	"stop-services-new-cold", "stop-services-old", "sync-spools-cold", "start-postgres-old", "dump-databases",
 	"copy-config", "start-postgres-new", "restore-databases", "verify-databases",
 	"stop-old-server", "move-ip", "restart-new",
@@ -591,6 +591,7 @@ func TestBlueMindSteps(t *testing.T) {
 		{id: "stop-services-new", phase: "hot-sync", host: "new", level: "auto", kind: "command", destructive: true, precondKind: "compare-packages"},
 		{id: "sync-spools-hot", phase: "hot-sync", host: "new", level: "auto", kind: "rsync", repeatable: true},
 		{id: "precopy-cyrus", phase: "hot-sync", host: "new", level: "auto", kind: "rsync", repeatable: true, when: true},
+		{id: "check-db-login", phase: "hot-sync", host: "old", level: "check", kind: "pg-login"},
 		{id: "stop-services-old", phase: "cold-sync", host: "old", level: "auto", kind: "command", destructive: true, downtime: "start", precondKind: "ssh-connect"},
 		{id: "sync-spools-cold", phase: "cold-sync", host: "new", level: "auto", kind: "rsync"},
 		{id: "start-postgres-old", phase: "cold-sync", host: "old", level: "auto", kind: "command"},
@@ -673,7 +674,7 @@ func TestBlueMindSteps(t *testing.T) {
 	}
 	// Each dump goes into its own database, and never with -C after a
 	// createdb of the same name.
-	restore := regexp.MustCompile(`pg_restore .*-d (\S+) \S+/dump-(\S+)\.sql$`)
+	restore := regexp.MustCompile(`pg_restore .*--dbname=(\S+) .*\S+/dump-(\S+)\.sql$`)
 	restores := 0
 	for _, line := range per(t, rb)["restore-databases"] {
 		if m := restore.FindStringSubmatch(line); m != nil {
@@ -710,17 +711,17 @@ func TestBlueMindAcceptance(t *testing.T) {
 		{text: "systemctl stop postfix.service"},
 		{text: "rsync -aH --delete root@192.0.2.10:/var/spool/cyrus/ /var/spool/cyrus/"},
 		{text: "systemctl start postgresql.service"},
-		{text: `"PGPASSWORD=… pg_dump --format=c --username=bj --host localhost bj" > /var/backups/ferry-bluemind/dump-bj.sql`},
-		{text: `"PGPASSWORD=… pg_dump --format=c --username=bj --host localhost bj-data" > /var/backups/ferry-bluemind/dump-bj-data.sql`},
+		{text: "pg_dump --no-password --host=localhost --username=bj --format=custom bj\n"},
+		{text: "pg_dump --no-password --host=localhost --username=bj --format=custom bj-data\n"},
 		{text: "rsync -a -r root@192.0.2.10:/etc/bm/\\* /etc/bm"},
 		{text: "rsync -a root@192.0.2.10:/etc/ssl/certs/bm_cert*.pem /etc/ssl/certs"},
 		{text: "rsync -a -r root@192.0.2.10:/var/lib/bm-ca/\\* /var/lib/bm-ca"},
-		{text: "runuser -u postgres -- dropdb --if-exists bj\n"},
-		{text: "runuser -u postgres -- dropdb --if-exists bj-data\n"},
-		{text: "runuser -u postgres -- createdb --template=template0 --owner=bj bj\n"},
-		{text: "runuser -u postgres -- createdb --template=template0 --owner=bj bj-data\n"},
-		{text: "pg_restore --exit-on-error --jobs=2 -d bj /var/backups/ferry-bluemind/dump-bj.sql"},
-		{text: "pg_restore --exit-on-error --jobs=2 -d bj-data /var/backups/ferry-bluemind/dump-bj-data.sql"},
+		{text: "runuser -u postgres -- dropdb --no-password --host=/var/run/postgresql --port=5432 --username=postgres --if-exists --maintenance-db=postgres bj\n"},
+		{text: "runuser -u postgres -- dropdb --no-password --host=/var/run/postgresql --port=5432 --username=postgres --if-exists --maintenance-db=postgres bj-data\n"},
+		{text: "runuser -u postgres -- createdb --no-password --host=/var/run/postgresql --port=5432 --username=postgres --maintenance-db=postgres --template=template0 --owner=bj --encoding=UTF8 bj\n"},
+		{text: "runuser -u postgres -- createdb --no-password --host=/var/run/postgresql --port=5432 --username=postgres --maintenance-db=postgres --template=template0 --owner=bj --encoding=UTF8 bj-data\n"},
+		{text: "runuser -u postgres -- pg_restore --no-password --host=/var/run/postgresql --port=5432 --username=postgres --verbose --exit-on-error --dbname=bj --jobs=2 /var/backups/ferry-bluemind/dump-bj.sql"},
+		{text: "runuser -u postgres -- pg_restore --no-password --host=/var/run/postgresql --port=5432 --username=postgres --verbose --exit-on-error --dbname=bj-data --jobs=2 /var/backups/ferry-bluemind/dump-bj-data.sql"},
 		{text: "Security > Firewall", anywhere: true},
 		{text: "Manage messaging system", anywhere: true},
 		{text: "My Networks", anywhere: true},

@@ -220,12 +220,19 @@ func newDeadlineConn(c net.Conn, network, addr string) net.Conn {
 
 func (d *deadlineConn) RemoteAddr() net.Addr { return d.remote }
 
+// PSQLArgv returns the psql command that runs one SQL statement in database
+// db on s and prints the result unaligned, without headers (-At), ignoring
+// any ~/.psqlrc (-X) and stopping at the first error.
+func PSQLArgv(s PGServer, db, sql string) []string {
+	return s.Argv("psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "--dbname="+db, "--command="+sql)
+}
+
 // psqlLines runs one SQL statement with psql on h against database db and
 // returns the output lines (unaligned, tuples only).
 func psqlLines(ctx context.Context, h remote.Host, s PGServer, db, sql string) ([]string, error) {
 	var out strings.Builder
 	tail := newPGTail(10)
-	argv := s.Argv("psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "--dbname="+db, "--command="+sql)
+	argv := PSQLArgv(s, db, sql)
 	res, err := h.Exec(ctx, remote.Cmd{Argv: argv, Env: s.env(), Dir: s.dir(), Stdout: &out, Stderr: tail})
 	if err != nil {
 		return nil, fmt.Errorf("psql on %s: %w", h.Name(), err)

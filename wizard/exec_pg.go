@@ -230,10 +230,21 @@ func runPGLogin(ctx context.Context, x *TaskExecutor, s *Step, p params, env *St
 	if err != nil {
 		return Outcome{}, err
 	}
-	srv := oldPGServer(p, env)
+	// The same login as the dump; ferry's own connection goes to
+	// 127.0.0.1 when no host is given (ConnectPG).
+	srv := dumpServer(p, env)
 	dbs := p.list("databases")
-	if err := tasks.CheckLogins(ctx, old, srv, dbs, old, env.Report); err != nil {
-		return Outcome{}, failed("%v", err)
+	errs, err := tasks.CheckLogins(ctx, old, srv, dbs, old, env.Report)
+	var o Outcome
+	for i, db := range dbs {
+		o.Commands = append(o.Commands, CommandRecord{Host: old.Name(), Command: tasks.CommandSpec{Argv: tasks.PSQLArgv(srv, db, tasks.LoginSQL)}.Display(), Exit: exitOf(errs[i])})
 	}
-	return Outcome{Message: fmt.Sprintf("%s logs in to %s on the old server", srv.User, strings.Join(dbs, " and "))}, nil
+	if err != nil {
+		return o, err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, failed("%v", err)
+	}
+	o.Message = fmt.Sprintf("%s logs in to %s on the old server", srv.User, strings.Join(dbs, " and "))
+	return o, nil
 }

@@ -103,7 +103,7 @@ func TestBlueMindDatabaseStepsShowWhatRuns(t *testing.T) {
 	if shown := shownCommands(t, s, b.env.Data); !slices.Equal(shown, want) {
 		t.Errorf("the runbook shows\n  %s\nthe restore runs\n  %s", strings.Join(shown, "\n  "), strings.Join(want, "\n  "))
 	}
-	if len(want) != 9 || !strings.HasPrefix(want[3], "runuser -u postgres -- dropdb ") || strings.Contains(strings.Join(want, " "), "--host") {
+	if len(want) != 9 || !strings.HasPrefix(want[3], "runuser -u postgres -- dropdb --no-password --host=/var/run/postgresql ") {
 		t.Errorf("the default restore is not run as the postgres OS user over the local socket: %q", want)
 	}
 
@@ -118,6 +118,18 @@ func TestBlueMindDatabaseStepsShowWhatRuns(t *testing.T) {
 	}
 	if shown := shownCommands(t, s, b.env.Data); !slices.Equal(shown, want) {
 		t.Errorf("the runbook shows\n  %s\nthe dump runs\n  %s", strings.Join(shown, "\n  "), strings.Join(want, "\n  "))
+	}
+
+	s = rb.Step("check-db-login")
+	if p, err = resolveParams(s.Params, b.env.Data); err != nil {
+		t.Fatal(err)
+	}
+	want = nil
+	for _, db := range p.list("databases") {
+		want = append(want, tasks.CommandSpec{Argv: tasks.PSQLArgv(dumpServer(p, b.env), db, tasks.LoginSQL)}.Display())
+	}
+	if shown := shownCommands(t, s, b.env.Data); !slices.Equal(shown, want) {
+		t.Errorf("the runbook shows\n  %s\nthe login check runs\n  %s", strings.Join(shown, "\n  "), strings.Join(want, "\n  "))
 	}
 
 	login, start := -1, -1
@@ -195,6 +207,9 @@ GRANT SELECT ON t_flag TO reader;`)
 	b.env.Secrets["db_password"] = pw
 	if o, err = b.run(t, login); err != nil || !strings.Contains(o.Message, "bj logs in to bj and bj-data") {
 		t.Fatalf("login with the right password: %+v, %v", o, err)
+	}
+	if len(o.Commands) != 2 || o.Commands[1].Exit != 0 || !strings.HasPrefix(o.Commands[1].Command, "psql --no-password --host=localhost --port=") || !strings.Contains(o.Commands[1].Command, "--dbname=bj-data") {
+		t.Errorf("login commands %+v", o.Commands)
 	}
 
 	// Dump: the outcome records each archive's size and SHA-256.
