@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,9 @@ func CompareVersions(family, a, b string) (int, error) {
 	if err != nil || strings.TrimSpace(b) != b {
 		return 0, fmt.Errorf("%q is not a Debian version: %v", b, err)
 	}
-	return va.Compare(vb), nil
+	// The library returns any negative or positive number; callers are
+	// promised -1, 0 or +1.
+	return cmp.Compare(va.Compare(vb), 0), nil
 }
 
 // VersionAtLeast reports whether version have is min or later, in the

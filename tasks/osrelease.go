@@ -149,8 +149,9 @@ func ParseDebianVersion(data []byte, source string) (OSRelease, error) {
 		return OSRelease{}, fmt.Errorf("%s is empty", source)
 	}
 	r := OSRelease{ID: "debian", Source: source, PrettyName: "Debian " + v}
-	if v[0] >= '0' && v[0] <= '9' {
-		r.VersionID, _, _ = strings.Cut(v, ".")
+	// The major release is the leading digits ("9.13" is 9, "10a" is 10).
+	if n := len(v) - len(strings.TrimLeft(v, "0123456789")); n > 0 {
+		r.VersionID = v[:n]
 	}
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,7 +77,10 @@ func parseRsyncProgress(line string, base float64) (RsyncRecord, bool) {
 	r.Rate = rate
 	if !strings.HasPrefix(m[5], "?") {
 		parts := strings.Split(m[5], ":")
-		h, _ := strconv.Atoi(parts[0])
+		h, err := strconv.Atoi(parts[0])
+		if err != nil || h > maxRsyncHours {
+			return RsyncRecord{}, false // no time rsync prints
+		}
 		mi, _ := strconv.Atoi(parts[1])
 		s, _ := strconv.Atoi(parts[2])
 		r.Time = time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second
@@ -91,6 +95,11 @@ func parseRsyncProgress(line string, base float64) (RsyncRecord, bool) {
 	}
 	return r, true
 }
+
+// maxRsyncHours is the largest hour count a progress record may hold: a
+// million hours (over a century) is far beyond any transfer, and far below
+// where a time.Duration overflows.
+const maxRsyncHours = 1_000_000
 
 // parseRsyncNumber reads a number as rsync prints it: "71,100,006" (or
 // "71.100.006" where the locale's decimal point is a comma), "71100006", or
@@ -119,6 +128,10 @@ func parseRsyncNumber(s string, base float64) (int64, bool) {
 		}
 		for range mult {
 			f *= base
+		}
+		// Beyond int64 (or NaN) is no count rsync prints.
+		if !(f >= 0 && f < math.MaxInt64) {
+			return 0, false
 		}
 		return int64(f + 0.5), true
 	}

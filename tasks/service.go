@@ -97,7 +97,9 @@ func ParseServiceStatus(out string) (ServiceStatus, error) {
 			st.Unparsed = append(st.Unparsed, l)
 			continue
 		}
-		s.Path = strings.TrimSuffix(s.Path, "/")
+		if len(s.Path) > 1 {
+			s.Path = strings.TrimSuffix(s.Path, "/") // "/service/x/" is x; "/" stays
+		}
 		s.Name = path.Base(s.Path)
 		s.Line = l
 		st.Services = append(st.Services, s)
