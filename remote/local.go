@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 type Local struct {
 	name string
 	root string
+	env  []string // added to every command's environment (WithEnv)
 }
 
 // NewLocal returns the local machine as a Host named name, with every runbook
@@ -58,15 +60,20 @@ func JoinRoot(root, p string) string {
 }
 
 // SimEnv returns the environment additions for a host whose root is not "/":
-// FERRY_ROOT names the root, and the root's own bin directories come first on
-// PATH so that the simulator's stand-ins for vendor programs are found before
-// any real program of the same name.
+// FERRY_ROOT names the root, and the root's own system bin directories (the
+// ones a stock distribution has on PATH) come first, so that the
+// simulator's stand-ins for the distribution's programs are found before
+// any real program of the same name; basePath (ferry's own PATH) follows.
+// A vendor's directories (/var/hvmail/bin ...) are not added: on a
+// simulated server, as on a real one, its profile scripts put them on PATH
+// (the load-profile step carries that into later commands). A root of "/"
+// gets no additions.
 func SimEnv(root string, basePath string) []string {
 	if root == "/" {
 		return nil
 	}
 	var dirs []string
-	for _, d := range []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/var/hvmail/bin", "/var/hvmail/libexec"} {
+	for _, d := range systemBinDirs {
 		dirs = append(dirs, root+d)
 	}
 	if basePath != "" {
@@ -75,25 +82,60 @@ func SimEnv(root string, basePath string) []string {
 	return []string{"FERRY_ROOT=" + root, "PATH=" + strings.Join(dirs, ":")}
 }
 
+// systemBinDirs are the directories of a stock distribution's PATH.
+var systemBinDirs = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+
+// WithEnv returns a Host that runs every command of h with env added to
+// its environment (before the command's own Env, which wins on a clash):
+// settings that hold for every later command on a server, such as those
+// its profile scripts make. A *Local stays a *Local (a copy; h is not
+// changed); another Host is wrapped. An empty env returns h itself.
+func WithEnv(h Host, env []string) Host {
+	if len(env) == 0 {
+		return h
+	}
+	if l, ok := h.(*Local); ok {
+		c := *l
+		c.env = append(append([]string(nil), l.env...), env...)
+		return &c
+	}
+	return envHost{Host: h, env: append([]string(nil), env...)}
+}
+
+// envHost adds environment settings to every command of a Host.
+type envHost struct {
+	Host
+	env []string
+}
+
+// Exec implements Host.
+func (e envHost) Exec(ctx context.Context, c Cmd) (Result, error) {
+	c.Env = append(append([]string(nil), e.env...), c.Env...)
+	return e.Host.Exec(ctx, c)
+}
+
 // Exec implements Host. The command runs in its own process group, and
 // cancelling ctx kills the whole group.
 func (l *Local) Exec(ctx context.Context, c Cmd) (Result, error) {
 	if len(c.Argv) == 0 {
 		return Result{}, errors.New("exec: empty command")
 	}
-	argv0 := c.Argv[0]
 	env := append(os.Environ(), SimEnv(l.root, os.Getenv("PATH"))...)
+	env = append(env, l.env...)
 	env = append(env, c.Env...)
-	if strings.Contains(argv0, "/") {
-		argv0 = l.Path(argv0)
-	} else if l.root != "/" {
-		// exec.Command looks names up on ferry's own PATH; look them up on
-		// the host's instead so the root's stand-ins win.
-		if p, err := lookPathIn(argv0, envValue(env, "PATH")); err == nil {
-			argv0 = p
+	argv := simArgv(l.root, c.Argv)
+	// A name without a slash is looked up on the PATH the command gets (its
+	// own Env, the host's, then ferry's), never on ferry's own PATH alone:
+	// a vendor's directories reach it only through the profile environment.
+	argv0 := argv[0]
+	if !strings.Contains(argv0, "/") {
+		p, err := lookPathIn(argv0, envValue(env, "PATH"))
+		if err != nil {
+			return Result{ExitCode: 127}, fmt.Errorf("host %s: start %s: %w (PATH=%s)", l.name, c.Argv[0], &exec.Error{Name: c.Argv[0], Err: exec.ErrNotFound}, envValue(env, "PATH"))
 		}
+		argv0 = p
 	}
-	cmd := exec.Command(argv0, c.Argv[1:]...)
+	cmd := exec.Command(argv0, argv[1:]...)
 	cmd.Args[0] = c.Argv[0]
 	cmd.Env = env
 	if c.Dir != "" {
@@ -257,3 +299,96 @@ func (l *Local) Stat(_ context.Context, p string) (FileInfo, error) {
 
 // Close implements Host.
 func (l *Local) Close() error { return nil }
+
+// Paths inside command words on a simulated host
+//
+// Commands are built with the paths a real server has ("/var/hvmail/bin/x",
+// "rm -f /etc/apt/sources.list.d/greenarrow.list"). A host whose root is not
+// "/" maps those paths under its root as it runs the command, so that the
+// same argv works on a real server and on a simulated one: nothing outside
+// remote/ rewrites a command for the simulator. On a root of "/" nothing
+// changes.
+
+// simPathToken finds the absolute paths in a word that belong to a
+// server's own tree (not /dev, /proc, /sys or /tmp): after the start of the
+// word or a separator of a shell line, an option's "=", or the ":" of a
+// PATH-style list.
+var simPathToken = regexp.MustCompile(`(^|[\s'"=|;&(<>:])(/(?:usr|var|etc|media|root|opt|srv|home|mnt|data|bin|sbin|lib)(?:/[^\s'"|;&()<>:]*)?)`)
+
+// remoteSpec matches an rsync or scp remote operand, "[user@]host:/path" or
+// ":/path": that path is on another server, which maps it itself.
+var remoteSpec = regexp.MustCompile(`^[^/\s=:'"]*:/`)
+
+// simArgv maps the paths in argv under root (see above). argv[0], when it
+// holds a slash, is a program's path and is mapped whole, and so is any
+// word that is one absolute path; in other words (shell lines, options)
+// the server paths simPathToken finds are mapped. A path already
+// under the root, or under the directory that holds the simulated roots
+// (the simulator's own files: keys, known_hosts), is left as it is, so a
+// word a caller mapped with Host.Path is not mapped twice.
+func simArgv(root string, argv []string) []string {
+	if root == "/" || len(argv) == 0 {
+		return argv
+	}
+	out := make([]string, len(argv))
+	for i, w := range argv {
+		switch {
+		case i == 0 && strings.Contains(w, "/"), wholePath(w):
+			if isUnder(w, root) || isKernelPath(w) {
+				out[i] = w
+			} else {
+				out[i] = JoinRoot(root, w)
+			}
+		default:
+			out[i] = simWord(root, w)
+		}
+	}
+	return out
+}
+
+// wholePath reports whether a word is one absolute path (no blank, so not a
+// shell line): it is mapped whole, whatever its first directory, so that no
+// path a command names escapes the simulated root ("/" included).
+func wholePath(w string) bool {
+	return strings.HasPrefix(w, "/") && !strings.ContainsAny(w, " \t\n")
+}
+
+// isKernelPath reports whether p is under /dev, /proc or /sys, which a
+// simulated server shares with the machine.
+func isKernelPath(p string) bool {
+	for _, d := range []string{"/dev", "/proc", "/sys"} {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// simWord maps the server paths inside one word under root.
+func simWord(root, w string) string {
+	if remoteSpec.MatchString(w) {
+		return w
+	}
+	return simPathToken.ReplaceAllStringFunc(w, func(m string) string {
+		sub := simPathToken.FindStringSubmatch(m)
+		if isUnder(sub[2], root) {
+			return m
+		}
+		return sub[1] + JoinRoot(root, sub[2])
+	})
+}
+
+// isUnder reports whether p is already a real path of the simulation: under
+// root, or under root's parent directory when that is not a top-level
+// directory itself (the simulator keeps its roots side by side there).
+func isUnder(p, root string) bool {
+	for _, dir := range []string{root, filepath.Dir(root)} {
+		if dir == "/" || strings.Count(dir, "/") < 2 && dir != root {
+			continue
+		}
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,5 +165,31 @@ func TestLocalStat(t *testing.T) {
 	}
 	if _, err := l.ReadFile(context.Background(), "/missing"); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), root) {
 		t.Fatalf("missing read: %v", err)
+	}
+}
+
+func TestSimArgvMapsServerPathsOnlyOnASimulatedRoot(t *testing.T) {
+	root := "/tmp/demo/new"
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"sh", "-c", `date | /var/hvmail/bin/mailsubj "Test" a@b.c`}, []string{"sh", "-c", `date | /tmp/demo/new/var/hvmail/bin/mailsubj "Test" a@b.c`}},
+		{[]string{"grep", "dns-nameservers", "/etc/network/interfaces"}, []string{"grep", "dns-nameservers", root + "/etc/network/interfaces"}},
+		{[]string{"sh", "-c", "cat /etc/os-release 2> /dev/null"}, []string{"sh", "-c", "cat " + root + "/etc/os-release 2> /dev/null"}},
+		{[]string{"/usr/bin/find", "/var/hvmail/qmail-ram/savedqueue", "-type", "f", "-delete"}, []string{root + "/usr/bin/find", root + "/var/hvmail/qmail-ram/savedqueue", "-type", "f", "-delete"}},
+		{[]string{"echo", "/proc/1", "--file=/dev/null", "a /tmp/x"}, []string{"echo", "/proc/1", "--file=/dev/null", "a /tmp/x"}},
+		// A word that is one path is mapped whatever it names, the root too.
+		{[]string{"rsync", "-a", "/src/", "/"}, []string{"rsync", "-a", root + "/src/", root}},
+		// Already mapped (Host.Path), or the simulator's own files: as they are.
+		{[]string{"rm", "-rf", root + "/var/x", "/tmp/demo/sim/ssh/id_ed25519"}, []string{"rm", "-rf", root + "/var/x", "/tmp/demo/sim/ssh/id_ed25519"}},
+		// An option value and each element of a PATH-style list.
+		{[]string{"env", "PATH=/usr/bin:/var/hvmail/bin", "--dir=/var/migrate"}, []string{"env", "PATH=" + root + "/usr/bin:" + root + "/var/hvmail/bin", "--dir=" + root + "/var/migrate"}},
+		// Another server's path in an rsync operand is that server's business.
+		{[]string{"rsync", "-a", "root@192.0.2.7:/var/hvmail/", ":/etc/hosts", "/var/hvmail/"}, []string{"rsync", "-a", "root@192.0.2.7:/var/hvmail/", ":/etc/hosts", root + "/var/hvmail/"}},
+	} {
+		if got := simArgv(root, c.in); !slices.Equal(got, c.want) {
+			t.Errorf("simArgv(%q)\n = %q\nwant %q", c.in, got, c.want)
+		}
+		if got := simArgv("/", c.in); !slices.Equal(got, c.in) {
+			t.Errorf("on a real root simArgv changed %q to %q", c.in, got)
+		}
 	}
 }

@@ -166,8 +166,8 @@ func (s *SSH) Exec(ctx context.Context, c Cmd) (Result, error) {
 const cancelGrace = 3 * time.Second
 
 // exec runs c; sim says whether the simulator's settings (root's bin
-// directories first on PATH, argv[0] mapped under the root) apply. The
-// Host's own file operations run without them.
+// directories first on PATH, server paths in the words mapped under the
+// root) apply. The Host's own file operations run without them.
 func (s *SSH) exec(ctx context.Context, c Cmd, sim bool) (Result, error) {
 	if len(c.Argv) == 0 {
 		return Result{}, fmt.Errorf("host %s: exec: empty command", s.name)
@@ -180,10 +180,9 @@ func (s *SSH) exec(ctx context.Context, c Cmd, sim bool) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("host %s: %s: %w", s.name, c.Argv[0], err)
 	}
-	argv := append([]string(nil), c.Argv...)
-	if sim && strings.Contains(argv[0], "/") {
-		argv[0] = s.Path(argv[0])
-	}
+	// On a simulated host (root not "/") the server paths in the words are
+	// mapped under the root, as Local does; on a real one argv is as given.
+	argv := simArgv(root, c.Argv)
 	dir := ""
 	if c.Dir != "" {
 		dir = s.Path(c.Dir)

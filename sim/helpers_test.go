@@ -51,11 +51,22 @@ func run(t *testing.T, root string, stdin io.Reader, env []string, argv ...strin
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	res, err := h.Exec(context.Background(), remote.Cmd{Argv: argv, Stdin: stdin, Stdout: &out, Stderr: &errb, Env: env})
+	res, err := h.Exec(context.Background(), remote.Cmd{Argv: argv, Stdin: stdin, Stdout: &out, Stderr: &errb, Env: append(adminEnv(root), env...)})
 	if err != nil {
 		t.Fatalf("%v: %v", argv, err)
 	}
 	return runResult{code: res.ExitCode, stdout: out.String(), stderr: errb.String()}
+}
+
+// adminEnv is the environment of an admin's shell on the simulated server
+// at root once GreenArrow's profile scripts ran, with the engine's libexec
+// directory on PATH too, so that the tests call the vendor's programs by
+// name. ferry's own hosts do not put these directories on PATH
+// (remote.SimEnv): only the profile environment does, as on a real server.
+func adminEnv(root string) []string {
+	env := remote.SimEnv(root, os.Getenv("PATH"))
+	path := strings.TrimPrefix(env[len(env)-1], "PATH=")
+	return append(env, "PATH="+root+"/var/hvmail/bin:"+root+"/var/hvmail/libexec:"+path)
 }
 
 // mustRun is run that fails the test on a non-zero exit.

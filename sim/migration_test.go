@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ferry-migrate/ferry/remote"
 )
 
 // sameTree compares two trees (content, symlink targets, mtimes of regular
@@ -262,7 +260,7 @@ func TestQueueMergeSurvivesKills(t *testing.T) {
 		before := lines(logFile)
 		cmd := exec.Command("sh", "-c",
 			`find "$FERRY_ROOT/var/hvmail/qmail-disk/queue/old/mess" -type f | hvmail_queue_merge /var/hvmail/qmail-disk/queue/old /var/hvmail/qmail-disk/queue`)
-		cmd.Env = append(os.Environ(), remote.SimEnv(s.NewRoot, os.Getenv("PATH"))...)
+		cmd.Env = append(os.Environ(), adminEnv(s.NewRoot)...)
 		cmd.Env = append(cmd.Env, "SIM_MERGE_DELAY=0")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,7 +101,7 @@ func (x *TaskExecutor) host(ctx context.Context, s *Step, env *StepEnv) (remote.
 	if s.Host == HostOld {
 		return x.Old(ctx, env)
 	}
-	return x.New, nil
+	return x.newHost(env.Data), nil
 }
 
 func firstNonEmpty(v ...string) string {
@@ -168,25 +167,10 @@ func (p params) list(k string) []string {
 	return nil
 }
 
-// pathToken finds absolute paths in a command that belong to a server's
-// own tree (not /dev, /proc or /tmp).
-var pathToken = regexp.MustCompile(`(^|[\s'"=|;&(<>:])(/(?:usr|var|etc|media|root|opt|srv|home|mnt|data)(?:/[^\s'"|;&()<>]*)?)`)
-
-// mapPaths maps the absolute paths in a command word or shell line under a
-// host's root. On a real server the root is "/" and nothing changes; on a
-// simulated one this keeps every command inside the simulation.
-func mapPaths(h remote.Host, s string) string {
-	if h.Root() == "/" {
-		return s
-	}
-	return pathToken.ReplaceAllStringFunc(s, func(m string) string {
-		sub := pathToken.FindStringSubmatch(m)
-		return sub[1] + h.Path(sub[2])
-	})
-}
-
-// commandSpecs renders the step's commands for a family into specs.
-func commandSpecs(s *Step, h remote.Host, data TemplateData) ([]tasks.CommandSpec, error) {
+// commandSpecs renders the step's commands for a family into specs. The
+// words are handed to the host as the runbook wrote them: a simulated host
+// maps the server paths in them itself (package remote).
+func commandSpecs(s *Step, data TemplateData) ([]tasks.CommandSpec, error) {
 	var out []tasks.CommandSpec
 	for _, c := range s.CommandsFor(data.Family) {
 		var spec tasks.CommandSpec
@@ -195,15 +179,12 @@ func commandSpecs(s *Step, h remote.Host, data TemplateData) ([]tasks.CommandSpe
 			if err != nil {
 				return nil, err
 			}
-			spec.Shell = mapPaths(h, line)
+			spec.Shell = line
 		} else {
-			for i, w := range c.Argv {
+			for _, w := range c.Argv {
 				r, err := Render(w, data)
 				if err != nil {
 					return nil, err
-				}
-				if i > 0 || !strings.Contains(r, "/") {
-					r = mapPaths(h, r)
 				}
 				spec.Argv = append(spec.Argv, r)
 			}
@@ -213,14 +194,23 @@ func commandSpecs(s *Step, h remote.Host, data TemplateData) ([]tasks.CommandSpe
 	return out, nil
 }
 
-// profileEnv returns the environment the profile scripts set (load-profile),
-// for commands on the new server.
+// profileEnv returns the environment the profile scripts set (the fact
+// profile_env that load-profile records), for every later command on the
+// new server.
 func profileEnv(data TemplateData) []string {
 	var env []string
 	if raw := data.Facts["profile_env"]; raw != "" {
 		_ = json.Unmarshal([]byte(raw), &env)
 	}
 	return env
+}
+
+// newHost returns the new server as the steps see it: every command it runs
+// gets the profile environment learnt so far, so a vendor's programs are
+// found on the PATH its profile scripts set, on a real server as on a
+// simulated one.
+func (x *TaskExecutor) newHost(data TemplateData) remote.Host {
+	return remote.WithEnv(x.New, profileEnv(data))
 }
 
 // run runs one command and records it.

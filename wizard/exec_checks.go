@@ -71,7 +71,7 @@ func runServiceStatus(ctx context.Context, x *TaskExecutor, s *Step, p params, e
 		return Outcome{}, err
 	}
 	var argv []string
-	if cmds, err := commandSpecs(s, h, env.Data); err == nil && len(cmds) > 0 && len(cmds[0].Argv) > 0 {
+	if cmds, err := commandSpecs(s, env.Data); err == nil && len(cmds) > 0 && len(cmds[0].Argv) > 0 {
 		argv = cmds[0].Argv
 	}
 	st, res, err := tasks.QueryServiceStatus(ctx, h, argv, env.Report)

@@ -43,16 +43,13 @@ func runSSHConnect(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	// old_addr becomes the address the connection reached, however it was
 	// given (an ssh config alias, a name, an IP address).
 	o := Outcome{Facts: oldAddressFacts(old), Answers: map[string]string{"ssh_port": strconv.Itoa(old.Port())}}
-	// A simulated server (root not "/") has its name only in its own
-	// /etc/hostname; a real one answers hostname.
+	// The name in /etc/hostname, else what hostname answers.
 	var name string
-	if old.Root() == "/" {
-		name, _, _ = output(ctx, old, "hostname")
+	if b, err := old.ReadFile(ctx, "/etc/hostname"); err == nil {
+		name = string(b)
 	}
 	if strings.TrimSpace(name) == "" {
-		if b, err := old.ReadFile(ctx, "/etc/hostname"); err == nil {
-			name = string(b)
-		}
+		name, _, _ = output(ctx, old, "hostname")
 	}
 	if n := strings.TrimSpace(name); n != "" {
 		o.Facts["old_name"] = n
@@ -362,13 +359,13 @@ func runCopyFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if first {
 		return Outcome{}, errors.New("copy-files: no items")
 	}
-	dst := x.New.Path(to)
-	if _, _, err := output(ctx, x.New, "mkdir", "-p", dst); err != nil {
+	nh := x.newHost(env.Data)
+	if _, _, err := output(ctx, nh, "mkdir", "-p", to); err != nil {
 		return Outcome{}, err
 	}
-	argv = append(argv, strings.TrimSuffix(dst, "/")+"/")
+	argv = append(argv, strings.TrimSuffix(to, "/")+"/")
 	var o Outcome
-	if _, err := runArgv(ctx, x.New, env.Report, &o, argv...); err != nil {
+	if _, err := runArgv(ctx, nh, env.Report, &o, argv...); err != nil {
 		return o, err
 	}
 	o.Message = fmt.Sprintf("copied %d item(s) into %s", len(p.list("items")), to)
@@ -404,7 +401,7 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	var total tasks.Progress
 	for _, t := range located {
 		dir := t.Location
-		if _, _, err := output(ctx, x.New, "mkdir", "-p", x.New.Path(dir)); err != nil {
+		if _, _, err := output(ctx, x.newHost(env.Data), "mkdir", "-p", dir); err != nil {
 			return o, err
 		}
 		res, err := tasks.Rsync(ctx, tasks.RsyncOptions{Host: x.New, Remote: old, SourceHost: old, Src: dir + "/", Dst: dir, Delete: true, Hot: p.str("pass") != "final"}, env.Report)
@@ -446,7 +443,7 @@ func runLoadProfile(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 			continue
 		}
 		found = append(found, sc)
-		fmt.Fprintf(&script, ". %s >/dev/null 2>&1 || exit 1\n", shellQuote(x.New.Path(sc)))
+		fmt.Fprintf(&script, ". %s >/dev/null 2>&1 || exit 1\n", shellQuote(sc))
 	}
 	if len(found) == 0 {
 		return o, errors.New("none of the profile scripts exists: did the package reinstall work?")
@@ -490,7 +487,7 @@ func runCommandKind(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	if err != nil {
 		return Outcome{}, err
 	}
-	specs, err := commandSpecs(s, h, env.Data)
+	specs, err := commandSpecs(s, env.Data)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -503,9 +500,6 @@ func runCommandKind(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	var o Outcome
 	var last tasks.CommandResult
 	for i, spec := range specs {
-		if s.Host == HostNew {
-			spec.Env = append(spec.Env, profileEnv(env.Data)...)
-		}
 		spec.OKExit = okExit
 		if i == len(specs)-1 {
 			spec.ExpectLastLine = p.str("expect_last_line")
@@ -683,7 +677,7 @@ func runRemoveDir(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if _, err := h.Stat(ctx, dir); errors.Is(err, fs.ErrNotExist) {
 		return Outcome{Message: dir + " is already gone on " + h.Name()}, nil
 	}
-	if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-rf", "--one-file-system", h.Path(dir)); err != nil {
+	if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-rf", "--one-file-system", dir); err != nil {
 		return o, err
 	}
 	o.Message = "removed " + dir + " on " + h.Name()
@@ -702,7 +696,7 @@ func runRemoveFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 			absent = append(absent, f)
 			continue
 		}
-		if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-f", h.Path(f)); err != nil {
+		if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-f", f); err != nil {
 			return o, err
 		}
 		gone = append(gone, f)
@@ -734,7 +728,7 @@ func runDeleteFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		if err != nil {
 			return o, err
 		}
-		if _, err := runArgv(ctx, h, env.Report, &o, "find", h.Path(d), "-type", "f", "-delete"); err != nil {
+		if _, err := runArgv(ctx, h, env.Report, &o, "find", d, "-type", "f", "-delete"); err != nil {
 			return o, err
 		}
 		total += n
