@@ -164,14 +164,8 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		return o, fmt.Errorf("nothing was dropped: %w", err)
 	}
 	for _, argv := range pl.Access {
-		mapped := make([]string, len(argv))
-		for i, w := range argv {
-			mapped[i] = w
-			if i > 0 && strings.HasPrefix(w, "/") {
-				mapped[i] = x.New.Path(w)
-			}
-		}
-		res, err := tasks.RunCommand(ctx, x.New, tasks.CommandSpec{Argv: mapped}, env.Report)
+		// Runbook paths, as shown: a simulated host maps them itself.
+		res, err := tasks.RunCommand(ctx, x.New, tasks.CommandSpec{Argv: argv}, env.Report)
 		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: res.ExitCode})
 		if err == nil && !res.OK {
 			err = errors.New(res.Reason)
