@@ -112,7 +112,7 @@ func (h *Host) Pid() int { return h.cmd.Process.Pid }
 func (h *Host) Command(argv ...string) *exec.Cmd {
 	args := append(nsenterArgs(h.Pid()), "/usr/bin/env", "-i", "-C", "/root",
 		"PATH="+StockPath, "HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/bash", "LANG=C.UTF-8")
-	cmd := exec.Command("nsenter", append(args, argv...)...)
+	cmd := exec.Command(sysProg("nsenter"), append(args, argv...)...)
 	cmd.Env = []string{"PATH=" + StockPath}
 	return cmd
 }
@@ -234,6 +234,22 @@ while :; do
 done
 `
 
+// sysProg returns the absolute path of a system program: from the test's
+// PATH, else from StockPath (a test may run with /usr/sbin off its PATH);
+// the bare name when it is in neither.
+func sysProg(name string) string {
+	if p, err := exec.LookPath(name); err == nil && filepath.IsAbs(p) {
+		return p
+	}
+	for _, dir := range filepath.SplitList(StockPath) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return name
+}
+
 // requireHostsSupport skips the test, loudly, when this machine cannot
 // build namespaced hosts.
 func requireHostsSupport(t testing.TB) {
@@ -242,10 +258,8 @@ func requireHostsSupport(t testing.TB) {
 		t.Skipf("SKIPPING: the real-path harness builds hosts as namespaces and needs root (euid is %d); CI runs it as root", os.Geteuid())
 	}
 	for _, prog := range []string{"nsenter", "ip", "mount", "umount", "pivot_root", "ssh", "ssh-keygen", "env"} {
-		if _, err := exec.LookPath(prog); err != nil {
-			if _, err2 := os.Stat("/usr/sbin/" + prog); err2 != nil {
-				t.Skipf("SKIPPING: the real-path harness needs %s (%v); install util-linux, iproute2 and openssh-client", prog, err)
-			}
+		if p := sysProg(prog); !filepath.IsAbs(p) {
+			t.Skipf("SKIPPING: the real-path harness needs %s, found neither on PATH nor in %s; install util-linux, iproute2 and openssh-client", prog, StockPath)
 		}
 	}
 	if _, err := os.Stat(SSHDPath); err != nil {
@@ -291,13 +305,15 @@ func StartHosts(t testing.TB, o HostsOptions) *Hosts {
 
 	// One veth pair, created straight into the two network namespaces: it
 	// never exists in the machine's own.
-	if out, err := exec.Command("ip", "link", "add", "eth0", "netns", strconv.Itoa(hs.New.Pid()), "type", "veth",
+	if out, err := exec.Command(sysProg("ip"), "link", "add", "eth0", "netns", strconv.Itoa(hs.New.Pid()), "type", "veth",
 		"peer", "name", "eth0", "netns", strconv.Itoa(hs.Old.Pid())).CombinedOutput(); err != nil {
 		t.Fatalf("link between the hosts: ip link add: %v: %s", err, out)
 	}
 	for _, h := range []*Host{hs.Old, hs.New} {
 		script := "ip link set lo up && ip addr add " + h.IP + "/24 dev eth0 && ip link set eth0 up"
-		if out, err := exec.Command("nsenter", "--target", strconv.Itoa(h.Pid()), "--net", "--", "/bin/sh", "-c", script).CombinedOutput(); err != nil {
+		cmd := exec.Command(sysProg("nsenter"), "--target", strconv.Itoa(h.Pid()), "--net", "--", "/bin/sh", "-c", script)
+		cmd.Env = []string{"PATH=" + StockPath}
+		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("host %s: network: %v: %s", h.Name, err, out)
 		}
 	}
@@ -392,6 +408,9 @@ func startHost(t testing.TB, name, root, ip, work string) (*Host, error) {
 	case <-time.After(30 * time.Second):
 	}
 	h.close()
+	if strings.Contains(h.stderr.String(), "unknown filesystem type") {
+		t.Skipf("SKIPPING: this kernel lacks a file system the real-path harness mounts (overlay, tmpfs, proc or sysfs):\n%s", h.stderr.String())
+	}
 	return nil, fmt.Errorf("host %s: its root could not be built:\n%s", name, h.stderr.String())
 }
 
@@ -501,7 +520,7 @@ func (hs *Hosts) startSSHD(t testing.TB) error {
 	t.Helper()
 	_ = os.Remove(hs.SSHDLog)
 	args := append(nsenterArgs(hs.Old.Pid()), SSHDPath, "-D", "-E", "/var/log/sshd.log")
-	cmd := exec.Command("nsenter", args...)
+	cmd := exec.Command(sysProg("nsenter"), args...)
 	cmd.Env = []string{"PATH=" + StockPath}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -63,7 +63,18 @@ func tree(t *testing.T, name string) string {
 func TestHostsAreTwoServers(t *testing.T) {
 	before := digest(t)
 	var pids []int
-	t.Run("hosts", func(t *testing.T) {
+	// Registered first, so it runs last: after the hosts are closed.
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+				t.Errorf("PID 1 of a host (pid %d) is still running after its test ended", pid)
+			}
+		}
+		if got := digest(t); got != before {
+			t.Errorf("the machine's own files changed:\nbefore:\n%s\nafter:\n%s", before, got)
+		}
+	})
+	{
 		oldRoot, newRoot := tree(t, "old"), tree(t, "new")
 		hs := testenv.StartHosts(t, testenv.HostsOptions{OldRoot: oldRoot, NewRoot: newRoot})
 		pids = append(pids, hs.Old.Pid(), hs.New.Pid())
@@ -133,14 +144,6 @@ func TestHostsAreTwoServers(t *testing.T) {
 		if got := digest(t); got != before {
 			t.Errorf("the machine's own files changed while the hosts ran:\nbefore:\n%s\nafter:\n%s", before, got)
 		}
-	})
-	for _, pid := range pids {
-		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
-			t.Errorf("PID 1 of a host (pid %d) is still running after its test ended", pid)
-		}
-	}
-	if got := digest(t); got != before {
-		t.Errorf("the machine's own files changed:\nbefore:\n%s\nafter:\n%s", before, got)
 	}
 }
 
