@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -29,7 +30,8 @@ type DumpOptions struct {
 	// runs on (a remote.Local), since ferry writes the file itself.
 	Target remote.Host
 	// File is the archive's runbook path on Target. Its directory is
-	// created (mode 0700) if missing; the file is made with mode 0600.
+	// created (mode 0700, missing parents 0755) if missing; the file is made
+	// with mode 0600.
 	File string
 	// CheckBinDir is where pg_restore is on Target, for checking the
 	// archive; empty means Target's PATH.
@@ -75,7 +77,13 @@ func Dump(ctx context.Context, o DumpOptions, rep Reporter) (DumpResult, error) 
 	}
 	final := o.Target.Path(o.File)
 	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// Missing parents (Red Hat has no /var/backups) are made open to all,
+	// as a distribution makes them, so that the OS user a restore runs as
+	// can reach the dump directory once it is opened to that user's group.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return result, fmt.Errorf("dump of %s: %w", o.Database, err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return result, fmt.Errorf("dump of %s: %w", o.Database, err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(final)+".partial-*")

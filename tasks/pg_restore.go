@@ -390,7 +390,8 @@ func ArchiveAccessCommands(osUser, dir string, files []string) [][]string {
 }
 
 // CheckRestore checks one archive without changing anything on the target:
-// the file is whole (it matches the size and SHA-256 the dump recorded, or
+// the OS user pg_restore runs as (Server.OSUser) can open it, the file is
+// whole (it matches the size and SHA-256 the dump recorded, or
 // pg_restore reads it to the end), pg_restore lists it as a custom or
 // directory archive (what --jobs needs), it holds the database asked for,
 // and every role and tablespace it refers to exists on the target server.
@@ -398,6 +399,19 @@ func ArchiveAccessCommands(osUser, dir string, files []string) [][]string {
 func CheckRestore(ctx context.Context, o RestoreOptions) (RestoreCheck, error) {
 	if o.Target == nil || o.File == "" {
 		return RestoreCheck{}, errors.New("restore: the target host and the archive file are required")
+	}
+	if o.Server.OSUser != "" {
+		// pg_restore will run as that user: it must be able to open the
+		// archive, or the restore would fail after the drop.
+		tail := newPGTail(3)
+		argv := []string{"runuser", "-u", o.Server.OSUser, "--", o.Server.bin("pg_restore"), "--list", o.Target.Path(o.File)}
+		res, err := o.Target.Exec(ctx, remote.Cmd{Argv: argv, Dir: o.Server.dir(), Stderr: tail})
+		if err != nil {
+			return RestoreCheck{}, fmt.Errorf("read %s as %s on %s: %w", o.File, o.Server.OSUser, o.Target.Name(), err)
+		}
+		if res.ExitCode != 0 && strings.Contains(tail.String(), "ermission denied") {
+			return RestoreCheck{}, fmt.Errorf("the %s OS user, as whom pg_restore runs, cannot read %s: its directory and every parent must let that user in (%s)", o.Server.OSUser, o.File, tail)
+		}
 	}
 	arch, err := ListArchive(ctx, o.Target, o.Server.BinDir, o.File)
 	if err != nil {

@@ -157,12 +157,8 @@ func planPGRestore(x *TaskExecutor, p params, env *StepEnv) pgRestorePlan {
 func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
 	var o Outcome
 	pl := planPGRestore(x, p, env)
-	// Every archive is checked before the first database is dropped: whole,
-	// readable, its roles and tablespaces present. Every problem is named.
-	checks, err := tasks.CheckRestores(ctx, pl.Opts, env.Report)
-	if err != nil {
-		return o, fmt.Errorf("nothing was dropped: %w", err)
-	}
+	// First the dumps are opened to the group of the OS user the restore
+	// runs as (the only change before the checks, to ferry's own files).
 	for _, argv := range pl.Access {
 		// Runbook paths, as shown: a simulated host maps them itself.
 		res, err := tasks.RunCommand(ctx, x.New, tasks.CommandSpec{Argv: argv}, env.Report)
@@ -173,6 +169,12 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		if err != nil {
 			return o, fmt.Errorf("nothing was dropped: letting %s read the archives: %s: %w", pl.Server.OSUser, tasks.CommandSpec{Argv: argv}.Display(), err)
 		}
+	}
+	// Every archive is checked before the first database is dropped: whole,
+	// readable, its roles and tablespaces present. Every problem is named.
+	checks, err := tasks.CheckRestores(ctx, pl.Opts, env.Report)
+	if err != nil {
+		return o, fmt.Errorf("nothing was dropped: %w", err)
 	}
 	var parts []string
 	for _, c := range checks {

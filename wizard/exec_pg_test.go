@@ -44,6 +44,16 @@ func pgSecret(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
+// dropped reports whether a restore outcome ran a dropdb.
+func dropped(o Outcome) bool {
+	for _, c := range o.Commands {
+		if strings.Contains(c.Command, " dropdb ") {
+			return true
+		}
+	}
+	return false
+}
+
 // restoreDisplay is what the restore step records as run for the given
 // step parameters, from the same planner the executor uses.
 func restoreDisplay(t *testing.T, b *bmPair, s *Step) []string {
@@ -260,8 +270,21 @@ GRANT SELECT ON t_flag TO reader;`)
 	if err == nil || !strings.Contains(err.Error(), "nothing was dropped") || !strings.Contains(err.Error(), "roles reader") || !strings.Contains(err.Error(), "tablespaces ts_mail") || !strings.Contains(err.Error(), "dump-bj-data.sql") {
 		t.Fatalf("restore with a role and a tablespace missing: %+v, %v", o, err)
 	}
-	if leftover() != "1" || len(o.Commands) != 0 {
+	if leftover() != "1" || dropped(o) {
 		t.Fatalf("the refused restore changed the new server (leftover table %s, commands %+v)", leftover(), o.Commands)
+	}
+	// A dump directory the postgres OS user cannot reach (a parent made
+	// private to root): refused before any drop, naming the user.
+	backups := filepath.Join(b.newRoot, "var/backups")
+	if err := os.Chmod(backups, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o, err = b.run(t, restore)
+	if err == nil || !strings.Contains(err.Error(), "the postgres OS user, as whom pg_restore runs, cannot read") || leftover() != "1" || dropped(o) {
+		t.Fatalf("restore from a directory postgres cannot reach: %v (leftover %s)", err, leftover())
+	}
+	if err := os.Chmod(backups, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	tsNew := pgNew.OwnedDir(t, "ts_mail")
 	pgNew.SQL(t, "postgres", `CREATE ROLE reader; CREATE TABLESPACE ts_mail LOCATION '`+tsNew+`';`)
@@ -289,7 +312,7 @@ GRANT SELECT ON t_flag TO reader;`)
 		if !known && !strings.Contains(err.Error(), "cut short") {
 			t.Errorf("the refusal does not say the archive is cut short: %v", err)
 		}
-		if leftover() != "1" || len(o.Commands) != 0 {
+		if leftover() != "1" || dropped(o) {
 			t.Fatalf("the refused restore changed the new server (checksum known: %v)", known)
 		}
 	}
