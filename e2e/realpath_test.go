@@ -53,6 +53,13 @@ type realPathCase struct {
 	resolvLink bool
 	// answers the admin adds for this variant.
 	answers map[string]string
+	// busyMergePath: before the run, an unrelated process on the new
+	// server has the merge program's path in its command line (an admin
+	// reading the program in another window).
+	busyMergePath bool
+	// dnsWithEquals writes the old server's DNS cache setting as
+	// "dns_cache_service_run = no".
+	dnsWithEquals bool
 	// compare runs, on a second pair of hosts, the vendor's commands as a
 	// plain script, its cutover at the same time as ferry's, and logs how
 	// the two downtime windows compare.
@@ -62,15 +69,16 @@ type realPathCase struct {
 var realPathCases = []realPathCase{
 	// Only ~/.ssh/config knows the old server's address and port: no
 	// old_addr, no ssh_port in the answers.
-	{name: "stock-sshd-old-by-alias", old: testenv.OldAlias, compare: true},
+	{name: "stock-sshd-old-by-alias", old: testenv.OldAlias, busyMergePath: true, compare: true},
 	// A CentOS 6-era old server, by address; the admin gives the port,
 	// trusts the host key by its fingerprint and lets ferry write the weak
 	// algorithms into the Host oldserver block.
 	{name: "centos6-sshd", old: testenv.OldHostIP, legacy: true, trustByAnswers: true,
 		answers: map[string]string{"ssh_port": strconv.Itoa(testenv.OldSSHPort), "ssh_legacy": "yes"}},
 	// resolv.conf is systemd-resolved's stub link; the admin has ferry
-	// replace it with a plain file.
-	{name: "resolv-conf-symlink", old: testenv.OldHostIP, resolvLink: true,
+	// replace it with a plain file. The old greenarrow.conf writes its DNS
+	// setting with an "=".
+	{name: "resolv-conf-symlink", old: testenv.OldHostIP, resolvLink: true, dnsWithEquals: true,
 		answers: map[string]string{"ssh_port": strconv.Itoa(testenv.OldSSHPort), "resolv_link_action": "replace"}},
 }
 
@@ -187,6 +195,17 @@ func runRealPath(t *testing.T, c realPathCase) {
 			t.Fatal(err)
 		}
 	}
+	if c.dnsWithEquals {
+		conf := filepath.Join(s.OldRoot, "var/hvmail/control/greenarrow.conf")
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.Replace(b, []byte("general {\n"), []byte("general {\n    dns_cache_service_run = no\n"), 1)
+		if err := os.WriteFile(conf, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := snapshotOld(t, s)
 	machineHosts := fileSum(t, "/etc/hosts")
 
@@ -198,6 +217,16 @@ func runRealPath(t *testing.T, c realPathCase) {
 	}
 	if err := os.WriteFile(filepath.Join(s.NewRoot, strings.TrimPrefix(rpAnswers, "/")), b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+
+	if c.busyMergePath {
+		// Two commands, so that sh stays (no exec of the last one) with
+		// the path in its argv; it dies with the host.
+		viewer := hs.New.Command("sh", "-c", "sleep 900; :", "less", "/var/hvmail/libexec/hvmail_queue_merge")
+		if err := viewer.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = viewer.Process.Kill(); _ = viewer.Wait() })
 	}
 
 	args := []string{"ferry", "run", "--runbook", "greenarrow", "--old", c.old, "--headless", "--answers", rpAnswers, "--state-dir", rpStateDir}
