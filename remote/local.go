@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,9 +19,11 @@ import (
 
 // Local is the machine ferry runs on, seen through a root directory.
 type Local struct {
-	name string
-	root string
-	env  []string // added to every command's environment (WithEnv)
+	name    string
+	root    string
+	env     []string                         // added to every command's environment (WithEnv)
+	observe func(host string, argv []string) // told of every command (Observe)
+	peers   *peerRoots                       // other servers' roots (Link)
 }
 
 // NewLocal returns the local machine as a Host named name, with every runbook
@@ -29,7 +32,7 @@ func NewLocal(name, root string) (*Local, error) {
 	if !filepath.IsAbs(root) {
 		return nil, fmt.Errorf("host %s: root %q is not an absolute path", name, root)
 	}
-	return &Local{name: name, root: filepath.Clean(root)}, nil
+	return &Local{name: name, root: filepath.Clean(root), peers: &peerRoots{}}, nil
 }
 
 // Name implements Host.
@@ -123,7 +126,10 @@ func (l *Local) Exec(ctx context.Context, c Cmd) (Result, error) {
 	env := append(os.Environ(), SimEnv(l.root, os.Getenv("PATH"))...)
 	env = append(env, l.env...)
 	env = append(env, c.Env...)
-	argv := simArgv(l.root, c.Argv)
+	if l.observe != nil {
+		l.observe(l.name, append([]string(nil), c.Argv...))
+	}
+	argv := l.Argv(c.Argv)
 	// A name without a slash is looked up on the PATH the command gets (its
 	// own Env, the host's, then ferry's), never on ferry's own PATH alone:
 	// a vendor's directories reach it only through the profile environment.
@@ -300,6 +306,105 @@ func (l *Local) Stat(_ context.Context, p string) (FileInfo, error) {
 // Close implements Host.
 func (l *Local) Close() error { return nil }
 
+// Observe returns a Host that tells fn of every command h runs, with the
+// argv as it was handed to Exec, before the command starts: how a test
+// records what ran. A *Local stays a *Local (a copy; h is not changed);
+// another Host is wrapped.
+func Observe(h Host, fn func(host string, argv []string)) Host {
+	if l, ok := h.(*Local); ok {
+		c := *l
+		c.observe = fn
+		return &c
+	}
+	return observedHost{Host: h, fn: fn}
+}
+
+// observedHost tells a function of every command of a Host.
+type observedHost struct {
+	Host
+	fn func(host string, argv []string)
+}
+
+// Exec implements Host.
+func (o observedHost) Exec(ctx context.Context, c Cmd) (Result, error) {
+	o.fn(o.Host.Name(), append([]string(nil), c.Argv...))
+	return o.Host.Exec(ctx, c)
+}
+
+// Peer is another server a Local host's commands name in rsync-style
+// operands ("DEST:PATH"): *SSH satisfies it.
+type Peer interface {
+	Destination() string
+	Root() string
+}
+
+// peerRoots maps a peer's destination ("root@192.0.2.7") to its root.
+type peerRoots struct {
+	mu    sync.Mutex
+	roots map[string]string
+}
+
+func (p *peerRoots) root(dest string) (string, bool) {
+	if p == nil {
+		return "", false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.roots[dest]
+	return r, ok
+}
+
+// Link tells h that the rsync-style operands of its commands that name
+// peer's destination ("DEST:PATH", and ":PATH" after one) are peer's
+// files, so that a simulated peer's paths are mapped under its root as h
+// runs the command: callers then hand the same operand for a real and a
+// simulated server. Nothing changes for a peer whose root is "/", or when
+// h is not a *Local (or a copy of one made by WithEnv or Observe).
+func Link(h Host, peer Peer) {
+	l, ok := h.(*Local)
+	if !ok || l.peers == nil {
+		return
+	}
+	l.peers.mu.Lock()
+	defer l.peers.mu.Unlock()
+	if l.peers.roots == nil {
+		l.peers.roots = map[string]string{}
+	}
+	l.peers.roots[peer.Destination()] = filepath.Clean(peer.Root())
+}
+
+// Argv returns the argv l starts for argv: the server paths in its words
+// mapped under l's root (and a linked peer's operands under the peer's),
+// as described below; argv itself on a root of "/".
+func (l *Local) Argv(argv []string) []string {
+	out := simArgv(l.root, argv)
+	var peer string
+	for i, w := range argv {
+		m := remoteSpec.FindStringSubmatch(w)
+		if m == nil {
+			continue
+		}
+		if m[1] != "" {
+			peer = m[1]
+		}
+		r, ok := l.peers.root(peer)
+		if !ok || r == "/" {
+			continue
+		}
+		p := w[len(m[0])-1:]
+		if isUnder(p, r) || strings.Contains(p, "..") {
+			continue
+		}
+		// Joined as it is, keeping rsync's "/./" marker of --relative.
+		out[i] = m[1] + ":" + r + p
+	}
+	return out
+}
+
+// SimArgv returns the argv a host whose root is root starts for argv (see
+// Local.Argv; no peers): what an SSH host with that root runs, too.
+func SimArgv(root string, argv []string) []string { return simArgv(root, argv) }
+
 // Paths inside command words on a simulated host
 //
 // Commands are built with the paths a real server has ("/var/hvmail/bin/x",
@@ -317,7 +422,7 @@ var simPathToken = regexp.MustCompile(`(^|[\s'"=|;&(<>:])(/(?:usr|var|etc|media|
 
 // remoteSpec matches an rsync or scp remote operand, "[user@]host:/path" or
 // ":/path": that path is on another server, which maps it itself.
-var remoteSpec = regexp.MustCompile(`^[^/\s=:'"]*:/`)
+var remoteSpec = regexp.MustCompile(`^([^/\s=:'"]*):/`)
 
 // simArgv maps the paths in argv under root (see above). argv[0], when it
 // holds a slash, is a program's path and is mapped whole, and so is any

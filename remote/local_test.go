@@ -193,3 +193,46 @@ func TestSimArgvMapsServerPathsOnlyOnASimulatedRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkMapsAPeersOperandsUnderItsRoot(t *testing.T) {
+	l, _ := NewLocal("new", "/tmp/demo/new")
+	peer := fakePeer{"root@192.0.2.7", "/tmp/demo/old"}
+	argv := []string{"rsync", "-a", "--relative", "root@192.0.2.7:/./etc/bm/*", ":/var/lib/bm-ca/./x", "root@192.0.2.8:/etc/x", "/"}
+	if got := l.Argv(argv); got[3] != argv[3] || got[4] != argv[4] {
+		t.Errorf("before Link the operands were mapped: %q", got)
+	}
+	Link(l, peer)
+	want := []string{"rsync", "-a", "--relative", "root@192.0.2.7:/tmp/demo/old/./etc/bm/*", ":/tmp/demo/old/var/lib/bm-ca/./x", "root@192.0.2.8:/etc/x", "/tmp/demo/new"}
+	if got := WithEnv(l, []string{"A=b"}).(*Local).Argv(argv); !slices.Equal(got, want) {
+		t.Errorf("after Link\n got %q\nwant %q", got, want)
+	}
+	// An operand a caller already mapped is left alone.
+	if got := l.Argv([]string{"rsync", "root@192.0.2.7:/tmp/demo/old/var/x/"}); got[1] != "root@192.0.2.7:/tmp/demo/old/var/x/" {
+		t.Errorf("a mapped operand was mapped again: %q", got[1])
+	}
+	real, _ := NewLocal("new", "/")
+	Link(real, fakePeer{"root@192.0.2.7", "/"})
+	if got := real.Argv(argv); !slices.Equal(got, argv) {
+		t.Errorf("a real host changed %q to %q", argv, got)
+	}
+}
+
+type fakePeer struct{ dest, root string }
+
+func (f fakePeer) Destination() string { return f.dest }
+func (f fakePeer) Root() string        { return f.root }
+
+func TestObserveSeesEveryCommand(t *testing.T) {
+	l, _ := NewLocal("new", "/")
+	var seen [][]string
+	h := Observe(l, func(host string, argv []string) { seen = append(seen, append([]string{host}, argv...)) })
+	if _, ok := h.(*Local); !ok {
+		t.Fatalf("Observe of a *Local is a %T", h)
+	}
+	if _, err := h.Exec(context.Background(), Cmd{Argv: []string{"true", "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || !slices.Equal(seen[0], []string{"new", "true", "x"}) {
+		t.Errorf("observed %q", seen)
+	}
+}

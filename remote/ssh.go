@@ -46,6 +46,9 @@ type SSHOptions struct {
 	// modern ones; Warn is told when one of them is used.
 	AllowLegacy bool
 	Warn        func(msg string)
+	// Observe, when set, is told of every command Exec runs (argv as
+	// given, before it starts): how a test records what ran.
+	Observe func(host string, argv []string)
 }
 
 // SSH is a Host reached over an SSH connection.

@@ -159,6 +159,9 @@ func (m *markerWriter) group() int {
 
 // Exec implements Host.
 func (s *SSH) Exec(ctx context.Context, c Cmd) (Result, error) {
+	if s.opts.Observe != nil {
+		s.opts.Observe(s.name, append([]string(nil), c.Argv...))
+	}
 	return s.exec(ctx, c, true)
 }
 

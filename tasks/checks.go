@@ -106,6 +106,10 @@ func (p PackageInfo) Family() string {
 // rpmQueryFormat makes rpm print the epoch, which its default output omits.
 const rpmQueryFormat = `%{NAME}\t%{EPOCH}\t%{VERSION}-%{RELEASE}\t%{ARCH}\n`
 
+// RPMQueryFormat is the --qf format QueryPackage gives rpm -q, for plans
+// that show the command.
+const RPMQueryFormat = rpmQueryFormat
+
 var rpmArches = map[string]bool{
 	"x86_64": true, "i386": true, "i486": true, "i586": true, "i686": true, "noarch": true,
 	"aarch64": true, "ppc64": true, "ppc64le": true, "s390x": true, "armv7hl": true,
@@ -157,6 +161,10 @@ func ParseRPMQuery(pkg, out string) (PackageInfo, error) {
 
 // dpkgQueryFormat is the format ferry gives dpkg-query -W -f.
 const dpkgQueryFormat = `${Status}\t${Version}\t${Architecture}\n`
+
+// DpkgQueryFormat is the -f format QueryPackage gives dpkg-query -W, for
+// plans that show the command.
+const DpkgQueryFormat = dpkgQueryFormat
 
 // ParseDpkgQuery reads the output of dpkg-query -W -f for one package: either
 // ferry's format (status, version and architecture separated by tabs) or a

@@ -21,6 +21,10 @@ import (
 // the shell.
 const countFilesScript = `cd -- "$1" && find . -type f -print0 | tr -cd '\000' | wc -c`
 
+// CountFilesScript is the sh script CountFiles runs on a host that is not
+// the local machine, with the directory as its one argument ($1).
+const CountFilesScript = countFilesScript
+
 // CountFiles returns how many regular files lie under the runbook directory
 // dir on h, at any depth; symbolic links are not followed nor counted.
 //

@@ -57,6 +57,10 @@ func CountRows(ctx context.Context, conn *pgx.Conn) ([]TableCount, error) {
 	return out, nil
 }
 
+// CountRowsPSQLStatement is the statement CountRowsPSQL gives psql: the
+// row counts, one JSON array a row.
+const CountRowsPSQLStatement = "SELECT json_build_array(q.s, q.t, q.n)::text FROM (" + rowCountQuery + ") AS q(s, t, n)"
+
 // CountRowsPSQL counts the rows of every user table of database db with psql
 // run on h as s says (s.Argv: as the postgres OS user over the local socket,
 // for a stock server), ordered by schema and table. It exists because on a
@@ -70,7 +74,7 @@ func CountRowsPSQL(ctx context.Context, h remote.Host, s PGServer, db string) ([
 		return nil, err
 	}
 	// The subquery's ORDER BY carries through the plain projection.
-	lines, err := psqlLines(ctx, h, s, db, "SELECT json_build_array(q.s, q.t, q.n)::text FROM ("+rowCountQuery+") AS q(s, t, n)")
+	lines, err := psqlLines(ctx, h, s, db, CountRowsPSQLStatement)
 	if err != nil {
 		return nil, fmt.Errorf("count rows: %w", err)
 	}

@@ -17,6 +17,10 @@ import (
 // do. A process that ends while the loop runs is skipped.
 const procListing = `for f in /proc/[0-9]*/cmdline; do p=${f#/proc/}; p=${p%/cmdline}; a=$(tr '\000' '\037' < "$f" 2>/dev/null) || continue; [ -n "$a" ] && printf '%s\t%s\n' "$p" "$a"; done`
 
+// ProcListing is the sh script RunningProgram runs (sh -c) to list the
+// processes, for plans that show the command.
+const ProcListing = procListing
+
 // interpreters are the programs that run a script named by their first
 // argument: for a script with a "#!" line the kernel starts the interpreter
 // with the script's path as argv[1] (execve(2)).

@@ -93,7 +93,47 @@ func (x *TaskExecutor) Old(ctx context.Context, env *StepEnv) (*remote.SSH, erro
 		return nil, err
 	}
 	x.old = c
+	// The new server's commands name the old server's files in rsync
+	// operands (user@host:/path): a simulated new server maps them under
+	// the old one's root.
+	remote.Link(x.New, c)
 	return c, nil
+}
+
+// connFacts returns the facts of the open connection to the old server
+// (FactOldDestination, FactOldSSHCommand), or nil when none is open.
+func (x *TaskExecutor) connFacts() map[string]string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.old == nil || x.old.Lost() != nil {
+		return nil
+	}
+	return map[string]string{FactOldDestination: x.old.Destination(), FactOldSSHCommand: x.old.RsyncShell()}
+}
+
+// planData is data with the facts of the open connection, as a step about
+// to run is planned.
+func (x *TaskExecutor) planData(data TemplateData) TemplateData {
+	cf := x.connFacts()
+	if len(cf) == 0 {
+		return data
+	}
+	data.Facts = cloneMap(data.Facts)
+	for k, v := range cf {
+		data.Facts[k] = v
+	}
+	return data
+}
+
+// Plan returns the actions of step s as they would run now: Plan with
+// what the open connection to the old server adds to the facts.
+func (x *TaskExecutor) Plan(s *Step, data TemplateData) ([]PlanAction, error) {
+	return Plan(s, x.planData(data))
+}
+
+// PlanCheck is PlanCheck with what the open connection adds to the facts.
+func (x *TaskExecutor) PlanCheck(s *Step, c *Check, data TemplateData) ([]PlanAction, error) {
+	return PlanCheck(s, c, x.planData(data))
 }
 
 // host returns the host a step runs on.
@@ -251,7 +291,20 @@ func (x *TaskExecutor) Run(ctx context.Context, s *Step, env *StepEnv) (Outcome,
 	if !ok {
 		return Outcome{}, fmt.Errorf("kind %q cannot be run by this version of ferry", s.Kind)
 	}
-	return k(ctx, x, s, p, env)
+	out, err := k(ctx, x, s, p, env)
+	// What later plans show of the connection (rsync's -e and operands) is
+	// recorded as soon as it is open or changes.
+	for k, v := range x.connFacts() {
+		if env.Data.Facts[k] != v {
+			if out.Facts == nil {
+				out.Facts = map[string]string{}
+			}
+			if _, set := out.Facts[k]; !set {
+				out.Facts[k] = v
+			}
+		}
+	}
+	return out, err
 }
 
 // Check implements Executor: it runs the check kind and reads its outcome.
@@ -355,6 +408,16 @@ func (x *TaskExecutor) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[
 		}
 		env.Report.Line("info", d.Reason)
 		return facts, nil
+	case "tablespaces":
+		// The tablespaces to copy, so that the step shows their directories
+		// before it runs; a file not there yet is the step's own error.
+		p, err := resolveParams(s.Params, env.Data)
+		if err != nil {
+			return nil, err
+		}
+		if fact, _, err := readTablespaces(ctx, x.New, p.str("file")); err == nil {
+			return map[string]string{FactTablespaces: fact}, nil
+		}
 	case "manual":
 		p, err := resolveParams(s.Params, env.Data)
 		if err != nil {

@@ -70,11 +70,7 @@ func runServiceStatus(ctx context.Context, x *TaskExecutor, s *Step, p params, e
 	if err != nil {
 		return Outcome{}, err
 	}
-	var argv []string
-	if cmds, err := commandSpecs(s, env.Data); err == nil && len(cmds) > 0 && len(cmds[0].Argv) > 0 {
-		argv = cmds[0].Argv
-	}
-	st, res, err := tasks.QueryServiceStatus(ctx, h, argv, env.Report)
+	st, res, err := tasks.QueryServiceStatus(ctx, h, serviceStatusArgv(p), env.Report)
 	o := Outcome{Commands: []CommandRecord{{Host: h.Name(), Command: res.Command, Exit: res.ExitCode}}}
 	if err != nil {
 		return o, err
@@ -107,10 +103,7 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 
 // installed lists the packages matching a pattern on a host, name → version.
 func installed(ctx context.Context, h remote.Host, family, pattern string) (map[string]string, error) {
-	argv := []string{"rpm", "-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", pattern}
-	if family == FamilyDebian {
-		argv = []string{"dpkg-query", "-W", "-f=${Package} ${Version} ${Status}\n", pattern}
-	}
+	argv := installedArgv(family, pattern)
 	out, code, err := output(ctx, h, argv...)
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ func runCheckRoot(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if err != nil {
 		return Outcome{}, err
 	}
-	out, code, err := output(ctx, h, "id", "-u")
+	out, code, err := output(ctx, h, checkRootArgv...)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -166,34 +166,24 @@ func runRecord(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 	return Outcome{Message: "recorded " + strings.Join(parts, ", ")}, nil
 }
 
+// runInstallPackages asks the package manager about each package of the
+// family's list and, when any is missing, installs the whole list (what the
+// plan shows: the package manager leaves those already there alone).
 func runInstallPackages(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
 	h, err := x.host(ctx, s, env)
 	if err != nil {
 		return Outcome{}, err
 	}
-	var pkgs []string
-	switch v := p["packages"].(type) {
-	case map[string]any:
-		fam := env.Data.Family
-		if l, ok := v[fam]; ok {
-			pkgs = params{"l": l}.list("l")
-		} else {
-			return Outcome{}, fmt.Errorf("no package list for the %q family", fam)
-		}
-	default:
-		pkgs = p.list("packages")
+	fam := env.Data.Family
+	pkgs, err := installPackagesList(p, fam)
+	if err != nil {
+		return Outcome{}, err
 	}
 	var o Outcome
 	var missing []string
 	for _, pkg := range pkgs {
-		var argv []string
-		if env.Data.Family == FamilyDebian {
-			argv = []string{"dpkg-query", "-W", "-f=${Status}", pkg}
-		} else {
-			argv = []string{"rpm", "-q", pkg}
-		}
-		out, code, err := output(ctx, h, argv...)
-		if err != nil || code != 0 || (env.Data.Family == FamilyDebian && !strings.Contains(out, "install ok installed")) {
+		out, code, err := output(ctx, h, installQueryArgv(fam, pkg)...)
+		if err != nil || code != 0 || (fam == FamilyDebian && !strings.Contains(out, "install ok installed")) {
 			missing = append(missing, pkg)
 		}
 	}
@@ -201,11 +191,7 @@ func runInstallPackages(ctx context.Context, x *TaskExecutor, s *Step, p params,
 		o.Message = "already installed: " + strings.Join(pkgs, ", ")
 		return o, nil
 	}
-	argv := append([]string{"yum", "install", "-y"}, missing...)
-	if env.Data.Family == FamilyDebian {
-		argv = append([]string{"apt-get", "install", "-y"}, missing...)
-	}
-	if _, err := runArgv(ctx, h, env.Report, &o, argv...); err != nil {
+	if _, err := runArgv(ctx, h, env.Report, &o, installArgv(fam, pkgs)...); err != nil {
 		return o, err
 	}
 	o.Message = "installed " + strings.Join(missing, ", ")
@@ -333,42 +319,27 @@ func runSSHConfig(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 // runCopyFiles copies files from the old server in one rsync transfer
 // (--relative keeps each file's place), backing up what it overwrites.
 func runCopyFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	old, err := x.Old(ctx, env)
+	if _, err := x.Old(ctx, env); err != nil {
+		return Outcome{}, err
+	}
+	// The plan, with the connection's facts and the backups' suffix fixed
+	// now, is what runs: mkdir, then the one transfer.
+	d := x.planData(env.Data)
+	d.Facts = cloneMap(d.Facts)
+	d.Facts[FactBackupSuffix] = BackupSuffix(time.Now())
+	acts, err := planCopyFiles(s, p, d)
 	if err != nil {
 		return Outcome{}, err
 	}
-	from, to := p.str("from_dir"), firstNonEmpty(p.str("to_dir"), "/")
-	argv := []string{"rsync", "-a", "--relative", "--partial", "-e", old.RsyncShell()}
-	if p.bool("backup") {
-		argv = append(argv, "--backup", "--suffix="+BackupSuffix(time.Now()))
-	}
-	first := true
-	for _, item := range p.list("items") {
-		base, rel := "/", strings.TrimPrefix(item, "/")
-		if from != "" && !strings.HasPrefix(item, "/") {
-			base = from
-		}
-		src := strings.TrimSuffix(old.Path(base), "/") + "/./" + rel
-		if first {
-			argv = append(argv, old.Destination()+":"+src)
-			first = false
-		} else {
-			argv = append(argv, ":"+src)
-		}
-	}
-	if first {
-		return Outcome{}, errors.New("copy-files: no items")
-	}
 	nh := x.newHost(env.Data)
-	if _, _, err := output(ctx, nh, "mkdir", "-p", to); err != nil {
+	if _, _, err := output(ctx, nh, acts[0].Argv...); err != nil {
 		return Outcome{}, err
 	}
-	argv = append(argv, strings.TrimSuffix(to, "/")+"/")
 	var o Outcome
-	if _, err := runArgv(ctx, nh, env.Report, &o, argv...); err != nil {
+	if _, err := runArgv(ctx, nh, env.Report, &o, acts[1].Argv...); err != nil {
 		return o, err
 	}
-	o.Message = fmt.Sprintf("copied %d item(s) into %s", len(p.list("items")), to)
+	o.Message = fmt.Sprintf("copied %d item(s) into %s", len(p.list("items")), acts[0].Argv[2])
 	return o, nil
 }
 
@@ -380,16 +351,10 @@ func BackupSuffix(t time.Time) string {
 }
 
 func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	file := p.str("file")
-	b, err := x.New.ReadFile(ctx, file)
+	_, located, err := readTablespaces(ctx, x.New, p.str("file"))
 	if err != nil {
 		return Outcome{}, err
 	}
-	ts, err := tasks.ParseTablespaces(file, b)
-	if err != nil {
-		return Outcome{}, err
-	}
-	located := tasks.WithLocation(ts)
 	if len(located) == 0 {
 		return Outcome{Message: "no tablespace has a location: nothing to copy"}, nil
 	}
@@ -404,7 +369,9 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		if _, _, err := output(ctx, x.newHost(env.Data), "mkdir", "-p", dir); err != nil {
 			return o, err
 		}
-		res, err := tasks.Rsync(ctx, tasks.RsyncOptions{Host: x.New, Remote: old, SourceHost: old, Src: dir + "/", Dst: dir, Delete: true, Hot: p.str("pass") != "final"}, env.Report)
+		opts := tablespaceRsync(p, dir)
+		opts.Host, opts.Remote, opts.SourceHost = x.New, old, old
+		res, err := tasks.Rsync(ctx, opts, env.Report)
 		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
 		if err != nil {
 			return o, fmt.Errorf("tablespace %s (%s): %w", t.Name, dir, err)
@@ -434,26 +401,26 @@ func runManual(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 // runLoadProfile sources the profile scripts in a shell and keeps the
 // variables they set, for the later commands on the new server.
 func runLoadProfile(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	var script strings.Builder
 	var found []string
 	var o Outcome
-	for _, sc := range p.list("scripts") {
+	scripts := p.list("scripts")
+	for _, sc := range scripts {
 		if _, err := x.New.Stat(ctx, sc); err != nil {
 			o.Warnings = append(o.Warnings, sc+" is not there; skipped")
 			continue
 		}
 		found = append(found, sc)
-		fmt.Fprintf(&script, ". %s >/dev/null 2>&1 || exit 1\n", shellQuote(sc))
 	}
 	if len(found) == 0 {
 		return o, errors.New("none of the profile scripts exists: did the package reinstall work?")
 	}
-	base, _, err := output(ctx, x.New, "sh", "-c", "env -0")
+	// The environment before and after sourcing, on the new server as it is
+	// without any earlier profile environment (x.New).
+	base, _, err := output(ctx, x.New, profileBaseArgv...)
 	if err != nil {
 		return o, err
 	}
-	script.WriteString("env -0\n")
-	after, code, err := output(ctx, x.New, "sh", "-c", script.String())
+	after, code, err := output(ctx, x.New, "sh", "-c", profileScript(scripts))
 	if err != nil {
 		return o, err
 	}
@@ -535,12 +502,9 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	one := func(i int, dir string, confirmed int) {
-		opts := tasks.RsyncOptions{ConfirmDeletes: confirmed, Host: x.New, Remote: old, SourceHost: old, Src: strings.TrimSuffix(dir, "/") + "/", Dst: strings.TrimSuffix(dir, "/") + "/",
-			HardLinks: p.bool("hard_links"), NumericIDs: p.bool("numeric_ids"), Delete: p.bool("delete"), MaxDelete: p.int("max_delete", 0), Hot: p.str("pass") == "hot",
-			// A first copy of many small files is much slower with
-			// --no-inc-recursive (bench/README.md); hot passes do not need
-			// a fixed total, the counters stay monotonic either way.
-			IncRecursive: p.str("pass") == "hot"}
+		// The options the plan shows the transfer with (rsyncStepOptions).
+		opts := rsyncStepOptions(p, dir)
+		opts.ConfirmDeletes, opts.Host, opts.Remote, opts.SourceHost = confirmed, x.New, old, old
 		res, err := tasks.Rsync(ctx, opts, sum.part(i))
 		mu.Lock()
 		defer mu.Unlock()
@@ -669,7 +633,7 @@ func runRemoveDir(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if err != nil {
 		return Outcome{}, err
 	}
-	dir := path.Clean("/" + p.str("path"))
+	dir := removeDirPath(p)
 	if strings.Count(dir, "/") < 2 {
 		return Outcome{}, fmt.Errorf("refusing to remove %q: too close to the root", dir)
 	}
@@ -677,7 +641,11 @@ func runRemoveDir(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if _, err := h.Stat(ctx, dir); errors.Is(err, fs.ErrNotExist) {
 		return Outcome{Message: dir + " is already gone on " + h.Name()}, nil
 	}
-	if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-rf", "--one-file-system", dir); err != nil {
+	acts, err := planRemoveDir(s, p, env.Data)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if _, err := runArgv(ctx, h, env.Report, &o, acts[0].Argv...); err != nil {
 		return o, err
 	}
 	o.Message = "removed " + dir + " on " + h.Name()

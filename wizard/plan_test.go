@@ -1,0 +1,65 @@
+package wizard
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEveryKindHasAPlanner(t *testing.T) {
+	for _, k := range KindNames() {
+		if kindPlanners[k] == nil {
+			t.Errorf("kind %q has no planner", k)
+		}
+	}
+	for k := range kindPlanners {
+		if _, ok := Kinds[k]; !ok {
+			t.Errorf("planner for undeclared kind %q", k)
+		}
+	}
+}
+
+// TestEveryStepPlansBeforeAnythingIsKnown plans every step and check of
+// both runbooks with nothing answered: each gives at least one action, and
+// what is not known shows as a placeholder, never as an empty word.
+func TestEveryStepPlansBeforeAnythingIsKnown(t *testing.T) {
+	for _, name := range []string{"greenarrow", "bluemind"} {
+		rb, err := LoadRunbook(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fam := range []string{"", FamilyRHEL, FamilyDebian} {
+			d := DisplayData(rb, fam, nil, nil)
+			for i := range rb.Steps {
+				s := &rb.Steps[i]
+				byFam, fams, err := PlanFamilies(s, d)
+				if err != nil {
+					t.Errorf("%s/%s (%q): %v", name, s.ID, fam, err)
+					continue
+				}
+				for _, f := range fams {
+					if len(byFam[f]) == 0 {
+						t.Errorf("%s/%s (%s): no action", name, s.ID, f)
+					}
+					for _, a := range byFam[f] {
+						if a.Host != HostOld && a.Host != HostNew {
+							t.Errorf("%s/%s: action %q has host %q", name, s.ID, a, a.Host)
+						}
+						for _, w := range a.Argv {
+							if strings.TrimSpace(w) == "" {
+								t.Errorf("%s/%s: action %q has an empty word", name, s.ID, a.Argv)
+							}
+						}
+						if fam == "" && testing.Verbose() {
+							t.Logf("%s/%s [%s] %s", name, s.ID, f, a.Line(s.Host))
+						}
+					}
+				}
+				for _, c := range []*Check{s.Precondition, s.Success} {
+					if _, err := PlanCheck(s, c, d); err != nil {
+						t.Errorf("%s/%s check: %v", name, s.ID, err)
+					}
+				}
+			}
+		}
+	}
+}
