@@ -47,10 +47,19 @@ var engineScripts = []script{
 	{"/etc/profile.d/greenarrow-passenger.sh", "profile-passenger.sh"},
 }
 
+// blueMindScripts are BlueMind's programs and the driver of a simulated
+// server's real PostgreSQL cluster, on both roots of a BlueMind pair.
+var blueMindScripts = []script{
+	{"/usr/bin/bmctl", "bmctl.sh"},
+	{"/usr/bin/bm-cli", "bm-cli.sh"},
+	{"/.ferry-sim/bin/bm-pgctl", "bm-pgctl.sh"},
+}
+
 // allScripts is every stand-in, for the tests.
 func allScripts() []script {
 	out := append([]script{}, systemScripts...)
 	out = append(out, engineScripts...)
+	out = append(out, blueMindScripts...)
 	return append(out, script{BackupDir + "/hvmail_reinstall_packages", "hvmail_reinstall_packages.sh"})
 }
 

@@ -34,6 +34,14 @@ import (
 
 // Options shape the simulated pair. The zero value is the demo's default.
 type Options struct {
+	// Product is the vendor's product the pair runs: "greenarrow" (the
+	// default) or "bluemind" (see bluemind.go; Messages, MessageSize,
+	// DNSCacheService, PostgresVersion and MergeDelay are GreenArrow's and
+	// do not apply, and Family is always "debian").
+	Product string
+	// Files is about how many files a BlueMind pair's spools and mail
+	// store hold on the old server (default 3000).
+	Files int
 	// Messages is the number of messages in the old server's disk queue
 	// (default 3000).
 	Messages int
@@ -60,6 +68,17 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
+	if o.Product == "" {
+		o.Product = ProductGreenArrow
+	}
+	if o.Product == ProductBlueMind {
+		if o.Family == "" {
+			o.Family = "debian"
+		}
+		if o.Files == 0 {
+			o.Files = 3000
+		}
+	}
 	if o.Messages == 0 {
 		o.Messages = 3000
 	}
@@ -82,6 +101,18 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) validate() error {
+	switch o.Product {
+	case ProductGreenArrow:
+	case ProductBlueMind:
+		if o.Family != "debian" {
+			return fmt.Errorf("sim options: a BlueMind pair is Debian only, not %q", o.Family)
+		}
+		if o.Files < 0 {
+			return fmt.Errorf("sim options: Files %d is negative", o.Files)
+		}
+	default:
+		return fmt.Errorf("sim options: Product %q is neither %s nor %s", o.Product, ProductGreenArrow, ProductBlueMind)
+	}
 	if o.Messages < 0 {
 		return fmt.Errorf("sim options: Messages %d is negative", o.Messages)
 	}
@@ -223,6 +254,9 @@ func Setup(dir string, o Options) (*Sim, error) {
 	m, err := readMarker(abs)
 	switch {
 	case err == nil && m.Complete:
+		if p := m.Options.withDefaults().Product; p != o.Product {
+			return nil, fmt.Errorf("sim directory %s holds a simulated %s pair, not %s: use another directory", abs, p, o.Product)
+		}
 		s.Options = m.Options
 		return s, nil
 	case err == nil:
@@ -282,6 +316,9 @@ func (s *Sim) build() error {
 	}
 	if err := s.ensureKeys(); err != nil {
 		return err
+	}
+	if s.Options.Product == ProductBlueMind {
+		return s.buildBlueMind()
 	}
 	if err := s.buildOld(); err != nil {
 		return fmt.Errorf("old root: %w", err)

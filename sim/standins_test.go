@@ -45,6 +45,10 @@ func snapshot(t *testing.T, dir string) string {
 func TestStandinsRefuseWithoutASimRoot(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, Options{Messages: 3})
+	// The BlueMind stand-ins too (a BlueMind pair needs PostgreSQL to build).
+	if err := installScripts(s.OldRoot, blueMindScripts); err != nil {
+		t.Fatal(err)
+	}
 	bare := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(bare, ".ferry-sim"), 0o755); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 # systemctl [OPTIONS] VERB UNIT...: start, stop, restart, status,
 # is-active, enable, disable, is-enabled, daemon-reload. greenarrow.service
-# is driven through the service stand-in.
+# is driven through the service stand-in, postgresql.service through
+# bm-pgctl where the root has a real cluster (a BlueMind pair).
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-q | --quiet | --no-pager | --no-block | --now | -l | --full | --system) shift ;;
@@ -37,6 +38,10 @@ for unit in "$@"; do
 	start | stop | restart)
 		if [ "$name" = greenarrow ]; then
 			"$FERRY_ROOT/usr/sbin/service" greenarrow "$verb" >/dev/null || rc=$?
+		elif [ "$name" = postgresql ] && [ -x "$sim_state/bin/bm-pgctl" ]; then
+			# A simulated BlueMind server's cluster is a real one.
+			if [ "$verb" != start ]; then "$sim_state/bin/bm-pgctl" stop || rc=$?; fi
+			if [ "$verb" != stop ]; then "$sim_state/bin/bm-pgctl" start || rc=$?; fi
 		elif [ "$verb" = stop ]; then
 			sim_service_set "$name" down
 		else
