@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 
-	"al.essio.dev/pkg/shellescape"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ferry-migrate/ferry/wizard"
@@ -81,16 +80,20 @@ type Step struct {
 	Repeatable  bool          `json:"repeatable,omitempty"`
 	Downtime    string        `json:"downtime,omitempty"`
 	Status      wizard.Status `json:"status"`
-	// Commands are the command lines per family label ("any", "rhel",
-	// "debian"), quoted for a shell.
-	Commands     map[string][]string `json:"commands"`
-	Families     []string            `json:"-"`
-	When         string              `json:"when,omitempty"`
-	WhenText     string              `json:"when_text,omitempty"`
-	Precondition string              `json:"precondition,omitempty"`
-	Success      string              `json:"success,omitempty"`
-	Questions    []Question          `json:"questions,omitempty"`
-	Vendor       string              `json:"vendor,omitempty"`
+	// Commands are the step's plan per family label ("any", "rhel",
+	// "debian"): each command quoted for a shell as it will run (a comment
+	// after it says on which server, what it reads and when), each piece of
+	// ferry's own work as a "# " comment line (wizard.PlanAction.Line).
+	Commands map[string][]string `json:"commands"`
+	// Actions are the same plan as data.
+	Actions      map[string][]wizard.PlanAction `json:"actions,omitempty"`
+	Families     []string                       `json:"-"`
+	When         string                         `json:"when,omitempty"`
+	WhenText     string                         `json:"when_text,omitempty"`
+	Precondition string                         `json:"precondition,omitempty"`
+	Success      string                         `json:"success,omitempty"`
+	Questions    []Question                     `json:"questions,omitempty"`
+	Vendor       string                         `json:"vendor,omitempty"`
 }
 
 // Question is one thing a step asks the admin.
@@ -194,9 +197,18 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 		byPhase = append(byPhase, orphanSteps[id])
 	}
 
+	var answers, facts map[string]string
+	if ws, ok := opts.State.(*wizard.State); ok && ws != nil {
+		answers, facts = ws.Answers, ws.Facts
+	}
 	for pi := range d.Phases {
 		for _, s := range byPhase[pi] {
-			st := buildStep(s, rb.Params, opts)
+			fam := opts.Family
+			if fam == "" {
+				// The family of the server the step runs on, once known.
+				fam = facts[s.Host+"_family"]
+			}
+			st := buildStep(s, wizard.DisplayData(rb, fam, answers, facts), opts)
 			st.Number = len(d.Steps) + 1
 			d.Phases[pi].Steps = append(d.Phases[pi].Steps, len(d.Steps))
 			d.Steps = append(d.Steps, st)
@@ -205,7 +217,7 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 	return d, nil
 }
 
-func buildStep(s *wizard.Step, params map[string]any, opts Options) Step {
+func buildStep(s *wizard.Step, data wizard.TemplateData, opts Options) Step {
 	st := Step{
 		ID:          clean(s.ID),
 		Phase:       clean(s.Phase),
@@ -235,20 +247,26 @@ func buildStep(s *wizard.Step, params map[string]any, opts Options) Step {
 	if s.Success != nil {
 		st.Success = cleanText(s.Success.Text)
 	}
-	if opts.Family != "" {
-		if cmds := s.CommandsFor(opts.Family); len(cmds) > 0 {
-			st.Commands[opts.Family] = commandLines(cmds, params, opts.Family)
-			st.Families = []string{opts.Family}
+	// The step's plan, as the executor will run it, with what is known so
+	// far; a value not known yet shows as ‹name›.
+	byFam, fams, err := wizard.PlanFamilies(s, data)
+	if err != nil {
+		st.Commands[wizard.FamilyAny] = []string{cleanText("# the plan cannot be shown: " + err.Error())}
+		st.Families = []string{wizard.FamilyAny}
+	}
+	for _, f := range fams {
+		if len(byFam[f]) == 0 {
+			continue
 		}
-	} else {
-		for _, f := range s.Families() {
-			family := f
-			if f == wizard.FamilyAny {
-				family = ""
-			}
-			st.Commands[f] = commandLines(s.CommandsFor(f), params, family)
-			st.Families = append(st.Families, f)
+		var lines []string
+		for _, a := range byFam[f] {
+			lines = append(lines, cleanText(a.Line(s.Host)))
 		}
+		if st.Actions == nil {
+			st.Actions = map[string][]wizard.PlanAction{}
+		}
+		st.Commands[f], st.Actions[f] = lines, byFam[f]
+		st.Families = append(st.Families, f)
 	}
 	for _, q := range s.Ask {
 		qq := Question{
@@ -264,57 +282,6 @@ func buildStep(s *wizard.Step, params map[string]any, opts Options) Step {
 		st.Questions = append(st.Questions, qq)
 	}
 	return st
-}
-
-// CommandLine renders one command as a person would type it: an argv list
-// quoted for a POSIX shell, or a shell line as it is.
-func CommandLine(c wizard.Command) string {
-	if len(c.Argv) > 0 {
-		return cleanText(shellescape.QuoteCommand(c.Argv))
-	}
-	return cleanText(c.Shell)
-}
-
-func commandLines(cmds []wizard.Command, params map[string]any, family string) []string {
-	out := make([]string, 0, len(cmds))
-	for _, c := range cmds {
-		out = append(out, FillPlaceholders(CommandLine(c), params, family))
-	}
-	return out
-}
-
-var (
-	reTemplateAction = regexp.MustCompile(`\{\{-?\s*(.*?)\s*-?\}\}`)
-	reValueRefs      = regexp.MustCompile(`^(?:or )?\.(?:Answers|Facts)\.(\w+)(?: \.(?:Answers|Facts)\.\w+)*$`)
-	reParamRef       = regexp.MustCompile(`^\.Params\.(\w+)$`)
-	reControl        = regexp.MustCompile(`\{\{-?\s*(if|range|with|else|end|define|block|template)\b`)
-)
-
-// FillPlaceholders makes a command template readable before anything is
-// known: a runbook setting is replaced by its value, an answer or a fact by
-// its name in angle brackets ("<old_addr>"), the family by the family given.
-// A template with conditions or loops is left as written, since only the
-// wizard can decide it.
-func FillPlaceholders(s string, params map[string]any, family string) string {
-	if !strings.Contains(s, "{{") || reControl.MatchString(s) {
-		return s
-	}
-	return reTemplateAction.ReplaceAllStringFunc(s, func(action string) string {
-		expr := strings.Join(strings.Fields(reTemplateAction.FindStringSubmatch(action)[1]), " ")
-		if m := reValueRefs.FindStringSubmatch(expr); m != nil {
-			return "<" + m[1] + ">"
-		}
-		if m := reParamRef.FindStringSubmatch(expr); m != nil {
-			switch v := params[m[1]].(type) {
-			case string, int, float64, bool:
-				return fmt.Sprint(v)
-			}
-		}
-		if expr == ".Family" && family != "" {
-			return family
-		}
-		return action
-	})
 }
 
 // Patterns of the simple conditions WhenText puts into words.

@@ -37,12 +37,9 @@ func sampleRunbook() *wizard.Runbook {
 			},
 			{
 				ID: "install-ruby", Phase: "preflight", Title: "Install ruby", Host: "new", Level: "auto",
-				Kind: "install-packages",
-				Commands: map[string][]wizard.Command{
-					"rhel":   {{Argv: []string{"yum", "install", "-y", "ruby"}}},
-					"debian": {{Argv: []string{"apt-get", "install", "-y", "ruby", "wget"}}},
-				},
-				When: `{{ eq .Answers.ruby "missing" }}`,
+				Kind:   "install-packages",
+				Params: map[string]any{"packages": map[string]any{"rhel": []any{"ruby"}, "debian": []any{"ruby", "wget"}}},
+				When:   `{{ eq .Answers.ruby "missing" }}`,
 			},
 			{
 				ID: "stop-old", Phase: "cutover", Title: "Stop the service on old", Host: "old", Level: "auto",
@@ -93,10 +90,18 @@ func TestBuildFamilies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The plan differs by family: both variants, each as it will run.
 	ruby := all.Steps[1]
-	if len(ruby.Commands) != 2 || ruby.Commands["rhel"][0] != "yum install -y ruby" ||
-		ruby.Commands["debian"][0] != "apt-get install -y ruby wget" {
+	if len(ruby.Commands) != 2 || ruby.Commands["rhel"][1] != "yum install -y ruby  # only when one of them is not installed" ||
+		ruby.Commands["debian"][2] != "apt-get install -y ruby wget  # only when one of them is not installed" {
 		t.Errorf("both variants expected, got %v", ruby.Commands)
+	}
+	if a := ruby.Actions["debian"]; len(a) != 3 || !a[0].Probe || a[0].String() != "dpkg-query -W '-f=${Status}' ruby" {
+		t.Errorf("the debian plan as data: %+v", a)
+	}
+	// A step of a kind that runs nothing says what it does in words.
+	if c := all.Steps[3].Commands["any"]; len(c) != 1 || !strings.HasPrefix(c[0], "# nothing runs") {
+		t.Errorf("manual step: %q", c)
 	}
 	deb, err := Build(rb, Options{Family: "debian"})
 	if err != nil {
@@ -123,10 +128,15 @@ func TestFenceFor(t *testing.T) {
 }
 
 func TestCommandLineQuotes(t *testing.T) {
-	got := CommandLine(wizard.Command{Argv: []string{"rsync", "-a", "/var/my dir/", "old:/x'y"}})
+	rb := sampleRunbook()
+	rb.Steps[2].Commands = map[string][]wizard.Command{"any": {{Argv: []string{"rsync", "-a", "/var/my dir/", "old:/x'y"}}}}
+	d, err := Build(rb, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := `rsync -a '/var/my dir/' 'old:/x'"'"'y'`
-	if got != want {
-		t.Errorf("CommandLine = %s, want %s", got, want)
+	if got := d.Steps[2].Commands["any"]; len(got) != 1 || got[0] != want {
+		t.Errorf("command line = %q, want %s", got, want)
 	}
 }
 
@@ -146,20 +156,30 @@ func TestControlSequencesStripped(t *testing.T) {
 	}
 }
 
-func TestFillPlaceholders(t *testing.T) {
-	params := map[string]any{"min": "4.1.165-0", "list": []any{"a"}}
-	cases := map[string]string{
-		"ssh 'root@{{or .Facts.old_addr .Answers.old_addr}}' true": "ssh 'root@<old_addr>' true",
-		"ls '{{.Answers.backup_dir}}/x' {{ .Facts.cpus }}":         "ls '<backup_dir>/x' <cpus>",
-		"check {{.Params.min}} {{.Params.list}} {{.Params.none}}":  "check 4.1.165-0 {{.Params.list}} {{.Params.none}}",
-		"apt {{.Family}}": "apt debian",
-		`{{if eq .Facts.x "y"}}a{{else}}{{.Answers.b}}{{end}}`: `{{if eq .Facts.x "y"}}a{{else}}{{.Answers.b}}{{end}}`,
-		"plain": "plain",
+// TestPlaceholdersAndKnownValues: a value not known shows as ‹name›; the
+// answers and facts of a migration under way fill it.
+func TestPlaceholdersAndKnownValues(t *testing.T) {
+	rb := sampleRunbook()
+	rb.Steps[2].Commands = map[string][]wizard.Command{"any": {{Argv: []string{"ping", "-c1", "{{.Answers.old_ip}}"}}}}
+	d, err := Build(rb, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for in, want := range cases {
-		if got := FillPlaceholders(in, params, "debian"); got != want {
-			t.Errorf("FillPlaceholders(%q) = %q, want %q", in, got, want)
-		}
+	if got := d.Steps[2].Commands["any"][0]; got != "ping -c1 '‹old_ip›'" {
+		t.Errorf("before the answer: %q", got)
+	}
+	st := wizard.Replay([]wizard.Event{{Type: wizard.EvAnswered, Step: "stop-old", Answers: map[string]string{"old_ip": "192.0.2.7"}},
+		{Type: wizard.EvFact, Step: "root", Facts: map[string]string{"new_family": "debian"}}})
+	d, err = Build(rb, Options{State: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Steps[2].Commands["any"][0]; got != "ping -c1 192.0.2.7" {
+		t.Errorf("with the answer given: %q", got)
+	}
+	// The new server's family is known: its steps show that family's plan.
+	if c := d.Steps[1].Commands; len(c) != 1 || c["debian"] == nil {
+		t.Errorf("install step with the family known: %v", c)
 	}
 }
 
@@ -262,7 +282,7 @@ func TestJSON(t *testing.T) {
 	if s := got.Steps[0]; s.ID != "root" || s.Phase != "preflight" || s.Status != "ok" {
 		t.Errorf("first step %+v", s)
 	}
-	if s := got.Steps[1]; s.Status != "pending" || s.Commands["debian"][0] != "apt-get install -y ruby wget" {
+	if s := got.Steps[1]; s.Status != "pending" || s.Commands["debian"][2] != "apt-get install -y ruby wget  # only when one of them is not installed" {
 		t.Errorf("second step %+v", s)
 	}
 	if s := got.Steps[3]; s.Commands == nil {

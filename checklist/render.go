@@ -176,7 +176,7 @@ func markdownStep(w io.Writer, d *Doc, s Step) {
 		items = append(items, "Asks: "+QuestionText(q))
 	}
 	for _, f := range s.Families {
-		label := "Commands"
+		label := "What runs"
 		if l := FamilyLabel(f); l != "" && d.Family == "" {
 			label += " (" + l + ")"
 		}

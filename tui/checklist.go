@@ -440,7 +440,7 @@ func (m Checklist) detailLines() []string {
 		add(st.Row, s.Precondition, "")
 	}
 	for _, f := range s.Families {
-		title := "Commands"
+		title := "What runs"
 		if l := checklist.FamilyLabel(f); l != "" && m.doc.Family == "" {
 			title += " (" + l + ")"
 		}
@@ -448,8 +448,12 @@ func (m Checklist) detailLines() []string {
 		for _, c := range s.Commands[f] {
 			for i, l := range strings.Split(c, "\n") {
 				lead := "$ "
-				if i > 0 {
+				if i > 0 || strings.HasPrefix(c, "# ") {
+					// A continuation line, or ferry's own work in words.
 					lead = "  "
+				}
+				if i == 0 && strings.HasPrefix(c, "# ") {
+					lead = ""
 				}
 				for _, wl := range clWrap(lead+l, w, "    ") {
 					out = append(out, st.Code.Render(wl))

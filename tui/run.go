@@ -73,9 +73,9 @@ type RunModel struct {
 	logs      map[string]*lineRing
 	facts     map[string]string
 	answers   map[string]string
-	cmdCache  map[string][]wizard.Command // commands rendered with what is known
-	current   string                      // the step shown on the right
-	running   string                      // the step running now, "" when none
+	cmdCache  map[string]stepPlan // each step's plan with what is known
+	current   string              // the step shown on the right
+	running   string              // the step running now, "" when none
 	downStart time.Time
 	downEnd   time.Time
 

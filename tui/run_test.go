@@ -46,22 +46,24 @@ func runTestRunbook() *wizard.Runbook {
 				}},
 			{ID: "hot-sync", Phase: "hot", Title: "Copy the mail store (hot pass)", Host: "new", Level: "auto", Kind: "rsync",
 				Repeatable: true, SafeToRerun: true,
-				Help:     "Copies the mail store while the old server still runs. Each pass moves only what changed since the last one, so later passes are shorter.",
-				Commands: map[string][]wizard.Command{"any": {{Argv: []string{"rsync", "-aH", "--partial", "--info=progress2", "root@mail-old:/var/hvmail/", "/var/hvmail/"}}}}},
+				Help:   "Copies the mail store while the old server still runs. Each pass moves only what changed since the last one, so later passes are shorter.",
+				Params: map[string]any{"paths": []any{"/var/hvmail"}, "hard_links": true, "pass": "hot"}},
 			{ID: "stop-old", Phase: "cutover", Title: "Stop the mail service on the old server", Host: "old", Level: "auto",
 				Kind: "command", Destructive: true, Downtime: wizard.DowntimeStart,
 				Help:     "Stops and disables the mail service on the old server. From here on, mail waits on the senders' side until the new server takes over.",
 				Commands: map[string][]wizard.Command{"any": {{Shell: "service sample stop && chkconfig sample off"}}}},
 			{ID: "final-sync", Phase: "cutover", Title: "Copy the mail store (final pass)", Host: "new", Level: "auto", Kind: "rsync",
-				Help:     "The last pass, with the old server stopped.",
-				Commands: map[string][]wizard.Command{"any": {{Argv: []string{"rsync", "-aH", "--delete", "root@mail-old:/var/hvmail/", "/var/hvmail/"}}}}},
+				Help:   "The last pass, with the old server stopped.",
+				Params: map[string]any{"paths": []any{"/var/hvmail"}, "hard_links": true, "delete": true, "pass": "cold"}},
 			{ID: "merge", Phase: "cutover", Title: "Merge the disk queue", Host: "new", Level: "auto", Kind: "queue-merge",
-				Help: "Feeds each queued message of the old server to the new queue, which renames it as it must."},
+				Params: map[string]any{"old_queue": "/var/spool/q/old", "queue": "/var/spool/q", "merge": "/opt/sample/merge"},
+				Help:   "Feeds each queued message of the old server to the new queue, which renames it as it must."},
 			{ID: "start-new", Phase: "cutover", Title: "Start the mail service on the new server", Host: "new", Level: "auto",
-				Kind: "command", Downtime: wizard.DowntimeEnd},
+				Kind: "command", Downtime: wizard.DowntimeEnd,
+				Commands: map[string][]wizard.Command{"any": {{Argv: []string{"service", "sample", "start"}}}}},
 			{ID: "dns", Phase: "configure", Title: "DNS resolvers", Host: "new", Level: "ask", Kind: "resolv-conf",
-				Ask:      []wizard.Question{{Key: "resolvers", Prompt: "Recursive DNS resolvers", Type: "ips"}},
-				Commands: map[string][]wizard.Command{"any": {{Argv: []string{"ferry-set-resolvers", "{{.Answers.resolvers}}"}}}}},
+				Ask:    []wizard.Question{{Key: "resolvers", Prompt: "Recursive DNS resolvers", Type: "ips"}},
+				Params: map[string]any{"config": "/etc/sample.conf", "setting": "dns_cache"}},
 			{ID: "vendor", Phase: "configure", Title: "Tell the vendor", Host: "new", Level: "manual", Kind: "manual",
 				Help: "Write to the vendor's support that the server moved."},
 		},
@@ -735,12 +737,12 @@ func TestRunWithTheEngine(t *testing.T) {
 func TestRunCommandsShowWhatIsKnown(t *testing.T) {
 	m, _ := newTestRun(t, nil, 100, 30, wizard.Event{Type: wizard.EvWaiting, Step: "dns", Need: wizard.NeedAnswers,
 		Questions: runTestRunbook().Step("dns").Ask})
-	if s := runScreen(m); !strings.Contains(s, "$ ferry-set-resolvers '‹resolvers›'") {
+	if s := runScreen(m); !strings.Contains(s, "# write /etc/resolv.conf with nameserver ‹resolvers›") {
 		t.Errorf("an unanswered question is not marked in the command:\n%s", s)
 	}
 	feed(m, wizard.Event{Type: wizard.EvAnswered, Step: "dns", Answers: map[string]string{"resolvers": "192.0.2.1 192.0.2.2"}},
 		wizard.Event{Type: wizard.EvStepStarted, Step: "dns", Pass: 1, Time: runAt(time.Second)})
-	if s := runScreen(m); !strings.Contains(s, "$ ferry-set-resolvers '192.0.2.1 192.0.2.2'") {
+	if s := runScreen(m); !strings.Contains(s, "# write /etc/resolv.conf with nameserver 192.0.2.1 192.0.2.2") {
 		t.Errorf("the answer is not in the command:\n%s", s)
 	}
 }

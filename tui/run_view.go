@@ -352,7 +352,7 @@ func (m *RunModel) paneLines() []string {
 		if n < len(cmds) {
 			shown = append(shown[:n-1:n-1], st.Dim.Render(fmt.Sprintf("… %d more lines (? or l)", len(cmds)-n+1)))
 		}
-		section(&out, "Commands", shown)
+		section(&out, "What runs", shown)
 		avail -= len(shown) + 2
 	}
 	helpSec := []string{}
@@ -451,78 +451,59 @@ func (m *RunModel) statusLines(s *wizard.Step, w int) []string {
 	return wrapStyled(style, text, w, "  ")
 }
 
-// commandLines are the exact commands of the step, for the family of the
-// host it runs on (every family when that is not known yet).
+// commandLines are the step's plan (wizard.PlanFamilies), exactly what the
+// executor will run: for the family of the host it runs on, or each family
+// while that is not known; a value not known yet shows as ‹name›. A command
+// starts "$ ", ferry's own work is a "# " line.
 func (m *RunModel) commandLines(s *wizard.Step, w int) []string {
 	st := m.styles
 	var out []string
-	add := func(label string, cmds []wizard.Command) {
-		for _, c := range cmds {
-			for i, l := range strings.Split(c.String(), "\n") {
-				lead := "$ "
+	pl := m.plannedActions(s)
+	for _, f := range pl.families {
+		for _, a := range pl.actions[f] {
+			lead := "$ "
+			if a.Command() == nil {
+				lead = ""
+			}
+			if len(pl.families) > 1 {
+				lead = "(" + f + ") " + lead
+			}
+			for i, l := range strings.Split(a.Line(s.Host), "\n") {
 				if i > 0 {
 					lead = "  "
 				}
-				if i == 0 && label != "" {
-					lead = "(" + label + ") $ "
-				}
-				for _, wl := range wrapWords(lead+l, w, "    ") {
+				for _, wl := range wrapWords(lead+cleanLine(l), w, "    ") {
 					out = append(out, st.Code.Render(wl))
 				}
 			}
 		}
 	}
-	fam := m.facts[s.Host+"_family"]
-	if cmds := s.CommandsFor(fam); len(cmds) > 0 {
-		add("", m.renderedCommands(s, fam))
-		return out
-	}
-	for _, f := range s.Families() {
-		add(f, m.renderedCommands(s, f))
-	}
 	return out
 }
 
-// renderedCommands fills the templates in a step's commands with what is
-// known so far; an answer not given yet shows as ‹key›. A command whose
-// template does not render is shown as written.
-func (m *RunModel) renderedCommands(s *wizard.Step, fam string) []wizard.Command {
-	ck := s.ID + "\x00" + fam
-	if c, ok := m.cmdCache[ck]; ok {
+// stepPlan is a step's plan per family, as the run screen shows it.
+type stepPlan struct {
+	actions  map[string][]wizard.PlanAction
+	families []string
+}
+
+// plannedActions plans the step with the answers and facts known so far
+// (cached until an answer or a fact arrives).
+func (m *RunModel) plannedActions(s *wizard.Step) stepPlan {
+	if c, ok := m.cmdCache[s.ID]; ok {
 		return c
 	}
-	data := wizard.TemplateData{Params: m.rb.Params, Answers: map[string]string{}, Facts: map[string]string{}, Family: fam}
-	for _, st := range m.rb.Steps {
-		for _, q := range st.Ask {
-			data.Answers[q.Key] = "‹" + q.Key + "›"
-		}
+	data := wizard.DisplayData(m.rb, m.facts[s.Host+"_family"], m.answers, m.facts)
+	byFam, fams, err := wizard.PlanFamilies(s, data)
+	if err != nil {
+		byFam, fams = map[string][]wizard.PlanAction{wizard.FamilyAny: {{Host: s.Host, Does: "the plan cannot be shown: " + err.Error()}}}, []string{wizard.FamilyAny}
 	}
-	for k, v := range m.answers {
-		data.Answers[k] = v
-	}
-	for k, v := range m.facts {
-		data.Facts[k] = v
-	}
-	data.Facts["family"] = fam
-	render := func(t string) string {
-		if r, err := wizard.Render(t, data); err == nil {
-			return r
-		}
-		return t
-	}
-	var out []wizard.Command
-	for _, c := range s.CommandsFor(fam) {
-		rc := wizard.Command{Shell: render(c.Shell)}
-		for _, a := range c.Argv {
-			rc.Argv = append(rc.Argv, render(a))
-		}
-		out = append(out, rc)
-	}
+	pl := stepPlan{actions: byFam, families: fams}
 	if m.cmdCache == nil {
-		m.cmdCache = map[string][]wizard.Command{}
+		m.cmdCache = map[string]stepPlan{}
 	}
-	m.cmdCache[ck] = out
-	return out
+	m.cmdCache[s.ID] = pl
+	return pl
 }
 
 // counterBlock draws a progress snapshot: a bar with the percentage when

@@ -49,13 +49,19 @@ type AnswerSet struct {
 	ContinueChanged bool `json:"continue_changed_runbook,omitempty"`
 }
 
-// ReadAnswerSet reads an answers file. Unknown fields and bad JSON are
-// errors naming the file (and the offset, for syntax errors).
+// ReadAnswerSet reads an answers file (see ParseAnswerSet).
 func ReadAnswerSet(path string) (*AnswerSet, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("answers file: %w", err)
 	}
+	return ParseAnswerSet(path, b)
+}
+
+// ParseAnswerSet reads the content b of the answers file name: one JSON
+// object. Unknown fields, bad JSON and text after the object are errors
+// naming the file (and the line, for syntax errors).
+func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var a AnswerSet
@@ -63,9 +69,13 @@ func ReadAnswerSet(path string) (*AnswerSet, error) {
 		var se *json.SyntaxError
 		if ok := asSyntax(err, &se); ok {
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
-			return nil, fmt.Errorf("answers file %s:%d: %v", path, line, err)
+			return nil, fmt.Errorf("answers file %s:%d: %v", name, line, err)
 		}
-		return nil, fmt.Errorf("answers file %s: %v", path, err)
+		return nil, fmt.Errorf("answers file %s: %v", name, err)
+	}
+	if off := dec.InputOffset(); len(bytes.TrimSpace(b[off:])) > 0 {
+		line := 1 + bytes.Count(b[:off], []byte("\n"))
+		return nil, fmt.Errorf("answers file %s:%d: text after the answers object", name, line)
 	}
 	return &a, nil
 }
@@ -111,6 +121,14 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 	for id := range a.Skip {
 		if rb.Step(id) == nil {
 			return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)
+		}
+	}
+	for id, n := range a.Repeat {
+		if s := rb.Step(id); s == nil || !s.Repeatable {
+			return fmt.Errorf("answers file: repeat: %q is not a repeatable step of runbook %s", id, rb.ID)
+		}
+		if n < 1 {
+			return fmt.Errorf("answers file: repeat: %s runs at least one pass, not %d", id, n)
 		}
 	}
 	for id, n := range a.ConfirmDeletions {

@@ -75,20 +75,19 @@ func restoreDisplay(t *testing.T, b *bmPair, s *Step) []string {
 	return out
 }
 
-// shownCommands renders the commands a runbook step shows.
+// shownCommands renders the commands a step's plan shows (Plan), its
+// read-only probes left out.
 func shownCommands(t *testing.T, s *Step, data TemplateData) []string {
 	t.Helper()
+	acts, err := Plan(s, data)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var shown []string
-	for _, c := range s.CommandsFor(FamilyDebian) {
-		var argv []string
-		for _, w := range c.Argv {
-			r, err := Render(w, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			argv = append(argv, r)
+	for _, a := range acts {
+		if a.Command() != nil && !a.Probe {
+			shown = append(shown, a.String())
 		}
-		shown = append(shown, tasks.CommandSpec{Argv: argv, Shell: c.Shell}.Display())
 	}
 	return shown
 }

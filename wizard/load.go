@@ -280,6 +280,11 @@ func (v *validator) validate() {
 		if s.Kind == "command" && len(s.Commands) == 0 {
 			v.fail(line("kind"), field+".commands", "a step of kind command needs commands")
 		}
+		if s.Kind != "command" && s.Kind != "" && len(s.Commands) > 0 {
+			// What any other step runs is built from its kind and parameters
+			// (its plan): a second, hand-written list could only differ.
+			v.fail(line("commands"), field+".commands", "only a step of kind command lists commands; a %s step shows what it runs from its kind and parameters", s.Kind)
+		}
 		v.checkTemplate(line("when"), field+".when", s.When)
 		v.checkTemplate(line("confirm"), field+".confirm", s.Confirm)
 		an := mapValue(sn, "ask")

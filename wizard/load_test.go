@@ -37,6 +37,7 @@ func TestParseRejectsBadRunbooks(t *testing.T) {
 		{"unknown phase", "phase: two\n    title: Move", "phase: three\n    title: Move", "phase: three", "not a declared phase"},
 		{"downtime unpaired", "    downtime: end\n", "", "", "pair"},
 		{"question type", "type: port", "type: colour", "type: colour", "colour"},
+		{"commands on another kind", "    kind: record\n", "    kind: record\n    commands:\n      any: [[echo, hand-written]]\n", "commands:\n      any: [[echo, hand-written]]", "only a step of kind command"},
 		{"not yaml", "steps:", "steps: [", "", ""},
 	}
 	for _, c := range cases {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -396,7 +395,7 @@ func rsyncActions(o tasks.RsyncOptions, d TemplateData) ([]PlanAction, error) {
 	maxDelete := o.MaxDelete
 	if o.Delete {
 		acts = append(acts,
-			PlanAction{Host: HostOld, Does: "check that " + o.Src + " exists and is not empty (an empty source with --delete would wipe the copy)"},
+			PlanAction{Host: HostOld, Does: "check that " + o.Src + " is there and not empty (else --delete would wipe the copy)"},
 			PlanAction{Host: HostOld, Argv: []string{"find", "-H", o.Src, "-mindepth", "1", "-print", "-quit"}, Probe: true, When: "when " + o.Src + " is a directory"})
 		dry, err := tasks.RsyncArgs(o, true)
 		if err != nil {
@@ -605,10 +604,7 @@ func planResolvConf(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 	case d.Answers["resolvers"] != "" && !HasPlaceholder(d.Answers["resolvers"]):
 		ns = strings.Join(SplitList(d.Answers["resolvers"]), " ")
 	}
-	acts := []PlanAction{
-		{Host: HostNew, Does: "read " + p.str("setting") + " in " + p.str("config") + " (yes: the local DNS cache, nameserver 127.0.0.1)"},
-		{Host: HostOld, Does: "read the old server's resolvers in /etc/resolv.conf, to offer them"},
-	}
+	acts := []PlanAction{{Host: HostNew, Does: "read " + p.str("setting") + " in " + p.str("config")}}
 	link := d.Facts["resolv_link"]
 	action := d.Answers["resolv_link_action"]
 	if link == "" || HasPlaceholder(link) {
@@ -694,45 +690,38 @@ func planPGDump(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 	return acts, nil
 }
 
-// pgRestoreJobs is pg_restore's --jobs for a pg-restore step.
-func pgRestoreJobs(p params) int {
-	if j := p.int("jobs", 0); j > 0 {
-		return j
-	}
-	return runtime.NumCPU()
-}
-
 func planPGRestoreStep(s *Step, p params, d TemplateData) ([]PlanAction, error) {
-	srv := pgServerOf(p, "", 0)
-	dbs := p.list("databases")
+	// The options the runner restores with (planPGRestore), without a host.
+	pl := planPGRestore(&TaskExecutor{}, p, &StepEnv{Data: d})
+	srv := pl.Server
 	var acts []PlanAction
-	var files []string
-	for _, db := range dbs {
-		file := dumpFile(p.str("dir"), db)
-		files = append(files, file)
+	// First the dumps are opened to the restoring user's group.
+	for _, argv := range pl.Access {
+		acts = append(acts, PlanAction{Host: HostNew, Argv: argv})
+	}
+	// Then every archive is checked (tasks.CheckRestore) before any drop.
+	for _, o := range pl.Opts {
 		if srv.OSUser != "" {
-			acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"runuser", "-u", srv.OSUser, "--", "pg_restore", "--list", file}, Probe: true})
+			acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"runuser", "-u", srv.OSUser, "--", "pg_restore", "--list", o.File}, Probe: true})
 		}
-		acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--list", file}, Probe: true})
-		if sum := d.Facts[factDumpSHA256(db)]; sum != "" && !HasPlaceholder(sum) {
-			acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"sha256sum", "--", file}, Probe: true, Does: "must be " + sum})
+		acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--list", o.File}, Probe: true})
+		if o.SHA256 != "" && !HasPlaceholder(o.SHA256) {
+			acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"sha256sum", "--", o.File}, Probe: true, Does: "must print " + o.SHA256})
 		} else {
 			acts = append(acts,
-				PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--list", file}, Probe: true},
-				PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--file=/dev/null", file}, Probe: true})
+				PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--list", o.File}, Probe: true},
+				PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--file=/dev/null", o.File}, Probe: true})
 		}
 		acts = append(acts,
-			PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--schema-only", "--create", "--file=-", file}, Probe: true},
+			PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--schema-only", "--create", "--file=-", o.File}, Probe: true},
 			PlanAction{Host: HostNew, Argv: tasks.PSQLArgv(srv, "postgres", "SELECT rolname FROM pg_catalog.pg_roles"), Probe: true},
 			PlanAction{Host: HostNew, Argv: tasks.PSQLArgv(srv, "postgres", "SELECT spcname FROM pg_catalog.pg_tablespace"), Probe: true})
 	}
-	for _, argv := range tasks.ArchiveAccessCommands(srv.OSUser, p.str("dir"), files) {
-		acts = append(acts, PlanAction{Host: HostNew, Argv: argv})
-	}
-	for i, db := range dbs {
-		owner := cmp.Or(p.str("owner"), Placeholder("the owner named in the archive"))
-		enc := cmp.Or(p.str("encoding"), Placeholder("the archive's encoding"))
-		for _, argv := range tasks.RestoreCommands(srv, db, owner, enc, pgRestoreJobs(p), files[i]) {
+	// Then drop, create and restore, one database after the other.
+	for _, o := range pl.Opts {
+		owner := cmp.Or(o.Owner, Placeholder("the owner named in the archive"))
+		enc := cmp.Or(o.Encoding, Placeholder("the archive's encoding"))
+		for _, argv := range tasks.RestoreCommands(srv, o.Database, owner, enc, o.Jobs, o.File) {
 			acts = append(acts, PlanAction{Host: HostNew, Argv: argv})
 		}
 	}
@@ -756,7 +745,7 @@ func planPGLogin(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 	var acts []PlanAction
 	for _, db := range p.list("databases") {
 		acts = append(acts,
-			PlanAction{Host: HostOld, Argv: tasks.PSQLArgv(srv, db, tasks.LoginSQL), Probe: true},
+			PlanAction{Host: HostOld, Argv: tasks.PSQLArgv(srv, db, tasks.LoginSQL)},
 			PlanAction{Host: HostOld, Does: fmt.Sprintf("log in to %s through ferry's own PostgreSQL connection over SSH, as the row counts will", db)})
 	}
 	return acts, nil

@@ -72,9 +72,10 @@ type Step struct {
 	// Params are that task's parameters. String parameters are templates.
 	Kind   string         `yaml:"kind" json:"kind"`
 	Params map[string]any `yaml:"params" json:"params,omitempty"`
-	// Commands are the commands the step runs, or their exact equivalent
-	// when a task does the work itself, per family: "any", "rhel", "debian".
-	// For kind "command" they are what is executed.
+	// Commands are what a step of kind "command" runs, per family: "any",
+	// "rhel", "debian". No other kind has them (the loader refuses them):
+	// what another step runs is built from its kind and parameters, and
+	// shown and run from that one plan (Plan).
 	Commands map[string][]Command `yaml:"commands" json:"commands,omitempty"`
 	// Ask lists the answers the step needs before it can run.
 	Ask []Question `yaml:"ask" json:"ask,omitempty"`
