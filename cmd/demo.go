@@ -24,22 +24,26 @@ func (a *app) newDemoCmd() *cobra.Command {
 		messages int
 	)
 	c := &cobra.Command{
-		Use:   "demo [greenarrow]",
+		Use:   "demo [greenarrow|bluemind]",
 		Short: "Try the wizard on a simulated pair of servers",
 		Long: strings.TrimSpace(`
 Runs the whole wizard against two simulated servers whose roots are DIR/old
 and DIR/new, with the journal in DIR/state. The old server is reached over
 real SSH (a server built into the simulator, on 127.0.0.1); rsync, ssh and
-the file operations are real, only GreenArrow's own programs are stand-ins,
-and they act on DIR only. Running it again with the same DIR resumes where
+the file operations are real, only the vendor's own programs are stand-ins,
+and they act on DIR only. The bluemind demo's PostgreSQL clusters are real
+too (one per server, run as the postgres OS user, so it needs root and a
+PostgreSQL installation; DIR's parents must let that user through); --messages
+is GreenArrow's. Running it again with the same DIR resumes where
 it stopped; remove DIR to start afresh.
 
 With --headless the demo answers every question itself (the answers file it
 uses is written to DIR/demo-answers.json) and prints one JSON event per line.`),
 		Example: `  ferry demo greenarrow
-  ferry demo greenarrow --headless --dir /tmp/ferry-demo`,
+  ferry demo greenarrow --headless --dir /tmp/ferry-demo
+  ferry demo bluemind --headless --dir /tmp/ferry-demo-bm`,
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: []string{"greenarrow"},
+		ValidArgs: []string{"greenarrow", "bluemind"},
 		RunE: a.action(func(_ *cobra.Command, args []string) error {
 			name := "greenarrow"
 			if len(args) == 1 {
@@ -84,8 +88,13 @@ func demoAnswers(rb *wizard.Runbook, s *sim.Sim) *wizard.AnswerSet {
 }
 
 func (a *app) runDemo(name, dir string, headless bool, messages int) error {
-	if name != "greenarrow" {
-		return usage(fmt.Errorf("demo %q: only the greenarrow demo is built (bluemind needs a simulated BlueMind, not written yet)", name))
+	switch name {
+	case "greenarrow":
+	case "bluemind":
+		// Its own pair, with real PostgreSQL clusters (demo_bluemind.go).
+		return a.runBlueMindDemo(dir, headless)
+	default:
+		return usage(fmt.Errorf("demo %q: there is a greenarrow and a bluemind demo", name))
 	}
 	rb, err := wizard.LoadRunbook(name)
 	if err != nil {
