@@ -794,3 +794,20 @@ func BenchmarkRunRender(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// TestRunShowsTheOldAddressGiven: the address given with --old is recorded
+// as an answer before the screen starts; a transfer from the old server
+// shows it, never a placeholder, and shows the login of the connection
+// once it is open.
+func TestRunShowsTheOldAddressGiven(t *testing.T) {
+	st := wizard.Replay([]wizard.Event{{Type: wizard.EvAnswered, Answers: map[string]string{"old_addr": "192.0.2.7"}}})
+	m, _ := newTestRun(t, st, 120, 40, wizard.Event{Type: wizard.EvStepStarted, Step: "hot-sync", Pass: 1, Time: runAt(time.Second)})
+	s := runScreen(m)
+	if !strings.Contains(s, "root@192.0.2.7:/var/hvmail/") || strings.Contains(s, "‹old_addr›") {
+		t.Errorf("the address given is not in the transfer shown:\n%s", s)
+	}
+	feed(m, wizard.Event{Type: wizard.EvFact, Step: "ssh", Facts: map[string]string{wizard.FactOldDestination: "admin@192.0.2.7", wizard.FactOldSSHCommand: "ssh -p 2222"}})
+	if s := runScreen(m); !strings.Contains(s, "admin@192.0.2.7:/var/hvmail/") || !strings.Contains(s, "-e 'ssh -p 2222'") {
+		t.Errorf("the connection's login and ssh command are not in the transfer shown:\n%s", s)
+	}
+}
