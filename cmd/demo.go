@@ -108,6 +108,10 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 	if err != nil {
 		return usage(err)
 	}
+	// DIR itself as Setup makes it (AcquireLock would make it 0700).
+	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
+		return err
+	}
 	lock, err := wizard.AcquireLock(paths.StateDir)
 	if err != nil {
 		return err

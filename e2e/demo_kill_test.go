@@ -113,6 +113,11 @@ type killPoint struct {
 	env []string
 	// at accepts the event after which ferry is killed.
 	at func(ev wizard.Event) bool
+	// name is the subtest's name when it is not the step's id.
+	name string
+	// after, when set, changes the servers after the kill the way a
+	// program of the killed ferry that went on running would have.
+	after func(t *testing.T, dir string)
 }
 
 // inStep is true for an event that shows the step running: output or
@@ -131,13 +136,22 @@ func inStep(step string, kinds ...wizard.EventType) func(ev wizard.Event) bool {
 	}
 }
 
+// copyingQueue is true for the line the migration script prints as it
+// starts copying the disk queue (sim/standins/hvmail_server_migration.sh).
+func copyingQueue(step string) func(ev wizard.Event) bool {
+	return func(ev wizard.Event) bool {
+		return ev.Step == step && ev.Type == wizard.EvOutput && strings.HasPrefix(ev.Message, "Copying the disk queue")
+	}
+}
+
 // The long steps of assets/greenarrow.yaml, in the order they run.
 var killPoints = []killPoint{
-	// The hot pass: the vendor's migration script is copying from the old
-	// server over the system ssh (the Host oldserver block).
-	{step: "migration-first-pass", env: []string{noMergeDelay}, at: inStep("migration-first-pass", wizard.EvOutput)},
+	// The hot pass: the vendor's migration script has begun to copy the
+	// disk queue from the old server with rsync over the system ssh (the
+	// Host oldserver block).
+	{step: "migration-first-pass", env: []string{noMergeDelay}, at: copyingQueue("migration-first-pass")},
 	// The final pass, after the old server was stopped.
-	{step: "migration-final-pass", env: []string{noMergeDelay}, at: inStep("migration-final-pass", wizard.EvOutput)},
+	{step: "migration-final-pass", env: []string{noMergeDelay}, at: copyingQueue("migration-final-pass")},
 	// The merge, once it has merged some messages and not all.
 	{step: "merge-queue", env: []string{"SIM_MERGE_DELAY=0.01"}, at: func(ev wizard.Event) bool {
 		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress && ev.Progress != nil &&
@@ -146,6 +160,16 @@ var killPoints = []killPoint{
 	// The deletion of the parked queue: rm -rf prints nothing, so the kill
 	// follows the step's start.
 	{step: "remove-old-queue", env: []string{noMergeDelay}, at: inStep("remove-old-queue", wizard.EvStepStarted)},
+	// The same, with the removal part-way: rm -rf, which outlives the
+	// killed ferry, has taken queue/old/mess and not the rest yet (a kill
+	// after step_started rarely lands that late by itself).
+	{step: "remove-old-queue", name: "remove-old-queue-part-way", env: []string{noMergeDelay},
+		at: inStep("remove-old-queue", wizard.EvStepStarted),
+		after: func(t *testing.T, dir string) {
+			if err := os.RemoveAll(filepath.Join(dir, "new/var/hvmail/qmail-disk/queue/old/mess")); err != nil {
+				t.Fatal(err)
+			}
+		}},
 }
 
 // TestDemoKilledInEachLongStepFinishes kills the headless demo with SIGKILL
@@ -155,7 +179,11 @@ var killPoints = []killPoint{
 // queue must be in the new queue exactly once.
 func TestDemoKilledInEachLongStepFinishes(t *testing.T) {
 	for _, kp := range killPoints {
-		t.Run(kp.step, func(t *testing.T) {
+		name := kp.name
+		if name == "" {
+			name = kp.step
+		}
+		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "demo")
 			r := startDemo(t, dir, kp.env...)
 			ev := r.until("a kill point inside "+kp.step, kp.at)
@@ -167,6 +195,10 @@ func TestDemoKilledInEachLongStepFinishes(t *testing.T) {
 			if got := st.Status(kp.step); got != wizard.StatusInterrupted {
 				t.Fatalf("killed after %s of %s, the journal says %s, want interrupted (the kill landed outside the step)", ev.Type, kp.step, got)
 			}
+			if kp.after != nil {
+				kp.after(t, dir)
+			}
+			t.Logf("killed after %s of %s; %s", ev.Type, kp.step, parkedQueue(dir))
 			out, errb, code := ferryEnv(t, []string{noMergeDelay}, "demo", "greenarrow", "--headless", "--dir", dir)
 			if code != 0 {
 				evs := events(t, out)
@@ -230,6 +262,26 @@ func TestSecondDemoIsRefusedAndChangesNothing(t *testing.T) {
 		t.Fatalf("the first demo finished %s: %s", last.Status, last.Message)
 	}
 	checkMigrated(t, dir)
+}
+
+// parkedQueue tells what is left of the new server's parked queue
+// (queue/old), for the log: where a kill landed in the removal.
+func parkedQueue(dir string) string {
+	old := filepath.Join(dir, "new/var/hvmail/qmail-disk/queue/old")
+	if _, err := os.Stat(old); err != nil {
+		return "queue/old is gone"
+	}
+	n := 0
+	_ = filepath.Walk(filepath.Join(old, "mess"), func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n++
+		}
+		return nil
+	})
+	if _, err := os.Stat(filepath.Join(old, "mess")); err != nil {
+		return "queue/old is there, its mess directory gone"
+	}
+	return fmt.Sprintf("queue/old/mess holds %d messages", n)
 }
 
 // ferryEnv runs the binary with extra environment variables and returns

@@ -614,6 +614,18 @@ func runCountFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 		return Outcome{}, err
 	}
 	dir := p.str("dir")
+	// missing_ok: a directory that is gone holds no files (the parked
+	// queue's mess directory once an interrupted removal of queue/old has
+	// gone past it).
+	if p.bool("missing_ok") {
+		if _, err := h.Stat(ctx, dir); errors.Is(err, fs.ErrNotExist) {
+			o := Outcome{Message: fmt.Sprintf("%s does not exist on %s: no files", dir, h.Name()), Counters: &tasks.Progress{Unit: "files"}}
+			if want := p.int("expect", 0); want != 0 {
+				return o, failed("%s does not exist on %s, expected %d file(s)", dir, h.Name(), want)
+			}
+			return o, nil
+		}
+	}
 	n, err := tasks.CountFiles(ctx, h, dir)
 	if err != nil {
 		return Outcome{}, err
