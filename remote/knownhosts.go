@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/ssh"
@@ -36,9 +37,20 @@ type HostKeyChangedError struct {
 	Fingerprint string // the fingerprint of the key the host presented
 	File        string // the known_hosts file holding the recorded key
 	Line        int    // its line number in File
+	// When the key's type changed, the handshake ends before the host
+	// presents a key: Fingerprint is empty, RecordedType is the type
+	// known_hosts holds ("ssh-ed25519") and Offered lists the host key
+	// algorithms the host offers instead ("rsa-sha2-512").
+	RecordedType string
+	Offered      []string
 }
 
 func (e *HostKeyChangedError) Error() string {
+	if e.Fingerprint == "" {
+		return fmt.Sprintf("HOST KEY CHANGED for %s: it now offers only %s host keys, none of the type recorded in %s line %d (%s); "+
+			"if the server was really reinstalled, check its new fingerprint out of band and remove that line",
+			e.HostPort, strings.Join(e.Offered, ", "), e.File, e.Line, e.RecordedType)
+	}
 	return fmt.Sprintf("HOST KEY CHANGED for %s: it presented %s %s, which differs from the key recorded in %s line %d; "+
 		"if the server was really reinstalled, check the new fingerprint out of band and remove that line",
 		e.HostPort, e.KeyType, e.Fingerprint, e.File, e.Line)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,6 +242,46 @@ func refusedHint(err error, o SSHOptions, t *sshTarget) string {
 		"(--old HOST:PORT, the SSH port question, or a Port line in a Host %s block of %s)", t.port, o.Addr, where)
 }
 
+// peerHostKeyAlgos finds what the host offered in x/crypto's "no common
+// algorithm for host key; we offered: [...], peer offered: [...]".
+var peerHostKeyAlgos = regexp.MustCompile(`no common algorithm for host key; .*peer offered: \[([^\]]*)\]`)
+
+// keyTypeChanged reads a handshake error that found no common host key
+// algorithm: when known_hosts records keys for the host and the host offers
+// none of their types (not even through a legacy algorithm, such as ssh-rsa
+// for a recorded RSA key), the host's key changed type. It returns that
+// change, naming the recorded key's file and line, or nil.
+func (s *SSH) keyTypeChanged(msg string) *HostKeyChangedError {
+	m := peerHostKeyAlgos.FindStringSubmatch(msg)
+	if m == nil || s.keys == nil {
+		return nil
+	}
+	hp := hostPort(s.target.host, s.target.port)
+	known := s.keys.known(hp)
+	if len(known) == 0 {
+		return nil
+	}
+	var offered []string
+	for _, q := range strings.Fields(m[1]) {
+		offered = append(offered, strings.Trim(q, `"`))
+	}
+	keyType := func(algo string) string {
+		switch algo {
+		case ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSASHA512:
+			return ssh.KeyAlgoRSA
+		}
+		return strings.TrimSuffix(algo, "-cert-v01@openssh.com")
+	}
+	for _, k := range known {
+		for _, o := range offered {
+			if keyType(o) == k.Key.Type() {
+				return nil // the type is there: an algorithm question, not a new key
+			}
+		}
+	}
+	return &HostKeyChangedError{HostPort: hp, File: known[0].Filename, Line: known[0].Line, RecordedType: known[0].Key.Type(), Offered: offered}
+}
+
 func (s *SSH) warn(msg string) {
 	if s.opts.Warn != nil {
 		s.opts.Warn(msg)
@@ -261,6 +302,9 @@ func (s *SSH) explainDialError(ctx context.Context, dest string, err error, sign
 		return fmt.Errorf("host %s (%s): the SSH handshake did not finish within %s: %w", s.name, dest, s.opts.ConnectTimeout, err)
 	}
 	msg := err.Error()
+	if changed := s.keyTypeChanged(msg); changed != nil {
+		return fmt.Errorf("host %s (%s): %w", s.name, dest, changed)
+	}
 	switch {
 	case strings.Contains(msg, "no common algorithm") && !s.opts.AllowLegacy:
 		return fmt.Errorf("host %s (%s) offers only old algorithms that ferry does not use by default; "+
@@ -596,8 +640,12 @@ func (s *SSH) CheckSystemSSH(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, sshPath, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
+		text := strings.TrimSpace(stripControl(string(out)))
+		if hk, ok := ParseSSHHostKeyRefusal(strings.Split(text, "\n")); ok {
+			return fmt.Errorf("host %s: the system ssh client refused %s: %s (ssh %s: %v)", s.name, s.Destination(), hk.Sentence(), strings.Join(args, " "), err)
+		}
 		return fmt.Errorf("host %s: the system ssh client cannot log in to %s in batch mode (ssh %s): %v: %s",
-			s.name, s.Destination(), strings.Join(args, " "), err, strings.TrimSpace(stripControl(string(out))))
+			s.name, s.Destination(), strings.Join(args, " "), err, text)
 	}
 	return nil
 }

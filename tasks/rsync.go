@@ -144,6 +144,10 @@ type RsyncExitError struct {
 }
 
 func (e *RsyncExitError) Error() string {
+	if hk, ok := remote.ParseSSHHostKeyRefusal(e.Stderr); ok {
+		// The system ssh refused the host key: say which key, where.
+		return fmt.Sprintf("rsync %s exited with code %d: %s", e.Stage, e.Code, hk.Sentence())
+	}
 	s := fmt.Sprintf("rsync %s exited with code %d: %s", e.Stage, e.Code, e.Meaning)
 	if n := len(e.Stderr); n > 0 {
 		s += " (" + e.Stderr[n-1] + ")"
