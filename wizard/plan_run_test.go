@@ -3,7 +3,7 @@ package wizard
 import (
 	"context"
 	"fmt"
-	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -210,61 +210,132 @@ func TestGreenArrowShownIsRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			srv, err := s.StartSSH(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			nh, err := remote.NewLocal(HostNew, s.NewRoot)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x := &TaskExecutor{OldSSH: remote.SSHOptions{Name: HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
-				IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"}}
-			var rec *planRecorder
-			rec = newPlanRecorder(x, func(host string, argv []string) []string {
-				if host == HostOld {
-					return remote.SimArgv(s.OldRoot, argv)
-				}
-				return x.New.(*remote.Local).Argv(argv)
-			})
-			x.New = remote.Observe(nh, rec.observe)
-			x.OldSSH.Observe = rec.observe
-			defer x.Close()
-
-			sess, err := OpenSession(SessionOptions{Runbook: rb, StateDir: s.StateDir, Exec: rec,
-				Seed:  map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
-				Facts: map[string]string{"old_addr": srv.Addr}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sess.Close()
-			x.TrustFingerprint = srv.HostKeyFingerprint
-			if err := RunHeadless(ctx, sess, gaAnswers(rb), io.Discard); err != nil {
-				t.Fatalf("the procedure did not finish: %v", err)
-			}
-			for _, p := range rec.problems {
-				t.Error(p)
-			}
-			if rec.compared < 40 {
-				t.Errorf("only %d commands were compared", rec.compared)
-			}
-			for i := range rb.Steps {
-				st := &rb.Steps[i]
-				acts, _ := Plan(st, DisplayData(rb, fam, nil, nil))
-				cmds := 0
-				for _, a := range acts {
-					if a.Command() != nil && a.When == "" {
-						cmds++
-					}
-				}
-				if cmds > 0 && rec.steps[st.ID] == 0 && sess.Engine.State().Status(st.ID) != StatusSkipped {
-					t.Errorf("step %s shows commands but none was compared", st.ID)
-				}
-			}
-			t.Logf("%s: %d commands compared with their plans", fam, rec.compared)
+			runShownIsRun(t, rb, s, gaAnswers(rb), fam)
 		})
 	}
+}
+
+// TestBlueMindShownIsRun runs the whole BlueMind procedure through the
+// engine on the simulated BlueMind pair (real PostgreSQL clusters, real
+// rsync and ssh; only bmctl, bm-cli and the service manager are stand-ins)
+// and compares every command with the plan of its step. The simulator has
+// BlueMind on Debian only, so that is the family compared.
+func TestBlueMindShownIsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole procedure")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: the simulated BlueMind pair runs its clusters as the postgres OS user, which needs root")
+	}
+	rb, err := LoadRunbook("bluemind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.MkdirTemp("", "ferry-bm-plan-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	// The postgres OS user must get through to the clusters' directories.
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.Setup(filepath.Join(base, "demo"), sim.Options{Product: sim.ProductBlueMind, Files: 120})
+	if err != nil {
+		if strings.Contains(err.Error(), "PostgreSQL") {
+			t.Skipf("SKIPPED: %v", err)
+		}
+		t.Fatal(err)
+	}
+	port, err := s.OldPGPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb.Params["db_port"] = port
+	clusters, err := s.StartClusters(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := clusters.Stop(); err != nil {
+			t.Errorf("stopping the clusters: %v", err)
+		}
+	}()
+	set := &AnswerSet{Answers: map[string]string{"precopy_cyrus": "yes", "db_password": sim.BlueMindDBPassword}}
+	for _, st := range rb.Steps {
+		if st.Destructive {
+			set.Confirm = append(set.Confirm, st.ID)
+		}
+		if st.Level == LevelManual {
+			set.Done = append(set.Done, st.ID)
+		}
+	}
+	runShownIsRun(t, rb, s, set, FamilyDebian)
+}
+
+// runShownIsRun drives rb headless through the engine on the simulated
+// pair s with the answers of set, every step and check planned and
+// compared (planRecorder), and fails on each difference.
+func runShownIsRun(t *testing.T, rb *Runbook, s *sim.Sim, set *AnswerSet, fam string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := s.StartSSH(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	nh, err := remote.NewLocal(HostNew, s.NewRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &TaskExecutor{OldSSH: remote.SSHOptions{Name: HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
+		IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
+		TrustFingerprint: srv.HostKeyFingerprint}
+	rec := newPlanRecorder(x, func(host string, argv []string) []string {
+		if host == HostOld {
+			return remote.SimArgv(s.OldRoot, argv)
+		}
+		return x.New.(*remote.Local).Argv(argv)
+	})
+	x.New = remote.Observe(nh, rec.observe)
+	x.OldSSH.Observe = rec.observe
+	defer x.Close()
+
+	sess, err := OpenSession(SessionOptions{Runbook: rb, StateDir: s.StateDir, Exec: rec,
+		Seed:  map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
+		Facts: map[string]string{"old_addr": srv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var out strings.Builder
+	if err := RunHeadless(ctx, sess, set, &out); err != nil {
+		t.Fatalf("the procedure did not finish: %v\n%s", err, lastLines(out.String(), 15))
+	}
+	for _, p := range rec.problems {
+		t.Error(p)
+	}
+	if rec.compared < 40 {
+		t.Errorf("only %d commands were compared", rec.compared)
+	}
+	for i := range rb.Steps {
+		st := &rb.Steps[i]
+		acts, _ := Plan(st, DisplayData(rb, fam, nil, nil))
+		cmds := 0
+		for _, a := range acts {
+			if a.Command() != nil && a.When == "" {
+				cmds++
+			}
+		}
+		if cmds > 0 && rec.steps[st.ID] == 0 && sess.Engine.State().Status(st.ID) != StatusSkipped {
+			t.Errorf("step %s shows commands but none was compared", st.ID)
+		}
+	}
+	t.Logf("%s/%s: %d commands compared with their plans", rb.ID, fam, rec.compared)
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
 }
