@@ -37,6 +37,7 @@ func ExitCode(err error) int {
 		runbookErr *wizard.RunbookError
 		lockedErr  *wizard.LockedError
 		lostErr    *wizard.LostJournalError
+		journalErr *wizard.JournalError
 		failedErr  *wizard.StepFailedError
 	)
 	switch {
@@ -53,7 +54,7 @@ func ExitCode(err error) int {
 		return ExitNeedsHuman
 	case errors.As(err, &failedErr):
 		return ExitFailed
-	case errors.As(err, &runbookErr), errors.As(err, &usageErr):
+	case errors.As(err, &runbookErr), errors.As(err, &usageErr), errors.As(err, &journalErr):
 		return ExitUsage
 	}
 	return ExitFailed

@@ -295,3 +295,35 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestDamagedJournalPointsAtTheCopy: an unknown status in the middle of a
+// journal stops the session with a *JournalError naming the line, and the
+// error offers ferry's copy, which reads.
+func TestDamagedJournalPointsAtTheCopy(t *testing.T) {
+	dir := finished(t)
+	path := filepath.Join(dir, JournalFile)
+	b, err := os.ReadFile(path)
+	must(t, err)
+	lines := strings.SplitAfter(string(b), "\n")
+	at := 4
+	for strings.Contains(lines[at], `"status"`) {
+		at++
+	}
+	lines[at] = strings.Replace(lines[at], `"type":"`, `"status":"exploded","type":"`, 1)
+	must(t, os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600))
+	x := &fakeExec{fail: map[string]int{}}
+	err = runWith(t, dir, x, SessionOptions{})
+	var je *JournalError
+	if !errors.As(err, &je) || je.Line != at+1 || !strings.Contains(err.Error(), `unknown status "exploded"`) {
+		t.Fatalf("err = %v, want a JournalError at line %d", err, at+1)
+	}
+	if je.Prev == "" || !strings.Contains(err.Error(), "cp -p "+filepath.Join(dir, JournalPrevFile)) {
+		t.Errorf("the error does not offer the copy: %v", err)
+	}
+	if len(x.ran) != 0 {
+		t.Errorf("steps ran: %v", x.ran)
+	}
+	if _, err := LoadState(dir); !errors.As(err, &je) {
+		t.Errorf("LoadState: %v", err)
+	}
+}

@@ -131,7 +131,7 @@ func OpenJournal(dir string) (j *Journal, events []Event, torn int, err error) {
 	}
 	sc, err := ScanJournal(f, path)
 	if err != nil {
-		return fail(err)
+		return fail(withPrev(err, dir))
 	}
 	if sc.Torn > 0 {
 		if err := f.Truncate(sc.Good); err != nil {
@@ -267,7 +267,8 @@ func InspectJournal(dir string) (*JournalScan, error) {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	defer f.Close()
-	return ScanJournal(f, path)
+	sc, err := ScanJournal(f, path)
+	return sc, withPrev(err, dir)
 }
 
 // knownEvents and knownStatuses are what a journal may hold; anything else
@@ -326,13 +327,13 @@ func ScanJournal(r io.Reader, path string) (*JournalScan, error) {
 					sc.Torn = len(b)
 					return sc, nil
 				case herr != nil:
-					return nil, fmt.Errorf("journal %s:%d: damaged header: %v", path, line, herr)
+					return nil, damaged(path, line, fmt.Sprintf("damaged header: %v", herr))
 				case line != 1:
-					return nil, fmt.Errorf("journal %s:%d: a journal header in the middle of the journal (two journals joined?)", path, line)
+					return nil, damaged(path, line, "a journal header in the middle of the journal (two journals joined?)")
 				case h.Format > JournalFormat:
-					return nil, fmt.Errorf("journal %s:%d: written in format %d by a newer ferry; this ferry reads format %d", path, line, h.Format, JournalFormat)
+					return nil, damaged(path, line, fmt.Sprintf("written in format %d by a newer ferry; this ferry reads format %d", h.Format, JournalFormat))
 				case h.Format < 1 || h.Migration == "":
-					return nil, fmt.Errorf("journal %s:%d: a header without a format or migration id", path, line)
+					return nil, damaged(path, line, "a header without a format or migration id")
 				}
 				sc.Header = &h
 				sc.Good += int64(len(b))
@@ -350,10 +351,10 @@ func ScanJournal(r io.Reader, path string) (*JournalScan, error) {
 					if jerr == nil {
 						jerr = errors.New("an empty line")
 					}
-					return nil, fmt.Errorf("journal %s:%d: damaged line (not at the end, so not a torn write): %v", path, line, jerr)
+					return nil, damaged(path, line, fmt.Sprintf("damaged line (not at the end, so not a torn write): %v", jerr))
 				}
 				if bad := checkEvent(&ev, prev); bad != "" {
-					return nil, fmt.Errorf("journal %s:%d: %s", path, line, bad)
+					return nil, damaged(path, line, bad)
 				}
 				prev = ev.Seq
 				sc.Events = append(sc.Events, ev)
@@ -372,6 +373,42 @@ func ScanJournal(r io.Reader, path string) (*JournalScan, error) {
 			return nil, fmt.Errorf("journal %s: %w", path, rerr)
 		}
 	}
+}
+
+// JournalError is a journal ferry will not read: damage before its last
+// line, an unknown event type or status, events out of order, a header out
+// of place or from a newer ferry. Path and Line (1-based) locate it.
+type JournalError struct {
+	Path    string
+	Line    int
+	Problem string
+	// Prev describes ferry's copy of the journal (JournalPrevFile) when it
+	// reads; "" otherwise.
+	Prev string
+}
+
+func (e *JournalError) Error() string {
+	s := fmt.Sprintf("journal %s:%d: %s", e.Path, e.Line, e.Problem)
+	if e.Prev != "" {
+		dir := filepath.Dir(e.Path)
+		s += fmt.Sprintf("; ferry's copy of the journal, %s, reads: check it, then put it back with cp -p %s %s",
+			e.Prev, filepath.Join(dir, JournalPrevFile), e.Path)
+	}
+	return s
+}
+
+// withPrev adds to a *JournalError the description of the journal's copy
+// in dir.
+func withPrev(err error, dir string) error {
+	var je *JournalError
+	if errors.As(err, &je) && je.Prev == "" {
+		je.Prev = describePrev(dir)
+	}
+	return err
+}
+
+func damaged(path string, line int, problem string) error {
+	return &JournalError{Path: path, Line: line, Problem: problem}
 }
 
 // isHeaderLine tells a header line from an event line by its key.
