@@ -3,7 +3,6 @@ package wizard
 import (
 	"context"
 	"fmt"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,7 +92,10 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	}
 	res, err := tasks.QueueMerge(ctx, tasks.QueueMergeOptions{Host: h, OldQueue: p.str("old_queue"), Queue: p.str("queue"), Merge: p.str("merge")}, env.Report)
 	o := Outcome{Counters: &tasks.Progress{Unit: "messages", Done: res.Merged, Total: res.Total, Remaining: res.Remaining}}
-	o.Commands = append(o.Commands, CommandRecord{Host: h.Name(), Command: fmt.Sprintf("find %s -type f | %s %s %s", path.Join(p.str("old_queue"), "mess"), p.str("merge"), p.str("old_queue"), p.str("queue")), Exit: res.ExitCode})
+	if res.ExitCode >= 0 {
+		// The merge program as it ran (its input: the message files found).
+		o.Commands = append(o.Commands, CommandRecord{Host: h.Name(), Command: tasks.CommandSpec{Argv: []string{p.str("merge"), p.str("old_queue"), p.str("queue")}}.Display(), Exit: res.ExitCode})
+	}
 	if err != nil {
 		return o, err
 	}

@@ -372,7 +372,10 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		opts := tablespaceRsync(p, dir)
 		opts.Host, opts.Remote, opts.SourceHost = x.New, old, old
 		res, err := tasks.Rsync(ctx, opts, env.Report)
-		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
+		if len(res.Argv) > 0 {
+			// A transfer refused before it started ran no command.
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: res.Argv}.Display(), Exit: res.ExitCode})
+		}
 		if err != nil {
 			return o, fmt.Errorf("tablespace %s (%s): %w", t.Name, dir, err)
 		}
@@ -440,7 +443,7 @@ func runLoadProfile(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	sort.Strings(changed)
 	b, _ := json.Marshal(changed)
 	o.Facts = map[string]string{"profile_env": string(b)}
-	o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: ". " + strings.Join(found, "; . "), Exit: 0})
+	o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: []string{"sh", "-c", profileScript(scripts)}}.Display(), Exit: code})
 	names := make([]string, len(changed))
 	for i, kv := range changed {
 		names[i], _, _ = strings.Cut(kv, "=")
@@ -510,7 +513,7 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 		defer mu.Unlock()
 		if len(res.Argv) > 0 {
 			// A transfer refused before it started ran no command.
-			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: strings.Join(res.Argv, " "), Exit: res.ExitCode})
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: res.Argv}.Display(), Exit: res.ExitCode})
 		}
 		if res.Warning != "" {
 			o.Warnings = append(o.Warnings, dir+": "+res.Warning)
