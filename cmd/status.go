@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,6 +33,12 @@ warnings. It only reads.`),
 }
 
 func (a *app) runStatus(dir string) error {
+	// A journal lost, emptied or replaced where a migration began is said
+	// as such (exit 5), not as "no migration".
+	_, lockErr := os.Lstat(filepath.Join(dir, wizard.LockFile))
+	if err := wizard.CheckContinuity(dir, lockErr == nil, nil); err != nil {
+		return err
+	}
 	st, err := wizard.LoadState(dir)
 	if errors.Is(err, wizard.ErrNoJournal) {
 		return usage(fmt.Errorf("no migration in %s (no journal): start one with ferry run, or give --state-dir", dir))
@@ -68,6 +76,9 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 	}
 	fmt.Fprintf(w, "ferry status: %s\n", title)
 	fmt.Fprintf(w, "  state dir  %s (%d journal events, last %s)\n", dir, len(st.Events), st.Updated.Local().Format("2006-01-02 15:04:05"))
+	if st.Migration != "" {
+		fmt.Fprintf(w, "  migration  %s\n", st.Migration)
+	}
 	if rb != nil && rb.Hash != st.Hash {
 		fmt.Fprintf(w, "  runbook    changed since the migration began: ferry will ask before going on\n")
 	}
