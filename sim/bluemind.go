@@ -96,6 +96,7 @@ func (s *Sim) bmSimConf(oldRoot string, pg pgInstall, port int, listen string) s
 	fmt.Fprintf(&b, "sim_pg_port=%d\n", port)
 	fmt.Fprintf(&b, "sim_pg_listen=%s\n", shellescape.Quote(listen))
 	fmt.Fprintf(&b, "sim_pg_user=%s\n", shellescape.Quote(pg.osUser))
+	b.WriteString(postfixConf(DebianPostfix))
 	return b.String()
 }
 
@@ -138,6 +139,9 @@ func (s *Sim) bmRoot(root, hostname string, p platform, packages []string, simCo
 	if err := installScripts(root, systemScripts); err != nil {
 		return err
 	}
+	if err := installScripts(root, postfixScripts); err != nil {
+		return err
+	}
 	return installScripts(root, blueMindScripts)
 }
 
@@ -176,11 +180,11 @@ func bmConfig(host, pw, tag string) map[string]string {
 }
 
 // postfixMaps are the Postfix lookup tables BlueMind writes: NAME-flat is
-// the source, NAME.db the hashed map (a stand-in's text here, not a
-// Berkeley DB file).
+// the source, NAME.db the hash table built from it (a simulated table, see
+// bluemind_postfix.go).
 var postfixMaps = []string{"master_relay_transport", "transport", "virtual_alias", "virtual_domains", "virtual_mailbox"}
 
-func postfixMapFiles(users int, tag string) map[string]string {
+func postfixMapFiles(users int) map[string]string {
 	flat := map[string]string{
 		"master_relay_transport": "example.net smtp:[127.0.0.1]:2500\n",
 		"transport":              "example.net lmtp:unix:/var/lib/cyrus/socket/lmtp\n",
@@ -195,7 +199,7 @@ func postfixMapFiles(users int, tag string) map[string]string {
 	out := map[string]string{}
 	for _, m := range postfixMaps {
 		out["/etc/postfix/"+m+"-flat"] = flat[m]
-		out["/etc/postfix/"+m+".db"] = "(hash map of " + m + "-flat, " + tag + ")\n" + flat[m]
+		out["/etc/postfix/"+m+".db"] = PostfixTable("hash", "bdb-5.3", flat[m])
 	}
 	return out
 }
@@ -223,7 +227,7 @@ func (s *Sim) buildBlueMind() error {
 	if err := rootFiles(old, bmConfig(OldHostname, BlueMindDBPassword, "old"), 0o644); err != nil {
 		return err
 	}
-	if err := rootFiles(old, postfixMapFiles(bmUsers, "old"), 0o644); err != nil {
+	if err := rootFiles(old, postfixMapFiles(bmUsers), 0o644); err != nil {
 		return err
 	}
 	if err := s.bmSpools(old); err != nil {
@@ -250,7 +254,7 @@ func (s *Sim) buildBlueMind() error {
 	if err := rootFiles(nw, bmConfig(NewHostname, "new-install-pw", "new"), 0o644); err != nil {
 		return err
 	}
-	if err := rootFiles(nw, postfixMapFiles(1, "new"), 0o644); err != nil {
+	if err := rootFiles(nw, postfixMapFiles(1), 0o644); err != nil {
 		return err
 	}
 	// A fresh install's spools: the directories and a few files of its own.

@@ -60,6 +60,7 @@ func allScripts() []script {
 	out := append([]script{}, systemScripts...)
 	out = append(out, engineScripts...)
 	out = append(out, blueMindScripts...)
+	out = append(out, postfixScripts...)
 	return append(out, script{BackupDir + "/hvmail_reinstall_packages", "hvmail_reinstall_packages.sh"})
 }
 

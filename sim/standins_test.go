@@ -46,7 +46,7 @@ func TestStandinsRefuseWithoutASimRoot(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, Options{Messages: 3})
 	// The BlueMind stand-ins too (a BlueMind pair needs PostgreSQL to build).
-	if err := installScripts(s.OldRoot, blueMindScripts); err != nil {
+	if err := installScripts(s.OldRoot, append(blueMindScripts, postfixScripts...)); err != nil {
 		t.Fatal(err)
 	}
 	bare := t.TempDir()
