@@ -570,7 +570,7 @@ var bluemindOrder = []string{
 	"ssh-old", "rsync-old", "rsync-new", "same-version", "same-plugins", "same-external-url", "setup-wizard", "disk-space",
 	"stop-services-new", "plan-precopy", "sync-spools-hot", "precopy-cyrus", "check-db-login",
 	"stop-services-new-cold", "stop-services-old", "sync-spools-cold", "start-postgres-old", "dump-databases",
-	"copy-config", "start-postgres-new", "restore-databases", "verify-databases",
+	"copy-config", "check-postfix-maps", "start-postgres-new", "restore-databases", "verify-databases",
 	"stop-old-server", "move-ip", "restart-new",
 	"firewall-save", "mail-routing", "my-networks", "tick-reconfigure",
 }

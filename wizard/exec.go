@@ -377,6 +377,7 @@ func init() {
 		"pg-restore":       runPGRestore,
 		"pg-verify":        runPGVerify,
 		"pg-login":         runPGLogin,
+		"postfix-maps":     runPostfixMaps,
 	}
 }
 

@@ -76,6 +76,7 @@ var Kinds = map[string]KindSpec{
 		Required: []string{"databases"}, Optional: []string{"user", "password_answer", "host", "port", "new_os_user", "new_host", "new_port", "new_user", "new_password_answer"}, Check: true},
 	"pg-login": {Summary: "logs in to each database on the old server as the dump and the row-count proof will, changing nothing",
 		Required: []string{"databases"}, Optional: []string{"user", "password_answer", "host", "port"}, Check: true},
+	"postfix-maps": {Summary: "proves the new server's Postfix can use each lookup table (postconf -m, postconf -n, one postmap -q per table), rebuilding a failing one from its source when asked, naming every table it cannot use", Required: []string{"maps"}, Optional: []string{"source_suffix", "default_type", "rebuild"}},
 }
 
 // KindNames returns the known kinds, sorted.

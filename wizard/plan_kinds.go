@@ -74,6 +74,7 @@ func init() {
 		"pg-restore":       planPGRestoreStep,
 		"pg-verify":        planPGVerify,
 		"pg-login":         planPGLogin,
+		"postfix-maps":     planPostfixMaps,
 	}
 }
 
