@@ -35,6 +35,16 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(base, "demo")
+	oldRoot, newRoot := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	// Should the demo die and leave a cluster running, this test stops it.
+	t.Cleanup(func() {
+		for _, root := range []string{oldRoot, newRoot} {
+			m, _ := filepath.Glob(root + "/var/lib/postgresql/*/main/postmaster.pid")
+			for _, pid := range m {
+				_ = exec.Command("runuser", "-u", "postgres", "--", pgBin+"/pg_ctl", "-D", filepath.Dir(pid), "-m", "immediate", "-w", "stop").Run()
+			}
+		}
+	})
 
 	out, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir)
 	if code != 0 {
@@ -44,14 +54,13 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 	if last := evs[len(evs)-1]; last.Type != wizard.EvRunFinished || last.Status != wizard.StatusOK {
 		t.Fatalf("last event %+v", last)
 	}
-	oldRoot, newRoot := filepath.Join(dir, "old"), filepath.Join(dir, "new")
-
-	// The demo stopped the clusters it ran.
-	for _, root := range []string{oldRoot, newRoot} {
-		if _, err := os.Stat(dataDir(t, root) + "/postmaster.pid"); err == nil {
-			t.Errorf("a PostgreSQL cluster under %s still runs after the demo ended", root)
-		}
+	clustersStopped(t, oldRoot, newRoot)
+	// Run again on the finished migration: it resumes the clusters, has
+	// nothing left to do, ends 0 and stops them again.
+	if _, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir); code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, errb)
 	}
+	clustersStopped(t, oldRoot, newRoot)
 
 	// 1. Every spool tree equal: rsync compares every file by checksum and
 	// lists any difference (content, size, mode, owner, hard links, extra
@@ -115,6 +124,16 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 	for _, step := range []string{"stop-services-old", "restart-new"} {
 		if !strings.Contains(text, "("+step+")") {
 			t.Errorf("the report's downtime window does not name %s", step)
+		}
+	}
+}
+
+// clustersStopped fails the test if a cluster under one of the roots runs.
+func clustersStopped(t *testing.T, roots ...string) {
+	t.Helper()
+	for _, root := range roots {
+		if _, err := os.Stat(dataDir(t, root) + "/postmaster.pid"); err == nil {
+			t.Errorf("a PostgreSQL cluster under %s still runs after the demo ended", root)
 		}
 	}
 }
