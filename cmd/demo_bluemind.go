@@ -86,6 +86,9 @@ func (a *app) runBlueMindDemo(dir string, headless bool) error {
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Mail keeps arriving on the old server until BlueMind stops there.
+	flow := s.StartMailFlow(ctx, 0)
+	defer flow.Stop()
 	srv, err := s.StartSSH(ctx)
 	if err != nil {
 		return err

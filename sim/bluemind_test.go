@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // newBlueMind builds a BlueMind pair in a directory the postgres OS user
@@ -107,9 +109,31 @@ func TestBlueMindPair(t *testing.T) {
 		t.Errorf("root as role postgres on the new socket: exit %d, %q; want a peer refusal", r.code, r.stderr)
 	}
 
+	// Mail arrives while BlueMind runs on old, and stops with it.
+	flow := s.StartMailFlow(context.Background(), 5*time.Millisecond)
+	flowDir := s.OldRoot + "/var/spool/bm-hsm/snappy/user/example.net/flow"
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if e, _ := os.ReadDir(flowDir); len(e) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no mail arrived on old within a minute while BlueMind ran")
+		}
+	}
+
 	// bmctl stop stops BlueMind and its database; systemctl starts the
 	// database alone.
+	if n := flow.Stop(); n < 3 {
+		t.Errorf("the flow counted %d deliveries", n)
+	}
 	mustRun(t, s.OldRoot, nil, "bmctl", "stop")
+	// With BlueMind stopped, a flow delivers nothing, however long it runs
+	// (a slow machine makes this pass without proving much, never fail).
+	idle := s.StartMailFlow(context.Background(), time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	if n := idle.Stop(); n != 0 {
+		t.Errorf("%d messages arrived on old after bmctl stop", n)
+	}
 	if r := run(t, s.OldRoot, nil, nil, "systemctl", "is-active", "postgresql.service"); r.code == 0 || strings.TrimSpace(r.stdout) != "inactive" {
 		t.Errorf("after bmctl stop, postgresql is %q (exit %d)", r.stdout, r.code)
 	}
