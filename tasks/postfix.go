@@ -117,14 +117,9 @@ func PostfixTableSuffix(typ string) string {
 
 // RebuildArgvs returns the commands that build table m of type typ again
 // from its source: postmap on the source, whose output (the source's path
-// plus the suffix) is then renamed over the table's file when the two
-// paths differ (BlueMind's TABLE-flat). nil when ferry does not rebuild
-// that type.
-func RebuildArgvs(typ string, m PostfixMap) [][]string {
-	suf := PostfixTableSuffix(typ)
-	if suf == "" {
-		return nil
-	}
+// plus suf, the type's file suffix: PostfixTableSuffix) is then renamed
+// over the table's file when the two paths differ (BlueMind's TABLE-flat).
+func RebuildArgvs(typ, suf string, m PostfixMap) [][]string {
 	out := [][]string{PostmapBuildArgv(typ, m.Source)}
 	if m.Source != m.Table {
 		out = append(out, []string{"mv", "-f", m.Source + suf, m.Table + suf})
@@ -328,11 +323,11 @@ func CheckPostfixMaps(ctx context.Context, o PostfixMapsOptions, rep Reporter) (
 // rebuildMap builds table m of type typ again from its source with the
 // server's postmap (RebuildArgvs). It returns why it failed, or "".
 func rebuildMap(run func([]string) (string, string, int, error), typ string, m PostfixMap) string {
-	argvs := RebuildArgvs(typ, m)
-	if argvs == nil {
+	suf := PostfixTableSuffix(typ)
+	if suf == "" {
 		return "ferry rebuilds hash, btree, lmdb and cdb tables only, not " + typ
 	}
-	for _, argv := range argvs {
+	for _, argv := range RebuildArgvs(typ, suf, m) {
 		_, reason, code, err := run(argv)
 		if err != nil {
 			return err.Error()

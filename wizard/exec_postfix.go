@@ -59,7 +59,8 @@ func runPostfixMaps(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 
 func planPostfixMaps(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 	o := postfixMapsOptions(&TaskExecutor{}, p)
-	typ := Placeholder("type main.cf gives it")
+	// One word, as main.cf's TYPE:PATH is (the type postconf -n gives the table).
+	typ := Placeholder("table_type")
 	acts := []PlanAction{
 		{Host: HostNew, Argv: tasks.PostconfTypesArgv, Probe: true},
 		{Host: HostNew, Argv: tasks.PostconfSettingsArgv, Probe: true},
@@ -70,7 +71,7 @@ func planPostfixMaps(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 			Does: "the value must be the one " + m.Source + " gives"})
 		if o.Rebuild {
 			when := "only when the lookup fails"
-			for _, argv := range tasks.RebuildArgvs(typ, m) {
+			for _, argv := range tasks.RebuildArgvs(typ, Placeholder("suffix"), m) {
 				acts = append(acts, PlanAction{Host: HostNew, Argv: argv, When: when})
 			}
 			acts = append(acts, PlanAction{Host: HostNew, Argv: tasks.PostmapQueryArgv(typ, m.Table, key), Probe: true, When: when})

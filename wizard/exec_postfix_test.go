@@ -92,12 +92,23 @@ func TestPostfixMapsStep(t *testing.T) {
 	}
 
 	x, s, env, root = postfixStepEnv(t, sim.DebianPostfix, "bdb-4.8")
+	// What runs, rebuilds included, is what the step's plan shows.
+	var ran []ranCommand
+	local := x.New.(*remote.Local)
+	x.New = remote.Observe(local, func(host string, argv []string) { ran = append(ran, ranCommand{host, argv}) })
+	acts, err := x.Plan(s, env.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
 	o, err = runPostfixStep(t, x, s, env)
 	if err != nil {
 		t.Fatalf("tables of an unreadable format: %v", err)
 	}
 	if !strings.Contains(o.Message, "5 after a rebuild") {
 		t.Errorf("message %q, want the 5 tables rebuilt", o.Message)
+	}
+	if p := comparePlan(acts, ran, func(_ string, a []string) []string { return local.Argv(a) }); len(p) > 0 || len(ran) != 2+5*4 {
+		t.Errorf("%d commands ran; against the plan: %q", len(ran), p)
 	}
 	b, err := os.ReadFile(root + "/etc/postfix/virtual_alias.db")
 	if err != nil || !strings.HasPrefix(string(b), "#ferry-sim-postfix-table hash bdb-5.3\n") {
