@@ -47,7 +47,7 @@ func runDiskSpace(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if err != nil {
 		return Outcome{}, err
 	}
-	r, err := tasks.CheckDiskSpace(ctx, old, p.str("source"), x.New, p.str("target"), p.int("margin_percent", 10))
+	r, err := tasks.CheckDiskSpace(ctx, old, p.str("source"), x.newHost(env.Data), p.str("target"), p.int("margin_percent", 10))
 	return verdict(r, err, env)
 }
 
@@ -56,7 +56,7 @@ func runPGVersion(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if err != nil {
 		return Outcome{}, err
 	}
-	np, err := tasks.Platform(ctx, x.New)
+	np, err := tasks.Platform(ctx, x.newHost(env.Data))
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -137,7 +137,7 @@ func runComparePackages(ctx context.Context, x *TaskExecutor, s *Step, p params,
 	if err != nil {
 		return Outcome{}, err
 	}
-	np, err := installed(ctx, x.New, firstNonEmpty(env.Data.Facts["new_family"], env.Data.Family), pat)
+	np, err := installed(ctx, x.newHost(env.Data), firstNonEmpty(env.Data.Facts["new_family"], env.Data.Family), pat)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -145,7 +145,7 @@ func runSamePlatform(ctx context.Context, x *TaskExecutor, s *Step, p params, en
 	if err != nil {
 		return Outcome{}, err
 	}
-	np, err := tasks.Platform(ctx, x.New)
+	np, err := tasks.Platform(ctx, x.newHost(env.Data))
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -370,7 +370,7 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 			return o, err
 		}
 		opts := tablespaceRsync(p, dir)
-		opts.Host, opts.Remote, opts.SourceHost = x.New, old, old
+		opts.Host, opts.Remote, opts.SourceHost = x.newHost(env.Data), old, old
 		res, err := tasks.Rsync(ctx, opts, env.Report)
 		if len(res.Argv) > 0 {
 			// A transfer refused before it started ran no command.
@@ -507,7 +507,7 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 	one := func(i int, dir string, confirmed int) {
 		// The options the plan shows the transfer with (rsyncStepOptions).
 		opts := rsyncStepOptions(p, dir)
-		opts.ConfirmDeletes, opts.Host, opts.Remote, opts.SourceHost = confirmed, x.New, old, old
+		opts.ConfirmDeletes, opts.Host, opts.Remote, opts.SourceHost = confirmed, x.newHost(env.Data), old, old
 		res, err := tasks.Rsync(ctx, opts, sum.part(i))
 		mu.Lock()
 		defer mu.Unlock()

@@ -70,7 +70,7 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 	srv := dumpServer(p, env)
 	var opts []tasks.DumpOptions
 	for _, db := range p.list("databases") {
-		opts = append(opts, tasks.DumpOptions{Source: old, Server: srv, Database: db, Target: x.New, File: dumpFile(p.str("dir"), db)})
+		opts = append(opts, tasks.DumpOptions{Source: old, Server: srv, Database: db, Target: x.newHost(env.Data), File: dumpFile(p.str("dir"), db)})
 	}
 	o := Outcome{Facts: map[string]string{}}
 	record := func(r tasks.DumpResult) {
@@ -146,7 +146,7 @@ func planPGRestore(x *TaskExecutor, p params, env *StepEnv) pgRestorePlan {
 		file := dumpFile(p.str("dir"), db)
 		files = append(files, file)
 		size, _ := strconv.ParseInt(env.Data.Facts[factDumpBytes(db)], 10, 64)
-		pl.Opts = append(pl.Opts, tasks.RestoreOptions{Target: x.New, Server: srv, File: file, Database: db,
+		pl.Opts = append(pl.Opts, tasks.RestoreOptions{Target: x.newHost(env.Data), Server: srv, File: file, Database: db,
 			Owner: p.str("owner"), Encoding: p.str("encoding"), Jobs: jobs,
 			SHA256: env.Data.Facts[factDumpSHA256(db)], Size: size})
 	}
@@ -161,7 +161,7 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	// runs as (the only change before the checks, to ferry's own files).
 	for _, argv := range pl.Access {
 		// Runbook paths, as shown: a simulated host maps them itself.
-		res, err := tasks.RunCommand(ctx, x.New, tasks.CommandSpec{Argv: argv}, env.Report)
+		res, err := tasks.RunCommand(ctx, x.newHost(env.Data), tasks.CommandSpec{Argv: argv}, env.Report)
 		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: res.ExitCode})
 		if err == nil && !res.OK {
 			err = errors.New(res.Reason)
@@ -204,7 +204,7 @@ func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *S
 	src := oldPGServer(p, env)
 	dst := newPGServer(p, env, "new_", p.int("port", 0))
 	for _, db := range p.list("databases") {
-		r, err := tasks.Verify(ctx, tasks.VerifyOptions{Database: db, Source: src, SourceVia: old, Target: dst, TargetHost: x.New}, env.Report)
+		r, err := tasks.Verify(ctx, tasks.VerifyOptions{Database: db, Source: src, SourceVia: old, Target: dst, TargetHost: x.newHost(env.Data)}, env.Report)
 		var de *tasks.DiffError
 		if errors.As(err, &de) {
 			return o, failed("%s: %v", db, err)
