@@ -147,6 +147,15 @@ func TestBlueMindPair(t *testing.T) {
 	if _, err := TableCounts(s.OldRoot, port, "bj"); err != nil {
 		t.Errorf("after systemctl start postgresql: %v", err)
 	}
+	// service drives the same cluster.
+	mustRun(t, s.OldRoot, nil, "service", "postgresql", "stop")
+	if r := run(t, s.OldRoot, nil, nil, "service", "postgresql", "status"); r.code != 3 {
+		t.Errorf("service postgresql status after stop: exit %d %q", r.code, r.stdout)
+	}
+	mustRun(t, s.OldRoot, nil, "service", "postgresql", "start")
+	if _, err := TableCounts(s.OldRoot, port, "bj"); err != nil {
+		t.Errorf("after service postgresql start: %v", err)
+	}
 	if r := mustRun(t, s.NewRoot, nil, "bm-cli", "tick", "reconfigure"); !strings.Contains(r.stdout, NewHostname) {
 		t.Errorf("bm-cli tick reconfigure: %q", r.stdout)
 	}

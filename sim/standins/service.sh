@@ -1,11 +1,30 @@
 # service NAME ACTION: the SysV service command. greenarrow gets the
-# GreenArrow start/stop and a daemontools-style status list; any other
-# service only keeps an up/down state.
+# GreenArrow start/stop and a daemontools-style status list; postgresql
+# drives the real cluster of a BlueMind root (bm-pgctl); any other service
+# only keeps an up/down state.
 name=${1:-}
 action=${2:-}
 if [ -z "$name" ]; then
 	echo "Usage: service < option > | --status-all | [ service_name [ command | --full-restart ] ]" >&2
 	exit 1
+fi
+if [ "$name" = postgresql ] && [ -x "$sim_state/bin/bm-pgctl" ]; then
+	# A simulated BlueMind server's cluster is a real one.
+	case "$action" in
+	start | stop) "$sim_state/bin/bm-pgctl" "$action" || exit 1 ;;
+	restart) "$sim_state/bin/bm-pgctl" stop && "$sim_state/bin/bm-pgctl" start || exit 1 ;;
+	status)
+		if "$sim_state/bin/bm-pgctl" status; then echo "postgresql is running"; else
+			echo "postgresql is stopped"
+			exit 3
+		fi
+		;;
+	*)
+		echo "Usage: service postgresql {start|stop|restart|status}" >&2
+		exit 2
+		;;
+	esac
+	exit 0
 fi
 if [ "$name" != greenarrow ]; then
 	case "$action" in
