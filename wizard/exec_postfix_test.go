@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,125 @@ func TestPostfixMapsStepNamesEveryTable(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "does not support") {
 		t.Errorf("the failure does not say why: %v", err)
+	}
+}
+
+// TestBlueMindUnreadableTablesStopBeforeTheDowntimeEnds runs the BlueMind
+// procedure headless on the simulated pair whose new Postfix has no Berkeley
+// DB (hash and btree gone, as on a distribution that dropped it): the run
+// fails at check-postfix-maps, naming every copied table, with the
+// downtime still open (the old server not switched off, the new one not
+// restarted).
+func TestBlueMindUnreadableTablesStopBeforeTheDowntimeEnds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the BlueMind procedure to its cold phase")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPED: the simulated BlueMind pair runs its clusters as the postgres OS user, which needs root")
+	}
+	rb, err := LoadRunbook("bluemind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.MkdirTemp("", "ferry-bm-postfix-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.Setup(filepath.Join(base, "demo"), sim.Options{Product: sim.ProductBlueMind, Files: 100})
+	if err != nil {
+		if strings.Contains(err.Error(), "PostgreSQL") {
+			t.Skipf("SKIPPED: %v", err)
+		}
+		t.Fatal(err)
+	}
+	// The new server's Postfix without Berkeley DB.
+	confPath := s.NewRoot + "/.ferry-sim/sim.conf"
+	conf, err := os.ReadFile(confPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ty := range sim.DebianPostfix.Types {
+		if ty != "hash" && ty != "btree" {
+			types = append(types, ty)
+		}
+	}
+	lines := strings.Split(string(conf), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "sim_postfix_types=") {
+			lines[i] = "sim_postfix_types='" + strings.Join(types, " ") + "'"
+		}
+	}
+	if err := os.WriteFile(confPath, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port, err := s.OldPGPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb.Params["db_port"] = port
+	clusters, err := s.StartClusters(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := clusters.Stop(); err != nil {
+			t.Errorf("stopping the clusters: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := s.StartSSH(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	nh, err := remote.NewLocal(HostNew, s.NewRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &TaskExecutor{New: nh, OldSSH: remote.SSHOptions{Name: HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
+		IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
+		TrustFingerprint: srv.HostKeyFingerprint}
+	defer x.Close()
+	sess, err := OpenSession(SessionOptions{Runbook: rb, StateDir: s.StateDir, Exec: x,
+		Seed:  map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
+		Facts: map[string]string{"old_addr": srv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	set := &AnswerSet{Answers: map[string]string{"precopy_cyrus": "yes", "db_password": sim.BlueMindDBPassword}}
+	for _, st := range rb.Steps {
+		if st.Destructive {
+			set.Confirm = append(set.Confirm, st.ID)
+		}
+		if st.Level == LevelManual {
+			set.Done = append(set.Done, st.ID)
+		}
+	}
+	var out strings.Builder
+	err = RunHeadless(ctx, sess, set, &out)
+	var sf *StepFailedError
+	if !errors.As(err, &sf) || sf.Step != "check-postfix-maps" {
+		t.Fatalf("want the run to fail at check-postfix-maps, got %v\n%s", err, lastLines(out.String(), 10))
+	}
+	for _, m := range []string{"master_relay_transport", "transport", "virtual_alias", "virtual_domains", "virtual_mailbox"} {
+		if !strings.Contains(sf.Message, "/etc/postfix/"+m+":") {
+			t.Errorf("the failure does not name %s: %s", m, sf.Message)
+		}
+	}
+	st := sess.Engine.State()
+	if st.DowntimeStart.IsZero() || !st.DowntimeEnd.IsZero() {
+		t.Errorf("downtime %v to %v: want it begun and not ended", st.DowntimeStart, st.DowntimeEnd)
+	}
+	for _, id := range []string{"restore-databases", "stop-old-server", "restart-new"} {
+		if got := st.Status(id); got == StatusOK {
+			t.Errorf("%s ran although the tables are unusable", id)
+		}
 	}
 }
