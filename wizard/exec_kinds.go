@@ -304,7 +304,7 @@ func runSSHConfig(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	// Prove what the vendor's script will do: the system ssh, in batch mode
 	// so that no hidden prompt can hang, reaching the alias through this
 	// configuration file.
-	if _, err := runArgv(ctx, x.New, env.Report, &o, "ssh", "-F", x.New.Path(cfg), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+	if _, err := runArgv(ctx, x.New, env.Report, &o, "ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
 		"-o", "ConnectTimeout=15", alias, "true"); err != nil {
 		err = fmt.Errorf("the system ssh cannot reach %s in batch mode (the vendor's script and rsync need it): %w", alias, err)
 		if declined != "" {
