@@ -72,8 +72,8 @@ func (a PlanAction) String() string {
 
 // Line renders the action for a checklist of a step that runs on stepHost:
 // a command as typed, with a shell comment saying on which server it runs
-// when that is not the step's, what it reads, and when it runs; ferry's own
-// work as a comment line ("# ...").
+// when that is not the step's, that it only looks (a probe), what it reads,
+// and when it runs; ferry's own work as a comment line ("# ...").
 func (a PlanAction) Line(stepHost string) string {
 	if len(a.Command()) == 0 {
 		l := "# " + a.Does
@@ -88,6 +88,9 @@ func (a PlanAction) Line(stepHost string) string {
 	var notes []string
 	if a.Host != "" && a.Host != stepHost {
 		notes = append(notes, "on "+a.Host)
+	}
+	if a.Probe {
+		notes = append(notes, "a check, changes nothing")
 	}
 	if a.Input != "" {
 		notes = append(notes, "reads "+a.Input)
