@@ -44,15 +44,19 @@ uses is written to DIR/demo-answers.json) and prints one JSON event per line.`),
   ferry demo bluemind --headless --dir /tmp/ferry-demo-bm`,
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: []string{"greenarrow", "bluemind"},
-		RunE: a.action(func(_ *cobra.Command, args []string) error {
+		RunE: a.action(func(cmd *cobra.Command, args []string) error {
 			name := "greenarrow"
 			if len(args) == 1 {
 				name = args[0]
 			}
+			if name == "bluemind" && !cmd.Flags().Changed("dir") {
+				// Its own default, so that it does not meet a GreenArrow pair.
+				dir = filepath.Join(os.TempDir(), "ferry-demo-bluemind")
+			}
 			return a.runDemo(name, dir, headless, messages)
 		}),
 	}
-	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "ferry-demo"), "directory for the simulated servers and the journal")
+	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "ferry-demo"), "directory for the simulated servers and the journal (bluemind: "+filepath.Join(os.TempDir(), "ferry-demo-bluemind")+")")
 	c.Flags().BoolVar(&headless, "headless", false, "answer everything from the demo's answers file and print one JSON event per line")
 	c.Flags().IntVar(&messages, "messages", 3000, "messages in the old server's disk queue (a new DIR only)")
 	a.startOverFlag(c)
