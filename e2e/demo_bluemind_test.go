@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +23,57 @@ import (
 // clusters stopped when the demo ended, and the report closing the downtime
 // window.
 func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
+	pgBin, dir := blueMindDir(t)
+	oldRoot, newRoot := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+
+	out, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s\nlast events:\n%s", code, errb, tail(out, 8))
+	}
+	evs := events(t, out)
+	if last := evs[len(evs)-1]; last.Type != wizard.EvRunFinished || last.Status != wizard.StatusOK {
+		t.Fatalf("last event %+v", last)
+	}
+	clustersStopped(t, oldRoot, newRoot)
+	// Run again on the finished migration: it resumes the clusters, has
+	// nothing left to do, ends 0 and stops them again.
+	if _, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir); code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, errb)
+	}
+	clustersStopped(t, oldRoot, newRoot)
+
+	checkBlueMindEnd(t, pgBin, oldRoot, newRoot)
+
+	// The downtime window is closed, in the journal and the report.
+	st, err := wizard.LoadState(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DowntimeStart.IsZero() || st.DowntimeEnd.IsZero() || st.DowntimeEnd.Before(st.DowntimeStart) {
+		t.Fatalf("downtime window in the journal: %v to %v", st.DowntimeStart, st.DowntimeEnd)
+	}
+	rep, errb, code := ferry(t, "report", "--state-dir", filepath.Join(dir, "state"))
+	if code != 0 {
+		t.Fatalf("report exit %d: %s", code, errb)
+	}
+	text := string(rep)
+	took := st.DowntimeEnd.Sub(st.DowntimeStart).Round(time.Second).String()
+	if !strings.Contains(text, "Downtime lasted "+took) || strings.Contains(text, "still open") {
+		t.Errorf("the report does not show a closed downtime window of %s:\n%s", took, text)
+	}
+	for _, step := range []string{"stop-services-old", "restart-new"} {
+		if !strings.Contains(text, "("+step+")") {
+			t.Errorf("the report's downtime window does not name %s", step)
+		}
+	}
+}
+
+// blueMindDir skips the test where the BlueMind demo cannot run, and
+// returns the PostgreSQL bin directory and a demo directory the postgres
+// OS user can reach. Should a demo die and leave a cluster running there,
+// the test stops it at its end.
+func blueMindDir(t *testing.T) (string, string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIPPED: the BlueMind demo runs PostgreSQL as the postgres OS user, which needs root")
 	}
@@ -46,23 +99,16 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 		}
 	})
 
-	out, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir)
-	if code != 0 {
-		t.Fatalf("exit %d\nstderr:\n%s\nlast events:\n%s", code, errb, tail(out, 8))
-	}
-	evs := events(t, out)
-	if last := evs[len(evs)-1]; last.Type != wizard.EvRunFinished || last.Status != wizard.StatusOK {
-		t.Fatalf("last event %+v", last)
-	}
-	clustersStopped(t, oldRoot, newRoot)
-	// Run again on the finished migration: it resumes the clusters, has
-	// nothing left to do, ends 0 and stops them again.
-	if _, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir); code != 0 {
-		t.Fatalf("second run: exit %d\n%s", code, errb)
-	}
-	clustersStopped(t, oldRoot, newRoot)
+	return pgBin, dir
+}
 
-	// 1. Every spool tree equal: rsync compares every file by checksum and
+// checkBlueMindEnd checks the end state of a BlueMind migration on the
+// simulated pair without ferry: every spool tree equal on both roots by
+// rsync's own checksum comparison, and every table's row count equal in
+// both real clusters (started here by hand, on their sockets only).
+func checkBlueMindEnd(t *testing.T, pgBin, oldRoot, newRoot string) {
+	t.Helper()
+	// Every spool tree equal: rsync compares every file by checksum and
 	// lists any difference (content, size, mode, owner, hard links, extra
 	// or missing files).
 	for _, sp := range []string{"/var/spool/cyrus", "/var/spool/bm-hsm", "/var/spool/bm-elasticsearch", "/var/spool/bm-docs", "/var/spool/bm-filehosting"} {
@@ -80,7 +126,7 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 		}
 	}
 
-	// 2. Row counts equal per table, read from both clusters directly.
+	// Row counts equal per table, read from both clusters directly.
 	oldAll, newAll := rowCounts(t, pgBin, oldRoot), rowCounts(t, pgBin, newRoot)
 	for _, db := range []string{"bj", "bj-data"} {
 		oldCounts, newCounts := oldAll[db], newAll[db]
@@ -104,28 +150,6 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 		}
 	}
 
-	// 3. The downtime window is closed, in the journal and the report.
-	st, err := wizard.LoadState(filepath.Join(dir, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.DowntimeStart.IsZero() || st.DowntimeEnd.IsZero() || st.DowntimeEnd.Before(st.DowntimeStart) {
-		t.Fatalf("downtime window in the journal: %v to %v", st.DowntimeStart, st.DowntimeEnd)
-	}
-	rep, errb, code := ferry(t, "report", "--state-dir", filepath.Join(dir, "state"))
-	if code != 0 {
-		t.Fatalf("report exit %d: %s", code, errb)
-	}
-	text := string(rep)
-	took := st.DowntimeEnd.Sub(st.DowntimeStart).Round(time.Second).String()
-	if !strings.Contains(text, "Downtime lasted "+took) || strings.Contains(text, "still open") {
-		t.Errorf("the report does not show a closed downtime window of %s:\n%s", took, text)
-	}
-	for _, step := range []string{"stop-services-old", "restart-new"} {
-		if !strings.Contains(text, "("+step+")") {
-			t.Errorf("the report's downtime window does not name %s", step)
-		}
-	}
 }
 
 // clustersStopped fails the test if a cluster under one of the roots runs.
@@ -233,4 +257,92 @@ func tail(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestDemoBlueMindSurvivesKill9DuringTheRestore kills ferry while
+// pg_restore writes bj-data on the new server, inside the downtime, and
+// runs the same command again once the killed ferry's restore has ended:
+// the clusters the killed demo left running are taken over, the restore
+// (destructive, safe to run again) runs again from a fresh database, and
+// the end state is the same as an uninterrupted run's.
+func TestDemoBlueMindSurvivesKill9DuringTheRestore(t *testing.T) {
+	pgBin, dir := blueMindDir(t)
+	oldRoot, newRoot := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	cmd := exec.Command(ferryBin, "demo", "bluemind", "--headless", "--dir", dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.Contains(line, `"step":"restore-databases"`) && strings.Contains(line, `"type":"progress"`) &&
+			strings.Contains(line, `"note":"restoring bj-data"`) && !strings.Contains(line, `"done":0,`) {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	_ = cmd.Wait()
+	if !killed {
+		t.Fatal("the run ended before the restore of bj-data made progress")
+	}
+	st, err := wizard.LoadState(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status("restore-databases") != wizard.StatusInterrupted {
+		t.Fatalf("restore-databases is %s after kill -9, want interrupted", st.Status("restore-databases"))
+	}
+	// The killed ferry's pg_restore goes on alone; the admin starts ferry
+	// again once it has ended (a restore still connected to bj-data would
+	// keep dropdb from dropping it).
+	dump := newRoot + "/var/backups/ferry-bluemind/dump-bj-data.sql"
+	for deadline := time.Now().Add(2 * time.Minute); processWithArg(t, dump); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed ferry's pg_restore still runs after two minutes")
+		}
+	}
+	out, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("resumed run exit %d\n%s\n%s", code, errb, tail(out, 8))
+	}
+	st, err = wizard.LoadState(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status("restore-databases") != wizard.StatusOK || st.DowntimeEnd.IsZero() {
+		t.Errorf("after the resumed run: restore-databases %s, downtime end %v", st.Status("restore-databases"), st.DowntimeEnd)
+	}
+	clustersStopped(t, oldRoot, newRoot)
+	checkBlueMindEnd(t, pgBin, oldRoot, newRoot)
+}
+
+// processWithArg reports whether a process has arg among its arguments.
+func processWithArg(t *testing.T, arg string) bool {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		for _, a := range bytes.Split(b, []byte{0}) {
+			if string(a) == arg {
+				return true
+			}
+		}
+	}
+	return false
 }
