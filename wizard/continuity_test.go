@@ -327,3 +327,29 @@ func TestDamagedJournalPointsAtTheCopy(t *testing.T) {
 		t.Errorf("LoadState: %v", err)
 	}
 }
+
+// TestJournalDeletedUnderARunningFerry: the copy is made through the open
+// file, so a journal deleted while ferry runs neither stops the run nor
+// loses a line: journal.prev holds every event.
+func TestJournalDeletedUnderARunningFerry(t *testing.T) {
+	dir := t.TempDir()
+	j, _, _, err := OpenJournal(dir)
+	must(t, err)
+	must(t, j.EnsureHeader("test", "h"))
+	_, err = j.Append(Event{Type: EvRunStarted, Runbook: "test", Hash: "h"})
+	must(t, err)
+	must(t, os.Remove(filepath.Join(dir, JournalFile)))
+	for _, ev := range []Event{{Type: EvStepStarted, Step: "a"}, {Type: EvStepFinished, Step: "a", Status: StatusOK}} {
+		if _, err := j.Append(ev); err != nil {
+			t.Fatalf("append after the journal was deleted: %v", err)
+		}
+	}
+	must(t, j.Close())
+	f, err := os.Open(filepath.Join(dir, JournalPrevFile))
+	must(t, err)
+	defer f.Close()
+	sc, err := ScanJournal(f, JournalPrevFile)
+	if err != nil || sc.Header == nil || len(sc.Events) != 3 || sc.Events[2].Status != StatusOK {
+		t.Fatalf("the copy: %v %+v", err, sc)
+	}
+}

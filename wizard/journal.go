@@ -230,10 +230,16 @@ func readHeader(path string) (*JournalHeader, error) {
 // rotate copies the journal, as it is now, to JournalPrevFile (atomically).
 // An empty journal is not copied: the copy keeps the last one that held
 // something.
+// The copy is read through the open file, so a journal deleted or
+// replaced under a running ferry is still copied whole.
 func (j *Journal) rotate() error {
-	b, err := os.ReadFile(j.path)
+	fi, err := j.f.Stat()
 	if err != nil {
 		return fmt.Errorf("journal %s: %w", j.path, err)
+	}
+	b := make([]byte, fi.Size())
+	if _, err := j.f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("journal %s: reading it to copy it: %w", j.path, err)
 	}
 	if len(b) == 0 {
 		return nil
