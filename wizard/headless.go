@@ -32,7 +32,8 @@ func (e *NeedsHumanError) Is(target error) bool { return target == ErrNeedsHuman
 const HeadlessMaxPassFailures = 3
 
 // headlessMaxAsks is how often one step may wait for the same need in a
-// headless run before the run stops for a person.
+// headless run, with no pass of it ending well in between, before the run
+// stops for a person.
 const headlessMaxAsks = 5
 
 // RunHeadless runs the session with no terminal: every event is written to
@@ -76,6 +77,11 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 		}
 		if ev.Type == EvStepFinished && ev.Status == StatusOK {
 			passes[ev.Step]++
+			// Progress: a question asked again after this (the confirmation
+			// of each pass of a repeatable step) is not a loop.
+			for _, n := range []string{NeedAnswers, NeedConfirm, NeedManual, NeedTrust, NeedResume, NeedFailure, NeedChanged} {
+				delete(asked, ev.Step+"\x00"+n)
+			}
 		}
 		if ev.Type != EvWaiting {
 			return

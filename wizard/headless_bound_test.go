@@ -109,3 +109,31 @@ func TestHeadlessSameQuestionAgainStops(t *testing.T) {
 		t.Fatalf("err = %v, want a NeedsHumanError after 6 asks", err)
 	}
 }
+
+// TestHeadlessManyConfirmedPasses: a destructive repeatable step asks its
+// confirmation before every pass; passes that end well are progress, so
+// eight of them run without tripping the repeated-question guard.
+func TestHeadlessManyConfirmedPasses(t *testing.T) {
+	src := strings.Replace(testRunbook, "    repeatable: true\n    safe_to_rerun: true\n", "    repeatable: true\n    destructive: true\n    precondition:\n      text: the old server answers\n      kind: path-present\n      params: {path: /etc}\n", 1)
+	rb := mustParse(t, src)
+	if !rb.Step("hot").Destructive {
+		t.Fatal("the runbook change did not take")
+	}
+	x := &fakeExec{fail: map[string]int{}}
+	s, err := OpenSession(SessionOptions{Runbook: rb, StateDir: t.TempDir(), Exec: x})
+	must(t, err)
+	defer s.Close()
+	set := &AnswerSet{Answers: map[string]string{"port": "22"}, Confirm: []string{"hot", "stop"}, Done: []string{"manual"}, Repeat: map[string]int{"hot": 8}}
+	if err := RunHeadless(context.Background(), s, set, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, id := range x.ran {
+		if id == "hot" {
+			n++
+		}
+	}
+	if n != 8 {
+		t.Errorf("hot ran %d passes, want 8", n)
+	}
+}
