@@ -51,9 +51,36 @@ func TestDemoSecretsStayOffEveryOutput(t *testing.T) {
 		t.Fatal("no secret line from the repository-key step on stdout: the test proves nothing")
 	}
 
+	scanForSecrets(t, dir, out, errb, secrets)
+}
+
+// TestDemoBlueMindSecretsStayOffEveryOutput: the BlueMind demo's database
+// password (a secret answer of the demo's answers file) is in none of
+// ferry's outputs, state directory, reports or status.
+func TestDemoBlueMindSecretsStayOffEveryOutput(t *testing.T) {
+	_, dir := blueMindDir(t) // skips without root; stops a cluster left running
+	out, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s", code, errb)
+	}
+	// The password was used: the database login step ran and passed.
+	used := false
+	for _, ev := range events(t, out) {
+		used = used || ev.Type == wizard.EvStepFinished && ev.Step == "check-db-login" && ev.Status == wizard.StatusOK
+	}
+	if !used {
+		t.Fatal("check-db-login did not pass: the password was never used, the test proves nothing")
+	}
+	scanForSecrets(t, dir, out, errb, []string{sim.BlueMindDBPassword})
+}
+
+// scanForSecrets looks for each secret in stdout, stderr, every file of
+// DIR/state, the report in each format and ferry status.
+func scanForSecrets(t *testing.T, dir string, out, errb []byte, secrets []string) {
+	t.Helper()
 	outputs := map[string][]byte{"stdout": out, "stderr": errb}
 	state := filepath.Join(dir, "state")
-	err = filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
