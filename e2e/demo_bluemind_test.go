@@ -66,6 +66,14 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 			t.Errorf("the report's downtime window does not name %s", step)
 		}
 	}
+	// The forecast was recorded before the window opened, and the report
+	// shows it beside the measured window.
+	if fc, err := strconv.ParseFloat(st.Facts[wizard.FactDowntimeForecast], 64); err != nil || fc <= 0 {
+		t.Errorf("no downtime forecast in the journal: %q", st.Facts[wizard.FactDowntimeForecast])
+	}
+	if !strings.Contains(text, "| Forecast | about ") {
+		t.Errorf("the report shows no forecast beside the window:\n%s", text)
+	}
 }
 
 // blueMindDir skips the test where the BlueMind demo cannot run, and

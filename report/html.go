@@ -66,6 +66,9 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-siz
 <tr><th>Start</th><td>{{.Downtime.Start}}{{with .Downtime.StartStep}} ({{.}}){{end}}</td></tr>
 <tr><th>End</th><td>{{if eq .Downtime.State "open"}}<strong>{{.Downtime.End}}</strong>{{else}}{{.Downtime.End}}{{with .Downtime.EndStep}} ({{.}}){{end}}{{end}}</td></tr>
 <tr><th>Duration</th><td><strong>{{.Downtime.Duration}}</strong></td></tr>
+{{- with .Downtime.Forecast}}
+<tr><th>Forecast</th><td>{{.}}</td></tr>
+{{- end}}
 </table>
 {{- with .Downtime.Spent}}
 <p>Steps run during the downtime:</p>

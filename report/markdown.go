@@ -61,11 +61,15 @@ func writeMarkdown(w io.Writer, d *doc) error {
 		if d.Downtime.State == "open" {
 			end = "**" + end + "**"
 		}
-		table([]string{"Downtime", "When"}, [][]string{
+		rows := [][]string{
 			{"Start", start},
 			{"End", end},
 			{"Duration", "**" + text(d.Downtime.Duration) + "**"},
-		})
+		}
+		if d.Downtime.Forecast != "" {
+			rows = append(rows, []string{"Forecast", text(d.Downtime.Forecast)})
+		}
+		table([]string{"Downtime", "When"}, rows)
 		if len(d.Downtime.Spent) > 0 {
 			p("Steps run during the downtime:\n\n")
 			var rows [][]string

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,6 +107,10 @@ type downtime struct {
 	End       string
 	EndStep   string
 	Duration  string
+	// Forecast is the downtime ferry forecast before the window began
+	// (wizard.FactDowntimeForecast), with how far the measured window
+	// came from it when the window closed; "" when none was recorded.
+	Forecast string
 	// Summary is the window in one sentence.
 	Summary string
 	// Spent lists the step runs that began inside the window.
@@ -486,6 +491,7 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 		dt.Duration = dur(end.Sub(st.DowntimeStart))
 		dt.Summary = "Downtime lasted " + dt.Duration + ", from " + dt.Start + " to " + dt.End + "."
 	}
+	dt.Forecast = forecastText(st)
 	// Where the window went: every run that began inside it.
 	type spent struct {
 		at   time.Time
@@ -512,6 +518,25 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 		dt.Spent = append(dt.Spent, s.text)
 	}
 	return dt
+}
+
+// forecastText says the recorded downtime forecast and, once the window
+// closed, the measured window's distance from it in percent of the measure.
+func forecastText(st *wizard.State) string {
+	v := st.Facts[wizard.FactDowntimeForecast]
+	secs, err := strconv.ParseFloat(v, 64)
+	if v == "" || err != nil || secs < 0 {
+		return ""
+	}
+	fc := time.Duration(secs * float64(time.Second))
+	out := "about " + dur(fc) + " (forecast before the window began)"
+	if !st.DowntimeEnd.IsZero() && !st.DowntimeStart.IsZero() {
+		measured := st.DowntimeEnd.Sub(st.DowntimeStart)
+		if measured > 0 {
+			out += fmt.Sprintf("; measured %s, the forecast off by %+.0f%%", dur(measured), 100*(fc.Seconds()-measured.Seconds())/measured.Seconds())
+		}
+	}
+	return out
 }
 
 // counterText says what a step's counters hold, in words.

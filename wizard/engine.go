@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -283,6 +284,28 @@ func (e *Engine) markDowntime(s *Step, edge string) error {
 	return nil
 }
 
+// forecast records the downtime forecast (ForecastDowntime) as facts when
+// step s starts the downtime and the window has not begun, and returns it
+// in words for the question put to the admin; "" otherwise.
+func (e *Engine) forecast(s *Step) (string, error) {
+	if s.Downtime != DowntimeStart || !e.state.DowntimeStart.IsZero() {
+		return "", nil
+	}
+	f := ForecastDowntime(e.rb, e.state, func(x *Step) bool {
+		if x.When == "" {
+			return true
+		}
+		w, err := Render(x.When, e.data(x))
+		return err != nil || strings.TrimSpace(w) == "true"
+	})
+	sentence := f.Sentence()
+	err := e.emit(Event{Type: EvFact, Step: s.ID, Facts: map[string]string{
+		FactDowntimeForecast:      strconv.FormatFloat(f.Total.Seconds(), 'f', 1, 64),
+		FactDowntimeForecastBasis: sentence,
+	}})
+	return sentence, err
+}
+
 // manualPrecondition checks a manual step's precondition, when it names a
 // check kind, until it holds: a failure waits for the admin, who may retry
 // (the step's secrets are asked again), skip the step or stop.
@@ -424,10 +447,18 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		// A manual step's downtime begins when ferry puts it to the admin
 		// (the service may go down any moment from then) and ends when the
 		// admin confirms it done.
+		forecast, err := e.forecast(s)
+		if err != nil {
+			return err
+		}
 		if err := e.markDowntime(s, DowntimeStart); err != nil {
 			return err
 		}
-		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedManual, Message: s.Title})
+		msg := s.Title
+		if forecast != "" {
+			msg += " (" + forecast + ")"
+		}
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedManual, Message: msg})
 		if err != nil {
 			return err
 		}
@@ -700,11 +731,19 @@ func (e *Engine) attempt(ctx context.Context, s *Step) error {
 	if err := check(s.Precondition, "precondition"); err != nil {
 		return err
 	}
+	forecast, err := e.forecast(s)
+	if err != nil {
+		return err
+	}
 	if s.Destructive && !e.state.Confirmed[s.ID] {
 		word := e.confirmWord(s)
+		msg := fmt.Sprintf("%s: type %q to go ahead", s.Title, word)
+		if forecast != "" {
+			msg = fmt.Sprintf("%s (%s): type %q to go ahead", s.Title, forecast, word)
+		}
 		for {
 			d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word,
-				Message: fmt.Sprintf("%s: type %q to go ahead", s.Title, word)})
+				Message: msg})
 			if err != nil {
 				return err
 			}

@@ -42,6 +42,9 @@ type StepRecord struct {
 	// Passes holds the durations of the finished runs of the step, oldest
 	// first (for repeatable steps: every hot pass).
 	Passes []time.Duration
+	// PassCounters holds each pass's counters beside Passes (nil where a
+	// pass reported none), for the downtime forecast.
+	PassCounters []*tasks.Progress
 	// Waiting is what the step waits for when Status is waiting.
 	Waiting string
 }
@@ -113,6 +116,7 @@ func Replay(events []Event) *State {
 			// also finishes (without running) when the admin goes on.
 			if ev.Status == StatusOK && r.Status == StatusRunning {
 				r.Passes = append(r.Passes, ev.Duration)
+				r.PassCounters = append(r.PassCounters, passCounters(ev.Counters))
 			}
 			r.Status, r.Finished, r.Message, r.Waiting = ev.Status, ev.Time, ev.Message, ""
 			if ev.Counters != nil {

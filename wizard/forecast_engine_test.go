@@ -1,0 +1,88 @@
+package wizard_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferry-migrate/ferry/report"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// The step that starts the downtime is put to the admin with the forecast
+// in its message; the forecast is journaled as facts before the window
+// opens, and the report prints it beside the measured window.
+func TestEngineForecastBeforeTheDowntime(t *testing.T) {
+	rb, err := wizard.Parse("test.yaml", []byte(downtimeRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	j, past, _, err := wizard.OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var mu sync.Mutex
+	var manual []string
+	var e *wizard.Engine
+	sink := func(ev wizard.Event) {
+		var d wizard.Decision
+		switch ev.Need {
+		case wizard.NeedAnswers:
+			d = wizard.Decision{Action: wizard.ActAnswer, Answer: map[string]string{"pw": "right"}}
+		case wizard.NeedManual:
+			mu.Lock()
+			manual = append(manual, ev.Step+": "+ev.Message)
+			mu.Unlock()
+			d = wizard.Decision{Action: wizard.ActDone}
+		case "":
+			return
+		default:
+			d = wizard.Decision{Action: wizard.ActQuit}
+		}
+		d.Step = ev.Step
+		e.Decide(d)
+	}
+	e = wizard.NewEngine(rb, j, past, &passExec{}, sink)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The window holds the copy (reckoned, never timed) and two manual
+	// steps.
+	if len(manual) == 0 || !strings.Contains(manual[0], "stop-old: Stop the old server by hand (expected downtime about 1s plus the time of 2 manual step(s) (copy 1s reckoned))") {
+		t.Errorf("the start step was put as %q", manual)
+	}
+	st, err := wizard.LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Facts[wizard.FactDowntimeForecast]; got != "1.0" {
+		t.Errorf("forecast fact %q, want 1.0", got)
+	}
+	// Journaled before the window opened.
+	fact, start := -1, -1
+	for i, ev := range st.Events {
+		if ev.Type == wizard.EvFact && ev.Facts[wizard.FactDowntimeForecast] != "" && fact < 0 {
+			fact = i
+		}
+		if ev.Type == wizard.EvDowntimeStart {
+			start = i
+		}
+	}
+	if fact < 0 || start < 0 || fact > start {
+		t.Errorf("forecast at event %d, downtime start at %d", fact, start)
+	}
+	var out bytes.Buffer
+	if err := report.Write(&out, st, rb, report.FormatMarkdown); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "| Forecast | about 1s (forecast before the window began); measured ") {
+		t.Errorf("the report does not show the forecast beside the window:\n%s", out.String())
+	}
+}

@@ -1,0 +1,143 @@
+package wizard
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-migrate/ferry/tasks"
+)
+
+func sec(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// A shrinking history with byte counts: each pass is a fixed walk plus
+// the changed bytes at a rate, both fitted on the last two passes.
+func TestForecastPassShrinking(t *testing.T) {
+	// 100 s for 900 MB, then 20 s for 100 MB: 10 MB/s and a 10 s walk;
+	// bytes shrink ninefold, so next 10 + 11.1 MB / 10 MB/s = 11.1 s, and
+	// the pass after it 10.12 s: one more pass saves about 0.99 s.
+	pf := ForecastPass([]PassSample{
+		{Duration: sec(100), Bytes: 900e6},
+		{Duration: sec(20), Bytes: 100e6},
+	})
+	if pf.Rate < 9.99e6 || pf.Rate > 10.01e6 {
+		t.Errorf("rate %v, want 10 MB/s", pf.Rate)
+	}
+	if d := pf.Fixed - sec(10); d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("fixed %v, want 10s", pf.Fixed)
+	}
+	if d := pf.Next - sec(10+100.0/9/10); d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("next %v, want about 11.11s", pf.Next)
+	}
+	if pf.Saving < sec(0.98) || pf.Saving > sec(1.0) {
+		t.Errorf("saving %v, want about 0.99s", pf.Saving)
+	}
+	// The forecast is not the last pass repeated.
+	if pf.Next >= sec(20) {
+		t.Errorf("next %v repeats the last pass", pf.Next)
+	}
+}
+
+// Durations alone (a transfer whose counters are not bytes changed):
+// they shrink by their last ratio.
+func TestForecastPassShrinkingDurationsOnly(t *testing.T) {
+	pf := ForecastPass([]PassSample{{Duration: sec(40)}, {Duration: sec(20)}})
+	if pf.Next != sec(10) || pf.Saving != sec(5) {
+		t.Errorf("got next %v saving %v, want 10s and 5s", pf.Next, pf.Saving)
+	}
+	// Never below a tenth of the last pass.
+	pf = ForecastPass([]PassSample{{Duration: sec(100)}, {Duration: sec(1)}})
+	if pf.Next != sec(0.1) || pf.Saving != 0 {
+		t.Errorf("got next %v saving %v, want 100ms and 0", pf.Next, pf.Saving)
+	}
+}
+
+// A flat or growing history predicts the last pass and no saving; so does
+// a single pass.
+func TestForecastPassFlat(t *testing.T) {
+	for _, h := range [][]PassSample{
+		{{Duration: sec(30), Bytes: 5e6}, {Duration: sec(30), Bytes: 5e6}},
+		{{Duration: sec(20), Bytes: 5e6}, {Duration: sec(30), Bytes: 9e6}},
+		{{Duration: sec(30), Bytes: 5e6}},
+	} {
+		pf := ForecastPass(h)
+		if pf.Next != sec(30) || pf.Saving != 0 {
+			t.Errorf("%v: next %v saving %v, want 30s and no saving", h, pf.Next, pf.Saving)
+		}
+	}
+	if pf := ForecastPass(nil); pf.Next != 0 {
+		t.Errorf("no pass: %v", pf.Next)
+	}
+}
+
+// forecastRunbook is a hot transfer, then a window: the stop (start of the
+// window), the cold transfer, a dump, a manual step, a restore and the
+// restart that ends it; a step after the window does not count.
+func forecastRunbook() *Runbook {
+	return &Runbook{ID: "t", Steps: []Step{
+		{ID: "hot", Kind: "rsync", Level: LevelAuto, Repeatable: true},
+		{ID: "stop", Kind: "command", Level: LevelAuto, Downtime: DowntimeStart},
+		{ID: "cold", Kind: "rsync", Level: LevelAuto, Params: map[string]any{"pass": "cold"}},
+		{ID: "skipped", Kind: "command", Level: LevelAuto, When: "false"},
+		{ID: "dump", Kind: "pg-dump", Level: LevelAuto},
+		{ID: "by-hand", Kind: "manual", Level: LevelManual},
+		{ID: "restore", Kind: "pg-restore", Level: LevelAuto},
+		{ID: "restart", Kind: "command", Level: LevelAuto, Downtime: DowntimeEnd},
+		{ID: "after", Kind: "command", Level: LevelAuto},
+	}}
+}
+
+func passEvents(step string, d time.Duration, c *tasks.Progress) []Event {
+	return []Event{
+		{Type: EvStepStarted, Step: step, Pass: 1},
+		{Type: EvStepFinished, Step: step, Status: StatusOK, Duration: d, Counters: c},
+	}
+}
+
+func TestForecastDowntime(t *testing.T) {
+	var evs []Event
+	evs = append(evs, passEvents("hot", sec(40), &tasks.Progress{Unit: "bytes", Done: 400e6})...)
+	evs = append(evs, passEvents("hot", sec(20), &tasks.Progress{Unit: "bytes", Done: 200e6})...)
+	st := Replay(evs)
+	applies := func(s *Step) bool { return s.When != "false" }
+	f := ForecastDowntime(forecastRunbook(), st, applies)
+	// Hot passes: 10 MB/s, no fixed walk, bytes halve: the cold pass 10 s,
+	// and one more hot pass would take 5 s off it. The stop, the dump,
+	// the restore and the restart are reckoned 1 s each; the skipped
+	// step and the step after the window do not count.
+	if f.Total != sec(14) || f.Saving != sec(5) || f.Manual != 1 {
+		t.Errorf("forecast %+v, want 14s in all, 5s saving, 1 manual step", f)
+	}
+	s := f.Sentence()
+	for _, w := range []string{"expected downtime about 14s", "plus the time of 1 manual step(s)", "cold 10s hot passes", "one more hot pass would save about 5s"} {
+		if !strings.Contains(s, w) {
+			t.Errorf("sentence %q lacks %q", s, w)
+		}
+	}
+	for _, w := range []string{"skipped", "after"} {
+		if strings.Contains(f.Basis(), w+" ") {
+			t.Errorf("basis %q counts %s", f.Basis(), w)
+		}
+	}
+
+	// A resume after the dump ran: the dump counts as measured, and the
+	// restore, which never ran, takes the dump's time.
+	evs = append(evs, passEvents("dump", sec(7), &tasks.Progress{Unit: "bytes", Done: 70e6})...)
+	evs = append(evs, Event{Type: EvFact, Facts: map[string]string{"dump_bytes_bj": "70000000"}})
+	f = ForecastDowntime(forecastRunbook(), Replay(evs), applies)
+	if f.Total != sec(1+10+7+7+1) {
+		t.Errorf("after the dump: %v (%s), want 26s", f.Total, f.Basis())
+	}
+	if b := f.Basis(); !strings.Contains(b, "dump 7s measured") || !strings.Contains(b, "restore 7s dump size") {
+		t.Errorf("basis %q", b)
+	}
+
+	// Flat hot passes: no advice.
+	evs = nil
+	evs = append(evs, passEvents("hot", sec(20), &tasks.Progress{Unit: "bytes", Done: 200e6})...)
+	evs = append(evs, passEvents("hot", sec(20), &tasks.Progress{Unit: "bytes", Done: 200e6})...)
+	f = ForecastDowntime(forecastRunbook(), Replay(evs), applies)
+	if f.Saving != 0 || strings.Contains(f.Sentence(), "one more hot pass") || f.Total != sec(24) {
+		t.Errorf("flat passes: %+v %q", f, f.Sentence())
+	}
+}
