@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -25,8 +26,9 @@ import (
 // reach it, through SSH, with nothing overridden. The new cluster listens on
 // its socket /var/run/postgresql only. ferry runs on the new host with root
 // "/", a stock PATH and the old server known only as the "Host oldserver"
-// block of /root/.ssh/config. The end state is read afterwards from the
-// trees and the clusters directly.
+// block of /root/.ssh/config. Mail keeps arriving on the old server (the
+// simulator's mail flow) until BlueMind stops there. The end state is read
+// afterwards from the trees and the clusters directly.
 
 // rpBMFiles is about how many files the old server's spools and mail store
 // hold.
@@ -144,6 +146,12 @@ func TestRealPathBlueMind(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Mail keeps arriving on the old server until BlueMind stops there, so
+	// the cold copy has something the hot ones missed.
+	flowCtx, stopFlow := context.WithCancel(context.Background())
+	defer stopFlow()
+	flow := s.StartMailFlow(flowCtx, 0)
+
 	args := []string{"ferry", "run", "--runbook", "bluemind", "--old", testenv.OldAlias, "--headless", "--answers", rpAnswers, "--state-dir", rpStateDir}
 	cmd := hs.New.Command(args...)
 	var stdout, stderr bytes.Buffer
@@ -164,6 +172,7 @@ func TestRealPathBlueMind(t *testing.T) {
 			code = ee.ExitCode()
 		}
 	}
+	t.Logf("messages delivered on the old server during the run: %d", flow.Stop())
 	evs := events(t, stdout.Bytes())
 	if code != 0 || len(evs) == 0 || evs[len(evs)-1].Type != wizard.EvRunFinished || evs[len(evs)-1].Status != wizard.StatusOK {
 		t.Fatalf("%s: exit %d\n%s\nstderr:\n%s", strings.Join(args, " "), code, describeRun(evs), lastLines(stderr.String(), 20))
@@ -183,6 +192,28 @@ func TestRealPathBlueMind(t *testing.T) {
 		t.Errorf("the report does not show a closed downtime window of %s:\n%s", took, rep)
 	}
 	t.Logf("downtime window %s", took)
+
+	// The database password went nowhere but into the programs that used
+	// it: not into the event stream, the journal or any file of the state
+	// directory.
+	if bytes.Contains(stdout.Bytes(), []byte(sim.BlueMindDBPassword)) || strings.Contains(stderr.String(), sim.BlueMindDBPassword) {
+		t.Errorf("the database password appears in ferry's output")
+	}
+	stateDir := filepath.Join(s.NewRoot, strings.TrimPrefix(rpStateDir, "/"))
+	files := 0
+	if err := filepath.WalkDir(stateDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		files++
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte(sim.BlueMindDBPassword)) {
+			t.Errorf("the database password appears in %s", p)
+		}
+		return err
+	}); err != nil || files == 0 {
+		t.Errorf("state directory %s: %d files read, %v", stateDir, files, err)
+	}
 
 	// Stop both clusters inside their hosts, then read the trees and the
 	// clusters from outside: every spool equal by rsync's checksums, every
