@@ -301,8 +301,9 @@ func hostsFields(line string) (addr netip.Addr, names []string, ok bool) {
 	return a, f[1:], true
 }
 
-// addHostsLine is the pure part of AddHostsEntry.
-func addHostsLine(data []byte, ip, name string) (out []byte, line string, lineNo int, changed bool, err error) {
+// addHostsLine is the pure part of AddHostsEntry: note, when not empty,
+// follows the names as a comment on a line it adds.
+func addHostsLine(data []byte, ip, name, note string) (out []byte, line string, lineNo int, changed bool, err error) {
 	want := netip.MustParseAddr(ip)
 	lines := splitLines(data)
 	for i, l := range lines {
@@ -316,6 +317,9 @@ func addHostsLine(data []byte, ip, name string) (out []byte, line string, lineNo
 		return nil, "", 0, false, &HostsConflictError{LineNo: i + 1, Line: l, Name: name, IP: ip}
 	}
 	line = ip + " " + name
+	if note != "" {
+		line += " # " + note
+	}
 	return joinLines(append(lines, line)), line, len(lines) + 1, true, nil
 }
 
@@ -326,7 +330,19 @@ func addHostsLine(data []byte, ip, name string) (out []byte, line string, lineNo
 // line was there before, Changed is false, and a caller that must undo only
 // its own change should remember that too.
 func AddHostsEntry(ctx context.Context, h remote.Host, ip, name string) (EditResult, error) {
+	return AddHostsEntryNoted(ctx, h, ip, name, "")
+}
+
+// AddHostsEntryNoted is AddHostsEntry writing note as a comment after the
+// name on the line it adds ("203.0.113.5 oldserver # NOTE"), so that the
+// line says who added it; a line already there is left as it is. The
+// result's Line holds the comment too, and RemoveHostsLine takes it as it
+// is. A note must fit on one line.
+func AddHostsEntryNoted(ctx context.Context, h remote.Host, ip, name, note string) (EditResult, error) {
 	res := EditResult{Host: h.Name(), Path: HostsFile}
+	if strings.ContainsAny(note, "\r\n") {
+		return res, fmt.Errorf("hosts comment %q spans lines", note)
+	}
 	if err := ValidIP(ip); err != nil {
 		return res, err
 	}
@@ -338,7 +354,7 @@ func AddHostsEntry(ctx context.Context, h remote.Host, ip, name string) (EditRes
 	if err != nil {
 		return res, err
 	}
-	out, line, n, changed, err := addHostsLine(old, ip, name)
+	out, line, n, changed, err := addHostsLine(old, ip, name, note)
 	var ce *HostsConflictError
 	if errors.As(err, &ce) {
 		ce.Host, ce.Path = h.Name(), HostsFile
@@ -380,7 +396,8 @@ func removeHostsLine(data []byte, line string) (out []byte, removed int) {
 // else: a line with another name or address, or with a comment added, stays.
 func RemoveHostsLine(ctx context.Context, h remote.Host, line string) (EditResult, error) {
 	res := EditResult{Host: h.Name(), Path: HostsFile, Line: strings.TrimSpace(line)}
-	f := strings.Fields(line)
+	entry, _, _ := strings.Cut(line, "#") // a comment ferry wrote after the name
+	f := strings.Fields(entry)
 	if len(f) != 2 {
 		return res, fmt.Errorf("hosts line %q is not of the form \"IP NAME\"", line)
 	}

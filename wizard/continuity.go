@@ -7,11 +7,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ferry-migrate/ferry/remote"
 )
+
+// FactMigrationID is the fact holding the migration's id (the journal
+// header's), recorded when a session opens.
+const FactMigrationID = "migration_id"
+
+// HostsNote is the comment ferry writes after the name on a line it adds to
+// /etc/hosts: it says who added the line and for which migration, so that a
+// later ferry recognises its own line (HostEvidence).
+func HostsNote(migration string) string {
+	if migration == "" {
+		return ""
+	}
+	return "added by ferry for migration " + migration
+}
+
+// hostsNoteRE reads the migration id back from a hosts line's comment.
+var hostsNoteRE = regexp.MustCompile(`#\s*added by ferry for migration (\S+)`)
 
 // Evidence is one sign, found in the state directory or on a server, that a
 // migration already began.
@@ -117,7 +135,8 @@ func describePrev(dir string) string {
 
 // HostEvidence lists the signs of an earlier migration on the new server h,
 // using the runbook's parameters: a line in /etc/hosts naming the old
-// server's alias (param old_alias; decisive only beside ferry's backups of
+// server's alias (param old_alias; decisive when its comment says ferry
+// added it for a migration (HostsNote), or beside ferry's backups of
 // /etc/hosts, since an admin may add that line by hand), ferry's backups
 // of /etc/hosts (FILE.ferry-backup-*; weak: ferry never deletes them, so
 // they outlive a finished migration), and the old server's queue parked on
@@ -133,6 +152,10 @@ func HostEvidence(ctx context.Context, h remote.Host, rb *Runbook) []Evidence {
 		if b, err := h.ReadFile(ctx, "/etc/hosts"); err == nil {
 			for i, l := range strings.Split(string(b), "\n") {
 				if _, names, ok := hostsLineNames(l); ok && containsFold(names, alias) {
+					if m := hostsNoteRE.FindStringSubmatch(l); m != nil {
+						out = append(out, Evidence{What: fmt.Sprintf("/etc/hosts on %s, line %d (%q): the %s alias ferry added for migration %s", h.Name(), i+1, strings.TrimSpace(l), alias, m[1]), Decisive: true})
+						continue
+					}
 					out = append(out, Evidence{What: fmt.Sprintf("/etc/hosts on %s, line %d (%q): the %s alias the migration adds", h.Name(), i+1, strings.TrimSpace(l), alias), Decisive: len(backups) > 0})
 				}
 			}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-migrate/ferry/remote"
 )
 
 var fullAnswers = &AnswerSet{Answers: map[string]string{"port": "2222"}, Confirm: []string{"stop"}, Done: []string{"manual"}, Repeat: map[string]int{"hot": 2}}
@@ -351,5 +353,43 @@ func TestJournalDeletedUnderARunningFerry(t *testing.T) {
 	sc, err := ScanJournal(f, JournalPrevFile)
 	if err != nil || sc.Header == nil || len(sc.Events) != 3 || sc.Events[2].Status != StatusOK {
 		t.Fatalf("the copy: %v %+v", err, sc)
+	}
+}
+
+// TestHostEvidenceKnowsFerrysOwnHostsLine: on a new server (a local root),
+// the oldserver line ferry added with its comment is decisive by itself and
+// names the migration; the same line without the comment and without
+// ferry's backups is not; the parked queue is.
+func TestHostEvidenceKnowsFerrysOwnHostsLine(t *testing.T) {
+	rb, err := LoadRunbook("greenarrow")
+	must(t, err)
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
+	h, err := remote.NewLocal(HostNew, root)
+	must(t, err)
+	put := func(hosts string) {
+		must(t, os.WriteFile(filepath.Join(root, "etc/hosts"), []byte("127.0.0.1 localhost\n"+hosts), 0o644))
+	}
+	decisive := func() (bool, string) {
+		var all []string
+		d := false
+		for _, e := range HostEvidence(context.Background(), h, rb) {
+			d = d || e.Decisive
+			all = append(all, e.What)
+		}
+		return d, strings.Join(all, "; ")
+	}
+	put("192.0.2.7 oldserver\n")
+	if d, what := decisive(); d {
+		t.Errorf("a hand-written oldserver line is decisive: %s", what)
+	}
+	put("192.0.2.7 oldserver # " + HostsNote("20261130-abc") + "\n")
+	if d, what := decisive(); !d || !strings.Contains(what, "line 2") || !strings.Contains(what, "migration 20261130-abc") {
+		t.Errorf("ferry's own line: decisive %v, %s", d, what)
+	}
+	put("")
+	must(t, os.MkdirAll(filepath.Join(root, "var/hvmail/qmail-disk/queue/old"), 0o755))
+	if d, what := decisive(); !d || !strings.Contains(what, "parked") {
+		t.Errorf("the parked queue: decisive %v, %s", d, what)
 	}
 }

@@ -218,7 +218,9 @@ func runHostsEntry(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 			}
 			o.Facts["old_addr"], o.Facts["old_host"] = ip, given
 		}
-		r, err := tasks.AddHostsEntry(ctx, h, ip, name)
+		// The comment names the migration, so that a later ferry knows
+		// the line for its own (HostEvidence).
+		r, err := tasks.AddHostsEntryNoted(ctx, h, ip, name, HostsNote(env.Data.Facts[FactMigrationID]))
 		if err != nil {
 			return Outcome{}, err
 		}

@@ -257,7 +257,11 @@ func planHostsEntry(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 			acts = append(acts, PlanAction{Host: HostNew, Does: fmt.Sprintf("find the address %s leads to (root's ssh config HostName, then the resolver)", ip)})
 			ip = Placeholder("the address of " + ip)
 		}
-		return append(acts, PlanAction{Host: hostOf(s), Does: fmt.Sprintf("add the line %q to /etc/hosts, keeping a backup, unless %s already has that address there", ip+" "+name, name)}), nil
+		line := ip + " " + name
+		if note := HostsNote(d.Facts[FactMigrationID]); note != "" {
+			line += " # " + note
+		}
+		return append(acts, PlanAction{Host: hostOf(s), Does: fmt.Sprintf("add the line %q to /etc/hosts, keeping a backup, unless %s already has that address there", line, name)}), nil
 	case "remove":
 		line := d.Facts["hosts_line_"+name]
 		if line == "" {

@@ -118,6 +118,13 @@ func (s *Session) seed(o SessionOptions) error {
 			return err
 		}
 	}
+	// The migration's id, for what ferry marks on the servers (the comment
+	// on the hosts line it adds).
+	if h := s.Journal.Header(); h != nil && s.Engine.state.Facts[FactMigrationID] != h.Migration {
+		if err := s.Engine.emit(Event{Type: EvFact, Facts: map[string]string{FactMigrationID: h.Migration}, Message: "the journal's migration id"}); err != nil {
+			return err
+		}
+	}
 	answers := map[string]string{}
 	for k, v := range o.Seed {
 		if _, known := s.Engine.state.Answers[k]; !known && v != "" {
