@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -334,14 +335,18 @@ func runCopyFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		return Outcome{}, err
 	}
 	nh := x.newHost(env.Data)
-	if _, _, err := output(ctx, nh, acts[0].Argv...); err != nil {
-		return Outcome{}, err
+	// Every action but the last makes the destination (none when it is the
+	// root); the last is the transfer.
+	for _, a := range acts[:len(acts)-1] {
+		if _, _, err := output(ctx, nh, a.Argv...); err != nil {
+			return Outcome{}, err
+		}
 	}
 	var o Outcome
-	if _, err := runArgv(ctx, nh, env.Report, &o, acts[1].Argv...); err != nil {
+	if _, err := runArgv(ctx, nh, env.Report, &o, acts[len(acts)-1].Argv...); err != nil {
 		return o, err
 	}
-	o.Message = fmt.Sprintf("copied %d item(s) into %s", len(p.list("items")), acts[0].Argv[2])
+	o.Message = fmt.Sprintf("copied %d item(s) into %s", len(p.list("items")), path.Clean(cmp.Or(p.str("to_dir"), "/")))
 	return o, nil
 }
 

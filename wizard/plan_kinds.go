@@ -330,10 +330,12 @@ func planCopyFiles(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []PlanAction{
-		{Host: HostNew, Argv: []string{"mkdir", "-p", to}},
-		{Host: HostNew, Argv: argv},
-	}, nil
+	var acts []PlanAction
+	if to = path.Clean(to); to != "/" {
+		// The root always exists: a mkdir of it would do nothing.
+		acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"mkdir", "-p", to}})
+	}
+	return append(acts, PlanAction{Host: HostNew, Argv: argv}), nil
 }
 
 // tablespace is one tablespace with a location.

@@ -63,3 +63,33 @@ func TestEveryStepPlansBeforeAnythingIsKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyFilesToRootMakesNoDirectory plans copy-files into the root (the
+// BlueMind configuration copy) and into a directory: the root gets no
+// mkdir, which would do nothing, while a directory is made before the
+// transfer.
+func TestCopyFilesToRootMakesNoDirectory(t *testing.T) {
+	s := &Step{ID: "c", Kind: "copy-files", Host: HostNew}
+	d := withPlanDefaults(TemplateData{})
+	for to, wantMkdir := range map[string]bool{"": false, "/": false, "//": false, "/srv/x/": true} {
+		acts, err := planCopyFiles(s, params{"items": []any{"/etc/a"}, "to_dir": to}, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk := 0
+		for _, a := range acts {
+			if len(a.Argv) > 0 && a.Argv[0] == "mkdir" {
+				mk++
+				if a.Argv[len(a.Argv)-1] != "/srv/x" {
+					t.Errorf("to_dir %q: mkdir %q", to, a.Argv)
+				}
+			}
+		}
+		if (mk == 1) != wantMkdir || mk > 1 {
+			t.Errorf("to_dir %q: %d mkdir actions in %v, want mkdir %v", to, mk, acts, wantMkdir)
+		}
+		if last := acts[len(acts)-1].Argv; len(last) == 0 || last[0] != "rsync" {
+			t.Errorf("to_dir %q: the last action is %q, not the transfer", to, last)
+		}
+	}
+}
