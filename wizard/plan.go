@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"al.essio.dev/pkg/shellescape"
 )
@@ -63,11 +64,51 @@ func (a PlanAction) Command() []string {
 func (a PlanAction) String() string {
 	switch {
 	case len(a.Argv) > 0:
-		return shellescape.QuoteCommand(a.Argv)
+		return DisplayArgv(a.Argv)
 	case a.Shell != "":
 		return a.Shell
 	}
 	return a.Does
+}
+
+// DisplayArgv returns argv as one line a person reads and bash reads back
+// into the same words: each word quoted as shellescape.Quote does, except a
+// word holding a control character (the newline ending an rpm --qf or
+// dpkg-query -f format), which is written in ANSI-C quoting, $'…\n', so
+// the line never breaks in two. It is for showing a command only; what runs
+// is the argv itself.
+func DisplayArgv(argv []string) string {
+	words := make([]string, len(argv))
+	for i, w := range argv {
+		if strings.IndexFunc(w, unicode.IsControl) < 0 {
+			words[i] = shellescape.Quote(w)
+			continue
+		}
+		var b strings.Builder
+		b.WriteString("$'")
+		for _, r := range w {
+			switch {
+			case r == '\\' || r == '\'':
+				b.WriteByte('\\')
+				b.WriteRune(r)
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\t':
+				b.WriteString(`\t`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case r < 0x80 && unicode.IsControl(r):
+				fmt.Fprintf(&b, `\x%02x`, r)
+			case unicode.IsControl(r):
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				b.WriteRune(r)
+			}
+		}
+		b.WriteByte('\'')
+		words[i] = b.String()
+	}
+	return strings.Join(words, " ")
 }
 
 // Line renders the action for a checklist of a step that runs on stepHost:

@@ -1,8 +1,11 @@
 package wizard
 
 import (
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestEveryKindHasAPlanner(t *testing.T) {
@@ -91,5 +94,39 @@ func TestCopyFilesToRootMakesNoDirectory(t *testing.T) {
 		if last := acts[len(acts)-1].Argv; len(last) == 0 || last[0] != "rsync" {
 			t.Errorf("to_dir %q: the last action is %q, not the transfer", to, last)
 		}
+	}
+}
+
+// TestDisplayArgvIsOneLineBashReadsBack shows argvs whose words hold
+// newlines, tabs, other control characters, quotes and backslashes: the
+// line has no control character, and real bash, given the line, hands the
+// program back the very same words.
+func TestDisplayArgvIsOneLineBashReadsBack(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash on this machine")
+	}
+	argv := []string{"rpm", "-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\n", "-f=${Package}\t${Status}\n", `it's a \ back\x01slash` + "\x1b\u0085é", "", "plain word"}
+	line := DisplayArgv(argv)
+	if strings.IndexFunc(line, unicode.IsControl) >= 0 {
+		t.Fatalf("the line holds a control character: %q", line)
+	}
+	if want := `$'%{NAME} %{VERSION}-%{RELEASE}\n'`; !strings.Contains(line, want) {
+		t.Errorf("line %q lacks %s", line, want)
+	}
+	if !strings.HasPrefix(line, "rpm -qa --qf ") {
+		t.Errorf("words without control characters are quoted as before: %q", line)
+	}
+	// Each word printed NUL-terminated, so the newlines inside words survive.
+	out, err := exec.Command(bash, "-c", `printf '%s\0' `+strings.TrimPrefix(line, "rpm ")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if !slices.Equal(got, argv[1:]) {
+		t.Errorf("bash read back %q, want %q", got, argv[1:])
+	}
+	if a := (PlanAction{Argv: argv}); a.String() != line || strings.Contains(a.Line(HostNew), "\n") {
+		t.Errorf("PlanAction shows %q, want %q on one line", a.Line(HostNew), line)
 	}
 }
