@@ -383,8 +383,9 @@ func (s *SSH) signers(last *atomic.Value) ([]ssh.Signer, error) {
 		}
 	}
 	if len(base) == 0 {
-		return nil, fmt.Errorf("no SSH key to log in with: none of %s exists and no ssh-agent holds one",
-			strings.Join(s.target.identityFiles, ", "))
+		return nil, fmt.Errorf("no SSH key to log in with: none of %s exists and no ssh-agent holds one; "+
+			"make one with `ssh-keygen -t ed25519` and install it with `ssh-copy-id -p %d %s@%s` (one password login)",
+			strings.Join(s.target.identityFiles, ", "), s.target.port, s.target.user, s.target.alias)
 	}
 	var out, legacy []ssh.Signer
 	for _, sg := range base {

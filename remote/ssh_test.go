@@ -695,6 +695,10 @@ func TestSSHAgent(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no SSH key") {
 		t.Fatalf("no key anywhere: %v", err)
 	}
+	// The error says how to get a key onto the old server.
+	if want := fmt.Sprintf("`ssh-keygen -t ed25519` and install it with `ssh-copy-id -p %d root@127.0.0.1`", srv.Port); !strings.HasSuffix(err.Error(), want+" (one password login)") {
+		t.Errorf("no key anywhere: %v\nwant it to end with %s", err, want)
+	}
 }
 
 func TestSystemSSHArgsSpacedKnownHosts(t *testing.T) {

@@ -130,3 +130,27 @@ func TestDisplayArgvIsOneLineBashReadsBack(t *testing.T) {
 		t.Errorf("PlanAction shows %q, want %q on one line", a.Line(HostNew), line)
 	}
 }
+
+// TestSSHOldHelpSaysHowToInstallAKey reads the help of both runbooks' SSH
+// step: ferry creates no key itself, so the help names the two commands
+// that make one and install it, and promises nothing else.
+func TestSSHOldHelpSaysHowToInstallAKey(t *testing.T) {
+	for _, name := range []string{"greenarrow", "bluemind"} {
+		rb, err := LoadRunbook(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := rb.Step("ssh-old")
+		if s == nil {
+			t.Fatalf("%s: no step ssh-old", name)
+		}
+		for _, want := range []string{"`ssh-keygen -t ed25519`", "`ssh-copy-id -p PORT root@OLD`"} {
+			if !strings.Contains(s.Help, want) {
+				t.Errorf("%s/ssh-old help lacks %s: %s", name, want, s.Help)
+			}
+		}
+		if strings.Contains(s.Help, "offers to create") {
+			t.Errorf("%s/ssh-old help promises a key ferry does not create: %s", name, s.Help)
+		}
+	}
+}
