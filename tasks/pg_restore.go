@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -486,27 +487,42 @@ func checkWhole(ctx context.Context, o RestoreOptions) error {
 	return nil
 }
 
-// CheckRestores runs CheckRestore on every archive, all of them even when
-// one fails, and returns every problem at once (errors.Join), so that all
-// can be fixed before anything is dropped. Nothing is changed.
+// CheckRestores runs CheckRestore on every archive, all of them at once
+// (they read different files and change nothing) and all of them even when
+// one fails, and returns every problem at once (errors.Join, in the order
+// of opts), so that all can be fixed before anything is dropped. Nothing is
+// changed.
 func CheckRestores(ctx context.Context, opts []RestoreOptions, rep Reporter) ([]RestoreCheck, error) {
 	if rep == nil {
 		rep = Discard
 	}
 	checks := make([]RestoreCheck, len(opts))
+	found := make([]error, len(opts))
+	var files []string
+	for _, o := range opts {
+		files = append(files, o.File)
+	}
+	rep.Progress(Progress{Note: "checking the archives " + strings.Join(files, ", ")})
+	var wg sync.WaitGroup
+	for i, o := range opts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			checks[i], found[i] = CheckRestore(ctx, o)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	var errs []error
 	for i, o := range opts {
-		rep.Progress(Progress{Note: "checking the archive " + o.File})
-		c, err := CheckRestore(ctx, o)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			errs = append(errs, err)
+		if found[i] != nil {
+			errs = append(errs, found[i])
 			continue
 		}
+		c := checks[i]
 		rep.Line("info", fmt.Sprintf("%s: whole, database %s, %d items, needs roles %s and tablespaces %s: all present", o.File, c.Database, len(c.Archive.Items), orNone(c.Needs.Roles), orNone(c.Needs.Tablespaces)))
-		checks[i] = c
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ferry-migrate/ferry/tasks"
 )
@@ -176,19 +177,78 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if err != nil {
 		return o, fmt.Errorf("nothing was dropped: %w", err)
 	}
+	// The databases are independent: they are restored at once, each
+	// with its own jobs, their progress added up. Every failure is named.
+	results := make([]tasks.RestoreResult, len(checks))
+	errs := make([]error, len(checks))
+	sum := &sumReporter{rep: env.Report, slots: make([]tasks.Progress, len(checks))}
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = tasks.RestoreChecked(ctx, c, slotReporter{sum, i})
+		}()
+	}
+	wg.Wait()
 	var parts []string
-	for _, c := range checks {
-		r, err := tasks.RestoreChecked(ctx, c, env.Report)
+	var failures []error
+	for i, c := range checks {
 		for _, argv := range tasks.RestoreCommands(pl.Server, c.Database, c.Owner, c.Encoding, c.Options.Jobs, c.Options.File) {
-			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: exitOf(err)})
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: exitOf(errs[i])})
 		}
-		if err != nil {
-			return o, fmt.Errorf("%s: %w", c.Database, err)
+		if errs[i] != nil {
+			failures = append(failures, fmt.Errorf("%s: %w", c.Database, errs[i]))
+			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s (%d items)", r.Database, r.Items))
+		parts = append(parts, fmt.Sprintf("%s (%d items)", results[i].Database, results[i].Items))
+	}
+	if len(failures) > 0 {
+		return o, errors.Join(failures...)
 	}
 	o.Message = "restored " + strings.Join(parts, ", ")
 	return o, nil
+}
+
+// sumReporter passes on the lines of several tasks running at once and,
+// as their progress, one snapshot adding up each task's latest (Done,
+// Total, files, rates; the notes joined), so that the step's counters
+// never go backwards while the tasks take turns reporting.
+type sumReporter struct {
+	rep   tasks.Reporter
+	mu    sync.Mutex
+	slots []tasks.Progress
+}
+
+// slotReporter is the Reporter of task i of a sumReporter.
+type slotReporter struct {
+	sum *sumReporter
+	i   int
+}
+
+func (s slotReporter) Line(stream, text string) { s.sum.rep.Line(stream, text) }
+
+func (s slotReporter) Progress(p tasks.Progress) {
+	s.sum.mu.Lock()
+	defer s.sum.mu.Unlock()
+	s.sum.slots[s.i] = p
+	var t tasks.Progress
+	var notes []string
+	for _, sp := range s.sum.slots {
+		if t.Unit == "" {
+			t.Unit = sp.Unit
+		}
+		t.Done += sp.Done
+		t.Total += sp.Total
+		t.FilesDone += sp.FilesDone
+		t.FilesTotal += sp.FilesTotal
+		t.Rate += sp.Rate
+		if sp.Note != "" {
+			notes = append(notes, sp.Note)
+		}
+	}
+	t.Note = strings.Join(notes, "; ")
+	s.sum.rep.Progress(t)
 }
 
 func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
