@@ -10,7 +10,9 @@ package checklist
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -98,12 +100,18 @@ type Step struct {
 
 // Question is one thing a step asks the admin.
 type Question struct {
-	Key      string   `json:"key"`
-	Prompt   string   `json:"prompt"`
-	Type     string   `json:"type"`
-	Default  string   `json:"default,omitempty"`
-	Choices  []string `json:"choices,omitempty"`
-	WhenText string   `json:"when_text,omitempty"`
+	Key     string   `json:"key"`
+	Prompt  string   `json:"prompt"`
+	Type    string   `json:"type"`
+	Default string   `json:"default,omitempty"`
+	Choices []string `json:"choices,omitempty"`
+	// WhenText says in words when the question is asked: "" for always,
+	// "not asked with these settings", or "asked only when needed (...)"
+	// when it depends on facts or answers not known yet (askedWhen).
+	WhenText string `json:"when_text,omitempty"`
+	// NotAsked is true when the question's condition is false with the
+	// runbook's settings and what the journal knows, whatever the rest.
+	NotAsked bool `json:"not_asked,omitempty"`
 }
 
 // Done reports whether the step needs nothing more, per the journal.
@@ -208,7 +216,8 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 				// The family of the server the step runs on, once known.
 				fam = facts[s.Host+"_family"]
 			}
-			st := buildStep(s, wizard.DisplayData(rb, fam, answers, facts), opts)
+			known := wizard.TemplateData{Params: rb.Params, Answers: answers, Facts: facts, Family: fam}
+			st := buildStep(s, wizard.DisplayData(rb, fam, answers, facts), known, opts)
 			st.Number = len(d.Steps) + 1
 			d.Phases[pi].Steps = append(d.Phases[pi].Steps, len(d.Steps))
 			d.Steps = append(d.Steps, st)
@@ -217,7 +226,11 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 	return d, nil
 }
 
-func buildStep(s *wizard.Step, data wizard.TemplateData, opts Options) Step {
+// buildStep makes the checklist line of s: data is the display data (a
+// placeholder for each value not known), known holds only what is known (the
+// runbook's parameters, the journal's answers and facts, the family if
+// known), for deciding which questions are asked.
+func buildStep(s *wizard.Step, data, known wizard.TemplateData, opts Options) Step {
 	st := Step{
 		ID:          clean(s.ID),
 		Phase:       clean(s.Phase),
@@ -270,18 +283,134 @@ func buildStep(s *wizard.Step, data wizard.TemplateData, opts Options) Step {
 	}
 	for _, q := range s.Ask {
 		qq := Question{
-			Key:      clean(q.Key),
-			Prompt:   clean(q.Prompt),
-			Type:     clean(q.Type),
-			Default:  clean(q.Default),
-			WhenText: WhenText(q.When),
+			Key:     clean(q.Key),
+			Prompt:  clean(q.Prompt),
+			Type:    clean(q.Type),
+			Default: clean(q.Default),
 		}
+		qq.WhenText, qq.NotAsked = askedWhen(q.When, known)
+		qq.WhenText = clean(qq.WhenText)
 		for _, c := range q.Choices {
 			qq.Choices = append(qq.Choices, clean(c))
 		}
 		st.Questions = append(st.Questions, qq)
 	}
 	return st
+}
+
+// Words for a question's condition.
+const (
+	notAskedText  = "not asked with these settings"
+	whenNeededPfx = "asked only when needed ("
+)
+
+var (
+	reRef     = regexp.MustCompile(`\.(Facts|Answers|Params)\.(\w+)|\.Family\b`)
+	reLiteral = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
+)
+
+// askedWhen decides from a question's condition when, with what is known,
+// the question is asked. Values of known are real ones (no placeholders);
+// a fact, answer or family known lacks is not known yet. It returns ("",
+// false) for a question always asked, (notAskedText, true) for one whose
+// condition is false whatever the unknown values are, and "asked only when
+// needed (...)" with the condition in words (or the values it depends on)
+// otherwise. The condition is evaluated as the engine does (wizard.Render,
+// asked when it renders "true"), once per combination of trial values for
+// the unknowns: empty, yes, no, rhel, debian and each quoted string in the
+// condition. It never returns template code.
+func askedWhen(when string, known wizard.TemplateData) (string, bool) {
+	if strings.TrimSpace(when) == "" {
+		return "", false
+	}
+	type ref struct{ root, name string }
+	var unknown []ref
+	seen := map[ref]bool{}
+	for _, m := range reRef.FindAllStringSubmatch(when, -1) {
+		r := ref{m[1], m[2]}
+		if r.root == "" {
+			r.root = "Family"
+		}
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
+		switch r.root {
+		case "Facts":
+			if _, ok := known.Facts[r.name]; ok {
+				continue
+			}
+		case "Answers":
+			if _, ok := known.Answers[r.name]; ok {
+				continue
+			}
+		case "Family":
+			if known.Family != "" && known.Family != wizard.FamilyAny {
+				continue
+			}
+		default:
+			continue
+		}
+		unknown = append(unknown, r)
+	}
+	trials := []string{"", "yes", "no", wizard.FamilyRHEL, wizard.FamilyDebian}
+	for _, m := range reLiteral.FindAllStringSubmatch(when, -1) {
+		if !slices.Contains(trials, m[1]) {
+			trials = append(trials, m[1])
+		}
+	}
+	combos := 1
+	for range unknown {
+		combos *= len(trials)
+	}
+	sawTrue, sawFalse, failed := false, false, combos > 4096
+	idx := make([]int, len(unknown))
+	for n := 0; n < combos && !failed; n++ {
+		d := wizard.TemplateData{Params: known.Params, Answers: map[string]string{}, Facts: map[string]string{}, Family: known.Family}
+		maps.Copy(d.Answers, known.Answers)
+		maps.Copy(d.Facts, known.Facts)
+		k := n
+		for i, r := range unknown {
+			idx[i], k = k%len(trials), k/len(trials)
+			v := trials[idx[i]]
+			switch r.root {
+			case "Facts":
+				d.Facts[r.name] = v
+			case "Answers":
+				d.Answers[r.name] = v
+			case "Family":
+				d.Family = v
+			}
+		}
+		out, err := wizard.Render(when, d)
+		if err != nil {
+			failed = true
+			break
+		}
+		if strings.TrimSpace(out) == "true" {
+			sawTrue = true
+		} else {
+			sawFalse = true
+		}
+	}
+	switch {
+	case failed:
+	case !sawTrue:
+		return notAskedText, true
+	case !sawFalse:
+		return "", false
+	}
+	if w := WhenText(when); !strings.HasPrefix(w, "only when: ") {
+		return whenNeededPfx + strings.TrimPrefix(w, "only ") + ")", false
+	}
+	var names []string
+	for _, r := range unknown {
+		names = append(names, subject(r.root, r.name))
+	}
+	if len(names) == 0 {
+		return whenNeededPfx + "it depends on what ferry finds on the servers)", false
+	}
+	return whenNeededPfx + "it depends on " + strings.Join(names, " and ") + ", not known yet)", false
 }
 
 // Patterns of the simple conditions WhenText puts into words.
@@ -292,6 +421,7 @@ var (
 	reTruthy  = regexp.MustCompile(`^(not )?\(?truthy \.(\w+)\.(\w+)\)?$`)
 	reField   = regexp.MustCompile(`^(not )?\.(\w+)\.(\w+)$`)
 	reParenOK = regexp.MustCompile(`^not \((.*)\)$`)
+	reNotOr   = regexp.MustCompile(`^not \(or (\.\w+\.\w+(?: \.\w+\.\w+)+)\)$`)
 )
 
 // WhenText puts a simple step condition into words ("only when the answer
@@ -307,6 +437,17 @@ func WhenText(when string) string {
 		return "only when: " + w
 	}
 	expr := strings.Join(strings.Fields(m[1]), " ")
+	if e := reNotOr.FindStringSubmatch(expr); e != nil {
+		var names []string
+		for _, f := range strings.Fields(e[1]) {
+			parts := strings.Split(strings.TrimPrefix(f, "."), ".")
+			names = append(names, subject(parts[0], parts[1]))
+		}
+		if len(names) == 2 {
+			return fmt.Sprintf("only when neither %s nor %s is set", names[0], names[1])
+		}
+		return fmt.Sprintf("only when none of %s is set", strings.Join(names, ", "))
+	}
 	neg := false
 	if p := reParenOK.FindStringSubmatch(expr); p != nil && !strings.ContainsAny(p[1], "()") {
 		neg, expr = true, p[1]
@@ -340,6 +481,12 @@ func equality(neg bool, root, name, value string) string {
 			}
 			return "only on the " + l
 		}
+	}
+	if value == "" {
+		if neg {
+			return fmt.Sprintf("only when %s is set", subject(root, name))
+		}
+		return fmt.Sprintf("only when %s is empty", subject(root, name))
 	}
 	not := ""
 	if neg {

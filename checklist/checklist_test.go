@@ -197,6 +197,8 @@ func TestWhenText(t *testing.T) {
 		`{{ not .Answers.port }}`:                  "only when the answer port is empty",
 		`{{ and (truthy .Answers.a) .Answers.b }}`: `only when: {{ and (truthy .Answers.a) .Answers.b }}`,
 		`true`: "only when: true",
+		`{{not (or .Facts.old_addr .Answers.old_addr)}}`: "only when neither the fact old_addr nor the answer old_addr is set",
+		`{{ne .Facts.resolv_link ""}}`:                   "only when the fact resolv_link is set",
 	}
 	for in, want := range cases {
 		if got := WhenText(in); got != want {
@@ -287,5 +289,86 @@ func TestJSON(t *testing.T) {
 	}
 	if s := got.Steps[3]; s.Commands == nil {
 		t.Errorf("a step with no commands should still have a commands object: %+v", s)
+	}
+}
+
+// TestAskedWhen decides for conditions of the kinds the runbooks use whether
+// a question is asked, never asked, or asked depending on what is not known
+// yet, and checks no answer carries template code.
+func TestAskedWhen(t *testing.T) {
+	params := map[string]any{"new_pg_os_user": "postgres", "empty": ""}
+	cases := []struct {
+		when           string
+		answers, facts map[string]string
+		family         string
+		want           string
+		notAsked       bool
+	}{
+		{when: "", want: ""},
+		{when: `{{if .Params.new_pg_os_user}}false{{else}}true{{end}}`, want: notAskedText, notAsked: true},
+		{when: `{{if .Params.empty}}false{{else}}true{{end}}`, want: ""},
+		{when: `{{not .Facts.old_addr}}`, want: "asked only when needed (when the fact old_addr is empty)"},
+		{when: `{{not .Facts.old_addr}}`, facts: map[string]string{"old_addr": "192.0.2.1"}, want: notAskedText, notAsked: true},
+		{when: `{{not .Facts.old_addr}}`, facts: map[string]string{"old_addr": ""}, want: ""},
+		{when: `{{not (or .Facts.old_addr .Answers.old_addr)}}`, answers: map[string]string{"old_addr": "old.example.org"}, want: notAskedText, notAsked: true},
+		{when: `{{not (or .Facts.old_addr .Answers.old_addr)}}`, want: "asked only when needed (when neither the fact old_addr nor the answer old_addr is set)"},
+		{when: `{{ne .Facts.dns_cache "yes"}}`, want: `asked only when needed (when the fact dns_cache is not "yes")`},
+		{when: `{{ eq .Answers.ruby "missing" }}`, want: `asked only when needed (when the answer ruby is "missing")`},
+		{when: `{{ eq .Family "debian" }}`, family: "rhel", want: notAskedText, notAsked: true},
+		{when: `{{ and (truthy .Answers.a) (eq .Facts.b "x") }}`, want: "asked only when needed (it depends on the answer a and the fact b, not known yet)"},
+		{when: `{{ and (truthy .Answers.a) (eq .Facts.b "x") }}`, facts: map[string]string{"b": "y"}, want: notAskedText, notAsked: true},
+		{when: `{{ and .Params.new_pg_os_user (eq .Facts.b "x") }}`, want: `asked only when needed (it depends on the fact b, not known yet)`},
+	}
+	for _, c := range cases {
+		got, notAsked := askedWhen(c.when, wizard.TemplateData{Params: params, Answers: c.answers, Facts: c.facts, Family: c.family})
+		if got != c.want || notAsked != c.notAsked {
+			t.Errorf("askedWhen(%q, answers %v, facts %v) = %q, %v; want %q, %v", c.when, c.answers, c.facts, got, notAsked, c.want, c.notAsked)
+		}
+		if strings.Contains(got, "{{") || strings.Contains(got, ".Facts") {
+			t.Errorf("askedWhen(%q) shows template code: %q", c.when, got)
+		}
+	}
+}
+
+// TestRunbookQuestionsShowNoTemplateCode builds both runbooks' checklists,
+// without a journal and with one that knows the old server's address: no
+// question shows template code, BlueMind's new_pg_password is not asked with
+// the runbook's settings (a local OS user), and old_addr is asked only when
+// needed until the journal knows it.
+func TestRunbookQuestionsShowNoTemplateCode(t *testing.T) {
+	for _, name := range []string{"greenarrow", "bluemind"} {
+		rb, err := wizard.LoadRunbook(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []*wizard.State{nil, {Answers: map[string]string{"old_addr": "192.0.2.7"}, Facts: map[string]string{"old_addr": "192.0.2.7"}}} {
+			opts := Options{}
+			if st != nil {
+				opts.State = st
+			}
+			d, err := Build(rb, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := Markdown(&b, d); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(b.String(), "only when: {{") || strings.Contains(b.String(), "{{if") {
+				t.Errorf("%s (journal %v): template code in the checklist", name, st != nil)
+			}
+			for _, s := range d.Steps {
+				for _, q := range s.Questions {
+					switch {
+					case q.Key == "new_pg_password" && (!q.NotAsked || q.WhenText != notAskedText):
+						t.Errorf("%s/%s: new_pg_password %+v, want not asked", name, s.ID, q)
+					case q.Key == "old_addr" && st == nil && !strings.HasPrefix(q.WhenText, "asked only when needed ("):
+						t.Errorf("%s/%s: old_addr %+v, want asked only when needed", name, s.ID, q)
+					case q.Key == "old_addr" && st != nil && !q.NotAsked:
+						t.Errorf("%s/%s: old_addr %+v with the address known, want not asked", name, s.ID, q)
+					}
+				}
+			}
+		}
 	}
 }
