@@ -336,7 +336,7 @@ func (e *Engine) manualPrecondition(ctx context.Context, s *Step) error {
 		}
 		switch d.Action {
 		case ActRetry:
-			if err := e.reaskSecrets(ctx, s); err != nil {
+			if err := e.reask(ctx, s, msg); err != nil {
 				return err
 			}
 			if e.state.Status(s.ID) == StatusSkipped {
@@ -350,22 +350,110 @@ func (e *Engine) manualPrecondition(ctx context.Context, s *Step) error {
 	}
 }
 
-// reaskSecrets forgets the answers to step s's secret questions and asks
-// them again (a retry after a refused password must not reuse it).
-func (e *Engine) reaskSecrets(ctx context.Context, s *Step) error {
-	forgot := false
+// reask puts step s's own questions to the admin again after the step
+// failed (why says how), each pre-filled with the answer in use (the
+// question's Default); secret ones are asked afresh and never pre-filled.
+// The waiting event's Answers hold the values that failed (secrets left
+// out), so a headless run can tell a corrected value from the same one. A
+// changed answer is journaled as a new answered event whose message names
+// the old value and the new one; the earlier event stays for the record.
+func (e *Engine) reask(ctx context.Context, s *Step, why string) error {
+	qs, err := e.applicable(s)
+	if err != nil || len(qs) == 0 {
+		return err
+	}
+	failed := map[string]string{}
+	for i, q := range qs {
+		if e.secretKey[q.Key] {
+			qs[i].Default = ""
+			continue
+		}
+		if v, ok := e.state.Answers[q.Key]; ok {
+			qs[i].Default = v
+			failed[q.Key] = v
+		}
+	}
 	e.mu.Lock()
-	for _, q := range s.Ask {
+	for _, q := range qs {
 		if e.secretKey[q.Key] {
 			delete(e.secrets, q.Key)
-			forgot = true
 		}
 	}
 	e.mu.Unlock()
-	if !forgot {
+	msg := "the step failed (" + why + "): change an answer that caused it, or keep it (enter)"
+	for {
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedAnswers, Questions: qs, Answers: failed, Message: msg})
+		if err != nil {
+			return err
+		}
+		if d.Action == ActSkip {
+			return e.skip(s, d.Reason, d.Actor)
+		}
+		var bad, changes []string
+		public := map[string]string{}
+		for _, q := range qs {
+			v, ok := d.Answer[q.Key]
+			if !ok || (strings.TrimSpace(v) == "" && q.Default != "") {
+				v, ok = q.Default, q.Default != ""
+			}
+			if !ok {
+				bad = append(bad, q.Key+" ("+q.Prompt+"): no answer")
+				continue
+			}
+			if err := ValidateAnswer(q, v); err != nil {
+				bad = append(bad, err.Error())
+				continue
+			}
+			v = strings.TrimSpace(v)
+			switch {
+			case e.secretKey[q.Key]:
+				e.SetSecret(q.Key, v)
+				public[q.Key] = "(secret, not recorded)"
+				changes = append(changes, q.Key+" typed again")
+			case v != failed[q.Key]:
+				public[q.Key] = v
+				changes = append(changes, fmt.Sprintf("%s changed from %q to %q", q.Key, failed[q.Key], v))
+			}
+		}
+		if len(bad) > 0 {
+			for _, b := range bad {
+				if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "answer refused: " + b}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if len(public) == 0 {
+			return nil
+		}
+		if err := e.emit(Event{Type: EvAnswered, Step: s.ID, Answers: public, Actor: d.Actor, Message: "after a failure: " + strings.Join(changes, "; ")}); err != nil {
+			return err
+		}
+		if e.OnAnswers != nil {
+			e.OnAnswers(e.state.Answers)
+		}
 		return nil
 	}
-	return e.ask(ctx, s)
+}
+
+// applicable returns a copy of step s's questions that apply here (their
+// when, if any, renders true).
+func (e *Engine) applicable(s *Step) ([]Question, error) {
+	data := e.data(s)
+	var qs []Question
+	for _, q := range s.Ask {
+		if q.When != "" {
+			w, err := Render(q.When, data)
+			if err != nil {
+				return nil, fmt.Errorf("step %s: question %s: %w", s.ID, q.Key, err)
+			}
+			if strings.TrimSpace(w) != "true" {
+				continue
+			}
+		}
+		qs = append(qs, q)
+	}
+	return qs, nil
 }
 
 func (e *Engine) skip(s *Step, reason, actor string) error {
@@ -399,6 +487,16 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		case ActRetry:
 		default:
 			return &StepFailedError{Step: s.ID, Message: rec.Message}
+		}
+	}
+	if status == StatusFailed {
+		// Ferry stopped after the step failed: its answers may be the
+		// cause, so they are put again (pre-filled) before it runs again.
+		if err := e.reask(ctx, s, rec.Message); err != nil {
+			return err
+		}
+		if e.state.Status(s.ID) == StatusSkipped {
+			return nil
 		}
 	}
 	if status == StatusInterrupted {
@@ -488,9 +586,10 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		}
 		switch d.Action {
 		case ActRetry:
-			// The secret typed for this step (a password) is the likeliest
-			// cause: ask it again rather than retry with the same one.
-			if err := e.reaskSecrets(ctx, s); err != nil {
+			// An answer given for this step (a mistyped directory, a
+			// refused password) is a likely cause: put the step's questions
+			// again, pre-filled, rather than retry with the same ones.
+			if err := e.reask(ctx, s, sf.Message); err != nil {
 				return err
 			}
 			if e.state.Status(s.ID) == StatusSkipped {

@@ -89,6 +89,14 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 		// The same question coming back means the file's answer did not
 		// settle it (a refused answer): asking again cannot help.
 		asked[ev.Step+"\x00"+ev.Need]++
+		if key := sameFailedAnswer(ev, set); key != "" {
+			if need == nil {
+				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: red.String(fmt.Sprintf(
+					"the step failed with %s = %q and the answers file gives the same value: change %s in the answers file", key, ev.Answers[key], key))}
+			}
+			cancel()
+			return
+		}
 		d, ok := headlessDecision(ev, set, passes[ev.Step])
 		if n := asked[ev.Step+"\x00"+ev.Need]; ok && ev.Need != NeedRepeat && n > headlessMaxAsks {
 			ok = false
@@ -105,7 +113,11 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 		d.Actor = "answers file"
 		e.Decide(d)
 	})
-	err := e.Run(ctx)
+	// After the sink is set, so the changes show in the output.
+	err := e.overrideAnswers(set)
+	if err == nil {
+		err = e.Run(ctx)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if need != nil {
@@ -136,6 +148,11 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 		ans := map[string]string{}
 		for _, q := range ev.Questions {
 			v, ok := set.Answers[q.Key]
+			if !ok {
+				// Asked again after a failure: the answer in use stands
+				// when the file does not give one.
+				v, ok = ev.Answers[q.Key]
+			}
 			if !ok {
 				return Decision{}, false
 			}
@@ -181,4 +198,71 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 		}
 	}
 	return Decision{}, false
+}
+
+// sameFailedAnswer returns the key of a question put again after its step
+// failed (a waiting event whose Answers hold the values that failed) for
+// which the answers file gives that same value: replaying it could only
+// fail the same way. "" when there is none.
+func sameFailedAnswer(ev Event, set *AnswerSet) string {
+	if ev.Type != EvWaiting || ev.Need != NeedAnswers || len(ev.Answers) == 0 {
+		return ""
+	}
+	for _, q := range ev.Questions {
+		v, ok := set.Answers[q.Key]
+		if old, failed := ev.Answers[q.Key]; ok && failed && strings.TrimSpace(v) == old {
+			return q.Key
+		}
+	}
+	return ""
+}
+
+// overrideAnswers lets an answers file given on a resume change answers the
+// journal has already: a value that differs from the journaled one replaces
+// it (a new answered event by "answers file" naming the key, the old value
+// and the new) when no step asking that key is done or failed (a failed
+// step's questions are put again when it runs again, where the file's
+// value is used). A done step's answers are never changed: a warning names
+// the key instead. Secret answers are not journaled and need no override.
+func (e *Engine) overrideAnswers(set *AnswerSet) error {
+	keys := make([]string, 0, len(set.Answers))
+	for k := range set.Answers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		v := strings.TrimSpace(set.Answers[k])
+		old, known := e.state.Answers[k]
+		if !known || old == v || e.secretKey[k] {
+			continue
+		}
+		blocked := ""
+		for _, s := range e.rb.Steps {
+			for _, q := range s.Ask {
+				if q.Key != k {
+					continue
+				}
+				if st := e.state.Status(s.ID); st.Done() || st == StatusFailed {
+					blocked = s.ID
+				}
+			}
+		}
+		if blocked != "" {
+			if e.state.Status(blocked) == StatusFailed {
+				continue
+			}
+			if err := e.emit(Event{Type: EvWarning, Step: blocked, Message: fmt.Sprintf("the answers file gives %s = %q, but step %s used %q and is done: the recorded answer stays", k, v, blocked, old)}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := e.emit(Event{Type: EvAnswered, Answers: map[string]string{k: v}, Actor: e.Actor,
+			Message: fmt.Sprintf("the answers file changes %s from %q to %q", k, old, v)}); err != nil {
+			return err
+		}
+		if e.OnAnswers != nil {
+			e.OnAnswers(e.state.Answers)
+		}
+	}
+	return nil
 }
