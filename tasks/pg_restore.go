@@ -94,21 +94,38 @@ func ParseTOC(text string) (Archive, error) {
 // ListArchive runs `pg_restore -l` on h for the archive at runbook path p
 // and parses the listing. binDir is where pg_restore is ("" = PATH).
 func ListArchive(ctx context.Context, h remote.Host, binDir, p string) (Archive, error) {
+	bin := PGServer{BinDir: binDir}.bin("pg_restore")
+	a, _, err := listArchive(ctx, h, []string{bin, "--list", h.Path(p)}, "", p)
+	return a, err
+}
+
+// listArchive runs argv, a `pg_restore --list` of the archive at runbook
+// path p (directly or through runuser), on h in dir ("" for the default)
+// and parses the listing. It returns the last lines pg_restore wrote on its
+// standard error too, for the caller to read a refusal in; the errors are
+// ListArchive's.
+func listArchive(ctx context.Context, h remote.Host, argv []string, dir, p string) (Archive, string, error) {
 	var out strings.Builder
 	tail := newPGTail(5)
-	bin := PGServer{BinDir: binDir}.bin("pg_restore")
-	res, err := h.Exec(ctx, remote.Cmd{Argv: []string{bin, "--list", h.Path(p)}, Stdout: &out, Stderr: tail})
+	res, err := h.Exec(ctx, remote.Cmd{Argv: argv, Dir: dir, Stdout: &out, Stderr: tail})
 	if err != nil {
-		return Archive{}, fmt.Errorf("list archive %s on %s: %w", p, h.Name(), err)
+		return Archive{}, "", fmt.Errorf("list archive %s on %s: %w", p, h.Name(), err)
 	}
-	if res.ExitCode != 0 {
-		msg := tail.String()
+	a, err := listResult(res.ExitCode, out.String(), tail.String(), p)
+	return a, tail.String(), err
+}
+
+// listResult reads the outcome of a `pg_restore --list` of the archive at p
+// that exited with exit and wrote listing on its standard output and msg
+// (its last lines) on its standard error.
+func listResult(exit int, listing, msg, p string) (Archive, error) {
+	if exit != 0 {
 		if strings.Contains(msg, "text format dump") {
 			return Archive{}, fmt.Errorf("%s is a plain SQL dump, not an archive pg_restore can read; dump with pg_dump -Fc", p)
 		}
-		return Archive{}, fmt.Errorf("pg_restore cannot read the archive %s (exit status %d): %s", p, res.ExitCode, msg)
+		return Archive{}, fmt.Errorf("pg_restore cannot read the archive %s (exit status %d): %s", p, exit, msg)
 	}
-	a, err := ParseTOC(out.String())
+	a, err := ParseTOC(listing)
 	if err != nil {
 		return a, fmt.Errorf("%s: %w", p, err)
 	}
@@ -401,21 +418,20 @@ func CheckRestore(ctx context.Context, o RestoreOptions) (RestoreCheck, error) {
 	if o.Target == nil || o.File == "" {
 		return RestoreCheck{}, errors.New("restore: the target host and the archive file are required")
 	}
+	// The archive is listed once. When pg_restore will run as an OS user,
+	// the listing is made as that user: it must be able to open the
+	// archive, or the restore would fail after the drop.
+	argv := []string{o.Server.bin("pg_restore"), "--list", o.Target.Path(o.File)}
+	dir := ""
 	if o.Server.OSUser != "" {
-		// pg_restore will run as that user: it must be able to open the
-		// archive, or the restore would fail after the drop.
-		tail := newPGTail(3)
-		argv := []string{"runuser", "-u", o.Server.OSUser, "--", o.Server.bin("pg_restore"), "--list", o.Target.Path(o.File)}
-		res, err := o.Target.Exec(ctx, remote.Cmd{Argv: argv, Dir: o.Server.dir(), Stderr: tail})
-		if err != nil {
-			return RestoreCheck{}, fmt.Errorf("read %s as %s on %s: %w", o.File, o.Server.OSUser, o.Target.Name(), err)
-		}
-		if res.ExitCode != 0 && strings.Contains(tail.String(), "ermission denied") {
-			return RestoreCheck{}, fmt.Errorf("the %s OS user, as whom pg_restore runs, cannot read %s: its directory and every parent must let that user in (%s)", o.Server.OSUser, o.File, tail)
-		}
+		argv = append([]string{"runuser", "-u", o.Server.OSUser, "--"}, argv...)
+		dir = o.Server.dir()
 	}
-	arch, err := ListArchive(ctx, o.Target, o.Server.BinDir, o.File)
+	arch, msg, err := listArchive(ctx, o.Target, argv, dir, o.File)
 	if err != nil {
+		if o.Server.OSUser != "" && strings.Contains(msg, "ermission denied") {
+			return RestoreCheck{}, fmt.Errorf("the %s OS user, as whom pg_restore runs, cannot read %s: its directory and every parent must let that user in (%s)", o.Server.OSUser, o.File, msg)
+		}
 		return RestoreCheck{}, err
 	}
 	if arch.Format != "CUSTOM" && arch.Format != "DIRECTORY" {
@@ -461,8 +477,17 @@ func CheckRestore(ctx context.Context, o RestoreOptions) (RestoreCheck, error) {
 // otherwise pg_restore reading every data block to the end.
 func checkWhole(ctx context.Context, o RestoreOptions) error {
 	if o.SHA256 == "" {
-		_, err := CheckArchive(ctx, o.Target, o.Server.BinDir, o.File)
-		return err
+		// The listing was read already (CheckRestore): only the data
+		// blocks are left to read.
+		tail := newPGTail(5)
+		res, err := o.Target.Exec(ctx, remote.Cmd{Argv: []string{o.Server.bin("pg_restore"), "--file=/dev/null", o.Target.Path(o.File)}, Stderr: tail})
+		if err != nil {
+			return fmt.Errorf("read archive %s on %s: %w", o.File, o.Target.Name(), err)
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("%s is cut short or damaged: pg_restore cannot read it to the end (exit status %d): %s", o.File, res.ExitCode, tail)
+		}
+		return nil
 	}
 	fi, err := o.Target.Stat(ctx, o.File)
 	if err != nil {

@@ -708,16 +708,16 @@ func planPGRestoreStep(s *Step, p params, d TemplateData) ([]PlanAction, error) 
 	}
 	// Then every archive is checked (tasks.CheckRestore) before any drop.
 	for _, o := range pl.Opts {
+		// One listing, as the OS user the restore runs as when there is one.
+		list := []string{"pg_restore", "--list", o.File}
 		if srv.OSUser != "" {
-			acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"runuser", "-u", srv.OSUser, "--", "pg_restore", "--list", o.File}, Probe: true})
+			list = append([]string{"runuser", "-u", srv.OSUser, "--"}, list...)
 		}
-		acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--list", o.File}, Probe: true})
+		acts = append(acts, PlanAction{Host: HostNew, Argv: list, Probe: true})
 		if o.SHA256 != "" && !HasPlaceholder(o.SHA256) {
 			acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"sha256sum", "--", o.File}, Probe: true, Does: "must print " + o.SHA256})
 		} else {
-			acts = append(acts,
-				PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--list", o.File}, Probe: true},
-				PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--file=/dev/null", o.File}, Probe: true})
+			acts = append(acts, PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--file=/dev/null", o.File}, Probe: true})
 		}
 		acts = append(acts,
 			PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--schema-only", "--create", "--file=-", o.File}, Probe: true},

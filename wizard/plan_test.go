@@ -154,3 +154,39 @@ func TestSSHOldHelpSaysHowToInstallAKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreListsEachDumpOnce plans BlueMind's restore step: each dump is
+// listed by pg_restore --list once (as the postgres OS user), not once per
+// check; TestBlueMindShownIsRun holds the run to the same count, since each
+// command that runs must match a planned one of its own.
+func TestRestoreListsEachDumpOnce(t *testing.T) {
+	rb, err := LoadRunbook("bluemind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rb.Step("restore-databases")
+	if s == nil {
+		t.Fatal("no step restore-databases")
+	}
+	acts, err := Plan(s, DisplayData(rb, FamilyDebian, nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := map[string]int{}
+	for _, a := range acts {
+		if i := slices.Index(a.Argv, "--list"); i > 0 && a.Argv[i-1] == "pg_restore" {
+			lists[a.Argv[len(a.Argv)-1]]++
+			if a.Argv[0] != "runuser" {
+				t.Errorf("listing not made as the restoring OS user: %q", a.Argv)
+			}
+		}
+	}
+	if len(lists) != 2 {
+		t.Errorf("listings of %d dumps, want 2: %v", len(lists), lists)
+	}
+	for f, n := range lists {
+		if n != 1 {
+			t.Errorf("%s is listed %d times, want once", f, n)
+		}
+	}
+}
