@@ -25,6 +25,9 @@ import (
 // everything ferry wrote: stdout, stderr, every file of the state
 // directory, the report in each format and ferry status.
 func TestDemoSecretsStayOffEveryOutput(t *testing.T) {
+	// Independent of the other tests (own directories, ports): run beside
+	// them, so that the package stays within go test's time under load.
+	t.Parallel()
 	dir := t.TempDir()
 	out, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "50")
 	if code != 0 {
@@ -59,6 +62,9 @@ func TestDemoSecretsStayOffEveryOutput(t *testing.T) {
 // password (a secret answer of the demo's answers file) is in none of
 // ferry's outputs, state directory, reports or status.
 func TestDemoBlueMindSecretsStayOffEveryOutput(t *testing.T) {
+	// Independent of the other tests (own directories, ports): run beside
+	// them, so that the package stays within go test's time under load.
+	t.Parallel()
 	_, dir := blueMindDir(t) // skips without root; stops a cluster left running
 	out, errb, code := ferry(t, "demo", "bluemind", "--headless", "--dir", dir)
 	if code != 0 {
@@ -179,6 +185,9 @@ var migrationLine = regexp.MustCompile(`"migration":"[^"]*"`)
 // migration's: ferry exits 5 naming what it found, and neither simulated
 // server changes by a byte; --start-over then begins a new migration.
 func TestDemoLostJournalRefusesBeforeAnyStep(t *testing.T) {
+	// Independent of the other tests (own directories, ports): run beside
+	// them, so that the package stays within go test's time under load.
+	t.Parallel()
 	finished := t.TempDir()
 	if _, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", finished, "--messages", "50"); code != 0 {
 		t.Fatalf("demo exit %d\n%s", code, errb)
