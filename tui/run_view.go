@@ -451,16 +451,32 @@ func (m *RunModel) statusLines(s *wizard.Step, w int) []string {
 	return wrapStyled(style, text, w, "  ")
 }
 
+// checksLabel heads the read-only probes of a step that also changes
+// something, shown after its changes (they run before them).
+const checksLabel = "checks first:"
+
 // commandLines are the step's plan (wizard.PlanFamilies), exactly what the
 // executor will run: for the family of the host it runs on, or each family
 // while that is not known; a value not known yet shows as ‹name›. A command
-// starts "$ ", ferry's own work is a "# " line.
+// starts "$ ", ferry's own work is a "# " line. What changes something is
+// listed first, so the step's main command is in view; the read-only probes
+// (which run before it) follow under "checks first:", each group in run
+// order (wizard.SplitProbes).
 func (m *RunModel) commandLines(s *wizard.Step, w int) []string {
 	st := m.styles
 	var out []string
 	pl := m.plannedActions(s)
 	for _, f := range pl.families {
-		for _, a := range pl.actions[f] {
+		changes, probes := wizard.SplitProbes(pl.actions[f])
+		acts := append(changes[:len(changes):len(changes)], probes...)
+		for i, a := range acts {
+			if i == len(changes) && i > 0 {
+				label := checksLabel
+				if len(pl.families) > 1 {
+					label = "(" + f + ") " + label
+				}
+				out = append(out, st.Dim.Render(label))
+			}
 			lead := "$ "
 			if a.Command() == nil {
 				lead = ""

@@ -146,6 +146,27 @@ func (a PlanAction) Line(stepHost string) string {
 	return l
 }
 
+// SplitProbes splits a step's actions for a display that puts what the step
+// does before how it looks first: changes holds every action that is not a
+// probe (ferry's own work included), probes the read-only looks, each in
+// plan order. A step that runs no command other than probes (only looks,
+// and reads of ferry's own) is not split: all its actions come back as
+// changes, in plan order. The actions still run in plan order; this is for
+// showing only.
+func SplitProbes(acts []PlanAction) (changes, probes []PlanAction) {
+	if !slices.ContainsFunc(acts, func(a PlanAction) bool { return !a.Probe && a.Command() != nil }) {
+		return acts, nil
+	}
+	for _, a := range acts {
+		if a.Probe {
+			probes = append(probes, a)
+		} else {
+			changes = append(changes, a)
+		}
+	}
+	return changes, probes
+}
+
 // Placeholder is how a value not known yet is shown in a plan: ‹name›.
 func Placeholder(name string) string { return "‹" + name + "›" }
 

@@ -190,3 +190,20 @@ func TestRestoreListsEachDumpOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitProbes puts changes before probes, each in plan order, and leaves
+// a step that only looks in plan order, unsplit.
+func TestSplitProbes(t *testing.T) {
+	p1 := PlanAction{Argv: []string{"id", "-u"}, Probe: true}
+	p2 := PlanAction{Argv: []string{"rpm", "-q", "x"}, Probe: true}
+	c1 := PlanAction{Argv: []string{"yum", "install", "-y", "x"}}
+	d1 := PlanAction{Does: "count the files left"}
+	ch, pr := SplitProbes([]PlanAction{p1, c1, p2, d1})
+	if len(ch) != 2 || ch[0].Argv[0] != "yum" || ch[1].Does == "" || len(pr) != 2 || pr[0].Argv[0] != "id" || pr[1].Argv[0] != "rpm" {
+		t.Errorf("split: changes %v, probes %v", ch, pr)
+	}
+	ch, pr = SplitProbes([]PlanAction{d1, p1, p2})
+	if len(ch) != 3 || len(pr) != 0 || ch[0].Does == "" || ch[2].Argv[0] != "rpm" {
+		t.Errorf("looks only: changes %v, probes %v", ch, pr)
+	}
+}

@@ -1,0 +1,53 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// TestRunScreenShowsChangesBeforeChecks renders the GreenArrow merge step's
+// commands as the run screen does: its first line is the merge program (the
+// step's change), not the /proc scan that only looks; the probes follow
+// under "checks first:", each group in run order.
+func TestRunScreenShowsChangesBeforeChecks(t *testing.T) {
+	rb, err := wizard.LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rb.Step("merge-queue")
+	if s == nil {
+		t.Fatal("no step merge-queue")
+	}
+	m := NewRun(RunOptions{Runbook: rb, Decide: func(wizard.Decision) {}})
+	var lines []string
+	for _, l := range m.commandLines(s, 1000) {
+		lines = append(lines, ansi.Strip(l))
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "$ /var/hvmail/libexec/hvmail_queue_merge ") {
+		t.Fatalf("first line %q, want the merge program; all:\n%s", lines[0], strings.Join(lines, "\n"))
+	}
+	label, proc, find := -1, -1, -1
+	for i, l := range lines {
+		switch {
+		case l == checksLabel:
+			label = i
+		case strings.Contains(l, "/proc/[0-9]*/cmdline") && proc < 0:
+			proc = i
+		case strings.HasPrefix(l, "$ find ") && find < 0:
+			find = i
+		}
+	}
+	if label < 0 || proc < label || find < proc {
+		t.Errorf("want %q, then the /proc scan, then the finds (run order); got label %d, /proc %d, find %d:\n%s", checksLabel, label, proc, find, strings.Join(lines, "\n"))
+	}
+	// A step of probes only gets no label.
+	for _, l := range m.commandLines(rb.Step("ssh-old"), 1000) {
+		if ansi.Strip(l) == checksLabel {
+			t.Errorf("ssh-old (checks only) shows %q", checksLabel)
+		}
+	}
+}
