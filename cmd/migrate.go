@@ -36,6 +36,12 @@ func (a *app) migrate(m migration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	defer m.exec.Close()
+	// The answers file is checked before anything is written.
+	if m.answers != nil {
+		if err := m.answers.Validate(m.rb); err != nil {
+			return usage(err)
+		}
+	}
 	// Signs of an earlier migration on the new server: with a lost journal
 	// they stop the run before any step.
 	evidence := wizard.HostEvidence(ctx, m.exec.New, m.rb)
@@ -46,9 +52,6 @@ func (a *app) migrate(m migration) error {
 	}
 	defer sess.Close()
 	if m.answers != nil {
-		if err := m.answers.Validate(m.rb); err != nil {
-			return usage(err)
-		}
 		m.exec.TrustFingerprint = m.answers.TrustHostKey
 	}
 	secret := map[string]bool{}
