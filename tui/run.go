@@ -661,6 +661,10 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case wizard.NeedManual:
 		switch {
+		case key.Matches(msg, k.Done) && m.waiting.Word != "":
+			// Destructive: done only with the typed word.
+			m.inErr = ""
+			return m.input.Focus()
 		case key.Matches(msg, k.Done):
 			m.decide(wizard.Decision{Action: wizard.ActDone})
 		case key.Matches(msg, k.Skip):

@@ -43,8 +43,17 @@ func (m *RunModel) startPrompt() tea.Cmd {
 	switch m.waiting.Need {
 	case wizard.NeedAnswers:
 		return m.startForm("")
-	case wizard.NeedConfirm:
+	case wizard.NeedConfirm, wizard.NeedManual:
+		if m.waiting.Need == wizard.NeedManual && m.waiting.Word == "" {
+			return nil
+		}
 		m.prompt = promptConfirm
+		if m.waiting.Need == wizard.NeedManual {
+			// A destructive manual step: d (done) opens the field.
+			m.input.Placeholder = ""
+			m.input.EchoMode = 0
+			return nil
+		}
 		// No placeholder: without colour it would read as already typed.
 		m.input.Placeholder = ""
 		m.input.EchoMode = 0
@@ -262,7 +271,7 @@ func (m *RunModel) reasonKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, m.keys.Back):
 		m.input.SetValue("")
 		m.inErr = ""
-		if m.waiting != nil && m.waiting.Need == wizard.NeedConfirm {
+		if m.waiting != nil && m.waiting.Word != "" && (m.waiting.Need == wizard.NeedConfirm || m.waiting.Need == wizard.NeedManual) {
 			m.prompt = promptConfirm
 			m.input.Placeholder = ""
 			m.input.Blur()
@@ -301,7 +310,13 @@ func (m *RunModel) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 				m.inErr = fmt.Sprintf("Type %s to go ahead, or esc to go back.", m.waiting.Word)
 			} else {
 				m.inErr = fmt.Sprintf("%q is not %q: nothing was sent.", typed, m.waiting.Word)
+				// The refused text goes: the next attempt starts empty.
+				m.input.SetValue("")
 			}
+			return nil
+		}
+		if m.waiting.Need == wizard.NeedManual {
+			m.decide(wizard.Decision{Action: wizard.ActDone, Text: typed})
 			return nil
 		}
 		m.decide(wizard.Decision{Action: wizard.ActConfirm, Text: typed})

@@ -255,7 +255,7 @@ func TestEngineManualStepChecksItsPrecondition(t *testing.T) {
 			mu.Lock()
 			needs = append(needs, ev.Need)
 			mu.Unlock()
-			d := wizard.Decision{Step: ev.Step, Action: wizard.ActDone}
+			d := wizard.Decision{Step: ev.Step, Action: wizard.ActDone, Text: ev.Word}
 			if ev.Need == wizard.NeedFailure {
 				d.Action = wizard.ActContinue
 				if retry {

@@ -172,8 +172,9 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 			return Decision{Action: ActConfirm, Text: ev.Word}, true
 		}
 	case NeedManual:
-		if slices.Contains(set.Done, ev.Step) {
-			return Decision{Action: ActDone}, true
+		// A destructive manual step needs the confirm list too.
+		if slices.Contains(set.Done, ev.Step) && (ev.Word == "" || slices.Contains(set.Confirm, ev.Step)) {
+			return Decision{Action: ActDone, Text: ev.Word}, true
 		}
 	case NeedRepeat:
 		// ev.Pass counts failed passes too: a pass that fails is a pass.
