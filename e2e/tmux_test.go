@@ -55,7 +55,10 @@ func TestDemoInTmux(t *testing.T) {
 	exitFile := filepath.Join(dir, "exit")
 	s := startTmux(t, 100, 30, fmt.Sprintf("%s demo greenarrow --dir %s --messages 1500; echo $? > %s; sleep 300", ferryBin, filepath.Join(dir, "demo"), exitFile))
 
-	const word = "mail-old.example.net"
+	// The word names the server the step acts on (the old one's name, or
+	// the new one's): read from the screen, and both kinds seen.
+	typeWord := regexp.MustCompile(`Type (\S+) and press enter`)
+	words := map[string]bool{}
 	acted := map[string]time.Time{}
 	// act sends keys once per step and kind of prompt (the screen may not
 	// have caught up yet when it is read again).
@@ -97,13 +100,18 @@ func TestDemoInTmux(t *testing.T) {
 					if !sawDowntime {
 						t.Error("the downtime clock never showed")
 					}
+					if !words["mail-old.example.net"] || !words["mail-new.example.net"] {
+						t.Errorf("confirmation words typed %v: want the old server's name and the new one's", words)
+					}
 					checkMigrated(t, filepath.Join(dir, "demo"))
 					return
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
 			t.Fatalf("ferry did not exit after the last key; screen:\n%s", s.screen())
-		case strings.Contains(scr, "Type "+word+" and press enter"):
+		case typeWord.MatchString(scr):
+			word := typeWord.FindStringSubmatch(scr)[1]
+			words[word] = true
 			act(step+"confirm", word, "Enter")
 		case strings.Contains(scr, "then press d"):
 			act(step+"done", "d")
