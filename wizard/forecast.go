@@ -171,6 +171,18 @@ func roundDur(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
+// RepeatAdvice is what the question after a pass of a repeatable transfer
+// adds to PassSummary: while the passes still shrink by at least a second,
+// "; one more pass would save about N s in the cold copy" (ForecastPass's
+// Saving), else "".
+func RepeatAdvice(passes []PassSample) string {
+	pf := ForecastPass(passes)
+	if pf.Saving < time.Second {
+		return ""
+	}
+	return fmt.Sprintf("; the passes still shrink: one more pass would save about %s in the cold copy", roundDur(pf.Saving))
+}
+
 // PassSamples returns the passes of a step as the journal tells them: each
 // finished run's duration with its counters' bytes and files.
 func PassSamples(st *State, id string) []PassSample {

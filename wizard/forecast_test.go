@@ -141,3 +141,20 @@ func TestForecastDowntime(t *testing.T) {
 		t.Errorf("flat passes: %+v %q", f, f.Sentence())
 	}
 }
+
+// The question after a pass advises one more while the passes still
+// shrink by a second or more, and says nothing otherwise.
+func TestRepeatAdvice(t *testing.T) {
+	if got := RepeatAdvice([]PassSample{{Duration: sec(40)}, {Duration: sec(20)}}); got != "; the passes still shrink: one more pass would save about 5s in the cold copy" {
+		t.Errorf("shrinking: %q", got)
+	}
+	for _, h := range [][]PassSample{
+		{{Duration: sec(20)}, {Duration: sec(20)}},
+		{{Duration: sec(20)}},
+		{{Duration: sec(2)}, {Duration: sec(1.5)}}, // saves under a second
+	} {
+		if got := RepeatAdvice(h); got != "" {
+			t.Errorf("%v: %q", h, got)
+		}
+	}
+}
