@@ -3,6 +3,8 @@ package tui
 import (
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/ferry-migrate/ferry/wizard"
 )
 
@@ -38,5 +40,24 @@ func TestRunDestructiveManualStepNeedsTheWord(t *testing.T) {
 	d := rec.all()
 	if len(d) != 1 || d[0].Action != wizard.ActDone || d[0].Text != "old:mail" || d[0].Step != "vendor" {
 		t.Fatalf("decisions = %+v, want one done of vendor with old:mail", d)
+	}
+}
+
+// After a failure the engine puts the step's questions again with the
+// answers in use as defaults: enter keeps one, typing changes another.
+func TestRunAnswersPutAgainArePrefilled(t *testing.T) {
+	tm, ch, rec := startRunProgram(t, nil, 120, 40)
+	qs := runTestRunbook().Step("ssh").Ask
+	qs[0].Default, qs[1].Default = "22", "192.0.2.1"
+	ch <- wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedAnswers, Questions: qs,
+		Answers: map[string]string{"old_port": "22", "old_ip": "192.0.2.1"}, Message: "the step failed"}
+	waitOutput(t, tm, "SSH port of the old server")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "IP address of the old server")
+	tm.Type("192.0.2.10")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	d := waitDecisions(t, rec, 1)
+	if d[0].Action != wizard.ActAnswer || d[0].Answer["old_port"] != "22" || d[0].Answer["old_ip"] != "192.0.2.10" {
+		t.Fatalf("decision = %+v, want the port kept (22) and the address changed", d[0])
 	}
 }
