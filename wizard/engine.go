@@ -556,12 +556,33 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		if forecast != "" {
 			msg += " (" + forecast + ")"
 		}
-		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedManual, Message: msg})
-		if err != nil {
-			return err
+		word := ""
+		if s.Destructive {
+			// A destructive step done by hand is confirmed like any other:
+			// the admin types the word naming the server.
+			word = e.confirmWord(s)
+			msg = fmt.Sprintf("%s, on %s: when it is done, type %q", msg, e.serverWords(s), word)
 		}
-		if d.Action == ActSkip {
-			return e.skip(s, d.Reason, d.Actor)
+		var d Decision
+		for {
+			d, err = e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedManual, Word: word, Message: msg})
+			if err != nil {
+				return err
+			}
+			if d.Action == ActSkip {
+				return e.skip(s, d.Reason, d.Actor)
+			}
+			if word == "" || (d.Action == ActDone && strings.TrimSpace(d.Text) == word) {
+				break
+			}
+			if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: fmt.Sprintf("confirmation refused: %q is not %q", d.Text, word)}); err != nil {
+				return err
+			}
+		}
+		if word != "" {
+			if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: "typed " + word}); err != nil {
+				return err
+			}
 		}
 		if err := e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: "done by hand, confirmed by " + d.Actor, Actor: d.Actor}); err != nil {
 			return err
@@ -775,19 +796,57 @@ func (e *Engine) known(key string) bool {
 	return ok
 }
 
-// confirmWord is the word an admin types to let a destructive step run.
+// confirmWord is the word an admin types to let a destructive step run:
+// the step's own confirm template when it has one, else HostWord of the
+// server the step acts on.
 func (e *Engine) confirmWord(s *Step) string {
 	if s.Confirm != "" {
 		if w, err := Render(s.Confirm, e.data(s)); err == nil && strings.TrimSpace(w) != "" {
 			return strings.TrimSpace(w)
 		}
 	}
-	for _, k := range []string{"old_name", "old_addr"} {
-		if v := e.state.Facts[k]; v != "" {
-			return v
-		}
+	if w := HostWord(e.state.Facts, s.Host); w != "" {
+		return w
 	}
 	return s.ID
+}
+
+// HostWord is the word that names server host (HostOld or HostNew) in a
+// typed confirmation, from the facts the SSH step learns (old_name,
+// new_name; old_addr when the old name is not known): the server's name,
+// or "old:NAME" / "new:NAME" when both servers carry the same name, so the
+// word always tells which one is touched. "" when the name is not known.
+func HostWord(facts map[string]string, host string) string {
+	oldName := facts["old_name"]
+	if oldName == "" {
+		oldName = facts["old_addr"]
+	}
+	newName := facts["new_name"]
+	name := oldName
+	if host == HostNew {
+		name = newName
+	}
+	if name == "" {
+		return ""
+	}
+	if oldName == newName {
+		return host + ":" + name
+	}
+	return name
+}
+
+// serverWords says in words which server step s acts on: "the new server
+// (NAME)".
+func (e *Engine) serverWords(s *Step) string {
+	name := e.state.Facts["new_name"]
+	if s.Host == HostOld {
+		name = firstNonEmpty(e.state.Facts["old_name"], e.state.Facts["old_addr"])
+	}
+	w := "the " + s.Host + " server"
+	if name != "" {
+		w += " (" + name + ")"
+	}
+	return w
 }
 
 func (e *Engine) env(s *Step, pass int, rep tasks.Reporter, ctx context.Context) *StepEnv {
@@ -836,9 +895,9 @@ func (e *Engine) attempt(ctx context.Context, s *Step) error {
 	}
 	if s.Destructive && !e.state.Confirmed[s.ID] {
 		word := e.confirmWord(s)
-		msg := fmt.Sprintf("%s: type %q to go ahead", s.Title, word)
+		msg := fmt.Sprintf("%s, on %s: type %q to go ahead", s.Title, e.serverWords(s), word)
 		if forecast != "" {
-			msg = fmt.Sprintf("%s (%s): type %q to go ahead", s.Title, forecast, word)
+			msg = fmt.Sprintf("%s, on %s (%s): type %q to go ahead", s.Title, e.serverWords(s), forecast, word)
 		}
 		for {
 			d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word,
