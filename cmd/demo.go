@@ -75,12 +75,19 @@ func demoAnswers(rb *wizard.Runbook, s *sim.Sim) *wizard.AnswerSet {
 		},
 		Repeat: map[string]int{"migration-first-pass": 2},
 	}
+	return withDemoSteps(rb, set)
+}
+
+// withDemoSteps adds to set, for every step of rb, what the demo's admin
+// answers about it in either demo: every destructive step confirmed, one
+// the runbook marks safe to run again allowed to (a killed demo runs it
+// again, its confirmation typed again), and every manual step done. It
+// returns set.
+func withDemoSteps(rb *wizard.Runbook, set *wizard.AnswerSet) *wizard.AnswerSet {
 	for _, st := range rb.Steps {
 		if st.Destructive {
 			set.Confirm = append(set.Confirm, st.ID)
 		}
-		// The demo's admin lets a killed demo run such a step again: the
-		// runbook says it is safe to, and its confirmation is typed again.
 		if st.Destructive && st.SafeToRerun {
 			set.Rerun = append(set.Rerun, st.ID)
 		}
@@ -104,19 +111,7 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 	if err != nil {
 		return err
 	}
-	// The lock comes first: a demo refused because another ferry runs in
-	// DIR must not change a byte of it (known_hosts, the port, the answers
-	// file). Inspect only reads, and refuses a DIR that is not a
-	// simulator's before the lock file goes into it.
-	paths, err := sim.Inspect(dir)
-	if err != nil {
-		return usage(err)
-	}
-	// DIR itself as Setup makes it (AcquireLock would make it 0700).
-	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
-		return err
-	}
-	lock, err := wizard.AcquireLock(paths.StateDir)
+	lock, err := lockDemoDir(dir)
 	if err != nil {
 		return err
 	}
@@ -130,6 +125,63 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	return a.migrateSimulatedPair(ctx, simulatedPair{
+		rb: rb, sim: s, lock: lock, headless: headless,
+		oldName: "simulated old server", newName: "simulated new server",
+		answers: func() *wizard.AnswerSet { return demoAnswers(rb, s) },
+		intro: func(srv *sim.Server) string {
+			return fmt.Sprintf("simulated servers in %s (old over SSH on %s:%d); the answers for the questions: backup directory %s", s.Dir, srv.Addr, srv.Port, sim.BackupDir)
+		},
+	})
+}
+
+// lockDemoDir takes the ferry lock of the simulator directory dir before
+// anything is written to it, and returns it (the caller releases it). A
+// demo refused because another ferry runs in DIR must not change a byte of
+// it (known_hosts, the port, the answers file): sim.Inspect only reads, and
+// refuses a DIR that is not a simulator's (a usage error) before the lock
+// file goes into it. DIR itself is made 0755 as sim.Setup makes it, so
+// that the postgres OS user of the BlueMind pair gets through
+// (AcquireLock alone would make it 0700). Errors: those of sim.Inspect,
+// os.MkdirAll and wizard.AcquireLock (another ferry holding the lock).
+func lockDemoDir(dir string) (*wizard.Lock, error) {
+	paths, err := sim.Inspect(dir)
+	if err != nil {
+		return nil, usage(err)
+	}
+	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	return wizard.AcquireLock(paths.StateDir)
+}
+
+// simulatedPair is what migrateSimulatedPair needs to run a demo's
+// migration: the runbook, the simulator set up in its directory, the lock
+// taken on it (see lockDemoDir), the front end, the names shown for the
+// two servers, the answers a headless run gives (called only then), and
+// the line printed on stderr before an interactive run, after "ferry demo: "
+// (given the old server's SSH server, for its address and port).
+type simulatedPair struct {
+	rb               *wizard.Runbook
+	sim              *sim.Sim
+	lock             *wizard.Lock
+	headless         bool
+	oldName, newName string
+	answers          func() *wizard.AnswerSet
+	intro            func(srv *sim.Server) string
+}
+
+// migrateSimulatedPair runs p's migration on its simulated pair, the same
+// way for GreenArrow and BlueMind: it starts the old server's SSH server
+// (stopped on return; ctx bounds it), reaches the new server locally under
+// the simulator's new root and the old one over that SSH server, seeds
+// old_addr and ssh_port from it, and runs the wizard. A headless run gets
+// p.answers, saved also as demo-answers.json in the simulator's directory
+// (best effort: a failure to save is not an error); an interactive run
+// first prints p.intro. On success it names the report command on stderr.
+// Errors: starting the SSH server, the local host, or the migration's own.
+func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
+	s := p.sim
 	srv, err := s.StartSSH(ctx)
 	if err != nil {
 		return err
@@ -145,18 +197,18 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 			IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
 	}
 	m := migration{
-		rb: rb, stateDir: s.StateDir, exec: x, headless: headless, lock: lock,
+		rb: p.rb, stateDir: s.StateDir, exec: x, headless: p.headless, lock: p.lock,
 		facts:   map[string]string{"old_addr": srv.Addr},
 		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
-		oldName: "simulated old server", newName: "simulated new server",
+		oldName: p.oldName, newName: p.newName,
 	}
-	if headless {
-		m.answers = demoAnswers(rb, s)
+	if p.headless {
+		m.answers = p.answers()
 		if err := m.answers.Save(s.Dir, nil); err == nil {
 			_ = os.Rename(filepath.Join(s.Dir, wizard.AnswersFile), filepath.Join(s.Dir, "demo-answers.json"))
 		}
 	} else {
-		fmt.Fprintf(a.stderr, "ferry demo: simulated servers in %s (old over SSH on %s:%d); the answers for the questions: backup directory %s\n", s.Dir, srv.Addr, srv.Port, sim.BackupDir)
+		fmt.Fprintf(a.stderr, "ferry demo: %s\n", p.intro(srv))
 	}
 	err = a.migrate(m)
 	if err == nil {

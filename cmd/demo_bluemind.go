@@ -3,11 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 
-	"github.com/ferry-migrate/ferry/remote"
 	"github.com/ferry-migrate/ferry/sim"
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -23,18 +19,7 @@ func blueMindDemoAnswers(rb *wizard.Runbook) *wizard.AnswerSet {
 		},
 		Repeat: map[string]int{"sync-spools-hot": 2},
 	}
-	for _, st := range rb.Steps {
-		if st.Destructive {
-			set.Confirm = append(set.Confirm, st.ID)
-		}
-		if st.Destructive && st.SafeToRerun {
-			set.Rerun = append(set.Rerun, st.ID)
-		}
-		if st.Level == wizard.LevelManual {
-			set.Done = append(set.Done, st.ID)
-		}
-	}
-	return set
+	return withDemoSteps(rb, set)
 }
 
 // runBlueMindDemo is `ferry demo bluemind`: the BlueMind runbook against a
@@ -51,17 +36,9 @@ func (a *app) runBlueMindDemo(dir string, headless bool) error {
 	if err != nil {
 		return err
 	}
-	// As for GreenArrow: the lock comes before anything is written to DIR.
-	paths, err := sim.Inspect(dir)
-	if err != nil {
-		return usage(err)
-	}
-	// DIR must let the postgres OS user through (AcquireLock would make
-	// it 0700).
-	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
-		return err
-	}
-	lock, err := wizard.AcquireLock(paths.StateDir)
+	// As for GreenArrow: the lock comes before anything is written to DIR,
+	// and DIR lets the postgres OS user through.
+	lock, err := lockDemoDir(dir)
 	if err != nil {
 		return err
 	}
@@ -89,38 +66,13 @@ func (a *app) runBlueMindDemo(dir string, headless bool) error {
 	// Mail keeps arriving on the old server until BlueMind stops there.
 	flow := s.StartMailFlow(ctx, 0)
 	defer flow.Stop()
-	srv, err := s.StartSSH(ctx)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	newHost, err := remote.NewLocal(wizard.HostNew, s.NewRoot)
-	if err != nil {
-		return err
-	}
-	x := &wizard.TaskExecutor{
-		New: newHost,
-		OldSSH: remote.SSHOptions{Name: wizard.HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
-			IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
-	}
-	m := migration{
-		rb: rb, stateDir: s.StateDir, exec: x, headless: headless, lock: lock,
-		facts:   map[string]string{"old_addr": srv.Addr},
-		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
+	return a.migrateSimulatedPair(ctx, simulatedPair{
+		rb: rb, sim: s, lock: lock, headless: headless,
 		oldName: "simulated old BlueMind server", newName: "simulated new BlueMind server",
-	}
-	if headless {
-		m.answers = blueMindDemoAnswers(rb)
-		if err := m.answers.Save(s.Dir, nil); err == nil {
-			_ = os.Rename(filepath.Join(s.Dir, wizard.AnswersFile), filepath.Join(s.Dir, "demo-answers.json"))
-		}
-	} else {
-		fmt.Fprintf(a.stderr, "ferry demo: simulated BlueMind servers in %s (old over SSH on %s:%d, its PostgreSQL on 127.0.0.1:%d); the password of the bj database user is %s\n",
-			s.Dir, srv.Addr, srv.Port, port, sim.BlueMindDBPassword)
-	}
-	err = a.migrate(m)
-	if err == nil {
-		fmt.Fprintf(a.stderr, "ferry demo: done. The report: ferry report --state-dir %s\n", s.StateDir)
-	}
-	return err
+		answers: func() *wizard.AnswerSet { return blueMindDemoAnswers(rb) },
+		intro: func(srv *sim.Server) string {
+			return fmt.Sprintf("simulated BlueMind servers in %s (old over SSH on %s:%d, its PostgreSQL on 127.0.0.1:%d); the password of the bj database user is %s",
+				s.Dir, srv.Addr, srv.Port, port, sim.BlueMindDBPassword)
+		},
+	})
 }
