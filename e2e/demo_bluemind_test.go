@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -9,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -277,27 +275,11 @@ func TestDemoBlueMindSurvivesKill9DuringTheRestore(t *testing.T) {
 	pgBin, dir := blueMindDir(t)
 	oldRoot, newRoot := filepath.Join(dir, "old"), filepath.Join(dir, "new")
 	cmd := exec.Command(ferryBin, "demo", "bluemind", "--headless", "--dir", dir)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.Contains(line, `"step":"restore-databases"`) && strings.Contains(line, `"type":"progress"`) &&
-			strings.Contains(line, `restoring bj-data"`) && !strings.Contains(line, `"done":0,`) {
-			// The databases are restored at once; the note joins theirs.
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-			break
-		}
-	}
-	_ = cmd.Wait()
+	killed := killDemoAt(t, cmd, func(line string) bool {
+		// The databases are restored at once; the note joins theirs.
+		return strings.Contains(line, `"step":"restore-databases"`) && strings.Contains(line, `"type":"progress"`) &&
+			strings.Contains(line, `restoring bj-data"`) && !strings.Contains(line, `"done":0,`)
+	})
 	if !killed {
 		t.Fatal("the run ended before the restore of bj-data made progress")
 	}

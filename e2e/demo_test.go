@@ -107,25 +107,9 @@ func TestDemoSurvivesKill9DuringTheQueueMerge(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(ferryBin, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "1500")
 	cmd.Env = append(os.Environ(), "SIM_MERGE_DELAY=0.004")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.Contains(line, `"step":"merge-queue"`) && strings.Contains(line, `"type":"progress"`) && strings.Contains(line, `"unit":"messages"`) && !strings.Contains(line, `"done":0,`) {
-			cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-			break
-		}
-	}
-	cmd.Wait()
+	killed := killDemoAt(t, cmd, func(line string) bool {
+		return strings.Contains(line, `"step":"merge-queue"`) && strings.Contains(line, `"type":"progress"`) && strings.Contains(line, `"unit":"messages"`) && !strings.Contains(line, `"done":0,`)
+	})
 	if !killed {
 		t.Fatal("the run ended before the queue merge made progress")
 	}
@@ -141,6 +125,34 @@ func TestDemoSurvivesKill9DuringTheQueueMerge(t *testing.T) {
 		t.Fatalf("resumed run exit %d: %s", code, errb)
 	}
 	checkMigrated(t, dir)
+}
+
+// killDemoAt starts cmd, a headless demo, reads its JSON event lines from
+// stdout, and sends it SIGKILL at the first line for which at returns true;
+// it then waits for the process to end. It returns whether the kill was
+// sent: false when the run ended before any line matched. Starting the
+// command fails the test.
+func killDemoAt(t *testing.T, cmd *exec.Cmd, at func(line string) bool) bool {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if at(sc.Text()) {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+			break
+		}
+	}
+	_ = cmd.Wait()
+	return killed
 }
 
 // TestSecondFerryGetsExit4 holds the demo's lock with one ferry and starts

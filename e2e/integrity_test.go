@@ -194,26 +194,11 @@ func TestDemoLostJournalRefusesBeforeAnyStep(t *testing.T) {
 	}
 	half := t.TempDir()
 	cmd := exec.Command(ferryBin, "demo", "greenarrow", "--headless", "--dir", half, "--messages", "50")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		// Killed once the old server is stopped: half a migration, with
-		// the downtime begun.
-		if l := sc.Text(); strings.Contains(l, `"type":"step_finished"`) && strings.Contains(l, `"status":"ok"`) && strings.Contains(l, `"step":"stop-old"`) {
-			cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-			break
-		}
-	}
-	cmd.Wait()
+	// Killed once the old server is stopped: half a migration, with the
+	// downtime begun.
+	killed := killDemoAt(t, cmd, func(l string) bool {
+		return strings.Contains(l, `"type":"step_finished"`) && strings.Contains(l, `"status":"ok"`) && strings.Contains(l, `"step":"stop-old"`)
+	})
 	if !killed {
 		t.Fatal("the half run ended before the old server was stopped (is the step still called stop-old?)")
 	}
@@ -271,7 +256,7 @@ func TestDemoLostJournalRefusesBeforeAnyStep(t *testing.T) {
 	cmd = exec.Command(ferryBin, "demo", "greenarrow", "--headless", "--dir", half, "--start-over")
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
-	stdout, err = cmd.StdoutPipe()
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +264,7 @@ func TestDemoLostJournalRefusesBeforeAnyStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := ""
-	sc = bufio.NewScanner(stdout)
+	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		l := sc.Text()

@@ -156,22 +156,7 @@ func TestRealPathBlueMind(t *testing.T) {
 	cmd := hs.New.Command(args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A run that hangs is a failure too; closing the hosts kills what is
-	// left inside.
-	timer := time.AfterFunc(4*time.Minute, func() { _ = cmd.Process.Kill() })
-	err = cmd.Wait()
-	timer.Stop()
-	code := 0
-	if err != nil {
-		code = -1
-		if ee, ok := err.(interface{ ExitCode() int }); ok {
-			code = ee.ExitCode()
-		}
-	}
+	code := runOnHost(t, cmd, 4*time.Minute)
 	t.Logf("messages delivered on the old server during the run: %d", flow.Stop())
 	evs := events(t, stdout.Bytes())
 	if code != 0 || len(evs) == 0 || evs[len(evs)-1].Type != wizard.EvRunFinished || evs[len(evs)-1].Status != wizard.StatusOK {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -242,22 +243,7 @@ func runRealPath(t *testing.T, c realPathCase) {
 			}
 		}})
 	}
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A run that hangs is a failure too; closing the hosts at the end of
-	// the test kills what is left inside.
-	timer := time.AfterFunc(8*time.Minute, func() { _ = cmd.Process.Kill() })
-	err = cmd.Wait()
-	timer.Stop()
-	code := 0
-	if err != nil {
-		code = -1
-		if ee, ok := err.(interface{ ExitCode() int }); ok {
-			code = ee.ExitCode()
-		}
-	}
+	code := runOnHost(t, cmd, 8*time.Minute)
 	evs := events(t, stdout.Bytes())
 	if code != 0 || len(evs) == 0 || evs[len(evs)-1].Type != wizard.EvRunFinished || evs[len(evs)-1].Status != wizard.StatusOK {
 		t.Errorf("%s: exit %d\n%s\nstderr:\n%s", strings.Join(args, " "), code, describeRun(evs), lastLines(stderr.String(), 20))
@@ -305,6 +291,31 @@ func runRealPath(t *testing.T, c realPathCase) {
 	mf, ms := ferry.window-ferry.steps["merge-queue"], sd.window-sd.steps["merge-queue"]
 	t.Logf("downtime window, %d messages, both cutovers at once on two pairs of hosts (measured, not asserted):\n  ferry run:    %s\n  plain script: %s\n  ratio %.2f; without the queue merge %.2f (%s vs %s)",
 		realPathMessages, ferry, sd, float64(ferry.window)/float64(sd.window), float64(mf)/float64(ms), mf.Round(time.Millisecond), ms.Round(time.Millisecond))
+}
+
+// runOnHost starts cmd, a command on a test host (its output already
+// routed by the caller), and waits for it, at most limit: a run that hangs
+// is a failure too, so it is killed then (closing the hosts at the end of
+// the test kills what is left inside), and its I/O is given up 10 s after
+// it ends. It returns the exit code: 0 on success, the command's own code,
+// or -1 when it did not end with one (killed, or Wait failed otherwise).
+// Starting the command fails the test.
+func runOnHost(t *testing.T, cmd *exec.Cmd, limit time.Duration) int {
+	t.Helper()
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(limit, func() { _ = cmd.Process.Kill() })
+	err := cmd.Wait()
+	timer.Stop()
+	if err != nil {
+		if ee, ok := err.(interface{ ExitCode() int }); ok {
+			return ee.ExitCode()
+		}
+		return -1
+	}
+	return 0
 }
 
 // lineHook calls fn with every complete line written to it.
