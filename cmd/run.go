@@ -45,6 +45,7 @@ again after a disconnection or a crash and it goes on from there.`),
 	stateDirFlag(c, &o.stateDir)
 	c.Flags().BoolVar(&o.headless, "headless", false, "run with no terminal: one JSON event per line; exit 3 at the first step that needs a person")
 	c.Flags().StringVar(&o.answers, "answers", "", "file with the answers and confirmations for a headless run")
+	a.startOverFlag(c)
 	return c
 }
 
