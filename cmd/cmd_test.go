@@ -273,3 +273,14 @@ func TestChecklistIsReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestStartOverOnRunAndDemo: the way forward the lost-journal refusal names
+// (--start-over) is a flag of both commands that can meet it.
+func TestStartOverOnRunAndDemo(t *testing.T) {
+	for _, c := range []string{"run", "demo"} {
+		code, out, errOut := run(t, "", false, c, "--help")
+		if code != 0 || !strings.Contains(out+errOut, "--start-over") {
+			t.Errorf("ferry %s --help: exit %d, no --start-over in:\n%s%s", c, code, out, errOut)
+		}
+	}
+}
