@@ -142,6 +142,7 @@ func killDemoAt(t *testing.T, cmd *exec.Cmd, at func(line string) bool) bool {
 		t.Fatal(err)
 	}
 	killed := false
+	var last []string
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -150,8 +151,16 @@ func killDemoAt(t *testing.T, cmd *exec.Cmd, at func(line string) bool) bool {
 			killed = true
 			break
 		}
+		if last = append(last, sc.Text()); len(last) > 12 {
+			last = last[1:]
+		}
 	}
-	_ = cmd.Wait()
+	err = cmd.Wait()
+	if !killed {
+		// Say how the run ended, so a kill point that never came is
+		// told apart from a run that failed first.
+		t.Logf("the run ended (%v) before the kill point; its last lines:\n%s", err, strings.Join(last, "\n"))
+	}
 	return killed
 }
 
