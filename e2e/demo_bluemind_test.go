@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-migrate/ferry/sim"
 	"github.com/ferry-migrate/ferry/wizard"
 )
 
@@ -240,16 +241,11 @@ func rowCounts(t *testing.T, bin, root string) map[string]map[string]int64 {
 	return all
 }
 
-// countFiles counts the regular files under dir.
+// countFiles counts the regular files under dir (sim.CountFiles), failing
+// the test when it cannot.
 func countFiles(t *testing.T, dir string) int {
 	t.Helper()
-	n := 0
-	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			n++
-		}
-		return err
-	})
+	n, err := sim.CountFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -450,7 +450,7 @@ func checkRealPathEnd(t *testing.T, s *sim.Sim, c realPathCase, before oldState)
 		"var/hvmail/qmail-disk/queue/info", "var/hvmail/qmail-disk/queue/mess", "var/hvmail/qmail-disk/queue/remote",
 		"var/hvmail/qmail-disk/queue/intd", "var/hvmail/qmail-disk/queue/local", "var/hvmail/qmail-disk/queue/todo",
 		"var/hvmail/qmail-disk/queue/bounce"} {
-		n, err := regularFiles(filepath.Join(s.OldRoot, d))
+		n, err := sim.CountFiles(filepath.Join(s.OldRoot, d))
 		if err != nil || n != 0 {
 			t.Errorf("old server's %s: %d files left (%v), want the directory kept and empty", d, n, err)
 		}
@@ -650,22 +650,6 @@ func equalMaps(a, b map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// regularFiles counts the regular files under dir; a missing dir is an
-// error.
-func regularFiles(dir string) (int, error) {
-	n := 0
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			n++
-		}
-		return nil
-	})
-	return n, err
 }
 
 func fileSum(t *testing.T, p string) string {

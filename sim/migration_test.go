@@ -84,8 +84,8 @@ func TestServerMigrationEndToEnd(t *testing.T) {
 		t.Errorf("new /var/hvmail differs from old: %v", d)
 	}
 	// The live queue of the new server stays empty; the old one is parked.
-	newMess, _ := countFiles(s.NewRoot + QueueDir + "/mess")
-	parked, _ := countFiles(s.NewRoot + QueueDir + "/old/mess")
+	newMess, _ := CountFiles(s.NewRoot + QueueDir + "/mess")
+	parked, _ := CountFiles(s.NewRoot + QueueDir + "/old/mess")
 	if newMess != 0 || parked != 40 {
 		t.Errorf("after the migration: %d files under queue/mess, %d under queue/old/mess; want 0 and 40", newMess, parked)
 	}
@@ -180,7 +180,7 @@ func TestQueueMergeRenumbersEveryMessageOnce(t *testing.T) {
 	}
 	// Every old file of every message went.
 	for _, d := range []string{"info", "remote", "local", "todo", "intd", "bounce"} {
-		if n, _ := countFiles(s.NewRoot + QueueDir + "/old/" + d); n != 0 {
+		if n, _ := CountFiles(s.NewRoot + QueueDir + "/old/" + d); n != 0 {
 			t.Errorf("queue/old/%s still holds %d files", d, n)
 		}
 	}

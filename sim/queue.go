@@ -213,10 +213,13 @@ func (s *Sim) messageBody(rng *rand.Rand, i int, sender string, rcpts []string, 
 // OldQueueMessages counts the message files in the old server's disk queue
 // (mess/*), as qmail-qstat does.
 func (s *Sim) OldQueueMessages() (int, error) {
-	return countFiles(filepath.Join(s.OldRoot+QueueDir, "mess"))
+	return CountFiles(filepath.Join(s.OldRoot+QueueDir, "mess"))
 }
 
-func countFiles(dir string) (int, error) {
+// CountFiles returns how many regular files lie under dir, at any depth
+// (symbolic links and directories are not counted). A missing or unreadable
+// dir is an error.
+func CountFiles(dir string) (int, error) {
 	n := 0
 	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -340,7 +343,7 @@ func (s *Sim) checkQueue(q string) (QueueReport, error) {
 	old := filepath.Join(q, "old")
 	if fi, err := os.Stat(old); err == nil && fi.IsDir() {
 		r.OldPresent = true
-		if n, err := countFiles(filepath.Join(old, "mess")); err == nil {
+		if n, err := CountFiles(filepath.Join(old, "mess")); err == nil {
 			r.OldRemaining = n
 		}
 	}

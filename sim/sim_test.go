@@ -66,12 +66,12 @@ func TestSetupBuildsBothRoots(t *testing.T) {
 		t.Errorf("OldQueueMessages = %d, %v; want %d", n, err, testMessages)
 	}
 	for _, d := range []string{"todo", "intd", "bounce"} {
-		if n, _ := countFiles(s.OldRoot + QueueDir + "/" + d); n == 0 {
+		if n, _ := CountFiles(s.OldRoot + QueueDir + "/" + d); n == 0 {
 			t.Errorf("old queue has nothing in %s/", d)
 		}
 	}
 	for _, d := range []string{"/var/hvmail/qmail-ram/savedqueue", "/var/hvmail/qmail-bounce/savedqueue"} {
-		if n, _ := countFiles(s.OldRoot + d); n == 0 {
+		if n, _ := CountFiles(s.OldRoot + d); n == 0 {
 			t.Errorf("%s is empty", d)
 		}
 	}

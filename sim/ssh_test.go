@@ -263,7 +263,7 @@ func TestSystemSSHAndRsync(t *testing.T) {
 			t.Errorf("%s differs after rsync (%v)", f, err)
 		}
 	}
-	if n, _ := countFiles(filepath.Join(dst, "qmail-disk/queue/mess")); n != 20 {
+	if n, _ := CountFiles(filepath.Join(dst, "qmail-disk/queue/mess")); n != 20 {
 		t.Errorf("rsync brought %d queue messages, want 20", n)
 	}
 	if target, err := os.Readlink(filepath.Join(dst, "postgres/default")); err != nil || target != "/var/hvmail/postgres/9.5" {
