@@ -63,13 +63,13 @@ func ParseSSHHostKeyRefusal(stderr []string) (SSHHostKeyRefusal, bool) {
 			}
 		case sshOffending.MatchString(l):
 			m := sshOffending.FindStringSubmatch(l)
-			if n, err := strconv.Atoi(m[3]); err == nil && r.File == "" {
+			if n, err := strconv.Atoi(m[3]); err == nil && n > 0 && r.File == "" {
 				r.RecordedType, r.File, r.Line = m[1], m[2], n
 			}
 			r.Changed, found = true, true
 		case sshOffendingIP.MatchString(l):
 			m := sshOffendingIP.FindStringSubmatch(l)
-			if n, err := strconv.Atoi(m[2]); err == nil && r.File == "" {
+			if n, err := strconv.Atoi(m[2]); err == nil && n > 0 && r.File == "" {
 				r.File, r.Line = m[1], n
 			}
 			r.Changed, found = true, true
