@@ -117,6 +117,16 @@ type Question struct {
 // Done reports whether the step needs nothing more, per the journal.
 func (s Step) Done() bool { return s.Status.Done() }
 
+// Statuses returns every step's status, in the runbook's order (for
+// wizard.Tally).
+func (d *Doc) Statuses() []wizard.Status {
+	out := make([]wizard.Status, len(d.Steps))
+	for i, s := range d.Steps {
+		out[i] = s.Status
+	}
+	return out
+}
+
 // Marks returns the warning marks of a step: ⚠ for destructive steps, ⏱ for
 // the start or end of the downtime window.
 func (s Step) Marks() string {

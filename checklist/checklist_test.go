@@ -207,6 +207,8 @@ func TestWhenText(t *testing.T) {
 	}
 }
 
+// TestMarkdownTicksDoneSteps: [x] only for a passed step, [-] for a skipped
+// one, and the count keeps them apart.
 func TestMarkdownTicksDoneSteps(t *testing.T) {
 	st := statusMap{"root": wizard.StatusOK, "install-ruby": wizard.StatusSkipped, "stop-old": wizard.StatusFailed}
 	d, err := Build(sampleRunbook(), Options{State: st, StateDir: "/var/lib/ferry"})
@@ -220,11 +222,12 @@ func TestMarkdownTicksDoneSteps(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"- [x] **1. Running as root**",
-		"- [x] **2. Install ruby**",
+		"- [-] **2. Install ruby**", // skipped is not done
+
 		"- [ ] **3. Stop the service on old** ⚠ ⏱",
 		"- [ ] **4. A step in an unlisted phase**",
 		"status: ✗ failed",
-		"2 of 4 steps done",
+		"1 of 4 done, 1 skipped",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)

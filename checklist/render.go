@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ferry-migrate/ferry/wizard"
 )
 
 // Formats a checklist can be printed in. "tui" is drawn by package tui.
@@ -114,13 +116,7 @@ func Markdown(w io.Writer, d *Doc) error {
 		p("- Commands shown for every distribution family where they differ\n")
 	}
 	if d.HasState {
-		done := 0
-		for _, s := range d.Steps {
-			if s.Done() {
-				done++
-			}
-		}
-		p("- Status from the journal in `%s`: %d of %d steps done\n", d.StateDir, done, len(d.Steps))
+		p("- Status from the journal in `%s`: %s\n", d.StateDir, wizard.Tally(d.Statuses()))
 	}
 	p("- Marks: ⚠ destructive or service-affecting, ⏱ start or end of the downtime window\n")
 	for _, n := range d.Notes {
@@ -143,9 +139,13 @@ func Markdown(w io.Writer, d *Doc) error {
 
 func markdownStep(w io.Writer, d *Doc, s Step) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	// A skipped step is not a done one: "[-]" keeps it apart from "[x]".
 	box := " "
-	if s.Done() {
+	switch s.Status {
+	case wizard.StatusOK:
 		box = "x"
+	case wizard.StatusSkipped:
+		box = "-"
 	}
 	p("- [%s] **%d. %s**", box, s.Number, s.Title)
 	if m := s.Marks(); m != "" {

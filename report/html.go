@@ -131,6 +131,17 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-siz
 {{- else}}
 <p>None.</p>
 {{- end}}
+<h3>Gates overridden</h3>
+{{- if .Overrides}}
+<table>
+<tr><th>Time</th><th>Step</th><th>Who</th><th>Reason</th></tr>
+{{- range .Overrides}}
+<tr><td>{{.Time}}</td><td>{{.Step}}</td><td>{{.Actor}}</td><td>{{.Reason}}</td></tr>
+{{- end}}
+</table>
+{{- else}}
+<p>None.</p>
+{{- end}}
 <h3>Answers given</h3>
 {{- if .Answers}}
 <table>

@@ -127,6 +127,14 @@ func writeMarkdown(w io.Writer, d *doc) error {
 	if !none(len(rows)) {
 		table([]string{"Time", "Step", "Who", "Reason"}, rows)
 	}
+	p("### Gates overridden\n\n")
+	rows = rows[:0]
+	for _, s := range d.Overrides {
+		rows = append(rows, []string{text(s.Time), text(s.Step), text(s.Actor), text(s.Reason)})
+	}
+	if !none(len(rows)) {
+		table([]string{"Time", "Step", "Who", "Reason"}, rows)
+	}
 	p("### Answers given\n\n")
 	rows = rows[:0]
 	for _, a := range d.Answers {

@@ -65,6 +65,9 @@ type doc struct {
 	Repeated  []passGroup
 	Confirms  []confirmRow
 	Skips     []skipRow
+	// Overrides are the gates (a step run although a step it requires had
+	// not passed) an admin went past, with the reason given.
+	Overrides []skipRow
 	Answers   []answerRow
 	Manual    []manualRow
 	Counters  []counterRow
@@ -255,6 +258,10 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 			}
 		case wizard.EvConfirmed:
 			d.Confirms = append(d.Confirms, confirmRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), clean(ev.Message)})
+		case wizard.EvOverridden:
+			d.Overrides = append(d.Overrides, skipRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), orText(clean(ev.Message), "no reason given")})
+		case wizard.EvReopened:
+			d.History = append(d.History, historyRow{at, "step reopened", title(ev.Step) + ": " + clean(ev.Message) + ", by " + orUnknown(clean(ev.Actor))})
 		case wizard.EvSkipped:
 			d.Skips = append(d.Skips, skipRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), orText(clean(ev.Message), "no reason given")})
 		case wizard.EvAnswered:

@@ -254,13 +254,7 @@ func (m Checklist) header() string {
 		info = fmt.Sprintf("step %d/%d · %s", m.cursor+1, n, info)
 	}
 	if d.HasState {
-		done := 0
-		for _, s := range d.Steps {
-			if s.Done() {
-				done++
-			}
-		}
-		info = fmt.Sprintf("%d done · %s", done, info)
+		info = wizard.Tally(d.Statuses()) + " · " + info
 	}
 	info += " "
 	room := m.width - ansi.StringWidth(info) - 1

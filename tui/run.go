@@ -86,7 +86,10 @@ type RunModel struct {
 	input   textinput.Model
 	inErr   string
 	choice  int // the highlighted button of a repeat prompt
-	sent    wizard.Action
+	// reasonFor is what the reason being typed is for: ActSkip or
+	// ActOverride.
+	reasonFor wizard.Action
+	sent      wizard.Action
 
 	overlay   overlayMode
 	logView   viewport.Model
@@ -475,6 +478,9 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		m.waiting = &w
 		m.sent = ""
 		return m.startPrompt()
+	case wizard.EvReopened:
+		m.status[ev.Step] = wizard.StatusPending
+		m.message[ev.Step] = ""
 	case wizard.EvSkipped:
 		m.status[ev.Step] = wizard.StatusSkipped
 		m.message[ev.Step] = ev.Message
@@ -715,6 +721,17 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Continue):
 			m.decide(wizard.Decision{Action: wizard.ActContinue})
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
+	case wizard.NeedGate:
+		switch {
+		case msg.String() == "o":
+			m.startReasonFor(wizard.ActOverride)
+		case key.Matches(msg, k.Retry):
+			m.decide(wizard.Decision{Action: wizard.ActRetry})
+		case key.Matches(msg, k.Skip):
+			m.startReason()
 		case key.Matches(msg, k.Quit):
 			return quit()
 		}

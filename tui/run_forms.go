@@ -255,11 +255,20 @@ func (m *RunModel) formSizeMsg() tea.WindowSizeMsg {
 }
 
 // startReason asks why the step is skipped.
-func (m *RunModel) startReason() {
+func (m *RunModel) startReason() { m.startReasonFor(wizard.ActSkip) }
+
+// startReasonFor asks for the reason a decision needs: why the step is
+// skipped (ActSkip), or why it runs although a step it requires did not
+// pass (ActOverride).
+func (m *RunModel) startReasonFor(act wizard.Action) {
 	m.prompt = promptReason
+	m.reasonFor = act
 	m.inErr = ""
 	m.input.SetValue("")
 	m.input.Placeholder = "why this step is skipped"
+	if act == wizard.ActOverride {
+		m.input.Placeholder = "why it may run anyway"
+	}
 	m.input.EchoMode = 0
 	m.input.Focus()
 }
@@ -286,7 +295,11 @@ func (m *RunModel) reasonKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.inErr = "A reason is required: it goes into the journal."
 			return nil
 		}
-		m.decide(wizard.Decision{Action: wizard.ActSkip, Reason: reason})
+		act := m.reasonFor
+		if act == "" {
+			act = wizard.ActSkip
+		}
+		m.decide(wizard.Decision{Action: act, Reason: reason})
 		return nil
 	}
 	m.inErr = ""

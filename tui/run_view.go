@@ -107,13 +107,11 @@ func (m *RunModel) header() string {
 			title += " of " + itoa(m.stepIndex[s.ID]+1) + ". " + s.Title
 		}
 	}
-	done := 0
-	for _, s := range m.rb.Steps {
-		if m.status[s.ID].Done() {
-			done++
-		}
+	sts := make([]wizard.Status, len(m.rb.Steps))
+	for i, s := range m.rb.Steps {
+		sts[i] = m.status[s.ID]
 	}
-	info := fmt.Sprintf("%d/%d done ", done, len(m.rb.Steps))
+	info := wizard.Tally(sts) + " "
 	if i, ok := m.stepIndex[m.current]; ok && m.current != "" {
 		info = fmt.Sprintf("step %d/%d · %s", i+1, len(m.rb.Steps), info)
 	}
@@ -196,6 +194,8 @@ func (m *RunModel) hints() []string {
 		keys = []string{"r retry", "d done", "s skip"}
 	case wizard.NeedChanged:
 		keys = []string{"c continue"}
+	case wizard.NeedGate:
+		keys = []string{"r run them again", "o override", "s skip"}
 	case wizard.NeedTrust:
 		return []string{"y trust", "n refuse", "l log"}
 	}
@@ -574,6 +574,13 @@ func (m *RunModel) promptLines(w int) []string {
 	}
 	ev := m.waiting
 	switch {
+	case m.prompt == promptReason && m.reasonFor == wizard.ActOverride:
+		out = append(out, text(st.Title, "Why may this step run although the steps it requires did not pass? A reason is required; the journal and the report keep it, with your name.")...)
+		out = append(out, m.input.View())
+		if m.inErr != "" {
+			out = append(out, text(st.Failed, "✗ "+m.inErr)...)
+		}
+		return out
 	case m.prompt == promptReason:
 		out = append(out, text(st.Title, "Why skip this step? A reason is required; it goes into the journal.")...)
 		out = append(out, m.input.View())
@@ -628,6 +635,9 @@ func (m *RunModel) promptLines(w int) []string {
 	case wizard.NeedResume:
 		out = append(out, text(st.Warn, "! "+orText(ev.Message, "This step was interrupted."))...)
 		out = append(out, text(st.Row, "r: retry · d: it finished · s: skip · q: stop here")...)
+	case wizard.NeedGate:
+		out = append(out, text(st.Failed, "■ Not yet: "+ev.Message)...)
+		out = append(out, text(st.Row, "r: run those steps again now · o: override (give a reason) · s: skip this step (give a reason) · q: stop here")...)
 	case wizard.NeedChanged:
 		out = append(out, text(st.Warn, orText(ev.Message, "The runbook changed."))...)
 		out = append(out, text(st.Row, "c: continue with the new runbook · q: stop here")...)

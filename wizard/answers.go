@@ -47,6 +47,11 @@ type AnswerSet struct {
 	// ContinueChanged lets a run go on when the runbook changed since the
 	// journal began.
 	ContinueChanged bool `json:"continue_changed_runbook,omitempty"`
+	// Override maps step ids to the reason the file gives for running the
+	// step although a step it requires (Step.Requires, such as the final
+	// tests before the old server is disarmed) did not pass. Without it a
+	// headless run stops there (exit 3).
+	Override map[string]string `json:"override,omitempty"`
 }
 
 // ReadAnswerSet reads an answers file (see ParseAnswerSet).
@@ -121,6 +126,14 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 	for id := range a.Skip {
 		if rb.Step(id) == nil {
 			return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)
+		}
+	}
+	for id, why := range a.Override {
+		if s := rb.Step(id); s == nil || len(s.Requires) == 0 {
+			return fmt.Errorf("answers file: override: %q is not a step of runbook %s that requires others to pass", id, rb.ID)
+		}
+		if strings.TrimSpace(why) == "" {
+			return fmt.Errorf("answers file: override: %s needs a reason", id)
 		}
 	}
 	for id, n := range a.Repeat {

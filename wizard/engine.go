@@ -456,6 +456,88 @@ func (e *Engine) applicable(s *Step) ([]Question, error) {
 	return qs, nil
 }
 
+// Unmet returns, for each step s requires (Step.Requires) that has not
+// passed, its title and status in words ("Check the configuration
+// (skipped)"), in the runbook's order; nil when every one passed. Only
+// status ok counts: a skipped or failed test is not a passed one.
+func (e *Engine) Unmet(s *Step) []string {
+	var out []string
+	for _, id := range e.unmetIDs(s) {
+		title := id
+		if r := e.rb.Step(id); r != nil {
+			title = r.Title
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", title, e.state.Status(id)))
+	}
+	return out
+}
+
+func (e *Engine) unmetIDs(s *Step) []string {
+	var out []string
+	for _, id := range s.Requires {
+		if e.state.Status(id) != StatusOK {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// gate holds step s until every step it requires has passed, or the admin
+// goes past with a typed reason (ActOverride, journaled as an overridden
+// event that the report shows), skips s, or stops. It reads the journal's
+// statuses right before the step, on a first run and on a resume alike;
+// an override already in the journal for s stands.
+func (e *Engine) gate(ctx context.Context, s *Step) error {
+	for {
+		unmet := e.Unmet(s)
+		if len(unmet) == 0 {
+			return nil
+		}
+		if r := e.state.Steps[s.ID]; r != nil && r.Override != "" {
+			return nil
+		}
+		msg := fmt.Sprintf("this step runs only after these steps passed, and they have not: %s. Run them again now, or override with a reason that goes into the journal and the report", strings.Join(unmet, "; "))
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedGate, Message: msg})
+		if err != nil {
+			if errors.Is(err, ErrNeedsHuman) {
+				return &StepFailedError{Step: s.ID, Message: msg}
+			}
+			return err
+		}
+		switch d.Action {
+		case ActOverride:
+			reason := strings.TrimSpace(d.Reason)
+			if reason == "" {
+				if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "an override needs a reason; nothing was overridden"}); err != nil {
+					return err
+				}
+				continue
+			}
+			return e.emit(Event{Type: EvOverridden, Step: s.ID, Phase: s.Phase, Actor: d.Actor,
+				Message: reason + " (went past: " + strings.Join(unmet, "; ") + ")"})
+		case ActRetry:
+			// Run the required steps again, in order, before this one.
+			for _, id := range e.unmetIDs(s) {
+				r := e.rb.Step(id)
+				if r == nil {
+					continue
+				}
+				if err := e.emit(Event{Type: EvReopened, Step: id, Phase: r.Phase, Actor: d.Actor,
+					Message: "run again before " + s.ID + " (asked at its gate)"}); err != nil {
+					return err
+				}
+				if err := e.runStep(ctx, r); err != nil {
+					return err
+				}
+			}
+		case ActSkip:
+			return e.skip(s, d.Reason, d.Actor)
+		default:
+			return &StepFailedError{Step: s.ID, Message: msg}
+		}
+	}
+}
+
 func (e *Engine) skip(s *Step, reason, actor string) error {
 	return e.emit(Event{Type: EvSkipped, Step: s.ID, Phase: s.Phase, Message: reason, Actor: actor})
 }
@@ -474,6 +556,12 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		if strings.TrimSpace(w) != "true" {
 			return e.skip(s, "does not apply here", "ferry")
 		}
+	}
+	if err := e.gate(ctx, s); err != nil {
+		return err
+	}
+	if e.state.Status(s.ID) == StatusSkipped {
+		return nil
 	}
 	if status == StatusFailed && (!s.SafeToRerun || s.Destructive) {
 		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedFailure,

@@ -29,6 +29,8 @@ const (
 	EvOutput         EventType = "output"          // front ends only: Step, Stream, Message (one line)
 	EvProgress       EventType = "progress"        // front ends only: Step, Progress
 	EvRunbookChanged EventType = "runbook_changed" // journal: Message naming the change
+	EvOverridden     EventType = "overridden"      // journal: Step, Message (the reason), Actor: a gate (Step.Requires) overridden
+	EvReopened       EventType = "reopened"        // journal: Step, Message, Actor: a skipped or failed step put back to pending, to run again
 )
 
 // Needs: what a waiting step needs from a human.
@@ -41,6 +43,7 @@ const (
 	NeedResume  = "resume"  // an interrupted step that is not safe to re-run
 	NeedChanged = "changed" // the runbook changed since the journal began
 	NeedTrust   = "trust"   // an unknown host key: Message holds the fingerprint
+	NeedGate    = "gate"    // a step it requires has not passed: override with a reason, skip or quit
 )
 
 // Event is one thing the engine reports. It marshals to one JSON line.
@@ -103,6 +106,7 @@ const (
 	ActContinue Action = "continue" // go on (after a repeatable step, a changed runbook)
 	ActTrust    Action = "trust"    // trust the unknown host key shown
 	ActQuit     Action = "quit"     // stop here; the journal keeps the place
+	ActOverride Action = "override" // go past a gate (NeedGate); Reason says why
 )
 
 // NeedText says in words what a waiting step needs.
@@ -124,6 +128,8 @@ func NeedText(need string) string {
 		return "a decision about the changed runbook"
 	case NeedTrust:
 		return "trust in the old server's host key"
+	case NeedGate:
+		return "an override with a reason: a step it requires has not passed"
 	}
 	return need
 }

@@ -103,6 +103,9 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 			ev.Message = fmt.Sprintf("asked %d times; the answers file's reply did not settle it (see the warnings above)", n)
 		}
 		if !ok {
+			if ev.Need == NeedGate {
+				ev.Message += fmt.Sprintf(`; unattended, only "override": {%q: "the reason"} in the answers file goes past it`, ev.Step)
+			}
 			if need == nil {
 				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: red.String(firstNonEmpty(ev.Message, questionKeys(ev.Questions)))}
 			}
@@ -196,6 +199,10 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 	case NeedTrust:
 		if set.TrustHostKey != "" && strings.Contains(ev.Message, set.TrustHostKey) {
 			return Decision{Action: ActTrust}, true
+		}
+	case NeedGate:
+		if r := strings.TrimSpace(set.Override[ev.Step]); r != "" {
+			return Decision{Action: ActOverride, Reason: r}, true
 		}
 	}
 	return Decision{}, false

@@ -284,7 +284,7 @@ var (
 		EvRunStarted: true, EvRunResumed: true, EvStepStarted: true, EvStepFinished: true,
 		EvWaiting: true, EvAnswered: true, EvConfirmed: true, EvSkipped: true, EvCommand: true,
 		EvFact: true, EvWarning: true, EvDowntimeStart: true, EvDowntimeEnd: true,
-		EvRunFinished: true, EvRunbookChanged: true,
+		EvRunFinished: true, EvRunbookChanged: true, EvOverridden: true, EvReopened: true,
 	}
 	knownStatuses = map[Status]bool{
 		"": true, StatusPending: true, StatusRunning: true, StatusOK: true, StatusFailed: true,

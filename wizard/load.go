@@ -326,6 +326,13 @@ func (v *validator) validate() {
 				v.checkKind(chn, "kind", "params", field+"."+c.key, c.chk.Kind, c.chk.Params, true)
 			}
 		}
+		for _, r := range s.Requires {
+			// ids holds the steps seen so far: a requirement must be an
+			// earlier step, or it could never have passed when this runs.
+			if _, ok := ids[r]; !ok || r == s.ID {
+				v.fail(line("requires"), field+".requires", "%q is not an earlier step", r)
+			}
+		}
 		if s.Destructive && (s.Precondition == nil || s.Precondition.Kind == "") && s.Level != LevelManual {
 			v.fail(line("destructive"), field+".precondition", "a destructive step needs a precondition that ferry can check (kind and params) right before it runs")
 		}

@@ -96,7 +96,13 @@ type Step struct {
 	// Precondition is checked before the step runs (and again right before
 	// a destructive step runs); Success verifies the result.
 	Precondition *Check `yaml:"precondition" json:"precondition,omitempty"`
-	Success      *Check `yaml:"success" json:"success,omitempty"`
+	// Requires lists steps (ids of earlier steps) that must have passed
+	// (status ok: not skipped, not failed) before this one runs, such as
+	// the final tests before the old server is disarmed. The engine checks
+	// the journal's statuses right before the step; an admin may go past
+	// with a typed reason, which the journal and the report keep.
+	Requires []string `yaml:"requires" json:"requires,omitempty"`
+	Success  *Check   `yaml:"success" json:"success,omitempty"`
 
 	// Downtime is "start" when the step begins the downtime window and
 	// "end" when it ends it.

@@ -47,6 +47,11 @@ type StepRecord struct {
 	PassCounters []*tasks.Progress
 	// Waiting is what the step waits for when Status is waiting.
 	Waiting string
+	// Override is the reason an admin gave to run the step although a step
+	// it requires (Step.Requires) had not passed; "" when none was given.
+	Override string
+	// Overrider is who gave that reason.
+	Overrider string
 }
 
 // Status returns the status of a step (pending when unknown).
@@ -134,6 +139,12 @@ func Replay(events []Event) *State {
 			}
 		case EvConfirmed:
 			st.Confirmed[ev.Step] = true
+		case EvReopened:
+			r := rec(ev.Step)
+			r.Status, r.Message, r.Waiting = StatusPending, "", ""
+		case EvOverridden:
+			r := rec(ev.Step)
+			r.Override, r.Overrider = ev.Message, ev.Actor
 		case EvSkipped:
 			r := rec(ev.Step)
 			r.Status, r.Finished, r.Message, r.Waiting = StatusSkipped, ev.Time, ev.Message, ""

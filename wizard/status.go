@@ -1,5 +1,7 @@
 package wizard
 
+import "fmt"
+
 // Status is where a step stands.
 type Status string
 
@@ -38,3 +40,22 @@ func (s Status) Symbol() string {
 
 // Done reports whether the step needs nothing more (ok or skipped).
 func (s Status) Done() bool { return s == StatusOK || s == StatusSkipped }
+
+// Tally says in words how far a run is, keeping passed and skipped steps
+// apart (a skipped test is not a passed one): "38 of 42 done, 4 skipped"
+// or "12 of 42 done". It takes each step's status.
+func Tally(statuses []Status) string {
+	ok, skipped := 0, 0
+	for _, s := range statuses {
+		switch s {
+		case StatusOK:
+			ok++
+		case StatusSkipped:
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		return fmt.Sprintf("%d of %d done", ok, len(statuses))
+	}
+	return fmt.Sprintf("%d of %d done, %d skipped", ok, len(statuses), skipped)
+}
