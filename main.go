@@ -8,10 +8,11 @@ import (
 	"github.com/ferry-migrate/ferry/cmd"
 )
 
-// Stamped at build time with -ldflags "-X main.version=... -X main.commit=...
-// -X main.date=...".
+// Stamped by the release build (.goreleaser.yaml) with -ldflags
+// "-X main.version=... -X main.commit=... -X main.date=..."; left empty, ferry
+// reads them from the Go toolchain's build information (cmd/version.go).
 var (
-	version = "dev"
+	version = ""
 	commit  = ""
 	date    = ""
 )

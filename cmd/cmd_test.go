@@ -107,11 +107,11 @@ func TestBadRunbookFileNamesFileAndLine(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	code, out, _ := run(t, "", false, "version")
-	if code != 0 || !strings.HasPrefix(out, "ferry 1.2.3\ncommit abc123\nbuilt  2026-01-02\ngo     go1.") {
+	if code != 0 || !strings.HasPrefix(out, "ferry 1.2.3 abc123 built 2026-01-02\ngo1.") {
 		t.Errorf("code %d, output %q", code, out)
 	}
 	code, out, _ = run(t, "", false, "--version")
-	if code != 0 || out != "ferry 1.2.3\n" {
+	if code != 0 || out != "ferry 1.2.3 abc123 built 2026-01-02\n" {
 		t.Errorf("--version: code %d, output %q", code, out)
 	}
 }

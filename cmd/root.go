@@ -100,7 +100,7 @@ server: it runs what can be automated over SSH on the old server and locally
 on the new one, asks only what it cannot find out, wants a typed confirmation
 before anything destructive, and keeps a journal so that a dropped connection
 loses nothing.`),
-		Version:       a.info.Version,
+		Version:       a.versionLine(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
