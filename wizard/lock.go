@@ -24,7 +24,7 @@ func (e *LockedError) Error() string {
 	if e.PID > 0 {
 		who = fmt.Sprintf("ferry (pid %d)", e.PID)
 	}
-	return fmt.Sprintf("%s already holds this migration (lock %s); watch it with 'ferry status' or 'ferry attach', or stop that process first", who, e.Path)
+	return fmt.Sprintf("%s already holds this migration (lock %s); see where it stands with 'ferry status', or stop that process first", who, e.Path)
 }
 
 // Lock is held by the one ferry that drives a migration. It is an flock on
