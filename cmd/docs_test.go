@@ -1,0 +1,131 @@
+package cmd
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestWriteDocs(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1796083200") // 2026-12-01
+	dir := t.TempDir()
+	if err := WriteDocs(dir, "1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+
+	// One page per command that --help lists, and no other.
+	root := newApp(BuildInfo{}).root()
+	var want []string
+	for _, n := range ManPageNames(root) {
+		want = append(want, n+".gz")
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, DocsManDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("manual pages %v, want %v", got, want)
+	}
+	for _, must := range []string{"ferry.1.gz", "ferry-run.1.gz", "ferry-checklist.1.gz", "ferry-version.1.gz"} {
+		if !slices.Contains(got, must) {
+			t.Errorf("no %s among %v", must, got)
+		}
+	}
+	if slices.Contains(got, "ferry-attach.1.gz") {
+		t.Errorf("a page for the hidden attach command: %v", got)
+	}
+
+	// Every listed command has its page; each page is a roff man page.
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() && !slices.Contains(got, "ferry-"+c.Name()+".1.gz") {
+			t.Errorf("no page for %q", c.Name())
+		}
+	}
+	for _, name := range got {
+		page := gunzip(t, filepath.Join(dir, DocsManDir, name))
+		title := strings.ToUpper(strings.TrimSuffix(name, ".1.gz"))
+		if !strings.Contains(page, `.TH "`+title+`" "1" "Dec 2026" "ferry 1.2.3"`) {
+			t.Errorf("%s: no .TH line for %s dated by SOURCE_DATE_EPOCH:\n%.300s", name, title, page)
+		}
+		if strings.Contains(page, "attach") {
+			t.Errorf("%s mentions attach", name)
+		}
+	}
+	rootPage := gunzip(t, filepath.Join(dir, DocsManDir, "ferry.1.gz"))
+	exit, see := strings.Index(rootPage, ".SH EXIT STATUS"), strings.Index(rootPage, ".SH SEE ALSO")
+	if exit < 0 || see < exit || !strings.Contains(rootPage, `\fB--version\fP`) || !strings.Contains(rootPage, "ferry-run(1)") {
+		t.Errorf("ferry.1 lacks exit status before SEE ALSO, --version or its subcommands:\n%s", rootPage)
+	}
+
+	// The three completions, each for ferry and in its shell's form.
+	for name, marker := range map[string]string{
+		BashCompletionFile: "complete -o default -F __start_ferry ferry",
+		ZshCompletionFile:  "#compdef ferry",
+		FishCompletionFile: "complete -c ferry",
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, DocsCompletionsDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), marker) {
+			t.Errorf("%s (%d bytes) lacks %q", name, len(b), marker)
+		}
+	}
+
+	// Same commit, same bytes: a second run writes identical files.
+	again := t.TempDir()
+	if err := WriteDocs(again, "1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range got {
+		a, _ := os.ReadFile(filepath.Join(dir, DocsManDir, name))
+		b, _ := os.ReadFile(filepath.Join(again, DocsManDir, name))
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs between two runs", name)
+		}
+	}
+}
+
+func TestHelpListsOnlyWhatIsBuilt(t *testing.T) {
+	code, out, _ := run(t, "", false, "--help")
+	if code != 0 || !strings.Contains(out, "checklist") {
+		t.Fatalf("code %d, help %q", code, out)
+	}
+	if strings.Contains(out, "attach") {
+		t.Errorf("--help lists attach, which is not built:\n%s", out)
+	}
+	// Hidden, it still says it is not built rather than pretending.
+	code, out, errs := run(t, "", false, "attach")
+	if code != 2 || out != "" || !strings.Contains(errs, "not built yet") {
+		t.Errorf("attach: code %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// gunzip returns the decompressed contents of the gzip file path.
+func gunzip(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return string(b)
+}
