@@ -68,8 +68,9 @@ func (a *app) versionLine() string {
 //     'go install module@v1.2.3' records), without Go's "+dirty" suffix;
 //     "(devel)" when there is none or when Go derived a pseudo-version from
 //     the very revision shown beside it (a checkout build, Go 1.24 on).
-//   - Commit: the vcs.revision setting shortened to 7 hex digits, with
-//     "-dirty" when vcs.modified is "true" (uncommitted changes).
+//   - Commit: the vcs.revision setting, with "-dirty" when vcs.modified is
+//     "true" (uncommitted changes). A revision, stamped or not, is shown
+//     as its first 7 hex digits.
 //   - Date: the vcs.time setting (the commit's time, RFC 3339).
 //
 // Go records vcs.* only for builds inside a git checkout whose .git is a
@@ -92,6 +93,9 @@ func resolveVersion(stamped BuildInfo, bi *debug.BuildInfo) BuildInfo {
 		}
 	}
 	out := stamped
+	if len(out.Commit) > shortRevision && isHex(out.Commit) {
+		out.Commit = out.Commit[:shortRevision]
+	}
 	if out.Version == "" {
 		out.Version = moduleVersion(mainVersion, rev)
 	}
@@ -123,4 +127,10 @@ func moduleVersion(v, rev string) string {
 		return develVersion
 	}
 	return v
+}
+
+// isHex reports whether s is made of lower-case hex digits only, as a git
+// revision.
+func isHex(s string) bool {
+	return strings.Trim(s, "0123456789abcdef") == ""
 }

@@ -41,6 +41,7 @@ func TestResolveVersion(t *testing.T) {
 			BuildInfo{Version: "v0.0.0-20261130155635-07695f0ade8d"}},
 		"release build": {BuildInfo{Version: "0.4.0", Commit: "1234567", Date: "2026-12-01T00:00:00Z"}, bi("(devel)", vcs("true")),
 			BuildInfo{Version: "0.4.0", Commit: "1234567", Date: "2026-12-01T00:00:00Z"}},
+		"full commit stamped": {BuildInfo{Version: "0.4.0", Commit: rev}, nil, BuildInfo{Version: "0.4.0", Commit: "07695f0"}},
 		"only the version stamped": {BuildInfo{Version: "0.4.0"}, bi("(devel)", vcs("false")),
 			BuildInfo{Version: "0.4.0", Commit: "07695f0", Date: "2026-11-30T15:56:35Z"}},
 	}
