@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -31,12 +32,16 @@ const (
 //   - dir/completions/ferry.bash, _ferry and ferry.fish, from cobra's bash
 //     (v2), zsh and fish generators.
 //
+// What an earlier run left in those two directories is removed first, so a
+// command renamed or hidden leaves no page behind.
+//
 // version is shown in each page's footer ("ferry VERSION"); may be empty.
-// The pages' date is taken from SOURCE_DATE_EPOCH (seconds since 1970) when
-// set, so that a release rebuilt from the same commit is byte-identical;
-// otherwise it is today. The gzip streams carry no name and no time for the
-// same reason. Errors are those of writing the files.
-func WriteDocs(dir, version string) error {
+// date is the pages' date (month and year are shown); when zero it is taken
+// from SOURCE_DATE_EPOCH (seconds since 1970) if set, else today. The
+// release build passes the commit's time, so that a release rebuilt from the
+// same commit is byte-identical; the gzip streams carry no name and no time
+// for the same reason. Errors are those of writing the files.
+func WriteDocs(dir, version string, date time.Time) error {
 	root := newApp(BuildInfo{Version: version}).root()
 	root.DisableAutoGenTag = true
 	root.InitDefaultVersionFlag()
@@ -44,6 +49,9 @@ func WriteDocs(dir, version string) error {
 	manDir := filepath.Join(dir, DocsManDir)
 	compDir := filepath.Join(dir, DocsCompletionsDir)
 	for _, d := range []string{manDir, compDir} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -59,6 +67,9 @@ func WriteDocs(dir, version string) error {
 		source += " " + version
 	}
 	header := &doc.GenManHeader{Section: "1", Source: source, Manual: "ferry manual"}
+	if !date.IsZero() {
+		header.Date = &date
+	}
 	if err := doc.GenManTreeFromOpts(root, doc.GenManTreeOptions{
 		Header: header, Path: plain, CommandSeparator: "-",
 	}); err != nil {

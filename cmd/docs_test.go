@@ -9,12 +9,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWriteDocs(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", "1796083200") // 2026-12-01
 	dir := t.TempDir()
-	if err := WriteDocs(dir, "1.2.3"); err != nil {
+	if err := WriteDocs(dir, "1.2.3", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -84,8 +85,27 @@ func TestWriteDocs(t *testing.T) {
 
 	// Same commit, same bytes: a second run writes identical files.
 	again := t.TempDir()
-	if err := WriteDocs(again, "1.2.3"); err != nil {
+	// A stale page from an earlier run is removed.
+	stale := filepath.Join(again, DocsManDir, "ferry-gone.1.gz")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
 		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteDocs(again, "1.2.3", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("%s left behind", stale)
+	}
+	// An explicit date wins over SOURCE_DATE_EPOCH.
+	dated := t.TempDir()
+	if err := WriteDocs(dated, "", time.Unix(1780000000, 0).UTC()); err != nil { // 2026-05-28
+		t.Fatal(err)
+	}
+	if page := gunzip(t, filepath.Join(dated, DocsManDir, "ferry-run.1.gz")); !strings.Contains(page, `.TH "FERRY-RUN" "1" "May 2026" "ferry" "ferry manual"`) {
+		t.Errorf("dated page's header:\n%.200s", page)
 	}
 	for _, name := range got {
 		a, _ := os.ReadFile(filepath.Join(dir, DocsManDir, name))

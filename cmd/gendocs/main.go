@@ -1,22 +1,25 @@
 // Command gendocs writes ferry's manual pages and shell completions into a
 // directory, for the packages: the release build runs
-// "go run ./cmd/gendocs -version VERSION build/docs" before building
-// (.goreleaser.yaml), and the .deb and .rpm install what it made. Nothing it
-// writes is committed. See cmd.WriteDocs for the files and their names.
+// "go run ./cmd/gendocs -version VERSION -date UNIXTIME build/docs" before
+// building (.goreleaser.yaml), and the .deb, .rpm and tar.gz carry what it
+// made. Nothing it writes is committed. See cmd.WriteDocs for the files and
+// their names.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/ferry-migrate/ferry/cmd"
 )
 
 func main() {
 	version := flag.String("version", "", "version shown in the manual pages' footer")
+	date := flag.Int64("date", 0, "the pages' date, in seconds since 1970 (the commit's time); 0: SOURCE_DATE_EPOCH or today")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: gendocs [-version V] DIR")
+		fmt.Fprintln(os.Stderr, "usage: gendocs [-version V] [-date UNIXTIME] DIR")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -24,7 +27,11 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := cmd.WriteDocs(flag.Arg(0), *version); err != nil {
+	var when time.Time
+	if *date != 0 {
+		when = time.Unix(*date, 0).UTC()
+	}
+	if err := cmd.WriteDocs(flag.Arg(0), *version, when); err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)
 		os.Exit(1)
 	}
