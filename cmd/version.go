@@ -14,6 +14,11 @@ import (
 // word the Go toolchain itself uses for such a main module.
 const develVersion = "(devel)"
 
+// unknownCommit is what GoReleaser stamps as the commit when it could not
+// read the git state (a snapshot in a clone with no remote): no commit, so
+// the Go toolchain's vcs.revision is shown instead.
+const unknownCommit = "none"
+
 // shortRevision is how many hex digits of a VCS revision are shown, as
 // git's own abbreviated hashes.
 const shortRevision = 7
@@ -93,6 +98,9 @@ func resolveVersion(stamped BuildInfo, bi *debug.BuildInfo) BuildInfo {
 		}
 	}
 	out := stamped
+	if out.Commit == unknownCommit {
+		out.Commit = ""
+	}
 	if len(out.Commit) > shortRevision && isHex(out.Commit) {
 		out.Commit = out.Commit[:shortRevision]
 	}

@@ -42,6 +42,8 @@ func TestResolveVersion(t *testing.T) {
 		"release build": {BuildInfo{Version: "0.4.0", Commit: "1234567", Date: "2026-12-01T00:00:00Z"}, bi("(devel)", vcs("true")),
 			BuildInfo{Version: "0.4.0", Commit: "1234567", Date: "2026-12-01T00:00:00Z"}},
 		"full commit stamped": {BuildInfo{Version: "0.4.0", Commit: rev}, nil, BuildInfo{Version: "0.4.0", Commit: "07695f0"}},
+		"GoReleaser without git state": {BuildInfo{Version: "0.0.1-snapshot", Commit: "none", Date: "2026-12-01T00:00:00Z"}, bi("(devel)", vcs("true")),
+			BuildInfo{Version: "0.0.1-snapshot", Commit: "07695f0-dirty", Date: "2026-12-01T00:00:00Z"}},
 		"only the version stamped": {BuildInfo{Version: "0.4.0"}, bi("(devel)", vcs("false")),
 			BuildInfo{Version: "0.4.0", Commit: "07695f0", Date: "2026-11-30T15:56:35Z"}},
 	}

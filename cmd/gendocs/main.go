@@ -17,7 +17,7 @@ import (
 
 func main() {
 	version := flag.String("version", "", "version shown in the manual pages' footer")
-	date := flag.Int64("date", 0, "the pages' date, in seconds since 1970 (the commit's time); 0: SOURCE_DATE_EPOCH or today")
+	date := flag.Int64("date", 0, "the pages' date, in seconds since 1970 (the commit's time); 0 or less: SOURCE_DATE_EPOCH or today")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: gendocs [-version V] [-date UNIXTIME] DIR")
 		flag.PrintDefaults()
@@ -28,7 +28,8 @@ func main() {
 		os.Exit(2)
 	}
 	var when time.Time
-	if *date != 0 {
+	// GoReleaser passes year 1 (negative) when it could not read the commit.
+	if *date > 0 {
 		when = time.Unix(*date, 0).UTC()
 	}
 	if err := cmd.WriteDocs(flag.Arg(0), *version, when); err != nil {
