@@ -73,6 +73,8 @@ type RunModel struct {
 	logs      map[string]*lineRing
 	facts     map[string]string
 	answers   map[string]string
+	// overridden holds, per step, who went past its gate and why.
+	overridden map[string]string
 	cmdCache  map[string]stepPlan // each step's plan with what is known
 	current   string              // the step shown on the right
 	running   string              // the step running now, "" when none
@@ -93,6 +95,14 @@ type RunModel struct {
 
 	overlay   overlayMode
 	logView   viewport.Model
+	// recordView shows the whole record of recordStep (overlayRecord).
+	recordView viewport.Model
+	recordStep string
+	// cmdScroll is how many lines of the "What runs" section are scrolled
+	// past; cmdRows how many it showed last time; cmdFor the step they
+	// belong to (the scroll starts at the top for each step).
+	cmdScroll, cmdRows int
+	cmdFor             string
 	outScroll int // lines scrolled up from the end of the output pane
 	outRows   int // output lines the pane showed last time
 	bar       progress.Model
@@ -138,6 +148,7 @@ const (
 	overlayNone overlayMode = iota
 	overlayHelp
 	overlayLog
+	overlayRecord // the whole record of one step (run_record.go)
 )
 
 // runRow is one line of the step list: a phase title (step < 0) or a step
@@ -161,7 +172,7 @@ type (
 
 // runKeys are the key bindings of the run screen.
 type runKeys struct {
-	Log, Help, Quit, Cancel, Back      key.Binding
+	Log, Help, Quit, Cancel, Back, View key.Binding
 	PageUp, PageDown, Up, Down         key.Binding
 	Top, Bottom                        key.Binding
 	Retry, Skip, Done, Continue, Enter key.Binding
@@ -174,6 +185,7 @@ func defaultRunKeys() runKeys {
 	}
 	return runKeys{
 		Log:      b([]string{"l"}, "l", "full log"),
+		View:     b([]string{"v"}, "v", "the whole step"),
 		Help:     b([]string{"?"}, "?", "help"),
 		Quit:     b([]string{"q"}, "q", "quit"),
 		Cancel:   b([]string{"ctrl+c"}, "ctrl+c", "quit"),
@@ -220,6 +232,7 @@ func NewRun(o RunOptions) *RunModel {
 		logs:      map[string]*lineRing{},
 		facts:     map[string]string{},
 		answers:   map[string]string{},
+		overridden: map[string]string{},
 		dirty:     true,
 		input:     textinput.New(),
 	}
@@ -230,6 +243,9 @@ func NewRun(o RunOptions) *RunModel {
 			m.status[id] = r.Status
 			m.passes[id] = append([]time.Duration(nil), r.Passes...)
 			m.message[id] = r.Message
+			if r.Override != "" {
+				m.overridden[id] = orText(r.Overrider, "someone") + ": " + r.Override
+			}
 			if r.Counters != nil {
 				c := *r.Counters
 				m.progress[id] = &c
@@ -255,6 +271,7 @@ func NewRun(o RunOptions) *RunModel {
 	}
 	m.logView = viewport.New()
 	m.logView.SoftWrap = true
+	m.recordView = viewport.New()
 	return m
 }
 
@@ -478,6 +495,8 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		m.waiting = &w
 		m.sent = ""
 		return m.startPrompt()
+	case wizard.EvOverridden:
+		m.overridden[ev.Step] = orText(ev.Actor, "someone") + ": " + ev.Message
 	case wizard.EvReopened:
 		m.status[ev.Step] = wizard.StatusPending
 		m.message[ev.Step] = ""
@@ -591,6 +610,8 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case overlayHelp:
 		m.overlay = overlayNone
 		return nil
+	case overlayRecord:
+		return m.recordKey(msg)
 	case overlayLog:
 		switch {
 		case key.Matches(msg, k.Back, k.Log, k.Quit):
@@ -624,16 +645,11 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.overlay = overlayLog
 		m.refreshLogView(true)
 		return nil
-	case key.Matches(msg, k.PageUp):
-		m.outScroll += max(1, m.outputRows()-1)
-		m.clampOutScroll()
+	case key.Matches(msg, k.View):
+		m.openRecord(m.current)
 		return nil
-	case key.Matches(msg, k.PageDown):
-		m.outScroll -= max(1, m.outputRows()-1)
-		m.clampOutScroll()
-		return nil
-	case key.Matches(msg, k.Bottom):
-		m.outScroll = 0
+	}
+	if m.scrollKey(msg) {
 		return nil
 	}
 	if m.waiting != nil {
@@ -779,6 +795,36 @@ func (m *RunModel) quit() tea.Cmd {
 	return tea.Interrupt
 }
 
+// scrollKey scrolls the step pane and reports whether msg was a scrolling
+// key: ↑/↓ move the "What runs" section a line; pgup/pgdn move the output a
+// page, or the commands when the step has no output yet (a step waiting for
+// its confirmation); end goes back to the newest output.
+func (m *RunModel) scrollKey(msg tea.KeyPressMsg) bool {
+	k := m.keys
+	hasOutput := m.logs[m.current] != nil && m.logs[m.current].len() > 0
+	switch {
+	case key.Matches(msg, k.Up):
+		m.cmdScroll = max(0, m.cmdScroll-1)
+	case key.Matches(msg, k.Down):
+		m.cmdScroll++ // clamped when drawn
+	case key.Matches(msg, k.PageUp) && !hasOutput:
+		m.cmdScroll = max(0, m.cmdScroll-max(1, m.cmdRows-1))
+	case key.Matches(msg, k.PageDown) && !hasOutput:
+		m.cmdScroll += max(1, m.cmdRows-1)
+	case key.Matches(msg, k.PageUp):
+		m.outScroll += max(1, m.outputRows()-1)
+		m.clampOutScroll()
+	case key.Matches(msg, k.PageDown):
+		m.outScroll -= max(1, m.outputRows()-1)
+		m.clampOutScroll()
+	case key.Matches(msg, k.Bottom):
+		m.outScroll = 0
+	default:
+		return false
+	}
+	return true
+}
+
 func (m *RunModel) clampOutScroll() {
 	n := 0
 	if r := m.logs[m.current]; r != nil {
@@ -791,6 +837,9 @@ func (m *RunModel) clampOutScroll() {
 func (m *RunModel) layoutChanged() {
 	m.logView.SetWidth(m.width)
 	m.logView.SetHeight(max(0, m.height-2))
+	m.recordView.SetWidth(m.width)
+	m.recordView.SetHeight(max(0, m.height-2))
+	m.refreshRecord(false)
 	m.input.SetWidth(max(4, m.contentWidth()-4))
 	m.clampOutScroll()
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -310,7 +311,26 @@ func (m *RunModel) reasonKey(msg tea.KeyPressMsg) tea.Cmd {
 
 // confirmKey handles keys while the confirmation word is typed: only the
 // exact word sends the confirmation; esc leaves the input without sending.
+//
+// The field takes only what the word can hold (letters, digits and the
+// word's own characters): the arrow and page keys scroll the step pane
+// meanwhile, and ? opens the help, so nothing else lands in the field.
 func (m *RunModel) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.String() {
+	case "up", "down", "pgup", "pgdown":
+		m.scrollKey(msg)
+		return nil
+	}
+	if t := msg.Text; t != "" {
+		for _, r := range t {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(m.waiting.Word, r) {
+				if t == "?" {
+					m.overlay = overlayHelp
+				}
+				return nil
+			}
+		}
+	}
 	switch {
 	case key.Matches(msg, m.keys.Back):
 		m.input.Blur()

@@ -64,6 +64,7 @@ func (m *RunModel) View() tea.View {
 		if m.logStale {
 			m.refreshLogView(false)
 		}
+		m.refreshRecord(false)
 		m.frame = m.render()
 		m.dirty, m.logStale = false, false
 		m.lastFrame = time.Now()
@@ -85,6 +86,8 @@ func (m *RunModel) render() string {
 		lines = append(lines, fitLines(m.helpLines(), m.width, h)...)
 	case overlayLog:
 		lines = append(lines, fitLines(strings.Split(m.logView.View(), "\n"), m.width, h)...)
+	case overlayRecord:
+		lines = append(lines, fitLines(strings.Split(m.recordView.View(), "\n"), m.width, h)...)
 	default:
 		list := m.listLines()
 		pane := m.paneLines()
@@ -105,6 +108,12 @@ func (m *RunModel) header() string {
 		title = " ferry · full log"
 		if s := m.step(m.current); s != nil {
 			title += " of " + itoa(m.stepIndex[s.ID]+1) + ". " + s.Title
+		}
+	}
+	if m.overlay == overlayRecord {
+		title = " ferry · the whole step"
+		if s := m.step(m.recordStep); s != nil {
+			title += " " + itoa(m.stepIndex[s.ID]+1) + ". " + s.Title
 		}
 	}
 	sts := make([]wizard.Status, len(m.rb.Steps))
@@ -169,14 +178,16 @@ func (m *RunModel) hints() []string {
 		return []string{"any key: back"}
 	case m.overlay == overlayLog:
 		return []string{"↑↓ pgup/pgdn scroll", "home/end", "esc back"}
+	case m.overlay == overlayRecord:
+		return []string{"↑↓ pgup/pgdn scroll", "←→ other steps", "esc back"}
 	case m.prompt == promptForm:
 		return []string{"enter next", "shift+tab back", "ctrl+c quit"}
 	case m.prompt == promptReason:
 		return []string{"enter skip", "esc back"}
 	case m.prompt == promptConfirm && m.input.Focused():
-		return []string{"enter confirm", "esc back"}
+		return []string{"enter confirm", "↑↓ pgup/pgdn scroll", "? help", "esc back"}
 	}
-	more := []string{"l log", "? help"}
+	more := []string{"v step", "l log", "? help"}
 	if m.waiting == nil {
 		return append([]string{"q quit"}, append(more, "pgup/pgdn output")...)
 	}
@@ -346,11 +357,29 @@ func (m *RunModel) paneLines() []string {
 	var out []string
 	ring := m.logs[m.current]
 	hasOutput := ring != nil && ring.len() > 0
+	if m.cmdFor != m.current {
+		m.cmdFor, m.cmdScroll = m.current, 0
+	}
+	m.cmdRows = 0
 	if len(cmds) > 0 && avail > 2 {
-		n := min(len(cmds), 4, avail-2)
+		// A step waiting for its confirmation gives its commands the room
+		// (the admin reads them before typing); otherwise they share it.
+		most := 4
+		if m.confirming(s) {
+			most = max(4, avail-2-min(len(help), 2))
+		}
+		n := min(len(cmds), most, avail-2)
 		shown := cmds[:n]
 		if n < len(cmds) {
-			shown = append(shown[:n-1:n-1], st.Dim.Render(fmt.Sprintf("… %d more lines (? or l)", len(cmds)-n+1)))
+			rows := max(1, n-1)
+			m.cmdScroll = min(max(m.cmdScroll, 0), len(cmds)-rows)
+			m.cmdRows = rows
+			all := "v: the whole step"
+			if m.input.Focused() {
+				all = "esc, v: the whole step"
+			}
+			shown = append(cmds[m.cmdScroll:m.cmdScroll+rows:m.cmdScroll+rows], st.Dim.Render(ansi.Truncate(
+				fmt.Sprintf("lines %d–%d of %d · ↑↓ scroll · %s", m.cmdScroll+1, m.cmdScroll+rows, len(cmds), all), w, "…")))
 		}
 		section(&out, "What runs", shown)
 		avail -= len(shown) + 2
@@ -366,7 +395,8 @@ func (m *RunModel) paneLines() []string {
 		n := min(limit, avail-1)
 		shown := help[:n]
 		if n < len(help) {
-			last := ansi.Truncate(ansi.Strip(help[n-1]), max(1, w-2), "") + " …"
+			const more = " … (v: all)"
+			last := ansi.Truncate(ansi.Strip(help[n-1]), max(1, w-ansi.StringWidth(more)), "") + more
 			shown = append(shown[:n-1:n-1], st.Row.Render(last))
 		}
 		section(&helpSec, "", shown)
@@ -400,6 +430,21 @@ func (m *RunModel) paneLines() []string {
 		all = append(all, "")
 	}
 	return all
+}
+
+// confirming reports whether the engine waits on step s for a typed word
+// or a gate decision: the moment the admin must read what will run.
+func (m *RunModel) confirming(s *wizard.Step) bool {
+	if m.waiting == nil || s == nil || m.waiting.Step != s.ID {
+		return false
+	}
+	switch m.waiting.Need {
+	case wizard.NeedConfirm, wizard.NeedGate:
+		return true
+	case wizard.NeedManual:
+		return m.waiting.Word != ""
+	}
+	return false
 }
 
 // statusLines say where the step stands, with the elapsed time while it
@@ -610,7 +655,7 @@ func (m *RunModel) promptLines(w int) []string {
 			out = append(out, text(st.Failed, "✗ "+m.inErr)...)
 		}
 		if m.input.Focused() {
-			out = append(out, text(st.Dim, "esc: leave the input (then s skips the step)")...)
+			out = append(out, text(st.Dim, "esc: leave the input (then v shows the whole step, s skips it)")...)
 		} else {
 			out = append(out, text(st.Dim, "enter or i: type the word · s: skip · q: stop here")...)
 		}
@@ -664,8 +709,13 @@ func (m *RunModel) helpLines() []string {
 	return []string{
 		"",
 		t.Render(" Keys"),
+		"   v              the whole step: help, every command, its record;",
+		"                  ←/→ there show any other step, past or to come",
 		"   l              the full output of the current step (esc back)",
-		"   pgup / pgdn    scroll the output in the pane; end: back to the newest",
+		"   ↑ / ↓          scroll the commands (What runs) in the pane",
+		"   pgup / pgdn    scroll the output in the pane (the commands while",
+		"                  there is no output); end: back to the newest",
+		"                  Typing a confirmation word, ↑↓ pgup pgdn still scroll",
 		"   r / s / d / c  retry, skip (a reason is asked), done, continue — when",
 		"                  the step pane offers them",
 		"   ?              this help",
