@@ -62,24 +62,24 @@ type RunModel struct {
 	rows          []runRow
 	stepIndex     map[string]int
 
-	status    map[string]wizard.Status
-	passes    map[string][]time.Duration
-	passNo    map[string]int
-	started   map[string]time.Time
-	took      map[string]time.Duration
-	message   map[string]string
-	warning   map[string]string
-	progress  map[string]*tasks.Progress
-	logs      map[string]*lineRing
-	facts     map[string]string
-	answers   map[string]string
+	status   map[string]wizard.Status
+	passes   map[string][]time.Duration
+	passNo   map[string]int
+	started  map[string]time.Time
+	took     map[string]time.Duration
+	message  map[string]string
+	warning  map[string]string
+	progress map[string]*tasks.Progress
+	logs     map[string]*lineRing
+	facts    map[string]string
+	answers  map[string]string
 	// overridden holds, per step, who went past its gate and why.
 	overridden map[string]string
-	cmdCache  map[string]stepPlan // each step's plan with what is known
-	current   string              // the step shown on the right
-	running   string              // the step running now, "" when none
-	downStart time.Time
-	downEnd   time.Time
+	cmdCache   map[string]stepPlan // each step's plan with what is known
+	current    string              // the step shown on the right
+	running    string              // the step running now, "" when none
+	downStart  time.Time
+	downEnd    time.Time
 
 	waiting *wizard.Event // what the engine waits for, nil when nothing
 	prompt  promptMode
@@ -93,8 +93,8 @@ type RunModel struct {
 	reasonFor wizard.Action
 	sent      wizard.Action
 
-	overlay   overlayMode
-	logView   viewport.Model
+	overlay overlayMode
+	logView viewport.Model
 	// recordView shows the whole record of recordStep (overlayRecord).
 	recordView viewport.Model
 	recordStep string
@@ -103,9 +103,9 @@ type RunModel struct {
 	// belong to (the scroll starts at the top for each step).
 	cmdScroll, cmdRows int
 	cmdFor             string
-	outScroll int // lines scrolled up from the end of the output pane
-	outRows   int // output lines the pane showed last time
-	bar       progress.Model
+	outScroll          int // lines scrolled up from the end of the output pane
+	outRows            int // output lines the pane showed last time
+	bar                progress.Model
 
 	quitAsk  bool
 	stopping bool
@@ -173,10 +173,10 @@ type (
 // runKeys are the key bindings of the run screen.
 type runKeys struct {
 	Log, Help, Quit, Cancel, Back, View key.Binding
-	PageUp, PageDown, Up, Down         key.Binding
-	Top, Bottom                        key.Binding
-	Retry, Skip, Done, Continue, Enter key.Binding
-	Yes, No, Left, Right, Type         key.Binding
+	PageUp, PageDown, Up, Down          key.Binding
+	Top, Bottom                         key.Binding
+	Retry, Skip, Done, Continue, Enter  key.Binding
+	Yes, No, Left, Right, Type          key.Binding
 }
 
 func defaultRunKeys() runKeys {
@@ -220,21 +220,21 @@ func NewRun(o RunOptions) *RunModel {
 	}
 	m := &RunModel{
 		o: o, rb: rb, keys: defaultRunKeys(), isDark: true,
-		stepIndex: map[string]int{},
-		status:    map[string]wizard.Status{},
-		passes:    map[string][]time.Duration{},
-		passNo:    map[string]int{},
-		started:   map[string]time.Time{},
-		took:      map[string]time.Duration{},
-		message:   map[string]string{},
-		warning:   map[string]string{},
-		progress:  map[string]*tasks.Progress{},
-		logs:      map[string]*lineRing{},
-		facts:     map[string]string{},
-		answers:   map[string]string{},
+		stepIndex:  map[string]int{},
+		status:     map[string]wizard.Status{},
+		passes:     map[string][]time.Duration{},
+		passNo:     map[string]int{},
+		started:    map[string]time.Time{},
+		took:       map[string]time.Duration{},
+		message:    map[string]string{},
+		warning:    map[string]string{},
+		progress:   map[string]*tasks.Progress{},
+		logs:       map[string]*lineRing{},
+		facts:      map[string]string{},
+		answers:    map[string]string{},
 		overridden: map[string]string{},
-		dirty:     true,
-		input:     textinput.New(),
+		dirty:      true,
+		input:      textinput.New(),
 	}
 	m.setStyles(true)
 	m.buildRows()

@@ -166,4 +166,3 @@ func (m *RunModel) recordLines(id string, w int) []string {
 	section("Output and commands in this session", output)
 	return out
 }
-
