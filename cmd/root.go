@@ -116,6 +116,7 @@ loses nothing.`),
 		a.newAttachCmd(),
 		a.newReportCmd(),
 		a.newDemoCmd(),
+		a.newAnswersCmd(),
 		a.newVersionCmd(),
 	)
 	return root

@@ -572,7 +572,7 @@ func TestRunAnswersFormValidates(t *testing.T) {
 	waitOutput(t, tm, "SSH port of the old server")
 	tm.Type("99999")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	waitOutput(t, tm, "outside 1-65535")
+	waitOutput(t, tm, "expected a TCP port number from 1 to 65535")
 	if d := rec.all(); len(d) != 0 {
 		t.Fatalf("an invalid port was sent: %+v", d)
 	}

@@ -3,11 +3,18 @@ package wizard
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/ferry-migrate/ferry/remote"
 	"github.com/ferry-migrate/ferry/tasks"
@@ -22,36 +29,36 @@ const AnswersFile = "answers.json"
 // every step without a person.
 type AnswerSet struct {
 	// Answers to the runbook's questions, by key.
-	Answers map[string]string `json:"answers,omitempty"`
+	Answers map[string]string `json:"answers,omitempty" yaml:"answers,omitempty"`
 	// Confirm lists the destructive steps (by id) the file allows to run.
-	Confirm []string `json:"confirm,omitempty"`
+	Confirm []string `json:"confirm,omitempty" yaml:"confirm,omitempty"`
 	// Done lists the manual steps (by id) the admin has done by hand.
-	Done []string `json:"done,omitempty"`
+	Done []string `json:"done,omitempty" yaml:"done,omitempty"`
 	// Skip maps step ids to the reason they are skipped.
-	Skip map[string]string `json:"skip,omitempty"`
+	Skip map[string]string `json:"skip,omitempty" yaml:"skip,omitempty"`
 	// ConfirmDeletions maps step ids to the most deletions the file accepts
 	// for any one directory of that step's transfers, when a transfer would
 	// delete more than ferry lets through unconfirmed (the "type delete N"
 	// question). A larger count still stops for a person.
-	ConfirmDeletions map[string]int `json:"confirm_deletions,omitempty"`
+	ConfirmDeletions map[string]int `json:"confirm_deletions,omitempty" yaml:"confirm_deletions,omitempty"`
 	// Rerun lists the steps (by id) the file allows to run again when a
 	// stopped or killed ferry left them interrupted and they are not re-run
 	// without asking (destructive steps, steps not safe to re-run). A
 	// destructive step runs only if Confirm lists it too.
-	Rerun []string `json:"rerun_interrupted,omitempty"`
+	Rerun []string `json:"rerun_interrupted,omitempty" yaml:"rerun_interrupted,omitempty"`
 	// Repeat maps repeatable step ids to how many passes to run (default 1).
-	Repeat map[string]int `json:"repeat,omitempty"`
+	Repeat map[string]int `json:"repeat,omitempty" yaml:"repeat,omitempty"`
 	// TrustHostKey is the SHA256 fingerprint of the old server's host key,
 	// trusted when it is not in known_hosts yet.
-	TrustHostKey string `json:"trust_host_key,omitempty"`
+	TrustHostKey string `json:"trust_host_key,omitempty" yaml:"trust_host_key,omitempty"`
 	// ContinueChanged lets a run go on when the runbook changed since the
 	// journal began.
-	ContinueChanged bool `json:"continue_changed_runbook,omitempty"`
+	ContinueChanged bool `json:"continue_changed_runbook,omitempty" yaml:"continue_changed_runbook,omitempty"`
 	// Override maps step ids to the reason the file gives for running the
 	// step although a step it requires (Step.Requires, such as the final
 	// tests before the old server is disarmed) did not pass. Without it a
 	// headless run stops there (exit 3).
-	Override map[string]string `json:"override,omitempty"`
+	Override map[string]string `json:"override,omitempty" yaml:"override,omitempty"`
 }
 
 // ReadAnswerSet reads an answers file (see ParseAnswerSet).
@@ -64,17 +71,34 @@ func ReadAnswerSet(path string) (*AnswerSet, error) {
 }
 
 // ParseAnswerSet reads the content b of the answers file name: one JSON
-// object. Unknown fields, bad JSON and text after the object are errors
-// naming the file (and the line, for syntax errors).
+// object, or the same fields as a YAML mapping (a file whose first
+// character other than white space is not "{"), so that a file started
+// from "ferry answers template" may keep its comments. Unknown fields
+// (named with the nearest known field), values of the wrong type (named by
+// their field), bad syntax and text after the object are errors naming the
+// file, and the line where the syntax says it. Whether the answers suit a
+// runbook is Validate's work.
 func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+		return parseAnswerSetYAML(name, b)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var a AnswerSet
 	if err := dec.Decode(&a); err != nil {
 		var se *json.SyntaxError
-		if ok := asSyntax(err, &se); ok {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
 			return nil, fmt.Errorf("answers file %s:%d: %v", name, line, err)
+		case errors.As(err, &te) && te.Field != "":
+			line := 1 + bytes.Count(b[:min(int(te.Offset), len(b))], []byte("\n"))
+			return nil, fmt.Errorf("answers file %s:%d: %s: expected %s, got a JSON %s", name, line, fieldWords(b, te.Field, te.Type), kindWords(te.Type), te.Value)
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			f, _ = strconv.Unquote(f)
+			return nil, fmt.Errorf("answers file %s: %s", name, unknownField(f))
 		}
 		return nil, fmt.Errorf("answers file %s: %v", name, err)
 	}
@@ -85,74 +109,244 @@ func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 	return &a, nil
 }
 
-func asSyntax(err error, target **json.SyntaxError) bool {
-	se, ok := err.(*json.SyntaxError)
-	if ok {
-		*target = se
+// parseAnswerSetYAML is ParseAnswerSet for a YAML file.
+func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
+	defer func() {
+		// The YAML library is not ours: whatever input makes it panic is
+		// refused, not a crash.
+		if r := recover(); r != nil {
+			a, err = nil, fmt.Errorf("answers file %s: not a readable YAML or JSON answers file (%v)", name, r)
+		}
+	}()
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, yamlAnswersError(name, err)
 	}
-	return ok
+	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("answers file %s: an answers file is one JSON object or YAML mapping (answers, confirm, done ...)", name)
+	}
+	doc := root.Content[0]
+	known := AnswerSetFields()
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k := doc.Content[i]
+		if !slices.Contains(known, k.Value) {
+			return nil, fmt.Errorf("answers file %s:%d: %s", name, k.Line, unknownField(k.Value))
+		}
+	}
+	a = &AnswerSet{}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(a); err != nil {
+		return nil, yamlAnswersError(name, err)
+	}
+	return a, nil
 }
 
-// Validate checks the answers against the runbook's questions: every key is
-// asked by some step and every value is valid for its type.
-func (a *AnswerSet) Validate(rb *Runbook) error {
-	qs := map[string]Question{}
-	for _, s := range rb.Steps {
-		for _, q := range s.Ask {
-			qs[q.Key] = q
-		}
+var yamlErrLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlAnswersError words a YAML decoding error of the answers file name,
+// with its line when the library gives one.
+func yamlAnswersError(name string, err error) error {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
 	}
-	keys := make([]string, 0, len(a.Answers))
-	for k := range a.Answers {
-		keys = append(keys, k)
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("answers file %s:%s: %s", name, m[1], m[2])
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		q, ok := qs[k]
-		if !ok {
-			return fmt.Errorf("answers file: %q is not a question of runbook %s", k, rb.ID)
-		}
-		if err := ValidateAnswer(q, a.Answers[k]); err != nil {
-			return fmt.Errorf("answers file: %w", err)
-		}
-	}
-	for _, list := range [][]string{a.Confirm, a.Done, a.Rerun} {
-		for _, id := range list {
-			if rb.Step(id) == nil {
-				return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)
+	return fmt.Errorf("answers file %s: %s", name, strings.TrimPrefix(msg, "yaml: "))
+}
+
+// unknownField words a top-level field the answers file does not have,
+// naming the nearest one it has.
+func unknownField(f string) string {
+	return fmt.Sprintf("unknown field %q (nearest known field: %s; the fields are %s)", f, Nearest(f, AnswerSetFields()), strings.Join(AnswerSetFields(), ", "))
+}
+
+// fieldWords names the field of a JSON type error for a message: "key
+// ssh_port" for an answer, "field repeat.X" for a map entry of another
+// field, "field confirm" else. encoding/json names a map field but not the
+// entry, so the entry is found again in b: the first (in key order) whose
+// value does not decode as t.
+func fieldWords(b []byte, field string, t reflect.Type) string {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(b, &raw) == nil {
+		var entries map[string]json.RawMessage
+		if json.Unmarshal(raw[field], &entries) == nil {
+			for _, k := range slices.Sorted(maps.Keys(entries)) {
+				if json.Unmarshal(entries[k], reflect.New(t).Interface()) != nil {
+					if field == "answers" {
+						return "key " + k
+					}
+					return "field " + field + "." + k
+				}
 			}
 		}
 	}
-	for id := range a.Skip {
-		if rb.Step(id) == nil {
-			return fmt.Errorf("answers file: %q is not a step of runbook %s", id, rb.ID)
+	return "field " + field
+}
+
+// kindWords says in words what a Go type of AnswerSet holds.
+func kindWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string (in quotes)"
+	case reflect.Int:
+		return "a whole number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}
+
+// AnswerSetFields returns the top-level fields of an answers file, as
+// written in the file (the JSON names of AnswerSet), in declaration order.
+func AnswerSetFields() []string {
+	t := reflect.TypeFor[AnswerSet]()
+	out := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out = append(out, name)
+	}
+	return out
+}
+
+// trustKeyForm is the form of a host key's SHA256 fingerprint as ssh and
+// ferry print it: "SHA256:" and 43 characters of unpadded base64.
+var trustKeyForm = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)
+
+// Validate checks the answers against the runbook's questions and steps,
+// the same checks whether it comes from "ferry run", "ferry demo" or
+// "ferry answers check": every answer key is a question of rb (else the
+// error names the nearest key that is) and its value is valid for the
+// question's type (ValidateAnswer); every step id listed is one of rb's
+// (nearest named likewise); repeat names repeatable steps and at least one
+// pass; confirm_deletions counts are 1 or more; trust_host_key has the
+// SHA256 fingerprint form. Every problem found is reported, one per line
+// (errors.Join), each naming its key or field.
+func (a *AnswerSet) Validate(rb *Runbook) error {
+	qs := map[string]Question{}
+	var qkeys, ids, repeatable, gated []string
+	for _, s := range rb.Steps {
+		ids = append(ids, s.ID)
+		if s.Repeatable {
+			repeatable = append(repeatable, s.ID)
+		}
+		if len(s.Requires) > 0 {
+			gated = append(gated, s.ID)
+		}
+		for _, q := range s.Ask {
+			if _, ok := qs[q.Key]; !ok {
+				qkeys = append(qkeys, q.Key)
+			}
+			qs[q.Key] = q
 		}
 	}
-	for id, why := range a.Override {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("answers file: "+format, args...))
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.Answers)) {
+		q, ok := qs[k]
+		if !ok {
+			bad("key %q is not a question of runbook %s (nearest known key: %s)", k, rb.ID, Nearest(k, qkeys))
+			continue
+		}
+		if err := ValidateAnswer(q, a.Answers[k]); err != nil {
+			errs = append(errs, fmt.Errorf("answers file: %w", err))
+		}
+	}
+	step := func(field, id string) {
+		if rb.Step(id) == nil {
+			bad("%s: %q is not a step of runbook %s (nearest step: %s)", field, id, rb.ID, Nearest(id, ids))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		list []string
+	}{{"confirm", a.Confirm}, {"done", a.Done}, {"rerun_interrupted", a.Rerun}} {
+		for _, id := range f.list {
+			step(f.name, id)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(a.Skip)) {
+		step("skip", id)
+	}
+	for _, id := range slices.Sorted(maps.Keys(a.Override)) {
 		if s := rb.Step(id); s == nil || len(s.Requires) == 0 {
-			return fmt.Errorf("answers file: override: %q is not a step of runbook %s that requires others to pass", id, rb.ID)
-		}
-		if strings.TrimSpace(why) == "" {
-			return fmt.Errorf("answers file: override: %s needs a reason", id)
+			bad("override: %q is not a step of runbook %s that requires others to pass (those that do: %s)", id, rb.ID, strings.Join(gated, ", "))
+		} else if strings.TrimSpace(a.Override[id]) == "" {
+			bad("override: %s needs a reason", id)
 		}
 	}
-	for id, n := range a.Repeat {
+	for _, id := range slices.Sorted(maps.Keys(a.Repeat)) {
+		n := a.Repeat[id]
 		if s := rb.Step(id); s == nil || !s.Repeatable {
-			return fmt.Errorf("answers file: repeat: %q is not a repeatable step of runbook %s", id, rb.ID)
-		}
-		if n < 1 {
-			return fmt.Errorf("answers file: repeat: %s runs at least one pass, not %d", id, n)
+			bad("repeat: %q is not a repeatable step of runbook %s (repeatable: %s)", id, rb.ID, strings.Join(repeatable, ", "))
+		} else if n < 1 {
+			bad("repeat: %s runs at least one pass, not %d", id, n)
 		}
 	}
-	for id, n := range a.ConfirmDeletions {
+	for _, id := range slices.Sorted(maps.Keys(a.ConfirmDeletions)) {
+		n := a.ConfirmDeletions[id]
 		if rb.Step(id) == nil {
-			return fmt.Errorf("answers file: confirm_deletions: %q is not a step of runbook %s", id, rb.ID)
-		}
-		if n < 1 {
-			return fmt.Errorf("answers file: confirm_deletions: %s: %d is not a number of deletions (1 or more)", id, n)
+			bad("confirm_deletions: %q is not a step of runbook %s (nearest step: %s)", id, rb.ID, Nearest(id, ids))
+		} else if n < 1 {
+			bad("confirm_deletions: %s: %d is not a number of deletions (1 or more)", id, n)
 		}
 	}
-	return nil
+	if a.TrustHostKey != "" && !trustKeyForm.MatchString(a.TrustHostKey) {
+		bad("trust_host_key: expected a host key fingerprint as ssh-keygen -l prints it (SHA256: and 43 characters), got %q", a.TrustHostKey)
+	}
+	return errors.Join(errs...)
+}
+
+// Nearest returns the word of known closest to w: one that begins with w
+// (or that w begins with), else the one with the fewest single-character
+// insertions, deletions and substitutions, case ignored; the first in
+// known's order on a tie; "" when known is empty. Error messages use
+// it to point at what was probably meant.
+func Nearest(w string, known []string) string {
+	best, bestD := "", 0
+	lw := strings.ToLower(w)
+	for i, k := range known {
+		lk := strings.ToLower(k)
+		d := editDistance(lw, lk)
+		if lw != "" && (strings.HasPrefix(lk, lw) || strings.HasPrefix(lw, lk)) {
+			d = -1 // one begins the other: "rerun" for rerun_interrupted
+		}
+		if i == 0 || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 // DeletionsWord is what the admin types to let one transfer delete n
@@ -185,16 +379,72 @@ func (a *AnswerSet) Save(dir string, secret map[string]bool) error {
 	return remote.WriteFileAtomic(filepath.Join(dir, AnswersFile), append(b, '\n'), 0o600)
 }
 
-// ValidateAnswer checks one answer against its question's type. The error
-// names the question and the bad value.
+// AnswerError is an answer refused for its question's type: the key, what
+// the type expects (in words, as Expected gives it), the value given, and
+// the validator's own reason when it says more than "not X".
+type AnswerError struct {
+	Key      string
+	Expected string
+	Got      string
+	Reason   error
+}
+
+// Error reads "key backup_dir: expected an absolute path, got "backup"",
+// with the reason after it in parentheses when there is one.
+func (e *AnswerError) Error() string {
+	msg := fmt.Sprintf("key %s: expected %s, got %q", e.Key, e.Expected, e.Got)
+	if e.Reason != nil {
+		msg += " (" + e.Reason.Error() + ")"
+	}
+	return msg
+}
+
+func (e *AnswerError) Unwrap() error { return e.Reason }
+
+// Expected says in words what an answer to q must be, by its type: "an
+// absolute path", "yes or no", "one of replace, leave" ... The same words
+// are in AnswerError, the schema's descriptions and docs/answers.md.
+func Expected(q Question) string {
+	switch q.Type {
+	case "ip":
+		return "an IP address (like 192.0.2.10 or 2001:db8::10)"
+	case "port":
+		return "a TCP port number from 1 to 65535"
+	case "hostname":
+		return "a host name (letters, digits, hyphens and dots)"
+	case "address":
+		return "an IP address or a host name"
+	case "email":
+		return "a plain e-mail address (like admin@example.com)"
+	case "ips":
+		return fmt.Sprintf("1 to %d IP addresses separated by spaces or commas", tasks.MaxNameservers)
+	case "path":
+		return "an absolute path"
+	case "yesno":
+		return "yes or no (also y, n, true, false)"
+	case "choice":
+		return "one of " + strings.Join(q.Choices, ", ")
+	case "text":
+		return "a non-empty text"
+	case "secret":
+		return "a non-empty secret"
+	}
+	return "a value of type " + q.Type
+}
+
+// ValidateAnswer checks one answer against its question's type, after
+// trimming white space around it. The error is an *AnswerError naming the
+// key, what was expected and the value given.
 func ValidateAnswer(q Question, v string) error {
 	v = strings.TrimSpace(v)
 	var err error
+	generic := false // the validator's message says no more than Expected
 	switch q.Type {
 	case "ip":
 		err = tasks.ValidIP(v)
 	case "port":
 		err = tasks.ValidPort(v)
+		generic = true
 	case "hostname":
 		err = tasks.ValidHostname(v)
 	case "address":
@@ -207,33 +457,36 @@ func ValidateAnswer(q Question, v string) error {
 		err = tasks.ValidNameservers(SplitList(v))
 	case "path":
 		if !strings.HasPrefix(v, "/") {
-			err = fmt.Errorf("%q is not an absolute path", v)
+			err, generic = errors.New("not absolute"), true
 		} else if strings.ContainsAny(v, "\n\x00") {
-			err = fmt.Errorf("%q holds a newline or NUL byte", v)
+			err = errors.New("it holds a newline or NUL byte")
 		}
 	case "yesno":
 		switch strings.ToLower(v) {
 		case "yes", "no", "y", "n", "true", "false":
 		default:
-			err = fmt.Errorf("%q is not yes or no", v)
+			err, generic = errors.New("not yes or no"), true
 		}
 	case "choice":
-		ok := false
-		for _, c := range q.Choices {
-			ok = ok || c == v
-		}
-		if !ok {
-			err = fmt.Errorf("%q is not one of %s", v, strings.Join(q.Choices, ", "))
+		if !slices.Contains(q.Choices, v) {
+			err, generic = errors.New("not a choice"), true
 		}
 	case "text", "secret":
 		if v == "" {
-			err = fmt.Errorf("an empty answer")
+			err, generic = errors.New("empty"), true
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("%s (%s): %w", q.Key, q.Prompt, err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	e := &AnswerError{Key: q.Key, Expected: Expected(q), Got: v, Reason: err}
+	if q.Type == "secret" {
+		e.Got = "" // never repeat a secret
+	}
+	if generic || v == "" || strings.HasPrefix(err.Error(), strconv.Quote(v)+" is not ") {
+		e.Reason = nil
+	}
+	return e
 }
 
 // SplitList splits a list answer on commas and white space.

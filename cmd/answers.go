@@ -1,0 +1,161 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-migrate/ferry/assets"
+	"github.com/ferry-migrate/ferry/checklist"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// newAnswersCmd is "ferry answers": the answers file of a headless run,
+// described (schema), started (template) and checked (check). Its format
+// is documented in docs/answers.md.
+func (a *app) newAnswersCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "answers",
+		Short: "Write and check the answers file of a headless run",
+		Long: strings.TrimSpace(`
+A headless run (ferry run --headless --answers FILE) takes every answer,
+confirmation and manual "done" from an answers file, JSON or YAML. These
+commands print its JSON Schema, print a commented file to start from, and
+check a file against a runbook without running anything (the same checks
+ferry run makes before it starts).`),
+		Example: `  ferry answers template --runbook greenarrow > answers.yaml
+  ferry answers check --runbook greenarrow answers.yaml
+  ferry answers schema --runbook bluemind > answers-bluemind.schema.json`,
+		Args: cobra.NoArgs,
+	}
+	c.AddCommand(a.newAnswersSchemaCmd(), a.newAnswersTemplateCmd(), a.newAnswersCheckCmd())
+	return c
+}
+
+func (a *app) newAnswersSchemaCmd() *cobra.Command {
+	var rbName string
+	c := &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema (draft 2020-12) of the answers file",
+		Long: strings.TrimSpace(`
+Prints the JSON Schema of an answers file for one runbook (--runbook), or,
+without --runbook, one that accepts a file valid for any built-in runbook.
+Editors and CI linters can use it; ferry answers check is the authority and
+checks a little more (port ranges, a resolver listed twice ...).`),
+		Args: cobra.NoArgs,
+		RunE: a.action(func(*cobra.Command, []string) error {
+			var s map[string]any
+			if rbName != "" {
+				rb, err := wizard.LoadRunbook(rbName)
+				if err != nil {
+					return err
+				}
+				s = wizard.AnswersSchema(rb)
+			} else {
+				var rbs []*wizard.Runbook
+				for _, n := range assets.Names() {
+					rb, err := wizard.LoadRunbook(n)
+					if err != nil {
+						return err
+					}
+					rbs = append(rbs, rb)
+				}
+				s = wizard.AnswersSchemaAny(rbs)
+			}
+			b, err := wizard.MarshalSchema(s)
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(b)
+			return err
+		}),
+	}
+	runbookFlag(c, &rbName)
+	return c
+}
+
+func (a *app) newAnswersTemplateCmd() *cobra.Command {
+	var rbName string
+	c := &cobra.Command{
+		Use:   "template",
+		Short: "Print a commented answers file to start from (YAML)",
+		Long: strings.TrimSpace(`
+Prints an answers file for the runbook in YAML, every key and step list
+explained in comments. Keys every run asks have a line to fill in (empty
+values are refused until filled in); keys asked only under a condition,
+and the destructive steps to confirm and manual steps to mark done, are
+commented out: uncomment what applies.`),
+		Args: cobra.NoArgs,
+		RunE: a.action(func(*cobra.Command, []string) error {
+			if rbName == "" {
+				return usage(errors.New("--runbook is required: greenarrow, bluemind or a runbook file"))
+			}
+			rb, err := wizard.LoadRunbook(rbName)
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(wizard.AnswersTemplate(rb, checklist.WhenText))
+			return err
+		}),
+	}
+	runbookFlag(c, &rbName)
+	return c
+}
+
+func (a *app) newAnswersCheckCmd() *cobra.Command {
+	var rbName string
+	c := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Check an answers file against a runbook, running nothing",
+		Long: strings.TrimSpace(`
+Reads FILE (JSON or YAML) and checks it against the runbook as ferry run
+does before it starts: every problem is printed on stderr, one per line,
+naming the key or field, and the exit code is 2. A good file prints a
+summary on stdout and exits 0.`),
+		Args: cobra.ExactArgs(1),
+		RunE: a.action(func(_ *cobra.Command, args []string) error {
+			if rbName == "" {
+				return usage(errors.New("--runbook is required: greenarrow, bluemind or a runbook file"))
+			}
+			rb, err := wizard.LoadRunbook(rbName)
+			if err != nil {
+				return err
+			}
+			set, err := wizard.ReadAnswerSet(args[0])
+			if err != nil {
+				return usage(err)
+			}
+			if err := set.Validate(rb); err != nil {
+				return usage(err)
+			}
+			fmt.Fprintf(a.stdout, "%s: good for runbook %s: %d answers, %d steps confirmed, %d manual steps done, %d skipped\n",
+				args[0], rb.ID, len(set.Answers), len(set.Confirm), len(set.Done), len(set.Skip))
+			if missing := unansweredKeys(rb, set); len(missing) > 0 {
+				fmt.Fprintf(a.stdout, "not given (a headless run stops with exit 3 if a step asks them): %s\n", strings.Join(missing, ", "))
+			}
+			return nil
+		}),
+	}
+	runbookFlag(c, &rbName)
+	return c
+}
+
+// unansweredKeys lists the question keys of rb that set does not answer,
+// those some step asks with no condition first (marked "always asked"),
+// then those asked only under a condition.
+func unansweredKeys(rb *wizard.Runbook, set *wizard.AnswerSet) []string {
+	var always, sometimes []string
+	for _, k := range wizard.AnswerKeys(rb) {
+		if _, ok := set.Answers[k.Key]; ok {
+			continue
+		}
+		if k.Always {
+			always = append(always, k.Key+" (always asked)")
+		} else {
+			sometimes = append(sometimes, k.Key)
+		}
+	}
+	return append(always, sometimes...)
+}
