@@ -1,6 +1,6 @@
 # Shortcuts for ferry's everyday commands. CI runs .ci/run.
 
-.PHONY: test vet fmt build snapshot demo
+.PHONY: test vet fmt build docs snapshot demo
 
 # The test command, exactly as the README gives it.
 test:
@@ -15,6 +15,11 @@ fmt:
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o ferry .
+
+# Manual pages and shell completions into build/docs (not committed); the
+# snapshot makes them itself.
+docs:
+	go run ./cmd/gendocs build/docs
 
 # Static binaries, .deb and .rpm packages into dist/ (not committed).
 snapshot:
