@@ -158,6 +158,9 @@ the default state directory (\fB\-\-state\-dir\fR): the journal, its copy \fBjou
 .TP
 .I /usr/share/doc/ferry/README.md
 how to try ferry on simulated servers and how to use it for real.
+.TP
+.I /usr/share/doc/ferry/answers.md
+the answers file of a headless run, key by key (see also \fBferry\-answers\fR(1)).
 `
 
 // withRootSections inserts rootSections into the roff page before its SEE
