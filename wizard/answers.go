@@ -59,6 +59,9 @@ type AnswerSet struct {
 	// tests before the old server is disarmed) did not pass. Without it a
 	// headless run stops there (exit 3).
 	Override map[string]string `json:"override,omitempty" yaml:"override,omitempty"`
+	// Path is the file the set was read from ("" when it was not read from
+	// a file); the journal names it as who decided.
+	Path string `json:"-" yaml:"-"`
 }
 
 // ReadAnswerSet reads an answers file (see ParseAnswerSet).
@@ -67,7 +70,11 @@ func ReadAnswerSet(path string) (*AnswerSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("answers file: %w", err)
 	}
-	return ParseAnswerSet(path, b)
+	set, err := ParseAnswerSet(path, b)
+	if set != nil {
+		set.Path = path
+	}
+	return set, err
 }
 
 // ParseAnswerSet reads the content b of the answers file name: one JSON
@@ -211,6 +218,9 @@ func AnswerSetFields() []string {
 	out := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "-" {
+			continue // not in the file (Path)
+		}
 		out = append(out, name)
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,7 +98,8 @@ type Engine struct {
 	// red masks secret values (secret answers, secret-stream lines) in
 	// every journaled event.
 	red Redactor
-	// Actor names who decides (user@host, or "answers file").
+	// Actor names who decides: Who(os.Getenv) by default, or the answers
+	// file in a headless run (AnswersFileActor).
 	Actor string
 	// ProgressInterval is how often progress is passed on (default 100ms).
 	ProgressInterval time.Duration
@@ -124,7 +126,7 @@ func NewEngine(rb *Runbook, j *Journal, past []Event, exec Executor, sink func(E
 		decisions: make(chan Decision, 16),
 		secrets:   map[string]string{},
 		secretKey: map[string]bool{},
-		Actor:     "admin",
+		Actor:     Who(os.Getenv),
 	}
 	for _, s := range rb.Steps {
 		for _, q := range s.Ask {
@@ -456,6 +458,15 @@ func (e *Engine) applicable(s *Step) ([]Question, error) {
 	return qs, nil
 }
 
+// confirmedHow says how a confirmation was given: typed by a person, or
+// allowed by the answers file's confirm list (nobody typed anything).
+func confirmedHow(actor, word string) string {
+	if strings.HasPrefix(actor, "answers file") {
+		return "allowed by the answers file's confirm list (the word was " + word + ")"
+	}
+	return "typed " + word
+}
+
 // Unmet returns, for each step s requires (Step.Requires) that has not
 // passed, its title and status in words ("Check the configuration
 // (skipped)"), in the runbook's order; nil when every one passed. Only
@@ -668,7 +679,7 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 			}
 		}
 		if word != "" {
-			if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: "typed " + word}); err != nil {
+			if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: confirmedHow(d.Actor, word)}); err != nil {
 				return err
 			}
 		}
@@ -997,7 +1008,7 @@ func (e *Engine) attempt(ctx context.Context, s *Step) error {
 				return e.skip(s, d.Reason, d.Actor)
 			}
 			if d.Action == ActConfirm && strings.TrimSpace(d.Text) == word {
-				if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: "typed " + word}); err != nil {
+				if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: confirmedHow(d.Actor, word)}); err != nil {
 					return err
 				}
 				break

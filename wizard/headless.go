@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 	// every event and in the error returned.
 	e := s.Engine
 	red := &e.red
-	e.Actor = "answers file"
+	e.Actor = AnswersFileActor(set.Path, Who(os.Getenv))
 	e.MaxPassFailures = HeadlessMaxPassFailures
 	for k, v := range set.Answers {
 		for _, st := range e.rb.Steps {
@@ -113,7 +114,7 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 			return
 		}
 		d.Step = ev.Step
-		d.Actor = "answers file"
+		d.Actor = e.Actor
 		e.Decide(d)
 	})
 	// After the sink is set, so the changes show in the output.
