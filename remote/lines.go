@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"bytes"
 	"sync"
 
 	"github.com/charmbracelet/x/ansi"
@@ -14,34 +13,72 @@ import (
 // deliver a last line without a terminator.
 func LineWriter(fn func(line string)) *Lines { return &Lines{fn: fn} }
 
-// Lines is the io.Writer made by LineWriter.
+// LineBytesWriter is LineWriter for a reader of many lines (rsync's
+// progress records, a verbose restore): fn gets each non-empty line as a
+// slice that is valid only until fn returns, so that splitting a large
+// block of output allocates nothing per line. A line of printable ASCII
+// (the usual case) is passed as it came; any other line is stripped of
+// terminal control sequences first, as LineWriter does. Calls to fn never
+// overlap.
+func LineBytesWriter(fn func(line []byte)) *Lines { return &Lines{fnb: fn} }
+
+// Lines is the io.Writer made by LineWriter and LineBytesWriter.
 type Lines struct {
 	mu  sync.Mutex
-	buf []byte
+	buf []byte // the unterminated rest of the last Write
 	fn  func(string)
+	fnb func([]byte)
 }
 
 // maxLine bounds a line held while waiting for its end.
 const maxLine = 64 << 10
 
-// Write implements io.Writer.
+// Write implements io.Writer. It scans p in place and copies only an
+// unterminated last line, to join it with the next Write.
 func (w *Lines) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
+	n := len(p)
+	if len(w.buf) > 0 {
+		// Finish the line held from the last Write.
+		i := indexEOL(p)
+		if i < 0 {
+			w.buf = append(w.buf, p...)
+			if len(w.buf) > maxLine {
+				w.emit(w.buf)
+				w.buf = w.buf[:0]
+			}
+			return n, nil
+		}
+		w.buf = append(w.buf, p[:i]...)
+		w.emit(w.buf)
+		w.buf = w.buf[:0]
+		p = p[i+1:]
+	}
 	for {
-		i := bytes.IndexAny(w.buf, "\r\n")
+		i := indexEOL(p)
 		if i < 0 {
 			break
 		}
-		w.emit(w.buf[:i])
-		w.buf = w.buf[i+1:]
+		w.emit(p[:i])
+		p = p[i+1:]
 	}
-	if len(w.buf) > maxLine {
-		w.emit(w.buf)
-		w.buf = w.buf[:0]
+	if len(p) > maxLine {
+		w.emit(p)
+		p = nil
 	}
-	return len(p), nil
+	w.buf = append(w.buf, p...)
+	return n, nil
+}
+
+// indexEOL is the index of the first "\r" or "\n" in b, or -1.
+func indexEOL(b []byte) int {
+	for i, c := range b {
+		if c == '\n' || c == '\r' {
+			return i
+		}
+	}
+	return -1
 }
 
 // Flush delivers what remains after the last line end.
@@ -55,8 +92,31 @@ func (w *Lines) Flush() {
 }
 
 func (w *Lines) emit(b []byte) {
-	s := ansi.Strip(string(b))
-	if s != "" {
+	if len(b) == 0 {
+		return
+	}
+	if w.fnb != nil {
+		if printableASCII(b) {
+			w.fnb(b)
+			return
+		}
+		if s := ansi.Strip(string(b)); s != "" {
+			w.fnb([]byte(s))
+		}
+		return
+	}
+	if s := ansi.Strip(string(b)); s != "" {
 		w.fn(s)
 	}
+}
+
+// printableASCII reports whether every byte of b is printable ASCII, which
+// ansi.Strip would leave as it is.
+func printableASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -150,10 +151,41 @@ func (l *Local) Exec(ctx context.Context, c Cmd) (Result, error) {
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = c.Stdout
 	cmd.Stderr = c.Stderr
+	// Output read line by line goes through a paced pipe: large reads,
+	// a pause when the pipe runs dry, so that a program flushing every
+	// record does not wake ferry once per record.
+	var paced []*pacedPipe
+	for _, w := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
+		lw, ok := (*w).(*Lines)
+		if !ok {
+			continue
+		}
+		if w == &cmd.Stderr && len(paced) > 0 && c.Stdout == io.Writer(lw) {
+			// One writer for both streams: one pipe, as os/exec does.
+			*w = cmd.Stdout
+			continue
+		}
+		p, err := newPacedPipe(*w)
+		if err != nil {
+			for _, p := range paced {
+				p.discard()
+			}
+			return Result{ExitCode: 127}, fmt.Errorf("host %s: start %s: %w", l.name, c.Argv[0], err)
+		}
+		paced = append(paced, p)
+		*w = p.w
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
+		for _, p := range paced {
+			p.discard()
+		}
 		return Result{ExitCode: 127}, fmt.Errorf("host %s: start %s: %w", l.name, c.Argv[0], err)
+	}
+	for _, p := range paced {
+		p.closeWrite()
+		p.start()
 	}
 	done := make(chan struct{})
 	go func() {
@@ -169,6 +201,9 @@ func (l *Local) Exec(ctx context.Context, c Cmd) (Result, error) {
 		}
 	}()
 	err := cmd.Wait()
+	for _, p := range paced {
+		p.wait()
+	}
 	close(done)
 	res := Result{Duration: time.Since(start)}
 	var ee *exec.ExitError
