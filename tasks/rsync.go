@@ -1,10 +1,14 @@
 package tasks
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,16 +57,23 @@ type RsyncOptions struct {
 	// Delete removes from Dst what is not in Src (--delete), behind a guard:
 	// see Rsync.
 	Delete bool
-	// MaxDelete is passed as --max-delete; zero lets ferry choose when
-	// Delete is set (the dry run's count plus DeleteThreshold).
+	// MaxDelete, when not zero, is the --max-delete cap itself, in entries
+	// (a runbook's max_delete): it replaces the limit ferry computes (see
+	// DeleteLimit), and a larger ConfirmDeletes still raises it.
 	MaxDelete int
 	// DeleteThreshold is how many deletions pass without confirmation; zero
 	// means DefaultDeleteThreshold. From 100 deletions on, deleting more
 	// than a tenth of the tree needs confirmation too.
 	DeleteThreshold int
 	// ConfirmDeletes is the number of deletions the admin accepted after
-	// seeing a refusal; a dry run finding no more than that goes ahead.
+	// seeing a refusal: the pass's --max-delete is then at least this.
 	ConfirmDeletes int
+	// TreeEntries is how many entries (files, directories, links) the
+	// destination holds, as the last pass of the same directory left it
+	// (its --stats "Number of files"); the share rule of the --delete
+	// guard uses it. Zero means unknown: the guard then counts the
+	// destination itself when it is not empty.
+	TreeEntries int64
 	// Hot marks a pass made while the services still run: exit 24 (files
 	// vanished during the transfer) is then a warning, not a failure.
 	Hot bool
@@ -88,9 +99,13 @@ type RsyncResult struct {
 	Stats   RsyncStats
 	// Final is the last Progress reported.
 	Final Progress
-	// PlannedDeletes is what the --delete dry run counted (-1: no dry run).
-	PlannedDeletes int
-	Duration       time.Duration
+	// MaxDelete is the --max-delete cap the transfer carried (0: none, the
+	// run had no --delete).
+	MaxDelete int
+	// Deletions is how many entries rsync listed as deleted ("deleting
+	// NAME" lines of --info=del).
+	Deletions int
+	Duration  time.Duration
 }
 
 // Sentinel reasons for a refused --delete, matched with errors.Is on a
@@ -104,13 +119,22 @@ var (
 	errRsyncBadArguments = errors.New("bad rsync options")
 )
 
-// DeleteRefusedError is returned when ferry will not run rsync --delete.
-// Nothing has been changed on either side.
+// DeleteRefusedError is returned when ferry will not let rsync --delete
+// go on. For ErrSourceMissing and ErrSourceEmpty no rsync ran and nothing
+// changed. For ErrTooManyDeletions rsync ran with --max-delete=Threshold and
+// stopped deleting there (its exit code 25): the transfer itself is done,
+// Deleted entries are gone, the rest wait for the admin's confirmation.
 type DeleteRefusedError struct {
-	Path      string // the source path as the runbook names it
-	Reason    error  // ErrSourceMissing, ErrSourceEmpty or ErrTooManyDeletions
-	Deletions int    // deletions the dry run found (-1: no dry run)
-	Threshold int    // the limit that was exceeded
+	Path   string // the source path as the runbook names it
+	Reason error  // ErrSourceMissing, ErrSourceEmpty or ErrTooManyDeletions
+	// Deletions is how many entries would go in all: for an empty source
+	// the destination's entries, for a stopped pass the deletions rsync
+	// made plus those it reported skipped (-1: unknown).
+	Deletions int
+	// Deleted is how many of those the stopped pass deleted (up to the
+	// cap, as the limit allows without confirmation).
+	Deleted   int
+	Threshold int // the limit that was exceeded (the --max-delete cap)
 	Sample    []string
 }
 
@@ -121,7 +145,7 @@ func (e *DeleteRefusedError) Error() string {
 	case errors.Is(e.Reason, ErrSourceEmpty) && e.Deletions > 0:
 		fmt.Fprintf(&b, "; the run would delete all %d entries of the destination (an unmounted disk?)", e.Deletions)
 	case errors.Is(e.Reason, ErrTooManyDeletions):
-		fmt.Fprintf(&b, " (%d deletions, limit %d)", e.Deletions, e.Threshold)
+		fmt.Fprintf(&b, " (%d deletions, limit %d; rsync stopped deleting after %d)", e.Deletions, e.Threshold, e.Deleted)
 	}
 	if len(e.Sample) > 0 {
 		fmt.Fprintf(&b, "; first: %s", strings.Join(e.Sample, ", "))
@@ -139,7 +163,7 @@ func (e *DeleteRefusedError) Unwrap() error { return e.Reason }
 type RsyncExitError struct {
 	Code    int
 	Meaning string
-	Stage   string   // "transfer" or "dry run"
+	Stage   string   // "transfer"
 	Stderr  []string // the last lines rsync wrote on stderr
 }
 
@@ -211,9 +235,10 @@ func mapped(fn func(string) string, p string) string {
 	return out
 }
 
-// RsyncArgs builds the argv of the transfer (dryRun: of the --delete dry
-// run, which itemizes instead of showing progress).
-func RsyncArgs(o RsyncOptions, dryRun bool) ([]string, error) {
+// RsyncArgs builds the argv of the transfer. With Delete it carries
+// --max-delete=MaxDelete when that is set (Rsync sets it to the guard's
+// cap) and --info=del1, which lists each deletion ("deleting NAME").
+func RsyncArgs(o RsyncOptions) ([]string, error) {
 	if o.Host == nil {
 		return nil, fmt.Errorf("%w: no host to run rsync on", errRsyncBadArguments)
 	}
@@ -234,19 +259,16 @@ func RsyncArgs(o RsyncOptions, dryRun bool) ([]string, error) {
 	}
 	if o.Delete {
 		argv = append(argv, "--delete")
-		if o.MaxDelete > 0 && !dryRun {
+		if o.MaxDelete > 0 {
 			argv = append(argv, "--max-delete="+strconv.Itoa(o.MaxDelete))
 		}
+		argv = append(argv, "--info=del1")
 	}
 	argv = append(argv, "--partial")
 	if !o.IncRecursive {
 		argv = append(argv, "--no-inc-recursive")
 	}
-	if dryRun {
-		argv = append(argv, "--dry-run", "--itemize-changes", "--stats")
-	} else {
-		argv = append(argv, "--info=progress2", "--stats")
-	}
+	argv = append(argv, "--info=progress2", "--stats")
 	src := ""
 	if o.Remote != nil {
 		// -s sends the paths inside the protocol, so the remote shell never
@@ -261,83 +283,134 @@ func RsyncArgs(o RsyncOptions, dryRun bool) ([]string, error) {
 	return argv, nil
 }
 
-// rsyncProgressEvery bounds how often a running transfer reports Progress.
+// rsyncProgressEvery is how often a running transfer reports Progress: the
+// parser keeps its counters for every record, the reporter gets a snapshot
+// ten times a second at most.
 const rsyncProgressEvery = 100 * time.Millisecond
+
+// rsyncDeletionLines is how many "deleting NAME" lines of one run go to
+// the reporter one by one; the rest are counted and summed up at the end.
+const rsyncDeletionLines = 20
 
 // Rsync copies Src to Dst with live counters reported to rep (Unit
 // "bytes"); other output lines go to rep.Line.
 //
-// With Delete set it first makes sure the run cannot wipe the destination:
-// it refuses (a *DeleteRefusedError, nothing changed) when the source is
-// missing, when it is an empty directory while the destination is not, or
-// when a dry run would delete more than the threshold, unless the admin
-// confirmed at least as many deletions (ConfirmDeletes). The real run then
-// carries --max-delete so that a source changing in between cannot delete
-// much more than the dry run showed.
+// With Delete it makes sure the run cannot wipe the destination, without a
+// second pass: it refuses (a *DeleteRefusedError, no rsync run, nothing
+// changed) when the source is missing, or when it is an empty directory
+// while the destination is not, unless the admin confirmed at least as many
+// deletions as the destination holds. Otherwise the one transfer carries
+// --max-delete=N, N being DeleteLimit (the admin's confirmed count when
+// larger): rsync deletes no more than N entries, and when it would delete
+// more (its exit code 25) Rsync returns a *DeleteRefusedError naming how
+// many would go, for the admin to confirm.
 //
 // A non-zero exit is an *RsyncExitError, except 24 in a hot pass.
 func Rsync(ctx context.Context, o RsyncOptions, rep Reporter) (RsyncResult, error) {
 	if rep == nil {
 		rep = Discard
 	}
-	res := RsyncResult{PlannedDeletes: -1}
-	if _, err := RsyncArgs(o, false); err != nil {
+	var res RsyncResult
+	if _, err := RsyncArgs(o); err != nil {
 		return res, err
 	}
 	if o.Delete {
-		n, err := rsyncDeleteGuard(ctx, o, rep)
+		limit, err := rsyncDeleteGuard(ctx, o, rep)
 		if err != nil {
 			return res, err
 		}
-		res.PlannedDeletes = n
-		if o.MaxDelete == 0 && n >= 0 {
-			o.MaxDelete = max(n, o.ConfirmDeletes) + o.threshold()
-		}
+		o.MaxDelete = limit
 	}
-	argv, err := RsyncArgs(o, false)
+	argv, err := RsyncArgs(o)
 	if err != nil {
 		return res, err
 	}
-	res.Argv = argv
+	res.Argv, res.MaxDelete = argv, o.MaxDelete
 
 	var (
-		mu       sync.Mutex
-		parser   RsyncParser
-		lastSent time.Time
-		sentOnce bool
+		mu        sync.Mutex
+		parser    RsyncParser
+		fed, sent int // progress records fed, and fed at the last report
+		deleted   []string
+		nDeleted  int
 	)
 	parser.Base1024 = wantsBase1024(o.ExtraArgs)
-	stdout := remote.LineWriter(func(line string) {
-		now := time.Now()
+	stdout := remote.LineBytesWriter(func(line []byte) {
 		mu.Lock()
-		_, isProgress := parser.Feed(line, now)
-		var p Progress
-		send := false
-		if isProgress && (!sentOnce || now.Sub(lastSent) >= rsyncProgressEvery) {
-			p, send, lastSent, sentOnce = parser.Progress(), true, now, true
+		isProgress := parser.FeedBytes(line)
+		if isProgress {
+			fed++
+			mu.Unlock()
+			return
 		}
+		name, isDeletion := rsyncDeletion(line)
+		if isDeletion {
+			nDeleted++
+			if len(deleted) < 5 {
+				deleted = append(deleted, name)
+			}
+		}
+		n := nDeleted
 		mu.Unlock()
-		switch {
-		case send:
-			rep.Progress(p)
-		case !isProgress:
-			rep.Line("stdout", line)
+		if !isDeletion || n <= rsyncDeletionLines {
+			rep.Line("stdout", string(line))
 		}
 	})
+	// The screen's sampler: a snapshot when records came in since the last.
+	stopSampler := make(chan struct{})
+	samplerDone := make(chan struct{})
+	sample := func(now time.Time) {
+		mu.Lock()
+		if fed == sent {
+			mu.Unlock()
+			return
+		}
+		sent = fed
+		p := parser.Sample(now)
+		mu.Unlock()
+		rep.Progress(p)
+	}
+	go func() {
+		defer close(samplerDone)
+		t := time.NewTicker(rsyncProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopSampler:
+				return
+			case now := <-t.C:
+				sample(now)
+			}
+		}
+	}()
 	tail := newLineTail(20)
+	var skipped int
 	stderr := remote.LineWriter(func(line string) {
 		tail.add(line)
+		if n, ok := rsyncMaxDeleteSkipped(line); ok {
+			mu.Lock()
+			skipped += n
+			mu.Unlock()
+		}
 		rep.Line("stderr", line)
 	})
 	r, err := o.Host.Exec(ctx, remote.Cmd{Argv: argv, Stdout: stdout, Stderr: stderr})
 	stdout.Flush()
 	stderr.Flush()
+	close(stopSampler)
+	<-samplerDone
 	res.ExitCode = r.ExitCode
 	res.Duration = r.Duration
 	res.Meaning = RsyncExitMeaning(r.ExitCode)
 	mu.Lock()
 	res.Stats = parser.Stats()
+	res.Deletions = nDeleted
+	names := append([]string(nil), deleted...)
+	skippedDeletes := skipped
 	mu.Unlock()
+	if nDeleted > rsyncDeletionLines {
+		rep.Line("info", fmt.Sprintf("%d entries deleted in all (the first %d listed above)", nDeleted, rsyncDeletionLines))
+	}
 	if err != nil {
 		return res, fmt.Errorf("rsync %s to %s: %w", o.Src, o.Dst, err)
 	}
@@ -346,6 +419,16 @@ func Rsync(ctx context.Context, o RsyncOptions, rep Reporter) (RsyncResult, erro
 	case r.ExitCode == 24 && o.Hot:
 		res.Warning = "some source files vanished during the transfer; expected while services still run, the final pass will catch up"
 		rep.Line("info", "warning: "+res.Warning)
+	case r.ExitCode == 25 && o.Delete:
+		mu.Lock()
+		res.Final = parser.Sample(time.Now())
+		mu.Unlock()
+		rep.Progress(res.Final)
+		would := nDeleted + skippedDeletes
+		if skippedDeletes == 0 {
+			would = -1 // rsync did not say how many it skipped
+		}
+		return res, &DeleteRefusedError{Path: o.Src, Reason: ErrTooManyDeletions, Deletions: would, Deleted: nDeleted, Threshold: o.MaxDelete, Sample: names}
 	default:
 		mu.Lock()
 		res.Final = parser.Progress()
@@ -359,11 +442,54 @@ func Rsync(ctx context.Context, o RsyncOptions, rep Reporter) (RsyncResult, erro
 	return res, nil
 }
 
+// rsyncDeletion reads a deletion line: "deleting NAME" (--info=del1) or
+// "*deleting   NAME" (--itemize-changes).
+func rsyncDeletion(line []byte) (string, bool) {
+	for _, prefix := range []string{"deleting ", "*deleting "} {
+		if bytes.HasPrefix(line, []byte(prefix)) {
+			return strings.TrimSpace(string(line[len(prefix):])), true
+		}
+	}
+	return "", false
+}
+
+// rsyncMaxDeleteSkipped reads rsync's "Deletions stopped due to
+// --max-delete limit (N skipped)" line (stderr, exit 25).
+func rsyncMaxDeleteSkipped(line string) (int, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "Deletions stopped due to --max-delete limit (")
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := strings.Cut(rest, " skipped)")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	return n, err == nil && n >= 0
+}
+
 func (o RsyncOptions) threshold() int {
 	if o.DeleteThreshold > 0 {
 		return o.DeleteThreshold
 	}
 	return DefaultDeleteThreshold
+}
+
+// DeleteLimit is how many deletions a --delete pass may make without the
+// admin confirming them, given the destination's size in entries (tree; 0
+// when unknown): threshold (DefaultDeleteThreshold when zero), and when
+// the tree is known no more than a tenth of it, except that fewer than 100
+// deletions always pass (deleteShareFloor). A tree of 1,500 entries allows
+// 150, one of 500 allows 99.
+func DeleteLimit(threshold int, tree int64) int {
+	if threshold <= 0 {
+		threshold = DefaultDeleteThreshold
+	}
+	if tree <= 0 {
+		return threshold
+	}
+	share := max(int64(deleteShareFloor-1), tree/10)
+	return int(min(int64(threshold), share))
 }
 
 // wantsBase1024 reports whether the extra arguments ask rsync for units of
@@ -395,57 +521,91 @@ func (o RsyncOptions) sourceHost() (remote.Host, error) {
 	return nil, errNoSourceHost
 }
 
-// rsyncDeleteGuard checks that a --delete run is safe and returns how many
-// deletions its dry run found (-1 when no dry run was needed).
+// rsyncDeleteGuard makes the cheap checks of a --delete run and returns its
+// --max-delete cap. On the source (the old server): it exists, and whether
+// it is an empty directory (one listing that stops at the first entry). On
+// the destination: whether it exists and is empty (no limit to work out
+// then: nothing can go), and only when the source is empty, or the tree
+// size is not known from an earlier pass, a count of its entries.
 func rsyncDeleteGuard(ctx context.Context, o RsyncOptions, rep Reporter) (int, error) {
 	sh, err := o.sourceHost()
 	if err != nil {
-		return -1, fmt.Errorf("rsync %s: %w", o.Src, err)
+		return 0, fmt.Errorf("rsync %s: %w", o.Src, err)
 	}
 	fi, err := sh.Stat(ctx, strings.TrimSuffix(o.Src, "/"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return -1, &DeleteRefusedError{Path: o.Src, Reason: ErrSourceMissing, Deletions: -1}
+		return 0, &DeleteRefusedError{Path: o.Src, Reason: ErrSourceMissing, Deletions: -1}
 	}
 	if err != nil {
-		return -1, fmt.Errorf("rsync --delete guard: inspect source %s on %s: %w", o.Src, sh.Name(), err)
+		return 0, fmt.Errorf("rsync --delete guard: inspect source %s on %s: %w", o.Src, sh.Name(), err)
 	}
-	empty := false
+	srcEmpty := false
 	if fi.IsDir() || fi.Mode&fs.ModeSymlink != 0 {
-		empty, err = dirIsEmpty(ctx, sh, o.Src)
+		srcEmpty, err = dirIsEmpty(ctx, sh, o.Src)
 		if err != nil {
-			return -1, err
+			return 0, err
 		}
 	}
-	if _, err := o.Host.Stat(ctx, strings.TrimSuffix(o.Dst, "/")); errors.Is(err, fs.ErrNotExist) {
-		// Nothing there, nothing to delete.
-		return 0, nil
-	}
-
-	rep.Line("info", "dry run: counting what --delete would remove")
-	n, sourceEntries, sample, err := rsyncCountDeletions(ctx, o)
-	if err != nil {
-		return -1, err
-	}
-	if n > 0 && n <= o.ConfirmDeletes {
-		rep.Line("info", fmt.Sprintf("%d deletions, confirmed by the admin (%d accepted)", n, o.ConfirmDeletes))
-		return n, nil
-	}
-	if empty && n > 0 {
-		return n, &DeleteRefusedError{Path: o.Src, Reason: ErrSourceEmpty, Deletions: n, Sample: sample}
-	}
 	limit := o.threshold()
-	if n > limit {
-		return n, &DeleteRefusedError{Path: o.Src, Reason: ErrTooManyDeletions, Deletions: n, Threshold: limit, Sample: sample}
+	if o.MaxDelete > 0 {
+		limit = o.MaxDelete
 	}
-	// The destination holds about what the source holds plus what goes.
-	if n >= deleteShareFloor && int64(n)*10 > int64(n)+sourceEntries {
-		return n, &DeleteRefusedError{Path: o.Src, Reason: ErrTooManyDeletions, Deletions: n, Threshold: int((int64(n) + sourceEntries) / 10), Sample: sample}
+	capAt := func(limit int) int { return max(limit, o.ConfirmDeletes) }
+
+	dfi, err := o.Host.Stat(ctx, strings.TrimSuffix(o.Dst, "/"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return capAt(limit), nil // nothing there, nothing to delete
 	}
-	return n, nil
+	if err != nil {
+		return 0, fmt.Errorf("rsync --delete guard: inspect destination %s on %s: %w", o.Dst, o.Host.Name(), err)
+	}
+	if !dfi.IsDir() {
+		return capAt(limit), nil
+	}
+	dstEmpty, err := dirIsEmpty(ctx, o.Host, o.Dst)
+	if err != nil {
+		return 0, err
+	}
+	if dstEmpty {
+		return capAt(limit), nil
+	}
+	tree := o.TreeEntries
+	var sample []string
+	if srcEmpty || tree <= 0 {
+		tree, sample, err = countEntries(ctx, o.Host, o.Dst)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if srcEmpty {
+		// Everything in the destination would go.
+		if o.ConfirmDeletes > 0 && tree <= int64(o.ConfirmDeletes) {
+			rep.Line("info", fmt.Sprintf("the source is empty: %d deletions, confirmed by the admin (%d accepted)", tree, o.ConfirmDeletes))
+			return o.ConfirmDeletes, nil
+		}
+		return 0, &DeleteRefusedError{Path: o.Src, Reason: ErrSourceEmpty, Deletions: int(tree), Sample: sample}
+	}
+	if o.MaxDelete == 0 {
+		limit = DeleteLimit(o.threshold(), tree)
+	}
+	return capAt(limit), nil
 }
 
-// dirIsEmpty runs find on h to tell whether directory p has any entry.
+// dirIsEmpty tells whether directory p on h has any entry: on the local
+// machine by reading its first entry, elsewhere with find.
 func dirIsEmpty(ctx context.Context, h remote.Host, p string) (bool, error) {
+	if l, ok := h.(*remote.Local); ok {
+		f, err := os.Open(l.Path(p))
+		if err != nil {
+			return false, fmt.Errorf("rsync --delete guard: list %s on %s: %w", p, h.Name(), err)
+		}
+		defer f.Close()
+		names, err := f.Readdirnames(1)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, fmt.Errorf("rsync --delete guard: list %s on %s: %w", p, h.Name(), err)
+		}
+		return len(names) == 0, nil
+	}
 	var out strings.Builder
 	tail := newLineTail(5)
 	r, err := h.Exec(ctx, remote.Cmd{
@@ -454,43 +614,85 @@ func dirIsEmpty(ctx context.Context, h remote.Host, p string) (bool, error) {
 		Stderr: remote.LineWriter(tail.add),
 	})
 	if err != nil {
-		return false, fmt.Errorf("rsync --delete guard: list source %s on %s: %w", p, h.Name(), err)
+		return false, fmt.Errorf("rsync --delete guard: list %s on %s: %w", p, h.Name(), err)
 	}
 	if r.ExitCode != 0 {
-		return false, fmt.Errorf("rsync --delete guard: list source %s on %s: find exited with %d: %s", p, h.Name(), r.ExitCode, strings.Join(tail.lines(), "; "))
+		return false, fmt.Errorf("rsync --delete guard: list %s on %s: find exited with %d: %s", p, h.Name(), r.ExitCode, strings.Join(tail.lines(), "; "))
 	}
 	return out.Len() == 0, nil
 }
 
-// rsyncCountDeletions runs the transfer as a dry run and counts the
-// "*deleting" lines. It returns that count, the number of entries in the
-// source (from --stats) and the first few names.
-func rsyncCountDeletions(ctx context.Context, o RsyncOptions) (n int, sourceEntries int64, sample []string, err error) {
-	argv, err := RsyncArgs(o, true)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	var stats RsyncStats
-	stdout := remote.LineWriter(func(line string) {
-		if name, ok := strings.CutPrefix(line, "*deleting "); ok {
-			n++
-			if len(sample) < 5 {
-				sample = append(sample, strings.TrimSpace(name))
-			}
-			return
+// countEntries counts every entry (file, directory, link ...) under the
+// runbook directory dir on h, and returns the first few names found. On
+// the local machine it reads the directories itself; elsewhere it runs
+// find.
+func countEntries(ctx context.Context, h remote.Host, dir string) (int64, []string, error) {
+	if l, ok := h.(*remote.Local); ok {
+		n, sample, err := countEntriesLocal(ctx, l.Path(dir))
+		if err != nil {
+			return n, sample, fmt.Errorf("rsync --delete guard: count entries under %s on %s: %w", dir, h.Name(), err)
 		}
-		stats.ParseLine(line)
+		return n, sample, nil
+	}
+	var out strings.Builder
+	tail := newLineTail(5)
+	r, err := h.Exec(ctx, remote.Cmd{
+		Argv:   []string{"sh", "-c", `cd -- "$1" && find . -mindepth 1 -print0 | tr -cd '\000' | wc -c`, "sh", h.Path(dir)},
+		Stdout: &out,
+		Stderr: remote.LineWriter(tail.add),
 	})
-	tail := newLineTail(20)
-	r, err := o.Host.Exec(ctx, remote.Cmd{Argv: argv, Stdout: stdout, Stderr: remote.LineWriter(tail.add)})
-	stdout.Flush()
+	if err == nil && r.ExitCode != 0 {
+		err = fmt.Errorf("exit %d: %s", r.ExitCode, strings.Join(tail.lines(), "; "))
+	}
 	if err != nil {
-		return 0, 0, nil, fmt.Errorf("rsync dry run %s to %s: %w", o.Src, o.Dst, err)
+		return 0, nil, fmt.Errorf("rsync --delete guard: count entries under %s on %s: %w", dir, h.Name(), err)
 	}
-	if r.ExitCode != 0 && !(r.ExitCode == 24 && o.Hot) {
-		return 0, 0, nil, &RsyncExitError{Code: r.ExitCode, Meaning: RsyncExitMeaning(r.ExitCode), Stage: "dry run", Stderr: tail.lines()}
+	n, err := strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)
+	if err != nil {
+		return 0, nil, fmt.Errorf("rsync --delete guard: count entries under %s on %s: unexpected output %q", dir, h.Name(), out.String())
 	}
-	return n, stats.Files, sample, nil
+	return n, nil, nil
+}
+
+// countEntriesLocal walks dir with unsorted directory reads, counting every
+// entry, and keeps the first five names (relative to dir).
+func countEntriesLocal(ctx context.Context, dir string) (int64, []string, error) {
+	var n int64
+	var sample []string
+	stack := []string{""}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return n, sample, err
+		}
+		rel := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		f, err := os.Open(filepath.Join(dir, rel))
+		if err != nil {
+			return n, sample, err
+		}
+		for {
+			ents, err := f.ReadDir(1024)
+			for _, e := range ents {
+				n++
+				name := filepath.Join(rel, e.Name())
+				if len(sample) < 5 {
+					sample = append(sample, name)
+				}
+				if e.IsDir() {
+					stack = append(stack, name)
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return n, sample, err
+			}
+		}
+		f.Close()
+	}
+	return n, sample, nil
 }
 
 // lineTail keeps the last lines written to it.

@@ -88,7 +88,7 @@ func BenchmarkRsync(b *testing.B) {
 		for b.Loop() {
 			o := opts
 			o.Dst = fresh(b)
-			argv, err := RsyncArgs(o, false)
+			argv, err := RsyncArgs(o)
 			if err != nil {
 				b.Fatal(err)
 			}

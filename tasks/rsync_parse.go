@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"bytes"
 	"math"
 	"regexp"
 	"strconv"
@@ -50,6 +51,28 @@ func parseRsyncProgress(line string, base float64) (RsyncRecord, bool) {
 	if !strings.Contains(line, "B/s") || !strings.Contains(line, "%") {
 		return RsyncRecord{}, false
 	}
+	if r, ok, sure := scanRsyncProgress([]byte(line)); sure {
+		return r, ok
+	}
+	return parseRsyncProgressRE(line, base)
+}
+
+// parseRsyncProgressBytes is parseRsyncProgress for a line held in a byte
+// slice: the usual records (rsync's default number format) are read
+// without allocating; any other form goes through the regular expression.
+func parseRsyncProgressBytes(line []byte, base float64) (RsyncRecord, bool) {
+	if !bytes.Contains(line, []byte("B/s")) || bytes.IndexByte(line, '%') < 0 {
+		return RsyncRecord{}, false
+	}
+	if r, ok, sure := scanRsyncProgress(line); sure {
+		return r, ok
+	}
+	return parseRsyncProgressRE(string(line), base)
+}
+
+// parseRsyncProgressRE reads a record with rsyncProgressRE: every form
+// rsync prints, at the cost of a few allocations.
+func parseRsyncProgressRE(line string, base float64) (RsyncRecord, bool) {
 	m := rsyncProgressRE.FindStringSubmatch(line)
 	if m == nil {
 		return RsyncRecord{}, false
@@ -95,6 +118,158 @@ func parseRsyncProgress(line string, base float64) (RsyncRecord, bool) {
 	}
 	return r, true
 }
+
+// scanRsyncProgress reads a progress2 record in rsync's default form
+// (byte count with thousands separators or bare digits, a rate with a
+// decimal point) by hand, without allocating. sure is false when the line
+// holds anything else (a unit suffix, a decimal comma, a tab, a number too
+// long to read safely): rsyncProgressRE then decides. When sure, ok and the
+// record are what rsyncProgressRE would give.
+func scanRsyncProgress(b []byte) (r RsyncRecord, ok, sure bool) {
+	i := 0
+	// spaces skips blanks; any other white space makes the line unsure.
+	spaces := func() (n int, plain bool) {
+		for i < len(b) {
+			switch b[i] {
+			case ' ':
+				n++
+				i++
+			case '\t', '\n', '\f', '\r':
+				return n, false
+			default:
+				return n, true
+			}
+		}
+		return n, true
+	}
+	// digits reads a run of decimal digits; more than 18 makes it unsure.
+	digits := func() (v int64, n int) {
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			if n == 18 {
+				return v, -1
+			}
+			v = v*10 + int64(b[i]-'0')
+			n++
+			i++
+		}
+		return v, n
+	}
+	if _, plain := spaces(); !plain {
+		return r, false, false
+	}
+	// Bytes: digits and commas.
+	start, seen := i, 0
+	for i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == ',') {
+		if b[i] != ',' {
+			if seen == 18 {
+				return r, false, false
+			}
+			r.Bytes = r.Bytes*10 + int64(b[i]-'0')
+			seen++
+		}
+		i++
+	}
+	if i == start || seen == 0 {
+		return r, false, false
+	}
+	if n, plain := spaces(); !plain || n == 0 {
+		return r, false, false
+	}
+	pct, n := digits()
+	if n <= 0 || n > 9 || i >= len(b) || b[i] != '%' {
+		return r, false, false
+	}
+	r.Percent = int(pct)
+	i++
+	if n, plain := spaces(); !plain || n == 0 {
+		return r, false, false
+	}
+	// Rate: digits "." digits, then the unit.
+	rs := i
+	if _, n := digits(); n <= 0 || i >= len(b) || b[i] != '.' {
+		return r, false, false
+	}
+	i++
+	if _, n := digits(); n <= 0 {
+		return r, false, false
+	}
+	rate, err := strconv.ParseFloat(string(b[rs:i]), 64)
+	if err != nil || i+4 > len(b) || string(b[i+1:i+4]) != "B/s" {
+		return r, false, false
+	}
+	switch b[i] {
+	case 'k':
+		rate *= 1 << 10
+	case 'M':
+		rate *= 1 << 20
+	case 'G':
+		rate *= 1 << 30
+	case 'T':
+		rate *= 1 << 40
+	default:
+		return r, false, false
+	}
+	r.Rate = rate
+	i += 4
+	if n, plain := spaces(); !plain || n == 0 {
+		return r, false, false
+	}
+	// Time: H:MM:SS or ??:??:??.
+	if i+8 <= len(b) && string(b[i:i+8]) == "??:??:??" {
+		i += 8
+	} else {
+		h, n := digits()
+		if n <= 0 || i+6 > len(b) || b[i] != ':' || !isDigit(b[i+1]) || !isDigit(b[i+2]) || b[i+3] != ':' || !isDigit(b[i+4]) || !isDigit(b[i+5]) {
+			return r, false, false
+		}
+		if h > maxRsyncHours {
+			return RsyncRecord{}, false, true // no time rsync prints
+		}
+		mi := int64(b[i+1]-'0')*10 + int64(b[i+2]-'0')
+		sec := int64(b[i+4]-'0')*10 + int64(b[i+5]-'0')
+		i += 6
+		r.Time = time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(sec)*time.Second
+		r.TimeKnown = true
+	}
+	n, plain := spaces()
+	if !plain {
+		return r, false, false
+	}
+	if i == len(b) {
+		return r, true, true
+	}
+	if n == 0 || !bytes.HasPrefix(b[i:], []byte("(xfr#")) {
+		return r, false, false
+	}
+	i += 5
+	if r.Transferred, n = digits(); n <= 0 || !bytes.HasPrefix(b[i:], []byte(", ")) {
+		return r, false, false
+	}
+	i += 2
+	switch {
+	case bytes.HasPrefix(b[i:], []byte("ir-chk=")):
+		r.IncRecursive = true
+	case bytes.HasPrefix(b[i:], []byte("to-chk=")):
+	default:
+		return r, false, false
+	}
+	i += 7
+	if r.ToCheck, n = digits(); n <= 0 || i >= len(b) || b[i] != '/' {
+		return r, false, false
+	}
+	i++
+	if r.Files, n = digits(); n <= 0 || i >= len(b) || b[i] != ')' {
+		return r, false, false
+	}
+	i++
+	if _, plain := spaces(); !plain || i != len(b) {
+		return r, false, false
+	}
+	r.EndOfFile = true
+	return r, true, true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // maxRsyncHours is the largest hour count a progress record may hold: a
 // million hours (over a century) is far beyond any transfer, and far below
@@ -230,13 +405,54 @@ func (p *RsyncParser) base() float64 {
 
 // Feed takes one line of output. It returns the record and true for a
 // progress record, and false for any other line (a --stats line is
-// remembered all the same).
+// remembered all the same). now is when the line came, for the rate.
 func (p *RsyncParser) Feed(line string, now time.Time) (RsyncRecord, bool) {
 	rec, ok := parseRsyncProgress(line, p.base())
 	if !ok {
 		p.stats.parseLine(line, p.base())
 		return RsyncRecord{}, false
 	}
+	p.add(rec)
+	p.sampleRate(now)
+	return rec, true
+}
+
+// FeedBytes is Feed for the hot path of a transfer: the line is a slice
+// valid only during the call (remote.LineBytesWriter), a progress record
+// is read without allocating, and the rate is not sampled: call Sample for
+// that, at the screen's pace. It reports whether the line was a progress
+// record.
+func (p *RsyncParser) FeedBytes(line []byte) bool {
+	rec, ok := parseRsyncProgressBytes(line, p.base())
+	if !ok {
+		// Every --stats line holds ": "; most other lines do not.
+		if bytes.Contains(line, []byte(": ")) {
+			p.stats.parseLine(string(line), p.base())
+		}
+		return false
+	}
+	p.add(rec)
+	return true
+}
+
+// Sample records the byte count as of now for the rate and returns the
+// current snapshot (Progress).
+func (p *RsyncParser) Sample(now time.Time) Progress {
+	if p.records > 0 {
+		p.sampleRate(now)
+	}
+	return p.Progress()
+}
+
+func (p *RsyncParser) sampleRate(now time.Time) {
+	if p.rates == nil {
+		p.rates = NewRateEstimator(DefaultRateWindow)
+	}
+	p.rates.Add(now, p.done)
+}
+
+// add folds a progress record into the counters.
+func (p *RsyncParser) add(rec RsyncRecord) {
 	p.records++
 	p.done = max(p.done, rec.Bytes)
 	// The percentage is truncated, so the total is more than
@@ -257,11 +473,6 @@ func (p *RsyncParser) Feed(line string, now time.Time) (RsyncRecord, bool) {
 	if !rec.EndOfFile && rec.TimeKnown {
 		p.lastETA = rec.Time
 	}
-	if p.rates == nil {
-		p.rates = NewRateEstimator(DefaultRateWindow)
-	}
-	p.rates.Add(now, p.done)
-	return rec, true
 }
 
 // Records is how many progress records were fed.

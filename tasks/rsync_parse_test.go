@@ -323,3 +323,105 @@ func BenchmarkRsyncParser(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRsyncOutputPath measures the path a transfer's output takes
+// (remote.LineBytesWriter splitting 64 KiB reads, RsyncParser.FeedBytes on
+// each record, a snapshot every 1,000 records as the sampler takes them):
+// per record, and its allocations.
+func BenchmarkRsyncOutputPath(b *testing.B) {
+	var raw []byte
+	for _, p := range []string{
+		filepath.Join("testdata", "rsync", "progress2_noincrecursive.raw"),
+		filepath.Join("..", "..", "shared", "samples", "rsync", "progress2_noincrecursive.raw"),
+	} {
+		if r, err := os.ReadFile(p); err == nil {
+			raw = r
+			break
+		}
+	}
+	if raw == nil {
+		b.Skip("SKIPPING: sample progress2_noincrecursive.raw not found")
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	var p RsyncParser
+	now := time.Now()
+	w := remote.LineBytesWriter(func(line []byte) {
+		if p.FeedBytes(line) && p.Records()%1000 == 0 {
+			_ = p.Sample(now)
+		}
+	})
+	for b.Loop() {
+		p = RsyncParser{}
+		for off := 0; off < len(raw); off += 64 << 10 {
+			_, _ = w.Write(raw[off:min(len(raw), off+64<<10)])
+		}
+		w.Flush()
+		if p.Records() != 12006 {
+			b.Fatalf("%d records", p.Records())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/12006, "ns/record")
+}
+
+// FuzzRsyncProgressScan: wherever the hand-written scanner is sure of a
+// line, it agrees with the regular expression, field by field.
+func FuzzRsyncProgressScan(f *testing.F) {
+	for _, l := range []string{
+		"              4   0%    0.00kB/s    0:00:00  ",
+		"     60,076,980 100%   80.70MB/s    0:00:00 (xfr#12002, to-chk=0/12303)",
+		"     67,500,000  94%   20.15MB/s    0:00:03 (xfr#16, to-chk=9/28) ",
+		"              4   0%    0.00kB/s    0:00:00 (xfr#1, ir-chk=1040/1342)",
+		"     22,773,760  32%   20.03MB/s  123:04:05  ",
+		"         60.08M 100%   55.63MB/s    0:00:01 (xfr#12002, to-chk=0/12303)",
+		"      1.234.567  12%   20,03MB/s   ??:??:??  ",
+		"  5 1% 1.0kB/s 9999999:00:00",
+		"  5 1% 1.0kB/s 0:00:00\t",
+		",,, 1% 1.0kB/s 0:00:00",
+	} {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got, ok, sure := scanRsyncProgress([]byte(line))
+		if !sure {
+			return
+		}
+		want, wantOK := parseRsyncProgressRE(line, 1000)
+		if ok != wantOK || (ok && got != want) {
+			t.Fatalf("%q: scanner %+v %v, regexp %+v %v", line, got, ok, want, wantOK)
+		}
+	})
+}
+
+// TestRsyncScannerOnSamples: every record of the real samples is read by
+// the scanner itself (no fall back to the regexp), as the regexp reads it.
+func TestRsyncScannerOnSamples(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "rsync", "*.raw"))
+	if len(files) == 0 {
+		t.Fatal("no samples in testdata/rsync")
+	}
+	n := 0
+	for _, name := range files {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range splitRecords(raw) {
+			want, ok := parseRsyncProgressRE(rec, 1000)
+			if !ok {
+				continue
+			}
+			got, gotOK, sure := scanRsyncProgress([]byte(rec))
+			if !sure && strings.ContainsAny(rec, "KMGTP") {
+				continue // -h forms are the regexp's
+			}
+			if !sure || !gotOK || got != want {
+				t.Fatalf("%s: %q: scanner %+v (ok %v, sure %v), regexp %+v", name, rec, got, gotOK, sure, want)
+			}
+			n++
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d records compared", n)
+	}
+}

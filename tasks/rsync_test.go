@@ -77,33 +77,33 @@ func localHost(t testing.TB) (*remote.Local, string) {
 func TestRsyncArgs(t *testing.T) {
 	h, root := localHost(t)
 	got, err := RsyncArgs(RsyncOptions{Host: h, Src: "/var/spool/a dir/", Dst: "/var/spool/a dir/", HardLinks: true, NumericIDs: true,
-		Delete: true, MaxDelete: 7, ExtraArgs: []string{"--bwlimit=1m"}}, false)
+		Delete: true, MaxDelete: 7, ExtraArgs: []string{"--bwlimit=1m"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"rsync", "-a", "-H", "--numeric-ids", "--delete", "--max-delete=7", "--partial", "--no-inc-recursive",
+	want := []string{"rsync", "-a", "-H", "--numeric-ids", "--delete", "--max-delete=7", "--info=del1", "--partial", "--no-inc-recursive",
 		"--info=progress2", "--stats", "--bwlimit=1m", "--", root + "/var/spool/a dir/", root + "/var/spool/a dir/"}
 	if !slices.Equal(got, want) {
 		t.Errorf("local argv =\n %q\nwant\n %q", got, want)
 	}
 
 	r := fakeRemote{shell: "ssh -p 2222 -o 'BatchMode=yes'", dest: "root@old", root: "/"}
-	got, err = RsyncArgs(RsyncOptions{Host: h, Remote: r, Src: "/var/hvmail/", Dst: "/var/hvmail/"}, true)
+	got, err = RsyncArgs(RsyncOptions{Host: h, Remote: r, Src: "/var/hvmail/", Dst: "/var/hvmail/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = []string{"rsync", "-a", "--partial", "--no-inc-recursive", "--dry-run", "--itemize-changes", "--stats",
+	want = []string{"rsync", "-a", "--partial", "--no-inc-recursive", "--info=progress2", "--stats",
 		"-s", "-e", "ssh -p 2222 -o 'BatchMode=yes'", "--", "root@old:/var/hvmail/", root + "/var/hvmail/"}
 	if !slices.Equal(got, want) {
-		t.Errorf("remote dry-run argv =\n %q\nwant\n %q", got, want)
+		t.Errorf("remote argv =\n %q\nwant\n %q", got, want)
 	}
 
 	for _, bad := range []string{"--append", "--append-verify"} {
-		if _, err := RsyncArgs(RsyncOptions{Host: h, Src: "/a/", Dst: "/b/", ExtraArgs: []string{bad}}, false); err == nil || !strings.Contains(err.Error(), bad) {
+		if _, err := RsyncArgs(RsyncOptions{Host: h, Src: "/a/", Dst: "/b/", ExtraArgs: []string{bad}}); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("extra arg %s: err = %v, want a refusal naming it", bad, err)
 		}
 	}
-	if _, err := RsyncArgs(RsyncOptions{Host: h, Src: "", Dst: "/b/"}, false); err == nil {
+	if _, err := RsyncArgs(RsyncOptions{Host: h, Src: "", Dst: "/b/"}); err == nil {
 		t.Error("an empty source was accepted")
 	}
 }
@@ -422,18 +422,38 @@ func writeFiles(t testing.TB, dir string, n int, prefix string) {
 	}
 }
 
+// countingHost returns h seen through remote.Observe, and a function that
+// says how many rsync commands it has run.
+func countingHost(h *remote.Local) (remote.Host, func() int) {
+	var mu sync.Mutex
+	n := 0
+	oh := remote.Observe(h, func(_ string, argv []string) {
+		if len(argv) > 0 && argv[0] == "rsync" {
+			mu.Lock()
+			n++
+			mu.Unlock()
+		}
+	})
+	return oh, func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+// TestRsyncDeleteGuard: the --delete guard's cheap checks refuse a missing
+// or empty source before any rsync runs; otherwise one rsync runs, capped
+// by --max-delete at the limit (or the confirmed count), and a pass that
+// would delete more stops there with a refusal naming how many would go.
 func TestRsyncDeleteGuard(t *testing.T) {
 	needRsync(t)
 	ctx := context.Background()
 
 	t.Run("empty source", func(t *testing.T) {
-		h, root := localHost(t)
+		lh, root := localHost(t)
+		h, rsyncs := countingHost(lh)
 		os.MkdirAll(filepath.Join(root, "src"), 0o755)
 		writeFiles(t, filepath.Join(root, "dst", "sub"), 5, "keep")
 		before := treeOf(t, filepath.Join(root, "dst"))
 		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true}, Discard)
 		var re *DeleteRefusedError
-		if !errors.As(err, &re) || !errors.Is(err, ErrSourceEmpty) || re.Path != "/src/" || re.Deletions != 6 {
+		if !errors.As(err, &re) || !errors.Is(err, ErrSourceEmpty) || re.Path != "/src/" || re.Deletions != 6 || len(re.Sample) == 0 {
 			t.Fatalf("err = %v, want a refusal for the empty source /src/ with 6 deletions", err)
 		}
 		if !strings.Contains(err.Error(), "/src/") {
@@ -441,6 +461,24 @@ func TestRsyncDeleteGuard(t *testing.T) {
 		}
 		if after := treeOf(t, filepath.Join(root, "dst")); len(after) != len(before) {
 			t.Errorf("destination changed: %d entries, had %d", len(after), len(before))
+		}
+		if n := rsyncs(); n != 0 {
+			t.Errorf("%d rsync run(s) for a refused empty source, want none", n)
+		}
+		// One confirmed deletion short: still refused.
+		if _, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true, ConfirmDeletes: 5}, Discard); !errors.Is(err, ErrSourceEmpty) {
+			t.Fatalf("5 of 6 deletions confirmed: err = %v, want the refusal", err)
+		}
+		// All six confirmed: the destination is emptied by one rsync.
+		res, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true, ConfirmDeletes: 6}, Discard)
+		if err != nil || res.Deletions != 6 || res.MaxDelete != 6 {
+			t.Fatalf("6 confirmed: err = %v, %d deletions with cap %d; want 6 and 6", err, res.Deletions, res.MaxDelete)
+		}
+		if n := len(treeOf(t, filepath.Join(root, "dst"))); n != 1 {
+			t.Errorf("destination holds %d entries, want only its root", n)
+		}
+		if n := rsyncs(); n != 1 {
+			t.Errorf("%d rsync runs, want 1", n)
 		}
 	})
 
@@ -454,7 +492,8 @@ func TestRsyncDeleteGuard(t *testing.T) {
 	})
 
 	t.Run("missing source", func(t *testing.T) {
-		h, root := localHost(t)
+		lh, root := localHost(t)
+		h, rsyncs := countingHost(lh)
 		writeFiles(t, filepath.Join(root, "dst"), 5, "keep")
 		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/nope/", Dst: "/dst/", Delete: true}, Discard)
 		var re *DeleteRefusedError
@@ -464,50 +503,146 @@ func TestRsyncDeleteGuard(t *testing.T) {
 		if n := len(treeOf(t, filepath.Join(root, "dst"))); n != 6 {
 			t.Errorf("destination has %d entries, want the 6 it had", n)
 		}
+		if n := rsyncs(); n != 0 {
+			t.Errorf("%d rsync run(s) for a missing source, want none", n)
+		}
 	})
 
-	t.Run("threshold, then confirmed", func(t *testing.T) {
+	// limit and limit+1: with a threshold of 10, ten deletions go through
+	// in one pass; eleven stop at ten, the refusal names 11, and the
+	// eleventh entry is still there.
+	for _, extra := range []int{10, 11} {
+		t.Run(fmt.Sprintf("threshold 10, %d deletions", extra), func(t *testing.T) {
+			lh, root := localHost(t)
+			h, rsyncs := countingHost(lh)
+			writeFiles(t, filepath.Join(root, "src"), 20, "same")
+			writeFiles(t, filepath.Join(root, "dst"), 20, "same")
+			writeFiles(t, filepath.Join(root, "dst"), extra, "extra")
+			opts := RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true, DeleteThreshold: 10}
+			res, err := Rsync(ctx, opts, Discard)
+			if n := rsyncs(); n != 1 {
+				t.Errorf("%d rsync runs, want exactly 1", n)
+			}
+			if !slices.Contains(res.Argv, "--max-delete=10") {
+				t.Errorf("argv %q lacks --max-delete=10", res.Argv)
+			}
+			left := len(treeOf(t, filepath.Join(root, "dst"))) - 21
+			if extra == 10 {
+				if err != nil || res.Deletions != 10 || res.Stats.Deleted != 10 || left != 0 {
+					t.Fatalf("err = %v, %d deletions listed, %d counted, %d extra left; want 10, 10, 0", err, res.Deletions, res.Stats.Deleted, left)
+				}
+				return
+			}
+			var re *DeleteRefusedError
+			if !errors.As(err, &re) || !errors.Is(err, ErrTooManyDeletions) || re.Deletions != 11 || re.Deleted != 10 || re.Threshold != 10 || len(re.Sample) == 0 {
+				t.Fatalf("err = %v, want a refusal for 11 deletions over 10", err)
+			}
+			if left != 1 {
+				t.Fatalf("%d extra entries left after the capped pass, want 1 (nothing beyond the cap deleted)", left)
+			}
+			// The transfer itself went through.
+			if _, err := os.Stat(filepath.Join(root, "dst", "same019")); err != nil {
+				t.Errorf("the capped pass did not copy: %v", err)
+			}
+			opts.ConfirmDeletes = re.Deletions
+			res, err = Rsync(ctx, opts, Discard)
+			if err != nil || res.MaxDelete != 11 || res.Deletions != 1 {
+				t.Fatalf("confirmed: err = %v, cap %d, %d deletions; want cap 11 and 1 deletion", err, res.MaxDelete, res.Deletions)
+			}
+			sameTree(t, filepath.Join(root, "src"), filepath.Join(root, "dst"))
+		})
+	}
+
+	// The confirmed count is the cap: a pass that would delete more than
+	// the admin accepted stops there.
+	t.Run("more than confirmed", func(t *testing.T) {
 		h, root := localHost(t)
 		writeFiles(t, filepath.Join(root, "src"), 20, "same")
 		writeFiles(t, filepath.Join(root, "dst"), 20, "same")
-		writeFiles(t, filepath.Join(root, "dst"), 30, "extra")
-		opts := RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true, DeleteThreshold: 10}
-		_, err := Rsync(ctx, opts, Discard)
+		writeFiles(t, filepath.Join(root, "dst"), 40, "extra")
+		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true, DeleteThreshold: 10, ConfirmDeletes: 29}, Discard)
 		var re *DeleteRefusedError
-		if !errors.As(err, &re) || !errors.Is(err, ErrTooManyDeletions) || re.Deletions != 30 || re.Threshold != 10 || len(re.Sample) == 0 {
-			t.Fatalf("err = %v, want a refusal for 30 deletions over 10", err)
+		if !errors.As(err, &re) || re.Threshold != 29 || re.Deleted != 29 || re.Deletions != 40 {
+			t.Fatalf("err = %v, want a stop at the 29 confirmed of 40", err)
 		}
-		if n := len(treeOf(t, filepath.Join(root, "dst"))); n != 51 {
-			t.Fatalf("destination has %d entries after the refusal, want 51", n)
+		if left := len(treeOf(t, filepath.Join(root, "dst"))) - 21; left != 11 {
+			t.Errorf("%d extra entries left, want 11", left)
 		}
-
-		opts.ConfirmDeletes = 29
-		if _, err := Rsync(ctx, opts, Discard); !errors.Is(err, ErrTooManyDeletions) {
-			t.Fatalf("confirming 29 of 30 deletions: err = %v, want a refusal", err)
-		}
-
-		opts.ConfirmDeletes = 30
-		rep := &recorder{}
-		res, err := Rsync(ctx, opts, rep)
-		if err != nil {
-			t.Fatalf("confirmed run: %v", err)
-		}
-		if res.PlannedDeletes != 30 || res.Stats.Deleted != 30 || !slices.Contains(res.Argv, "--max-delete=40") {
-			t.Errorf("planned %d, deleted %d, argv %q", res.PlannedDeletes, res.Stats.Deleted, res.Argv)
-		}
-		sameTree(t, filepath.Join(root, "src"), filepath.Join(root, "dst"))
 	})
 
-	t.Run("share of the tree", func(t *testing.T) {
+	// The share rule: at least 100 deletions and more than a tenth of the
+	// destination need confirmation. 2,000 entries allow 200; 2,001
+	// entries (one more to delete) still allow 200.
+	for _, extra := range []int{200, 201} {
+		t.Run(fmt.Sprintf("share of the tree, %d of %d", extra, 1800+extra), func(t *testing.T) {
+			h, root := localHost(t)
+			writeFiles(t, filepath.Join(root, "src"), 1800, "same")
+			writeFiles(t, filepath.Join(root, "dst"), 1800, "same")
+			writeFiles(t, filepath.Join(root, "dst"), extra, "extra")
+			res, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true}, Discard)
+			if res.MaxDelete != 200 {
+				t.Errorf("cap %d, want 200 (a tenth of 2,000 entries)", res.MaxDelete)
+			}
+			if extra == 200 {
+				if err != nil || res.Deletions != 200 {
+					t.Fatalf("err = %v, %d deletions; want 200 and no error", err, res.Deletions)
+				}
+				return
+			}
+			var re *DeleteRefusedError
+			if !errors.As(err, &re) || !errors.Is(err, ErrTooManyDeletions) || re.Deletions != 201 {
+				t.Fatalf("201 of 2,001 entries would go: err = %v, want a refusal naming 201", err)
+			}
+		})
+	}
+
+	// A known tree size (the last pass's) spares the count: 300 entries
+	// known allow 99 (the floor), whatever the destination holds now.
+	t.Run("tree size from the last pass", func(t *testing.T) {
 		h, root := localHost(t)
-		writeFiles(t, filepath.Join(root, "src"), 50, "same")
-		writeFiles(t, filepath.Join(root, "dst"), 50, "same")
-		writeFiles(t, filepath.Join(root, "dst"), 120, "extra")
-		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true}, Discard)
-		if !errors.Is(err, ErrTooManyDeletions) {
-			t.Fatalf("120 of 171 entries would go: err = %v, want a refusal", err)
+		writeFiles(t, filepath.Join(root, "src"), 1800, "same")
+		writeFiles(t, filepath.Join(root, "dst"), 1800, "same")
+		writeFiles(t, filepath.Join(root, "dst"), 100, "extra")
+		_, err := Rsync(ctx, RsyncOptions{Host: h, Src: "/src/", Dst: "/dst/", Delete: true, TreeEntries: 300}, Discard)
+		var re *DeleteRefusedError
+		if !errors.As(err, &re) || re.Threshold != 99 || re.Deletions != 100 {
+			t.Fatalf("err = %v, want a stop at 99 of 100", err)
 		}
 	})
+}
+
+func TestDeleteLimit(t *testing.T) {
+	for _, tt := range []struct {
+		threshold int
+		tree      int64
+		want      int
+	}{
+		{0, 0, DefaultDeleteThreshold},
+		{10, 0, 10},
+		{0, 500, 99},
+		{0, 999, 99},
+		{0, 1000, 100},
+		{0, 1009, 100},
+		{0, 1010, 101},
+		{0, 2000, 200},
+		{0, 1_000_000, DefaultDeleteThreshold},
+		{50, 100_000, 50},
+	} {
+		if got := DeleteLimit(tt.threshold, tt.tree); got != tt.want {
+			t.Errorf("DeleteLimit(%d, %d) = %d, want %d", tt.threshold, tt.tree, got, tt.want)
+		}
+	}
+}
+
+func TestRsyncMaxDeleteSkipped(t *testing.T) {
+	if n, ok := rsyncMaxDeleteSkipped("Deletions stopped due to --max-delete limit (9 skipped)"); !ok || n != 9 {
+		t.Errorf("got %d, %v; want 9", n, ok)
+	}
+	for _, l := range []string{"", "Deletions stopped due to --max-delete limit (x skipped)", "rsync error: the --max-delete limit stopped deletions (code 25)"} {
+		if _, ok := rsyncMaxDeleteSkipped(l); ok {
+			t.Errorf("%q read as a skipped count", l)
+		}
+	}
 }
 
 // sshRemote reaches the test sshd with the system ssh client.
@@ -554,8 +689,7 @@ func TestRsyncPullOverSSH(t *testing.T) {
 	_, ps := rep.snapshot()
 	checkMonotonic(t, ps)
 
-	// A second pass over SSH runs the --delete dry run through the same
-	// transport and removes what the old server no longer has.
+	// A second pass over SSH removes what the old server no longer has.
 	extra := filepath.Join(root, "var", "spool", "odd dir", "gone on old")
 	if err := os.WriteFile(extra, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -566,8 +700,8 @@ func TestRsyncPullOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second pass: %v", err)
 	}
-	if res.PlannedDeletes != 1 || res.Stats.Deleted != 1 {
-		t.Errorf("second pass planned %d deletions and made %d, want 1 and 1", res.PlannedDeletes, res.Stats.Deleted)
+	if res.Deletions != 1 || res.Stats.Deleted != 1 {
+		t.Errorf("second pass listed %d deletions and made %d, want 1 and 1", res.Deletions, res.Stats.Deleted)
 	}
 	if _, err := os.Lstat(extra); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the extra file is still there: %v", err)

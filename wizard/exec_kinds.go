@@ -515,6 +515,11 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 		// The options the plan shows the transfer with (rsyncStepOptions).
 		opts := rsyncStepOptions(p, dir)
 		opts.ConfirmDeletes, opts.Host, opts.Remote, opts.SourceHost = confirmed, x.newHost(env.Data), old, old
+		// The share rule of the deletion limit uses the tree's size as the
+		// last pass of this directory left it.
+		if n, err := strconv.ParseInt(env.Data.Facts[TreeEntriesFact(dir)], 10, 64); err == nil && n > 0 {
+			opts.TreeEntries = n
+		}
 		res, err := tasks.Rsync(ctx, opts, sum.part(i))
 		mu.Lock()
 		defer mu.Unlock()
@@ -524,6 +529,13 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 		}
 		if res.Warning != "" {
 			o.Warnings = append(o.Warnings, dir+": "+res.Warning)
+		}
+		if res.Stats.Files > 0 {
+			if o.Facts == nil {
+				o.Facts = map[string]string{}
+			}
+			// rsync's count holds the directory itself.
+			o.Facts[TreeEntriesFact(dir)] = strconv.FormatInt(res.Stats.Files-1, 10)
 		}
 		errs[i] = nil
 		if err != nil {
@@ -550,6 +562,9 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 		}
 		word := DeletionsWord(dr.Deletions)
 		msg := fmt.Sprintf("the copy of %s would delete %d entries on the new server, more than the %d ferry lets through unconfirmed", dir, dr.Deletions, dr.Threshold)
+		if dr.Deleted > 0 {
+			msg += fmt.Sprintf("; rsync deleted %d and kept the other %d", dr.Deleted, dr.Deletions-dr.Deleted)
+		}
 		if len(dr.Sample) > 0 {
 			msg += " (first: " + strings.Join(dr.Sample, ", ") + ")"
 		}
@@ -570,6 +585,14 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 	}
 	o.Message = fmt.Sprintf("%d director(ies) in sync", len(paths))
 	return o, nil
+}
+
+// TreeEntriesFact is the name of the fact holding how many entries the
+// destination dir held after its last rsync pass (rsync's --stats "Number
+// of files", less the directory itself); the next pass's deletion limit
+// takes a tenth of it (tasks.DeleteLimit).
+func TreeEntriesFact(dir string) string {
+	return "entries_" + strings.TrimSuffix(dir, "/")
 }
 
 // progressSum adds up the progress of several transfers running at once.

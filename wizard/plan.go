@@ -17,7 +17,7 @@ import (
 // one list is what the checklist, the run screen and the typed confirmation
 // show, and what the kind's runner carries out: a runner never builds a
 // command of its own. A value not known yet (the old server's address before
-// it is given, the deletions a dry run will find) shows as a placeholder,
+// it is given, the deletion limit of an rsync pass) shows as a placeholder,
 // ‹name›, until it is known; when the step runs, everything it needs is.
 
 // PlanAction is one thing a step does on one of the two servers: a program

@@ -393,8 +393,8 @@ func tablespaceRsync(p params, dir string) tasks.RsyncOptions {
 }
 
 // rsyncActions is what tasks.Rsync runs for o (pulling from the old
-// server): the --delete guard's look at the source and dry run, then the
-// transfer, built by tasks.RsyncArgs as tasks.Rsync builds them.
+// server): the --delete guard's look at the source and the destination,
+// then the one transfer, built by tasks.RsyncArgs as tasks.Rsync builds it.
 func rsyncActions(o tasks.RsyncOptions, d TemplateData) ([]PlanAction, error) {
 	o.Host = planHost{HostNew}
 	o.Remote = planRemote{shell: oldSSHCommand(d), dest: oldDestination(d)}
@@ -403,24 +403,20 @@ func rsyncActions(o tasks.RsyncOptions, d TemplateData) ([]PlanAction, error) {
 	if o.Delete {
 		acts = append(acts,
 			PlanAction{Host: HostOld, Does: "check that " + o.Src + " is there and not empty (else --delete would wipe the copy)"},
-			PlanAction{Host: HostOld, Argv: []string{"find", "-H", o.Src, "-mindepth", "1", "-print", "-quit"}, Probe: true, When: "when " + o.Src + " is a directory"})
-		dry, err := tasks.RsyncArgs(o, true)
-		if err != nil {
-			return nil, err
-		}
-		acts = append(acts, PlanAction{Host: HostNew, Argv: dry, Probe: true, When: "when " + o.Dst + " exists: a dry run counts what --delete would remove"})
+			PlanAction{Host: HostOld, Argv: []string{"find", "-H", o.Src, "-mindepth", "1", "-print", "-quit"}, Probe: true, When: "when " + o.Src + " is a directory"},
+			PlanAction{Host: HostNew, Does: "look whether " + o.Dst + " is empty, else count its entries unless the last pass did (for the deletion limit)"})
 		if maxDelete == 0 {
 			o.MaxDelete = 1 // a stand-in for the word below
 		}
 	}
-	argv, err := tasks.RsyncArgs(o, false)
+	argv, err := tasks.RsyncArgs(o)
 	if err != nil {
 		return nil, err
 	}
 	if o.Delete && maxDelete == 0 {
 		for i, w := range argv {
 			if w == "--max-delete=1" {
-				argv[i] = "--max-delete=" + Placeholder(fmt.Sprintf("what the dry run found + %d", tasks.DefaultDeleteThreshold))
+				argv[i] = "--max-delete=" + Placeholder(fmt.Sprintf("deletion limit: %d, a tenth of the tree from 100 on, or the count you confirm", tasks.DefaultDeleteThreshold))
 			}
 		}
 	}
