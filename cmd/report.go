@@ -38,6 +38,11 @@ status. It only reads.`),
 			if err != nil {
 				return usage(err)
 			}
+			if pid, held := wizard.LockHeld(stateDir); held {
+				// A step started by the ferry that runs now is running,
+				// not interrupted.
+				st.MarkLive(pid)
+			}
 			rb, _ := wizard.LoadRunbook(st.Runbook)
 			return report.Write(a.stdout, st, rb, format)
 		}),

@@ -91,13 +91,15 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 	} else {
 		fmt.Fprintf(w, "  runner     none: run the same ferry run command again to go on\n")
 	}
+	if held {
+		st.MarkLive(pid)
+	}
 	counts := map[wizard.Status]int{}
 	var current, waiting string
+	sts := make([]wizard.Status, 0, len(ids))
 	for _, id := range ids {
 		s := st.Status(id)
-		if held && s == wizard.StatusInterrupted {
-			s = wizard.StatusRunning
-		}
+		sts = append(sts, s)
 		counts[s]++
 		if s == wizard.StatusRunning || s == wizard.StatusInterrupted || s == wizard.StatusFailed {
 			current = fmt.Sprintf("%s %s (%s)", s.Symbol(), stepTitle(id), s)
@@ -106,8 +108,7 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 			waiting = fmt.Sprintf("%s waits for %s", stepTitle(id), wizard.NeedText(r.Waiting))
 		}
 	}
-	done := counts[wizard.StatusOK] + counts[wizard.StatusSkipped]
-	fmt.Fprintf(w, "  progress   %d of %d steps done (%d ok, %d skipped)", done, len(ids), counts[wizard.StatusOK], counts[wizard.StatusSkipped])
+	fmt.Fprintf(w, "  progress   %s", wizard.Tally(sts))
 	if n := counts[wizard.StatusFailed]; n > 0 {
 		fmt.Fprintf(w, ", %d failed", n)
 	}

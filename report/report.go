@@ -294,6 +294,8 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	switch {
 	case st.Finished:
 		d.Outcome = "yes: the migration ran to its end"
+	case st.LivePID > 0:
+		d.Outcome = fmt.Sprintf("no: under way, ferry (pid %d) is running it now", st.LivePID)
 	case lastFinish.Type == wizard.EvRunFinished && lastFinish.Status != "":
 		d.Outcome = "no: the last run ended " + clean(string(lastFinish.Status))
 		if lastFinish.Message != "" {

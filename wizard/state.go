@@ -30,6 +30,21 @@ type State struct {
 	// Torn is the length of a torn last journal line that was ignored.
 	Torn   int
 	Events []Event
+	// LivePID is the pid of the ferry that holds the state directory's
+	// lock while this state was read (MarkLive); 0 when none does.
+	LivePID int
+}
+
+// MarkLive tells the state that ferry process pid holds the lock of its
+// state directory (wizard.LockHeld): a step the journal shows started in
+// that process's run and not finished is running, not interrupted.
+func (s *State) MarkLive(pid int) {
+	s.LivePID = pid
+	for _, r := range s.Steps {
+		if r.Status == StatusInterrupted && r.inLastRun {
+			r.Status = StatusRunning
+		}
+	}
 }
 
 // StepRecord is the history of one step.
@@ -52,6 +67,10 @@ type StepRecord struct {
 	Override string
 	// Overrider is who gave that reason.
 	Overrider string
+	// inLastRun is set on a step started after the journal's last
+	// run_started or run_resumed event: if a live ferry holds the lock,
+	// such a step still runs (MarkLive).
+	inLastRun bool
 }
 
 // Status returns the status of a step (pending when unknown).
@@ -101,7 +120,13 @@ func Replay(events []Event) *State {
 		}
 		return r
 	}
-	for _, ev := range events {
+	lastRun := -1 // index of the last run_started or run_resumed event
+	for i, ev := range events {
+		if ev.Type == EvRunStarted || ev.Type == EvRunResumed {
+			lastRun = i
+		}
+	}
+	for i, ev := range events {
 		if st.Started.IsZero() {
 			st.Started = ev.Time
 		}
@@ -113,6 +138,7 @@ func Replay(events []Event) *State {
 		case EvStepStarted:
 			r := rec(ev.Step)
 			r.Status, r.Started, r.Message, r.Waiting = StatusRunning, ev.Time, "", ""
+			r.inLastRun = i > lastRun
 			// A confirmation is good for one run of the step only.
 			delete(st.Confirmed, ev.Step)
 		case EvStepFinished:
