@@ -91,6 +91,8 @@ type Engine struct {
 	exec  Executor
 	sink  func(Event)
 	state *State
+	// now stamps events; nil means the wall clock (tests set a clock).
+	now func() time.Time
 
 	decisions chan Decision
 	secrets   map[string]string
@@ -162,6 +164,9 @@ func (e *Engine) SetSecret(key, value string) {
 func (e *Engine) emit(ev Event) error {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
+		if e.now != nil {
+			ev.Time = e.now().UTC()
+		}
 	}
 	if ev.Type.Journaled() {
 		e.redact(&ev)

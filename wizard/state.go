@@ -185,7 +185,11 @@ func Replay(events []Event) *State {
 			}
 			st.Warnings = append(st.Warnings, msg)
 		case EvDowntimeStart:
-			st.DowntimeStart = ev.Time
+			// The window opens once: a second start (a retried step in an
+			// older journal) does not shorten it.
+			if st.DowntimeStart.IsZero() {
+				st.DowntimeStart = ev.Time
+			}
 		case EvDowntimeEnd:
 			st.DowntimeEnd = ev.Time
 		case EvRunFinished:
