@@ -54,14 +54,7 @@ func (a *app) migrate(m migration) error {
 	if m.answers != nil {
 		m.exec.TrustFingerprint = m.answers.TrustHostKey
 	}
-	secret := map[string]bool{}
-	for _, s := range m.rb.Steps {
-		for _, q := range s.Ask {
-			if q.Type == "secret" {
-				secret[q.Key] = true
-			}
-		}
-	}
+	secret := wizard.SecretKeys(m.rb)
 	// What a person answers, confirms and does by hand is kept as an
 	// answers file in the state directory, so that a rehearsal can be
 	// replayed headless (secrets left out).

@@ -372,6 +372,20 @@ func deletionsOf(word string) (int, bool) {
 	return n, true
 }
 
+// SecretKeys returns the keys of rb's questions of type "secret": the
+// answers Save leaves out of the file.
+func SecretKeys(rb *Runbook) map[string]bool {
+	secret := map[string]bool{}
+	for _, s := range rb.Steps {
+		for _, q := range s.Ask {
+			if q.Type == "secret" {
+				secret[q.Key] = true
+			}
+		}
+	}
+	return secret
+}
+
 // Save writes the answer set into dir atomically (mode 0600). Secrets are
 // never written: keys listed in secret are left out.
 func (a *AnswerSet) Save(dir string, secret map[string]bool) error {
