@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -69,4 +70,62 @@ CREATE TABLE public.t_empty (x int);`)
 	if _, err := CountRowsPSQL(context.Background(), h, srv, "bj-data"); err == nil || !strings.Contains(err.Error(), "Peer authentication failed") {
 		t.Fatalf("counting as root on the socket: %v", err)
 	}
+}
+
+// TestCompareCountsBothDirections: a target with one row fewer and one
+// with one row more than the source both differ (a restore run twice into
+// a database that was not emptied doubles rows); equal counts do not.
+func TestCompareCountsBothDirections(t *testing.T) {
+	src := []TableCount{{"public", "t_message", 1000}}
+	for _, n := range []int64{0, 999, 1001, 2000} {
+		d := CompareCounts(src, []TableCount{{"public", "t_message", n}})
+		if len(d) != 1 || d[0].Source != 1000 || d[0].Target != n || d[0].Missing != "" {
+			t.Errorf("target with %d rows against 1000: diffs %+v, want one naming both counts", n, d)
+		}
+	}
+	if d := CompareCounts(src, []TableCount{{"public", "t_message", 1000}}); len(d) != 0 {
+		t.Errorf("equal counts differ: %+v", d)
+	}
+}
+
+// TestVerifyFewerAndMoreRowsFail: on two real servers, Verify fails when
+// the target holds fewer rows than the source and when it holds more (the
+// rows restored twice), counting the target both ways (pgx, and psql as the
+// postgres OS user); it passes when they agree.
+func TestVerifyFewerAndMoreRowsFail(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartPostgres(t)
+	dst := testenv.StartPostgres(t)
+	const schema = `CREATE TABLE t_message (id int); INSERT INTO t_message SELECT generate_series(1, 100);
+CREATE TABLE t_flag (id int); INSERT INTO t_flag SELECT generate_series(1, 7);`
+	for _, pg := range []*testenv.Postgres{src, dst} {
+		pg.SQL(t, "postgres", `CREATE DATABASE "bj-data";`)
+		pg.SQL(t, "bj-data", schema)
+	}
+	ctx := context.Background()
+	opts := []VerifyOptions{
+		{Database: "bj-data", Source: PGServer{Host: src.Host, Port: src.Port, User: "postgres"}, Target: PGServer{Host: dst.Host, Port: dst.Port, User: "postgres"}},
+		{Database: "bj-data", Source: PGServer{Host: src.Host, Port: src.Port, User: "postgres"},
+			Target: PGServer{OSUser: "postgres", Host: dst.SocketDir, Port: dst.Port, BinDir: dst.BinDir}, TargetHost: pgLocal(t, "new")},
+	}
+	check := func(what, want string) {
+		t.Helper()
+		for i, o := range opts {
+			_, err := Verify(ctx, o, Discard)
+			var de *DiffError
+			switch {
+			case want == "" && err != nil:
+				t.Errorf("%s (way %d): %v, want equal", what, i, err)
+			case want != "" && (!errors.As(err, &de) || len(de.Result.Diffs) != 1 || !strings.Contains(err.Error(), want)):
+				t.Errorf("%s (way %d): %v, want one difference: %q", what, i, err, want)
+			}
+		}
+	}
+	check("equal", "")
+	dst.SQL(t, "bj-data", `DELETE FROM t_message WHERE id = 100;`)
+	check("one row fewer", "public.t_message: 100 rows on the source, 99 on the target")
+	dst.SQL(t, "bj-data", `INSERT INTO t_message SELECT generate_series(100, 101);`)
+	check("one row more", "public.t_message: 100 rows on the source, 101 on the target")
+	dst.SQL(t, "bj-data", `DELETE FROM t_message WHERE id = 101; INSERT INTO t_flag SELECT generate_series(1, 7);`)
+	check("restored twice", "public.t_flag: 7 rows on the source, 14 on the target")
 }
