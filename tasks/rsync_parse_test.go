@@ -2,7 +2,9 @@ package tasks
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,20 +16,28 @@ import (
 	"github.com/ferry-migrate/ferry/remote"
 )
 
-// rsyncSample reads a raw rsync output: from tasks/testdata/rsync when it is
-// there, else from the shared samples beside the work tree.
+// rsyncSample reads a raw rsync output kept in tasks/testdata: rsync/NAME,
+// or rsync-long/NAME.gz for the long ones (gzipped, and out of the fuzz
+// seeds' directory). A missing sample fails the test.
 func rsyncSample(t *testing.T, name string) []byte {
 	t.Helper()
-	for _, p := range []string{
-		filepath.Join("testdata", "rsync", name),
-		filepath.Join("..", "..", "shared", "samples", "rsync", name),
-	} {
-		if b, err := os.ReadFile(p); err == nil {
-			return b
-		}
+	if b, err := os.ReadFile(filepath.Join("testdata", "rsync", name)); err == nil {
+		return b
 	}
-	t.Skipf("SKIPPING: rsync sample %s is neither in testdata/rsync nor in ../../shared/samples/rsync", name)
-	return nil
+	f, err := os.Open(filepath.Join("testdata", "rsync-long", name+".gz"))
+	if err != nil {
+		t.Fatalf("rsync sample %s is neither in testdata/rsync nor in testdata/rsync-long: %v", name, err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("rsync sample %s: %v", name, err)
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		t.Fatalf("rsync sample %s: %v", name, err)
+	}
+	return b
 }
 
 // splitRecords splits raw output at "\r" and "\n", dropping empty records.
@@ -260,16 +270,11 @@ func TestParseRsyncStats(t *testing.T) {
 		t.Errorf("stats of progress2_stats_ssh_push.raw =\n %+v, want\n %+v", got, want)
 	}
 
-	local := filepath.Join("..", "..", "shared", "samples", "rsync", "stats_local.raw")
-	if b, err := os.ReadFile(local); err == nil {
-		got := ParseRsyncStats(string(b))
-		want := RsyncStats{Files: 28, Created: 28, Transferred: 23, TotalSize: 71100013, TransferredSize: 71100006,
-			Literal: 71100006, BytesSent: 71118794, BytesReceived: 479, Seen: true}
-		if got != want {
-			t.Errorf("stats of stats_local.raw =\n %+v, want\n %+v", got, want)
-		}
-	} else {
-		t.Logf("stats_local.raw not available (%v); its case is not checked", err)
+	got = ParseRsyncStats(string(rsyncSample(t, "stats_local.raw")))
+	want = RsyncStats{Files: 28, Created: 28, Transferred: 23, TotalSize: 71100013, TransferredSize: 71100006,
+		Literal: 71100006, BytesSent: 71118794, BytesReceived: 479, Seen: true}
+	if got != want {
+		t.Errorf("stats of stats_local.raw =\n %+v, want\n %+v", got, want)
 	}
 
 	hform := "Number of files: 28 (reg: 23, dir: 4, link: 1)\nNumber of deleted files: 1 (reg: 1)\nTotal file size: 71.10M bytes\nTotal bytes sent: 512\n"
