@@ -19,7 +19,7 @@ import (
 // rsyncSample reads a raw rsync output kept in tasks/testdata: rsync/NAME,
 // or rsync-long/NAME.gz for the long ones (gzipped, and out of the fuzz
 // seeds' directory). A missing sample fails the test.
-func rsyncSample(t *testing.T, name string) []byte {
+func rsyncSample(t testing.TB, name string) []byte {
 	t.Helper()
 	if b, err := os.ReadFile(filepath.Join("testdata", "rsync", name)); err == nil {
 		return b
@@ -308,10 +308,7 @@ func TestRsyncTotalLowerBound(t *testing.T) {
 // splitting, stripping control sequences and parsing, on a real sample of
 // 12,006 progress records.
 func BenchmarkRsyncParser(b *testing.B) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "rsync", "progress2_noincrecursive.raw"))
-	if err != nil {
-		b.Skipf("SKIPPING: shared sample not available: %v", err)
-	}
+	raw := rsyncSample(b, "progress2_noincrecursive.raw")
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		var p RsyncParser
