@@ -1,6 +1,6 @@
 # Shortcuts for ferry's everyday commands. CI runs .ci/run.
 
-.PHONY: test vet fmt build docs snapshot demo
+.PHONY: test vet fmt build docs snapshot demo mutants
 
 # The test command, exactly as the README gives it.
 test:
@@ -27,3 +27,8 @@ snapshot:
 
 demo:
 	go run . demo greenarrow
+
+# Mutation testing of the guard files (gremlins; slow, not in CI): efficacy
+# per file, and every mutant no test noticed. See .ci/mutants/run.
+mutants:
+	.ci/mutants/run
