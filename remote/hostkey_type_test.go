@@ -33,7 +33,7 @@ func TestSSHHostKeyTypeChanged(t *testing.T) {
 	}
 	for _, legacy := range []bool{false, true} {
 		trusted := false
-		_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: srv.Alias, ConfigFile: srv.SSHConfig, KnownHostsFile: kh, AllowLegacy: legacy,
+		err = dialFails(context.Background(), SSHOptions{Name: "old", Addr: srv.Alias, ConfigFile: srv.SSHConfig, KnownHostsFile: kh, AllowLegacy: legacy,
 			TrustUnknown: func(string, ssh.PublicKey, string) bool { trusted = true; return true }})
 		var ce *HostKeyChangedError
 		if !errors.As(err, &ce) {

@@ -419,7 +419,7 @@ func TestSSHHostKeyChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	trusted := false
-	_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: srv.Alias, ConfigFile: srv.SSHConfig, KnownHostsFile: kh,
+	err = dialFails(context.Background(), SSHOptions{Name: "old", Addr: srv.Alias, ConfigFile: srv.SSHConfig, KnownHostsFile: kh,
 		TrustUnknown: func(string, ssh.PublicKey, string) bool { trusted = true; return true }})
 	var ce *HostKeyChangedError
 	if !errors.As(err, &ce) {
@@ -451,7 +451,7 @@ func TestSSHUnknownHostKey(t *testing.T) {
 	kh := filepath.Join(t.TempDir(), "sub", "known_hosts")
 	o := SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port, ConfigFile: "none", KnownHostsFile: kh, IdentityFiles: []string{srv.UserKey}}
 
-	_, err := DialSSH(context.Background(), o)
+	err := dialFails(context.Background(), o)
 	var ue *UnknownHostKeyError
 	if !errors.As(err, &ue) {
 		t.Fatalf("no TrustUnknown: %v, want UnknownHostKeyError", err)
@@ -466,7 +466,7 @@ func TestSSHUnknownHostKey(t *testing.T) {
 
 	var asked []string
 	o.TrustUnknown = func(hp string, _ ssh.PublicKey, fp string) bool { asked = append(asked, hp+" "+fp); return false }
-	if _, err := DialSSH(context.Background(), o); !errors.As(err, &ue) || len(asked) != 1 {
+	if err := dialFails(context.Background(), o); !errors.As(err, &ue) || len(asked) != 1 {
 		t.Fatalf("declined: %v, asked %v", err, asked)
 	}
 	if _, err := os.Stat(kh); !os.IsNotExist(err) {
@@ -494,7 +494,7 @@ func TestSSHUnknownHostKey(t *testing.T) {
 
 func TestSSHLegacy(t *testing.T) {
 	srv := testenv.StartSSHD(t, testenv.SSHDOptions{Legacy: true})
-	_, err := DialSSH(context.Background(), SSHOptions{Name: "old", Addr: srv.Alias, ConfigFile: srv.SSHConfig})
+	err := dialFails(context.Background(), SSHOptions{Name: "old", Addr: srv.Alias, ConfigFile: srv.SSHConfig})
 	if err == nil || !strings.Contains(err.Error(), "legacy") {
 		t.Fatalf("legacy server without AllowLegacy: %v, want an error that mentions legacy algorithms", err)
 	}
@@ -539,7 +539,7 @@ func TestSSHConnectTimeout(t *testing.T) {
 		t.Fatalf("ssh-keygen: %v %s", err, out)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: port, ConfigFile: "none",
+	err = dialFails(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: port, ConfigFile: "none",
 		IdentityFiles: []string{key}, KnownHostsFile: filepath.Join(t.TempDir(), "kh"), ConnectTimeout: 200 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "did not finish within") {
 		t.Fatalf("silent server: %v, want a handshake timeout", err)
@@ -629,7 +629,7 @@ func TestSSHKeepaliveClosesDeadPeer(t *testing.T) {
 }
 
 func TestSSHUnknownAlias(t *testing.T) {
-	_, err := DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: 1, ConfigFile: "none",
+	err := dialFails(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: 1, ConfigFile: "none",
 		IdentityFiles: []string{"/nonexistent/key"}})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/key") {
 		t.Fatalf("missing identity file: %v", err)
@@ -691,7 +691,7 @@ func TestSSHAgent(t *testing.T) {
 		t.Fatalf("output %q", out)
 	}
 	t.Setenv("SSH_AUTH_SOCK", "")
-	_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port, ConfigFile: "none", KnownHostsFile: srv.KnownHosts})
+	err = dialFails(context.Background(), SSHOptions{Name: "old", Addr: "127.0.0.1", Port: srv.Port, ConfigFile: "none", KnownHostsFile: srv.KnownHosts})
 	if err == nil || !strings.Contains(err.Error(), "no SSH key") {
 		t.Fatalf("no key anywhere: %v", err)
 	}
@@ -764,4 +764,15 @@ func TestSSHRecordAlias(t *testing.T) {
 	if _, err := h2.RecordAlias("oldserver"); !errors.As(err, &ce) {
 		t.Fatalf("a conflicting alias key: %v, want HostKeyChangedError", err)
 	}
+}
+
+// dialFails dials like DialSSH, for the tests that expect the dial to
+// fail: a client it got all the same is closed at once, so that a failing
+// test ends instead of leaving sshd a session to wait on.
+func dialFails(ctx context.Context, o SSHOptions) error {
+	h, err := DialSSH(ctx, o)
+	if h != nil {
+		h.Close()
+	}
+	return err
 }

@@ -136,15 +136,15 @@ func TestSSHRefusedNamesThePort(t *testing.T) {
 	writeHomeConfig(t, fmt.Sprintf("Host myold\n  HostName 127.0.0.1\n  Port %d\n", port))
 	key := filepath.Join(t.TempDir(), "key")
 	keygenFile(t, key)
-	_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "myold", IdentityFiles: []string{key}})
+	err = dialFails(context.Background(), SSHOptions{Name: "old", Addr: "myold", IdentityFiles: []string{key}})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("nothing listens on port %d there, the Port that the ssh config", port)) {
 		t.Errorf("config port refused: %v", err)
 	}
-	_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "myold", Port: port, IdentityFiles: []string{key}})
+	err = dialFails(context.Background(), SSHOptions{Name: "old", Addr: "myold", Port: port, IdentityFiles: []string{key}})
 	if err == nil || !strings.Contains(err.Error(), "nothing listens on port") {
 		t.Errorf("explicit port refused: %v", err)
 	}
-	_, err = DialSSH(context.Background(), SSHOptions{Name: "old", Addr: "myold", Port: closedLoopbackPort(t, port), IdentityFiles: []string{key}})
+	err = dialFails(context.Background(), SSHOptions{Name: "old", Addr: "myold", Port: closedLoopbackPort(t, port), IdentityFiles: []string{key}})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("gives Port %d for myold", port)) || !strings.Contains(err.Error(), "given explicitly") {
 		t.Errorf("explicit port other than the config's: %v", err)
 	}

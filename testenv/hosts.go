@@ -524,6 +524,9 @@ func (hs *Hosts) startSSHD(t testing.TB) error {
 	cmd.Env = []string{"PATH=" + StockPath}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// A connection left open keeps an sshd child holding the stderr pipe:
+	// Wait does not wait on it longer than this.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("old host: start sshd: %w", err)
 	}
@@ -536,7 +539,11 @@ func (hs *Hosts) startSSHD(t testing.TB) error {
 		case <-hs.sshdDone:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-hs.sshdDone
+			select {
+			case <-hs.sshdDone:
+			case <-time.After(10 * time.Second):
+				t.Errorf("old host: sshd was not reaped 10s after it was killed; its log:\n%s", hs.Log())
+			}
 		}
 	})
 	deadline := time.Now().Add(15 * time.Second)

@@ -210,6 +210,10 @@ func (s *SSHD) start(t testing.TB, port int, auth string, legacy bool) error {
 	cmd := exec.Command(SSHDPath, "-D", "-f", confFile, "-E", s.LogFile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// sshd's per-connection children (in sessions of their own) inherit the
+	// stderr pipe; a client a test left open keeps one alive after the
+	// listener is killed. WaitDelay stops Wait from waiting on that pipe.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", SSHDPath, err)
 	}
@@ -237,7 +241,11 @@ func (s *SSHD) start(t testing.TB, port int, auth string, legacy bool) error {
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Errorf("sshd on port %d was not reaped 10s after it was killed; its log:\n%s", port, s.Log())
+		}
 	})
 	return nil
 }
