@@ -331,19 +331,7 @@ func BenchmarkRsyncParser(b *testing.B) {
 // each record, a snapshot every 1,000 records as the sampler takes them):
 // per record, and its allocations.
 func BenchmarkRsyncOutputPath(b *testing.B) {
-	var raw []byte
-	for _, p := range []string{
-		filepath.Join("testdata", "rsync", "progress2_noincrecursive.raw"),
-		filepath.Join("..", "..", "shared", "samples", "rsync", "progress2_noincrecursive.raw"),
-	} {
-		if r, err := os.ReadFile(p); err == nil {
-			raw = r
-			break
-		}
-	}
-	if raw == nil {
-		b.Skip("SKIPPING: sample progress2_noincrecursive.raw not found")
-	}
+	raw := rsyncSample(b, "progress2_noincrecursive.raw")
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	var p RsyncParser
