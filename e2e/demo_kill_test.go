@@ -213,6 +213,18 @@ func TestDemoKilledInEachLongStepFinishes(t *testing.T) {
 				t.Errorf("the resumed run's last event is %s %s, want run_finished ok", last.Type, last.Status)
 			}
 			checkMigrated(t, dir)
+			if kp.step == "merge-queue" {
+				// The counts add up across the attempts: the whole queue,
+				// not only what the resumed attempt merged.
+				st, err := wizard.LoadState(filepath.Join(dir, "state"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := st.Steps["merge-queue"]
+				if c := r.Counters; c == nil || c.Done != killMessages || c.Total != killMessages || !strings.Contains(r.Message, "in all") {
+					t.Errorf("merge-queue after a resume: counters %+v, message %q; want %d of %d in all", c, r.Message, killMessages, killMessages)
+				}
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -384,6 +385,22 @@ func init() {
 // Prepare implements Executor.
 func (x *TaskExecutor) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[string]string, error) {
 	switch s.Kind {
+	case "queue-merge":
+		// The parked queue's size before the first attempt, so that the
+		// counts after a resume add up to the whole queue.
+		key := FactMergeParkedAtStart + s.ID
+		if _, ok := env.Data.Facts[key]; ok {
+			return nil, nil
+		}
+		p, err := resolveParams(s.Params, env.Data)
+		if err != nil {
+			return nil, err
+		}
+		n, err := tasks.CountFiles(ctx, x.New, path.Join(p.str("old_queue"), "mess"))
+		if err != nil {
+			return nil, nil // no parked queue yet: the step's own checks say so
+		}
+		return map[string]string{key: strconv.FormatInt(n, 10)}, nil
 	case "resolv-conf":
 		p, err := resolveParams(s.Params, env.Data)
 		if err != nil {

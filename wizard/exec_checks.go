@@ -100,8 +100,20 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 		return o, err
 	}
 	o.Message = fmt.Sprintf("merged %d of %d message(s); %d left in the parked queue", res.Merged, res.Total, res.Remaining)
+	if first, err := strconv.ParseInt(env.Data.Facts[FactMergeParkedAtStart+s.ID], 10, 64); err == nil && first > res.Total {
+		// A resumed merge: count the whole queue, not only this attempt.
+		before := first - res.Total
+		o.Counters.Done, o.Counters.Total = before+res.Merged, first
+		o.Message = fmt.Sprintf("merged %d of the %d parked message(s) in all: %d in this attempt, %d before it; %d left in the parked queue", before+res.Merged, first, res.Merged, before, res.Remaining)
+	}
 	return o, nil
 }
+
+// FactMergeParkedAtStart, followed by a queue-merge step's id, is the fact
+// holding how many message files the parked queue held before the step's
+// first attempt (counted when the step is prepared, once), so that the
+// counts of a resumed merge add up to the whole queue.
+const FactMergeParkedAtStart = "merge_parked_at_start_"
 
 // installed lists the packages matching a pattern on a host, name → version.
 func installed(ctx context.Context, h remote.Host, family, pattern string) (map[string]string, error) {
