@@ -129,7 +129,7 @@ func (a *app) loadChecklist(o checklistOptions) (*checklist.Doc, error) {
 	}
 	if state != nil {
 		if state.Runbook != "" && state.Runbook != rb.ID {
-			notes = append(notes, fmt.Sprintf("the journal in %s belongs to runbook %q, not %q: its statuses are matched by step id only", o.stateDir, state.Runbook, rb.ID))
+			return nil, usage(fmt.Errorf("the journal in %s belongs to runbook %q, not %q: leave --runbook out to see it, or give another --state-dir", o.stateDir, state.Runbook, rb.ID))
 		} else if state.Hash != "" && rb.Hash != "" && state.Hash != rb.Hash {
 			notes = append(notes, "this runbook differs from the one the migration started with: statuses are matched by step id")
 		}

@@ -2,14 +2,17 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-migrate/ferry/assets"
 	"github.com/ferry-migrate/ferry/remote"
 	"github.com/ferry-migrate/ferry/tasks"
 	"github.com/ferry-migrate/ferry/wizard"
@@ -85,12 +88,28 @@ func parseOld(s string) (oldAddress, error) {
 }
 
 func (a *app) runRun(o runOptions) error {
+	// A migration under way knows its runbook: a resume needs no
+	// --runbook, and one naming another runbook is refused before anything
+	// is written.
+	past, err := wizard.LoadState(o.stateDir)
+	if err != nil && !errors.Is(err, wizard.ErrNoJournal) {
+		return usage(fmt.Errorf("reading the migration in %s: %w", o.stateDir, err))
+	}
+	if err == nil && past.Runbook != "" && o.runbook == "" {
+		if !slices.Contains(assets.Names(), past.Runbook) {
+			return usage(fmt.Errorf("the migration in %s ran runbook %q from a file: give that file with --runbook", o.stateDir, past.Runbook))
+		}
+		o.runbook = past.Runbook
+	}
 	if o.runbook == "" {
 		return usage(fmt.Errorf("--runbook is required: greenarrow, bluemind or a runbook file"))
 	}
 	rb, err := wizard.LoadRunbook(o.runbook)
 	if err != nil {
 		return err
+	}
+	if past != nil && past.Runbook != "" && past.Runbook != rb.ID {
+		return usage(fmt.Errorf("the migration in %s runs runbook %q, not %q: leave --runbook out to go on with it, or give another --state-dir for a new migration", o.stateDir, past.Runbook, rb.ID))
 	}
 	var set *wizard.AnswerSet
 	if o.answers != "" {
