@@ -46,6 +46,23 @@ case "$delay" in
 *[1-9]*) ;;
 *) delay=0 ;;
 esac
+# For the tests that crash the merge mid-message: SIM_MERGE_PAUSE="K:POINT"
+# stops the K-th message merged (1 = the first) at POINT, one of
+#   tmp   its body copied to pid/, "start" logged, not yet under mess;
+#   body  its body under mess, its envelope files not yet written;
+#   done  "done" logged, the old files not yet removed;
+# writes "PID OLDID NEWID POINT" to the file SIM_MERGE_PAUSE_FILE and waits
+# there to be killed.
+pause_at=${SIM_MERGE_PAUSE:-}
+pause_file=${SIM_MERGE_PAUSE_FILE:-}
+count=0
+pause() {
+	[ -n "$pause_at" ] && [ -n "$pause_file" ] && [ "$pause_at" = "$count:$1" ] || return 0
+	echo "$$ $o $n $1" >"$pause_file.tmp" && mv -f "$pause_file.tmp" "$pause_file"
+	while :; do
+		sleep 1
+	done
+}
 log=$old/merge.log
 : >>"$log" || exit 1
 # Only a run that follows an interrupted one has log entries to look up.
@@ -92,7 +109,9 @@ merge_one() {
 			return 1
 		fi
 		echo "$o $n start" >>"$log" || return 1
+		pause tmp
 		mv -f "$tmp" "$q/mess/$d/$n" || return 1
+		pause body
 		state=start
 	fi
 	if [ "$state" = start ]; then
@@ -112,6 +131,7 @@ merge_one() {
 			fi
 		fi
 		echo "$o $n done" >>"$log" || return 1
+		pause done
 	fi
 	# The message is complete under its new id: remove the old one, its
 	# body last (rm goes in order), so that a message still listed under
@@ -159,6 +179,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		skipped=$((skipped + 1))
 		continue
 	fi
+	count=$((count + 1))
 	if merge_one "$@"; then
 		merged=$((merged + 1))
 	else
