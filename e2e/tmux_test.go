@@ -71,6 +71,10 @@ func TestDemoInTmux(t *testing.T) {
 	}
 	merged := map[string]bool{}
 	sawDowntime := false
+	// The backup directory is first answered wrong: the step fails, r
+	// retries, the question comes back pre-filled and is corrected.
+	const wrongBackup, rightBackup = "/root/backup", "/root/greenarrow-backup"
+	backupAnswers := 0
 	deadline := time.Now().Add(5 * time.Minute)
 	var scr string
 	for time.Now().Before(deadline) {
@@ -104,6 +108,19 @@ func TestDemoInTmux(t *testing.T) {
 						t.Errorf("confirmation words typed %v: want the old server's name and the new one's", words)
 					}
 					checkMigrated(t, filepath.Join(dir, "demo"))
+					if backupAnswers != 2 {
+						t.Errorf("the backup directory was answered %d time(s), want 2 (wrong, then corrected)", backupAnswers)
+					}
+					// The report shows the correction, with who and when.
+					out, errb, code := ferry(t, "report", "--state-dir", filepath.Join(dir, "demo", "state"))
+					if code != 0 {
+						t.Fatalf("ferry report exited %d: %s", code, errb)
+					}
+					change := regexp.MustCompile(`\| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \| [^|]*backup-files-present[^|]* \| (\w[^|]*) \| ` + "`backup_dir`" + ` \| ` +
+						regexp.QuoteMeta(rightBackup) + ` \(after a failure: backup_dir changed from "` + regexp.QuoteMeta(wrongBackup) + `" to "` + regexp.QuoteMeta(rightBackup) + `"\) \|`)
+					if m := change.FindStringSubmatch(string(out)); m == nil || strings.TrimSpace(m[1]) == "admin" {
+						t.Errorf("the report does not show the corrected backup directory with who and when:\n%s", out)
+					}
 					return
 				}
 				time.Sleep(200 * time.Millisecond)
@@ -118,7 +135,18 @@ func TestDemoInTmux(t *testing.T) {
 		case strings.Contains(scr, "continue (c)"):
 			act(step+"repeat", "c")
 		case strings.Contains(scr, "Backup directory on the old server"):
-			act(step+"backup", "/root/greenarrow-backup", "Enter")
+			if _, ok := acted[step+"backup"]; !ok {
+				backupAnswers++
+				act(step+"backup", wrongBackup, "Enter")
+			} else if _, ok := acted[step+"retry"]; ok {
+				if _, ok := acted[step+"backup-fixed"]; !ok {
+					backupAnswers++
+				}
+				// The field holds the answer that failed: clear it first.
+				act(step+"backup-fixed", "C-u", rightBackup, "Enter")
+			}
+		case strings.Contains(scr, "r: retry") && backupAnswers == 1:
+			act(step+"retry", "r")
 		case strings.Contains(scr, "public resolvers ("):
 			act(step+"resolvers", "Down", "Enter")
 		case strings.Contains(scr, "E-mail address for the test message"):

@@ -271,7 +271,12 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				d.Answers = append(d.Answers, answerRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), clean(k), clean(ev.Answers[k])})
+				v := clean(ev.Answers[k])
+				if ev.Message != "" {
+					// A changed answer says what it replaced and why.
+					v += " (" + clean(ev.Message) + ")"
+				}
+				d.Answers = append(d.Answers, answerRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), clean(k), v})
 			}
 		case wizard.EvCommand:
 			exit, failed := "not recorded", false
