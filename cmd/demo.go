@@ -208,6 +208,7 @@ func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
 			_ = os.Rename(filepath.Join(s.Dir, wizard.AnswersFile), filepath.Join(s.Dir, "demo-answers.json"))
 		}
 	} else {
+		m.note = "Demo: " + p.intro(srv)
 		fmt.Fprintf(a.stderr, "ferry demo: %s\n", p.intro(srv))
 	}
 	err = a.migrate(m)

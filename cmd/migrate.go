@@ -25,6 +25,9 @@ type migration struct {
 	answers     *wizard.AnswerSet
 	oldName     string
 	newName     string
+	// note is shown inside the run screen beside every question (the
+	// demo's answers), since anything printed before it is covered.
+	note string
 	// lock is the state directory's lock when it is taken already (the
 	// demo takes it before it writes to its directory); nil otherwise.
 	lock *wizard.Lock
@@ -107,7 +110,7 @@ func (a *app) runTUI(ctx context.Context, sess *wizard.Session, m migration) err
 	}()
 	model := tui.NewRun(tui.RunOptions{
 		Runbook: m.rb, State: sess.State, Events: events, Decide: sess.Engine.Decide,
-		Interrupt: cancel, OldName: m.oldName, NewName: m.newName,
+		Interrupt: cancel, OldName: m.oldName, NewName: m.newName, Note: m.note,
 	})
 	p := tea.NewProgram(model, tea.WithContext(ctx), tea.WithFPS(15))
 	_, uiErr := p.Run()

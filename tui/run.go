@@ -40,6 +40,9 @@ type RunOptions struct {
 	// Now is the clock used for everything shown (elapsed times); nil
 	// means time.Now. Tests fix it for golden files.
 	Now func() time.Time
+	// Note, when set, is shown above every question the engine puts (the
+	// demo says there what to answer).
+	Note string
 }
 
 // RunModel is the guided-run screen: the steps of the runbook grouped by

@@ -161,3 +161,16 @@ func TestRunGateOffersRerunOverrideSkip(t *testing.T) {
 		t.Fatalf("r sent %+v", d)
 	}
 }
+
+// TestRunNoteShowsWithQuestions: the note (the demo's answers) is on the
+// screen while a question is asked.
+func TestRunNoteShowsWithQuestions(t *testing.T) {
+	rec := &runRecorder{}
+	m := NewRun(RunOptions{Runbook: runTestRunbook(), Decide: rec.decide, Note: "Demo: the answers for the questions: port 2222",
+		Now: func() time.Time { return runT0 }})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	feed(m, wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedAnswers, Questions: runTestRunbook().Step("ssh").Ask})
+	if out := runScreen(m); !strings.Contains(out, "Demo: the answers for the questions: port 2222") {
+		t.Fatalf("the note is not on the screen:\n%s", out)
+	}
+}

@@ -634,6 +634,9 @@ func (m *RunModel) promptLines(w int) []string {
 		}
 		return out
 	case m.prompt == promptForm && m.form != nil:
+		if m.o.Note != "" {
+			out = append(out, text(st.Dim, m.o.Note)...)
+		}
 		if m.formSt != nil && m.formSt.err != "" {
 			out = append(out, text(st.Failed, "✗ "+m.formSt.err)...)
 		}
