@@ -88,7 +88,7 @@ func (m *RunModel) startForm(refused string) tea.Cmd {
 		return nil
 	}
 	f := huh.NewForm(groups...).
-		WithTheme(huh.ThemeFunc(huh.ThemeCharm)).
+		WithTheme(huh.ThemeFunc(formTheme)).
 		WithShowHelp(false)
 	m.form, m.formSt, m.prompt = f, fs, promptForm
 	cmd := f.Init()
@@ -253,6 +253,21 @@ func (m *RunModel) forwardToForm(msg tea.Msg) tea.Cmd {
 // formSizeMsg is the window size the form sees: the step pane's.
 func (m *RunModel) formSizeMsg() tea.WindowSizeMsg {
 	return tea.WindowSizeMsg{Width: max(10, m.contentWidth()), Height: max(3, m.bodyHeight()-4)}
+}
+
+// formTheme is huh's Charm theme with the options that are not chosen, and
+// the buttons not focused, in the terminal's own foreground: huh v2.0.3's
+// Charm theme draws them in grey 235 on a dark background and grey 252 on
+// a light one (its light and dark values swapped), which cannot be read.
+func formTheme(isDark bool) *huh.Styles {
+	t := huh.ThemeCharm(isDark)
+	for _, s := range []*huh.FieldStyles{&t.Focused, &t.Blurred} {
+		s.Option = s.Option.UnsetForeground()
+		s.UnselectedOption = s.UnselectedOption.UnsetForeground()
+		s.BlurredButton = s.BlurredButton.UnsetForeground().UnsetBackground().Reverse(false)
+		s.TextInput.Text = s.TextInput.Text.UnsetForeground()
+	}
+	return t
 }
 
 // startReason asks why the step is skipped.

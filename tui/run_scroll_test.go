@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 
@@ -172,5 +173,22 @@ func TestRunNoteShowsWithQuestions(t *testing.T) {
 	feed(m, wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedAnswers, Questions: runTestRunbook().Step("ssh").Ask})
 	if out := runScreen(m); !strings.Contains(out, "Demo: the answers for the questions: port 2222") {
 		t.Fatalf("the note is not on the screen:\n%s", out)
+	}
+}
+
+// TestFormThemeOptionsReadable: the choices not selected are drawn in the
+// terminal's own colour in light and dark themes alike (huh's Charm theme
+// greys them out of sight).
+func TestFormThemeOptionsReadable(t *testing.T) {
+	for _, dark := range []bool{true, false} {
+		th := formTheme(dark)
+		for name, fg := range map[string]any{
+			"option": th.Focused.Option.GetForeground(), "unselected": th.Focused.UnselectedOption.GetForeground(),
+			"blurred unselected": th.Blurred.UnselectedOption.GetForeground(), "button": th.Focused.BlurredButton.GetForeground(),
+		} {
+			if _, none := fg.(lipgloss.NoColor); !none {
+				t.Errorf("dark=%v: %s drawn in %v, want the terminal's own colour", dark, name, fg)
+			}
+		}
 	}
 }
