@@ -125,9 +125,63 @@ func yamlError(file string, err error) error {
 	}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
-		return &RunbookError{File: file, Line: n, Msg: m[2]}
+		return &RunbookError{File: file, Line: n, Msg: yamlWords(m[2])}
 	}
-	return &RunbookError{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
+	return &RunbookError{File: file, Msg: yamlWords(strings.TrimPrefix(msg, "yaml: "))}
+}
+
+var (
+	yamlUnknownField = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+	yamlWrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+)
+
+// yamlWords puts the YAML decoder's messages that name Go types in a
+// runbook author's words: an unknown field names the part of the runbook
+// it was found in, a value of the wrong kind says what was expected.
+func yamlWords(msg string) string {
+	if m := yamlUnknownField.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("unknown field %q in %s", m[1], goTypeWords(m[2]))
+	}
+	if m := yamlWrongType.FindStringSubmatch(msg); m != nil {
+		found := map[string]string{"int": "a number", "float": "a number", "bool": "true or false", "str": "a text",
+			"seq": "a list", "map": "a mapping", "null": "nothing"}[m[1]]
+		if found == "" {
+			found = m[1]
+		}
+		return fmt.Sprintf("expected %s, found %s (%s)", goTypeWords(m[3]), found, m[2])
+	}
+	return msg
+}
+
+// goTypeWords names a Go type of the runbook model as its author knows it.
+func goTypeWords(t string) string {
+	if rest, ok := strings.CutPrefix(t, "[]"); ok {
+		return "a list of " + strings.TrimPrefix(goTypeWords(rest), "a ") + "s"
+	}
+	switch strings.TrimPrefix(t, "*") {
+	case "wizard.Runbook":
+		return "the runbook"
+	case "wizard.Step":
+		return "a step"
+	case "wizard.Phase":
+		return "a phase"
+	case "wizard.Question":
+		return "a question (ask)"
+	case "wizard.Check":
+		return "a check (text, kind, params)"
+	case "wizard.Command":
+		return "a command"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "a text"
+	case "int", "int64":
+		return "a whole number"
+	}
+	if strings.HasPrefix(t, "map[") {
+		return "a mapping"
+	}
+	return t
 }
 
 // mapValue returns the value node for key in a mapping node.
