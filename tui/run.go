@@ -106,6 +106,8 @@ type RunModel struct {
 	// belong to (the scroll starts at the top for each step).
 	cmdScroll, cmdRows int
 	cmdFor             string
+	// helpScroll is how far the help overlay is scrolled.
+	helpScroll int
 	outScroll          int // lines scrolled up from the end of the output pane
 	outRows            int // output lines the pane showed last time
 	bar                progress.Model
@@ -611,7 +613,20 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	switch m.overlay {
 	case overlayHelp:
-		m.overlay = overlayNone
+		// The arrow and page keys scroll a help longer than the screen;
+		// any other key leaves it.
+		switch msg.String() {
+		case "up", "k":
+			m.helpScroll = max(0, m.helpScroll-1)
+		case "down", "j":
+			m.helpScroll++
+		case "pgup", "b":
+			m.helpScroll = max(0, m.helpScroll-max(1, m.bodyHeight()-1))
+		case "pgdown", "f", "space":
+			m.helpScroll += max(1, m.bodyHeight()-1)
+		default:
+			m.overlay, m.helpScroll = overlayNone, 0
+		}
 		return nil
 	case overlayRecord:
 		return m.recordKey(msg)

@@ -416,8 +416,15 @@ func TestRunOutputScrollAndFullLog(t *testing.T) {
 		t.Errorf("the full log does not show the newest line:\n%s", s)
 	}
 	keys(m, "esc", "?")
-	if s := runScreen(m); !strings.Contains(s, "Quitting never loses work") {
+	if s := runScreen(m); !strings.Contains(s, "the whole step") {
 		t.Errorf("no help overlay:\n%s", s)
+	}
+	// The help is longer than 24 rows: it scrolls to its end.
+	for range 40 {
+		m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	}
+	if s := runScreen(m); !strings.Contains(s, "Quitting never loses work") || m.overlay != overlayHelp {
+		t.Errorf("the help's end cannot be scrolled to:\n%s", s)
 	}
 }
 

@@ -83,7 +83,13 @@ func (m *RunModel) render() string {
 	lines := []string{m.header()}
 	switch m.overlay {
 	case overlayHelp:
-		lines = append(lines, fitLines(m.helpLines(), m.width, h)...)
+		help := m.helpLines()
+		if len(help) > h && h > 1 {
+			m.helpScroll = min(m.helpScroll, len(help)-(h-1))
+			help = append(help[m.helpScroll:m.helpScroll+h-1:m.helpScroll+h-1],
+				m.styles.Dim.Render(fmt.Sprintf(" lines %d–%d of %d · ↑↓ pgup/pgdn scroll · any other key: back", m.helpScroll+1, m.helpScroll+h-1, len(help))))
+		}
+		lines = append(lines, fitLines(help, m.width, h)...)
 	case overlayLog:
 		lines = append(lines, fitLines(strings.Split(m.logView.View(), "\n"), m.width, h)...)
 	case overlayRecord:
@@ -175,7 +181,7 @@ func (m *RunModel) hints() []string {
 	case m.stopping:
 		return []string{"stopping…", "ctrl+c: leave now"}
 	case m.overlay == overlayHelp:
-		return []string{"any key: back"}
+		return []string{"↑↓ scroll", "any other key: back"}
 	case m.overlay == overlayLog:
 		return []string{"↑↓ pgup/pgdn scroll", "home/end", "esc back"}
 	case m.overlay == overlayRecord:
