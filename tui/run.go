@@ -108,9 +108,9 @@ type RunModel struct {
 	cmdFor             string
 	// helpScroll is how far the help overlay is scrolled.
 	helpScroll int
-	outScroll          int // lines scrolled up from the end of the output pane
-	outRows            int // output lines the pane showed last time
-	bar                progress.Model
+	outScroll  int // lines scrolled up from the end of the output pane
+	outRows    int // output lines the pane showed last time
+	bar        progress.Model
 
 	quitAsk  bool
 	stopping bool
