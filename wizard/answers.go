@@ -110,6 +110,8 @@ func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 		return nil, fmt.Errorf("answers file %s: %v", name, err)
 	}
 	if off := dec.InputOffset(); len(bytes.TrimSpace(b[off:])) > 0 {
+		// The line where the extra text begins, not where the object ends.
+		off += int64(len(b[off:]) - len(bytes.TrimLeft(b[off:], " \t\r\n")))
 		line := 1 + bytes.Count(b[:off], []byte("\n"))
 		return nil, fmt.Errorf("answers file %s:%d: text after the answers object", name, line)
 	}

@@ -1,0 +1,61 @@
+package wizard
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestAnswerSetValidateBoundaries: each number an answers file gives is
+// refused below its least value and accepted at it (repeat 1 pass,
+// confirm_deletions 1), an answer is checked against its question's type
+// both ways, and an address answer may be an IP or a host name but not
+// neither.
+func TestAnswerSetValidateBoundaries(t *testing.T) {
+	rb := mustParse(t, testRunbook)
+	ok := func(a AnswerSet) {
+		t.Helper()
+		if err := a.Validate(rb); err != nil {
+			t.Errorf("%+v refused: %v", a, err)
+		}
+	}
+	refused := func(a AnswerSet, words string) {
+		t.Helper()
+		if err := a.Validate(rb); err == nil || !strings.Contains(err.Error(), words) {
+			t.Errorf("%+v: %v, want an error saying %q", a, err, words)
+		}
+	}
+	ok(AnswerSet{Repeat: map[string]int{"hot": 1}})
+	refused(AnswerSet{Repeat: map[string]int{"hot": 0}}, "hot runs at least one pass, not 0")
+	ok(AnswerSet{ConfirmDeletions: map[string]int{"hot": 1}})
+	refused(AnswerSet{ConfirmDeletions: map[string]int{"hot": 0}}, "hot: 0 is not a number of deletions")
+	ok(AnswerSet{Answers: map[string]string{"port": "2222"}})
+	refused(AnswerSet{Answers: map[string]string{"port": "70000"}}, "port")
+
+	addr := Question{Key: "old_addr", Type: "address"}
+	for _, v := range []string{"192.0.2.10", "2001:db8::1", "mail.example.net"} {
+		if err := ValidateAnswer(addr, v); err != nil {
+			t.Errorf("address %q refused: %v", v, err)
+		}
+	}
+	for _, v := range []string{"not an address", "-bad.example"} {
+		if err := ValidateAnswer(addr, v); err == nil {
+			t.Errorf("address %q accepted", v)
+		}
+	}
+	choice := Question{Key: "c", Type: "choice", Choices: []string{"a", "b"}}
+	if ValidateAnswer(choice, "b") != nil || ValidateAnswer(choice, "c") == nil {
+		t.Error("a choice question accepts other than its choices, or refuses one of them")
+	}
+}
+
+// TestParseAnswerSetTextAfterTheObject names the line of what follows the
+// answers object.
+func TestParseAnswerSetTextAfterTheObject(t *testing.T) {
+	_, err := ParseAnswerSet("a.json", []byte("{\"confirm\": [\"stop\"]}\n\n{}\n"))
+	if err == nil || !strings.Contains(err.Error(), "a.json:3") {
+		t.Fatalf("err = %v, want one naming a.json:3", err)
+	}
+	if _, err := ParseAnswerSet("a.json", []byte("{\"confirm\": [\"stop\"]}\n\n")); err != nil {
+		t.Fatalf("trailing blank lines refused: %v", err)
+	}
+}
