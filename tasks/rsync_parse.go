@@ -392,7 +392,10 @@ type RsyncParser struct {
 	lastRate              float64
 	lastETA               time.Duration
 	rates                 *RateEstimator
-	stats                 RsyncStats
+	// fileRates follows the files done, for an ETA by files: with many
+	// small files the time goes to the files, not the bytes.
+	fileRates *RateEstimator
+	stats     RsyncStats
 	records               int
 }
 
@@ -447,8 +450,10 @@ func (p *RsyncParser) Sample(now time.Time) Progress {
 func (p *RsyncParser) sampleRate(now time.Time) {
 	if p.rates == nil {
 		p.rates = NewRateEstimator(DefaultRateWindow)
+		p.fileRates = NewRateEstimator(DefaultRateWindow)
 	}
 	p.rates.Add(now, p.done)
+	p.fileRates.Add(now, p.filesDone)
 }
 
 // add folds a progress record into the counters.
@@ -496,6 +501,14 @@ func (p *RsyncParser) Progress() Progress {
 		pr.ETA = eta
 	} else {
 		pr.ETA = p.lastETA
+	}
+	// The files left tell too: a tree of many small files is nearly all
+	// bytes done long before it is done. The longer of the two estimates
+	// stands (only once the file list is complete).
+	if p.fileRates != nil && p.filesTotal > 0 && !p.incRecursive {
+		if eta, ok := ETA(p.filesTotal-p.filesDone, p.fileRates.Rate()); ok && eta > pr.ETA {
+			pr.ETA = eta
+		}
 	}
 	if p.incRecursive {
 		pr.Note = "scanning: the total still grows"
