@@ -396,7 +396,7 @@ type RsyncParser struct {
 	// small files the time goes to the files, not the bytes.
 	fileRates *RateEstimator
 	stats     RsyncStats
-	records               int
+	records   int
 }
 
 func (p *RsyncParser) base() float64 {
