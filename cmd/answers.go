@@ -133,7 +133,7 @@ summary on stdout and exits 0.`),
 			fmt.Fprintf(a.stdout, "%s: good for runbook %s: %d answers, %d steps confirmed, %d manual steps done, %d skipped\n",
 				args[0], rb.ID, len(set.Answers), len(set.Confirm), len(set.Done), len(set.Skip))
 			if missing := unansweredKeys(rb, set); len(missing) > 0 {
-				fmt.Fprintf(a.stdout, "not given (a headless run stops with exit 3 if a step asks them): %s\n", strings.Join(missing, ", "))
+				fmt.Fprintf(a.stdout, "not given: %s (a headless run stops with exit 3 at a step that asks one of them when it is not known otherwise: --old gives old_addr, and ssh_port with HOST:PORT)\n", strings.Join(missing, ", "))
 			}
 			return nil
 		}),
@@ -142,19 +142,20 @@ summary on stdout and exits 0.`),
 	return c
 }
 
-// unansweredKeys lists the question keys of rb that set does not answer,
-// those some step asks with no condition first (marked "always asked"),
-// then those asked only under a condition.
+// unansweredKeys lists the question keys of rb that set does not answer:
+// first those some step asks with no condition, then those asked only
+// under a condition ("(sometimes asked)" after them); keys never asked
+// with rb's settings are left out.
 func unansweredKeys(rb *wizard.Runbook, set *wizard.AnswerSet) []string {
 	var always, sometimes []string
 	for _, k := range wizard.AnswerKeys(rb) {
-		if _, ok := set.Answers[k.Key]; ok {
+		if _, ok := set.Answers[k.Key]; ok || len(k.Steps) == 0 {
 			continue
 		}
 		if k.Always {
-			always = append(always, k.Key+" (always asked)")
+			always = append(always, k.Key)
 		} else {
-			sometimes = append(sometimes, k.Key)
+			sometimes = append(sometimes, k.Key+" (sometimes asked)")
 		}
 	}
 	return append(always, sometimes...)

@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -167,6 +168,29 @@ func TestAnswersDocExamplesAreComplete(t *testing.T) {
 	for _, name := range []string{"greenarrow", "bluemind"} {
 		if !found[name] {
 			t.Errorf("docs/answers.md has no example for %s", name)
+		}
+	}
+}
+
+// TestAnsibleExampleAnswersAreValid checks the example answers files of
+// examples/ansible with ferry's own loader, for the runbook the example
+// inventory runs (GreenArrow).
+func TestAnsibleExampleAnswersAreValid(t *testing.T) {
+	files, err := filepath.Glob("../examples/ansible/files/answers/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example answers files (%v)", err)
+	}
+	rb, err := wizard.LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		set, err := wizard.ReadAnswerSet(f)
+		if err == nil {
+			err = set.Validate(rb)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }

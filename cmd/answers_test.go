@@ -173,3 +173,26 @@ func TestRunAcceptsTheFilledTemplate(t *testing.T) {
 		t.Errorf("the run did not pass its first step:\n%s", out)
 	}
 }
+
+// TestDemoAnswersFlagRefusals: --answers on a demo needs --headless, and a
+// file that gives old_addr or ssh_port (which the simulated pair gives) is
+// refused naming the key; neither writes to the demo's directory.
+func TestDemoAnswersFlagRefusals(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.yaml")
+	if err := os.WriteFile(file, []byte("answers:\n  ssh_port: \"22\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	demo := filepath.Join(dir, "demo")
+	code, _, errs := run(t, "", false, "demo", "greenarrow", "--dir", demo, "--answers", file)
+	if code != 2 || !strings.Contains(errs, "add --headless") {
+		t.Errorf("without --headless: exit %d, stderr %q", code, errs)
+	}
+	code, _, errs = run(t, "", false, "demo", "greenarrow", "--headless", "--dir", demo, "--answers", file)
+	if code != 2 || !strings.Contains(errs, "key ssh_port: the demo's simulated old server gives it") {
+		t.Errorf("with ssh_port: exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(demo); !os.IsNotExist(err) {
+		t.Errorf("a refused demo made its directory (%v)", err)
+	}
+}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,9 +20,9 @@ import (
 // servers.
 func (a *app) newDemoCmd() *cobra.Command {
 	var (
-		dir      string
-		headless bool
-		messages int
+		dir, answers string
+		headless     bool
+		messages     int
 	)
 	c := &cobra.Command{
 		Use:   "demo [greenarrow|bluemind]",
@@ -38,10 +39,14 @@ is GreenArrow's. Running it again with the same DIR resumes where
 it stopped; remove DIR to start afresh.
 
 With --headless the demo answers every question itself (the answers file it
-uses is written to DIR/demo-answers.json) and prints one JSON event per line.`),
+uses is written to DIR/demo-answers.json) and prints one JSON event per line;
+--answers FILE answers from FILE instead, as ferry run --headless --answers
+would (the simulated pair gives old_addr and ssh_port, so FILE leaves them
+out).`),
 		Example: `  ferry demo greenarrow
   ferry demo greenarrow --headless --dir /tmp/ferry-demo
-  ferry demo bluemind --headless --dir /tmp/ferry-demo-bm`,
+  ferry demo bluemind --headless --dir /tmp/ferry-demo-bm
+  ferry demo greenarrow --headless --answers answers.yaml`,
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: []string{"greenarrow", "bluemind"},
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
@@ -49,18 +54,48 @@ uses is written to DIR/demo-answers.json) and prints one JSON event per line.`),
 			if len(args) == 1 {
 				name = args[0]
 			}
+			var file *wizard.AnswerSet
+			if answers != "" {
+				var err error
+				if file, err = readDemoAnswers(answers, headless); err != nil {
+					return err
+				}
+			}
 			if name == "bluemind" && !cmd.Flags().Changed("dir") {
 				// Its own default, so that it does not meet a GreenArrow pair.
 				dir = filepath.Join(os.TempDir(), "ferry-demo-bluemind")
 			}
-			return a.runDemo(name, dir, headless, messages)
+			return a.runDemo(name, dir, headless, messages, file)
 		}),
 	}
 	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "ferry-demo"), "directory for the simulated servers and the journal (bluemind: "+filepath.Join(os.TempDir(), "ferry-demo-bluemind")+")")
 	c.Flags().BoolVar(&headless, "headless", false, "answer everything from the demo's answers file and print one JSON event per line")
+	c.Flags().StringVar(&answers, "answers", "", "with --headless: answer from this answers file (JSON or YAML) instead of the demo's own answers")
 	c.Flags().IntVar(&messages, "messages", 3000, "messages in the old server's disk queue (a new DIR only)")
 	a.startOverFlag(c)
 	return c
+}
+
+// readDemoAnswers reads the answers file given to a headless demo with
+// --answers (ReadAnswerSet; migrate checks it against the runbook) and
+// returns it. The simulated pair
+// gives old_addr and ssh_port itself: a file that gives them would point
+// the run away from the simulated old server, so it is refused, as is
+// --answers without --headless. Errors are usage errors.
+func readDemoAnswers(path string, headless bool) (*wizard.AnswerSet, error) {
+	if !headless {
+		return nil, usage(errors.New("--answers is for a headless demo: add --headless"))
+	}
+	set, err := wizard.ReadAnswerSet(path)
+	if err != nil {
+		return nil, usage(err)
+	}
+	for _, k := range []string{"old_addr", "ssh_port"} {
+		if _, ok := set.Answers[k]; ok {
+			return nil, usage(fmt.Errorf("answers file %s: key %s: the demo's simulated old server gives it; leave it out", path, k))
+		}
+	}
+	return set, nil
 }
 
 // demoAnswers is what the headless demo answers: everything a real answers
@@ -98,12 +133,14 @@ func withDemoSteps(rb *wizard.Runbook, set *wizard.AnswerSet) *wizard.AnswerSet 
 	return set
 }
 
-func (a *app) runDemo(name, dir string, headless bool, messages int) error {
+// runDemo runs the demo name in dir; file, when not nil, is the answers
+// file a headless demo answers from (--answers) instead of its own.
+func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizard.AnswerSet) error {
 	switch name {
 	case "greenarrow":
 	case "bluemind":
 		// Its own pair, with real PostgreSQL clusters (demo_bluemind.go).
-		return a.runBlueMindDemo(dir, headless)
+		return a.runBlueMindDemo(dir, headless, file)
 	default:
 		return usage(fmt.Errorf("demo %q: there is a greenarrow and a bluemind demo", name))
 	}
@@ -126,7 +163,7 @@ func (a *app) runDemo(name, dir string, headless bool, messages int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	return a.migrateSimulatedPair(ctx, simulatedPair{
-		rb: rb, sim: s, lock: lock, headless: headless,
+		rb: rb, sim: s, lock: lock, headless: headless, file: file,
 		oldName: "simulated old server", newName: "simulated new server",
 		answers: func() *wizard.AnswerSet { return demoAnswers(rb, s) },
 		intro: func(srv *sim.Server) string {
@@ -168,7 +205,10 @@ type simulatedPair struct {
 	headless         bool
 	oldName, newName string
 	answers          func() *wizard.AnswerSet
-	intro            func(srv *sim.Server) string
+	// file is the answers file given with --answers, used instead of
+	// answers when not nil.
+	file  *wizard.AnswerSet
+	intro func(srv *sim.Server) string
 }
 
 // migrateSimulatedPair runs p's migration on its simulated pair, the same
@@ -204,6 +244,9 @@ func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
 	}
 	if p.headless {
 		m.answers = p.answers()
+		if p.file != nil {
+			m.answers = p.file
+		}
 		if err := m.answers.Save(s.Dir, nil); err == nil {
 			_ = os.Rename(filepath.Join(s.Dir, wizard.AnswersFile), filepath.Join(s.Dir, "demo-answers.json"))
 		}

@@ -30,8 +30,9 @@ func blueMindDemoAnswers(rb *wizard.Runbook) *wizard.AnswerSet {
 // Where the simulated servers differ from real ones, only places change,
 // never the commands: the roots map every server path, and the old
 // cluster's port (the runbook's db_port) is the one the simulator picked,
-// since both clusters live on this one machine.
-func (a *app) runBlueMindDemo(dir string, headless bool) error {
+// since both clusters live on this one machine. file, when not nil, is the
+// answers file a headless demo answers from instead of its own (--answers).
+func (a *app) runBlueMindDemo(dir string, headless bool, file *wizard.AnswerSet) error {
 	rb, err := wizard.LoadRunbook("bluemind")
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func (a *app) runBlueMindDemo(dir string, headless bool) error {
 	flow := s.StartMailFlow(ctx, 0)
 	defer flow.Stop()
 	return a.migrateSimulatedPair(ctx, simulatedPair{
-		rb: rb, sim: s, lock: lock, headless: headless,
+		rb: rb, sim: s, lock: lock, headless: headless, file: file,
 		oldName: "simulated old BlueMind server", newName: "simulated new BlueMind server",
 		answers: func() *wizard.AnswerSet { return blueMindDemoAnswers(rb) },
 		intro: func(srv *sim.Server) string {
