@@ -10,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -191,4 +192,40 @@ func TestFormThemeOptionsReadable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRunChangeWrongAnswerAfterFailure (teatest, 80x24): the step failed
+// with a wrong address; r retries and the question comes back with the
+// answer in use filled in; the admin clears it and types the right one,
+// which is what is sent. The screen with the corrected answer is golden.
+func TestRunChangeWrongAnswerAfterFailure(t *testing.T) {
+	tm, ch, rec := startRunProgram(t, nil, 80, 24)
+	ch <- wizard.Event{Type: wizard.EvStepStarted, Step: "ssh", Pass: 1, Time: runAt(time.Minute)}
+	ch <- wizard.Event{Type: wizard.EvStepFinished, Step: "ssh", Status: wizard.StatusFailed, Time: runAt(50 * time.Second),
+		Duration: 10 * time.Second, Message: "cannot reach 192.0.2.1:22: connection refused"}
+	ch <- wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedFailure, Message: "cannot reach 192.0.2.1:22: connection refused"}
+	waitOutput(t, tm, "r: retry")
+	tm.Send(tea.KeyPressMsg{Code: 'r', Text: "r"})
+	if d := waitDecisions(t, rec, 1); d[0].Action != wizard.ActRetry {
+		t.Fatalf("r sent %+v", d[0])
+	}
+	qs := runTestRunbook().Step("ssh").Ask
+	qs[0].Default, qs[1].Default = "22", "192.0.2.1"
+	ch <- wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedAnswers, Questions: qs,
+		Answers: map[string]string{"old_port": "22", "old_ip": "192.0.2.1"},
+		Message: "the step failed (cannot reach 192.0.2.1:22): change an answer that caused it, or keep it (enter)"}
+	waitOutput(t, tm, "SSH port of the old server")
+	// The port was wrong: clear the filled-in 22, type 2222.
+	tm.Send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl})
+	tm.Type("2222")
+	waitOutput(t, tm, "2222")
+	tm.Quit()
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*RunModel)
+	out := runScreen(fm)
+	checkScreen(t, out, 80, 24)
+	if !strings.Contains(out, "2222") || !strings.Contains(out, "✗ failed") {
+		t.Errorf("the corrected answer or the failure is not on the screen:\n%s", out)
+	}
+	golden.RequireEqual(t, []byte(out))
+	fm.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 }

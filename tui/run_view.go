@@ -643,6 +643,11 @@ func (m *RunModel) promptLines(w int) []string {
 		if m.o.Note != "" {
 			out = append(out, text(st.Dim, m.o.Note)...)
 		}
+		if ev.Message != "" && len(ev.Answers) > 0 {
+			// Asked again after a failure: say why, and that the
+			// answers shown are the ones in use.
+			out = append(out, text(st.Warn, ev.Message)...)
+		}
 		if m.formSt != nil && m.formSt.err != "" {
 			out = append(out, text(st.Failed, "✗ "+m.formSt.err)...)
 		}
