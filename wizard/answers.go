@@ -129,7 +129,7 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 	}()
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, yamlAnswersError(name, err)
+		return nil, yamlAnswersError(name, err, nil)
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("answers file %s: an answers file is one JSON object or YAML mapping (answers, confirm, done ...)", name)
@@ -146,25 +146,53 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(a); err != nil {
-		return nil, yamlAnswersError(name, err)
+		return nil, yamlAnswersError(name, err, doc)
 	}
 	return a, nil
 }
 
+// yamlFieldAt names the field of the answers mapping doc whose value is on
+// line: "key ssh_port" for an answer, "field repeat.X" for an entry of
+// another field, "field confirm" for a field itself; "" when none is.
+func yamlFieldAt(doc *yaml.Node, line int) string {
+	for i := 0; doc != nil && i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		if v.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				if v.Content[j].Line == line || v.Content[j+1].Line == line {
+					if k.Value == "answers" {
+						return "key " + v.Content[j].Value
+					}
+					return "field " + k.Value + "." + v.Content[j].Value
+				}
+			}
+		}
+		if k.Line == line || v.Line == line {
+			return "field " + k.Value
+		}
+	}
+	return ""
+}
+
 var yamlErrLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// yamlAnswersError words a YAML decoding error of the answers file name,
-// with its line when the library gives one.
-func yamlAnswersError(name string, err error) error {
+// yamlAnswersError words a YAML decoding error of the answers file name
+// as the runbook loader does (yamlWords: no Go type names), with its line
+// when the library gives one and the field on that line of doc, if any.
+func yamlAnswersError(name string, err error, doc *yaml.Node) error {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
 	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("answers file %s:%s: %s", name, m[1], m[2])
+		line, _ := strconv.Atoi(m[1])
+		if f := yamlFieldAt(doc, line); f != "" {
+			return fmt.Errorf("answers file %s:%d: %s: %s", name, line, f, yamlWords(m[2]))
+		}
+		return fmt.Errorf("answers file %s:%d: %s", name, line, yamlWords(m[2]))
 	}
-	return fmt.Errorf("answers file %s: %s", name, strings.TrimPrefix(msg, "yaml: "))
+	return fmt.Errorf("answers file %s: %s", name, yamlWords(strings.TrimPrefix(msg, "yaml: ")))
 }
 
 // unknownField words a top-level field the answers file does not have,

@@ -288,8 +288,8 @@ func TestYAMLAnswersReadAsJSONWould(t *testing.T) {
 		t.Errorf("YAML %+v, JSON %+v", a, b)
 	}
 	_, err = ParseAnswerSet("a.yaml", []byte("answers:\n  ssh_port: 22\nrepeat:\n  migration-first-pass: two\n"))
-	if err == nil || !regexp.MustCompile(`^answers file a\.yaml:4: `).MatchString(err.Error()) {
-		t.Errorf("a YAML type error does not name the file and line: %v", err)
+	if err == nil || !regexp.MustCompile(`^answers file a\.yaml:4: field repeat\.migration-first-pass: expected a whole number, found a text \(two\)$`).MatchString(err.Error()) {
+		t.Errorf("a YAML type error does not name the file, line and field in words: %v", err)
 	}
 }
 
