@@ -66,6 +66,8 @@ func TestParseTablespacesGarbage(t *testing.T) {
 		{"row count disagrees", " Name | Owner | Location\n---+---+---\n a | b | /c\n(2 rows)\n", "line 4: says (2 rows) but the table has 1"},
 		{"text after the footer", " Name | Owner | Location\n---+---+---\n a | b | /c\n(1 row)\n x | y | z\n", "line 5: unexpected text after the row count"},
 		{"header only", " Name | Owner | Location\n---+---+---\n(0 rows)\n", "no rows"},
+		// The last line of a file without its newline: nothing after it to read.
+		{"header alone, no newline", " Name | Owner | Location", "no rows"},
 		{"continuation first", " Name | Owner | Location\n---+---+---\n  | b | /c\n", "line 3: row without a tablespace name"},
 	}
 	for _, tc := range tests {
