@@ -4,7 +4,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -50,5 +55,48 @@ func TestHostKeyAlgorithmsOfferSHA1OnlyWhenLegacy(t *testing.T) {
 		if got := hostKeyAlgorithms(c.known, c.legacy); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestHostKeyChangedNamesTheLineOfItsType: with an RSA and an ed25519 key
+// recorded for a host (lines 2 and 3), a changed ed25519 key is reported
+// at line 3, the recorded key of the type the host presented.
+func TestHostKeyChangedNamesTheLineOfItsType(t *testing.T) {
+	pub := func(k any) ssh.PublicKey {
+		p, err := ssh.NewPublicKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	rsaPriv, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldEd, _, _ := ed25519.GenerateKey(rand.Reader)
+	newEd, _, _ := ed25519.GenerateKey(rand.Reader)
+	line := func(k ssh.PublicKey) string {
+		return "[127.0.0.1]:2222 " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+	}
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	content := "# recorded\n" + line(pub(&rsaPriv.PublicKey)) + "\n" + line(pub(oldEd)) + "\n"
+	if err := os.WriteFile(kh, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := loadHostKeys([]string{kh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2222}
+	err = h.check("[127.0.0.1]:2222", addr, pub(newEd), func(string, ssh.PublicKey, string) bool {
+		t.Error("a changed key was put to trust")
+		return true
+	})
+	var ce *HostKeyChangedError
+	if !errors.As(err, &ce) || ce.File != kh || ce.Line != 3 || ce.KeyType != ssh.KeyAlgoED25519 {
+		t.Fatalf("err = %v (%+v), want a changed ed25519 key at %s line 3", err, ce, kh)
+	}
+	if err := h.check("[127.0.0.1]:2222", addr, pub(oldEd), nil); err != nil {
+		t.Fatalf("the recorded key: %v", err)
 	}
 }

@@ -1,6 +1,8 @@
 package wizard
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,29 @@ func TestParseAnswerSetTextAfterTheObject(t *testing.T) {
 	}
 	if _, err := ParseAnswerSet("a.json", []byte("{\"confirm\": [\"stop\"]}\n\n")); err != nil {
 		t.Fatalf("trailing blank lines refused: %v", err)
+	}
+}
+
+// TestReadAnswerSetPathAndEmptyFiles: a file read keeps its path; an empty
+// or blank file, or one that does not parse, is an error (not a crash),
+// and ReadAnswerSet returns no set with it.
+func TestReadAnswerSetPathAndEmptyFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	if err := os.WriteFile(good, []byte(`{"confirm": ["stop"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set, err := ReadAnswerSet(good)
+	if err != nil || set.Path != good || len(set.Confirm) != 1 {
+		t.Fatalf("ReadAnswerSet(%s) = %+v, %v", good, set, err)
+	}
+	for _, content := range []string{"", " \n\t\n", "{", "[1, 2]"} {
+		p := filepath.Join(dir, "bad.json")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if set, err := ReadAnswerSet(p); err == nil {
+			t.Errorf("answers file %q read as %+v", content, set)
+		}
 	}
 }
