@@ -100,3 +100,37 @@ func TestHostKeyChangedNamesTheLineOfItsType(t *testing.T) {
 		t.Fatalf("the recorded key: %v", err)
 	}
 }
+
+// TestTrustedKeyGetsALineOfItsOwn: a key the admin trusts is appended on a
+// line of its own, also to a known_hosts whose last line lacks its
+// newline, and an empty file gets no blank line first.
+func TestTrustedKeyGetsALineOfItsOwn(t *testing.T) {
+	for _, before := range []string{"", "# no newline at the end", "# ends well\n"} {
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		if err := os.WriteFile(kh, []byte(before), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h, err := loadHostKeys([]string{kh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		key, err := ssh.NewPublicKey(priv.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2222}
+		if err := h.check("[127.0.0.1]:2222", addr, key, func(string, ssh.PublicKey, string) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(kh)
+		want := strings.TrimSuffix(before, "\n")
+		if want != "" {
+			want += "\n"
+		}
+		want += "[127.0.0.1]:2222 " + string(ssh.MarshalAuthorizedKey(key))
+		if string(b) != want {
+			t.Errorf("known_hosts %q after trusting a key:\n%q\nwant\n%q", before, b, want)
+		}
+	}
+}

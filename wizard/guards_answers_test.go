@@ -85,3 +85,12 @@ func TestReadAnswerSetPathAndEmptyFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAnswerSetWrongTypeNamesItsLine: a value of the wrong type is
+// reported at its own line.
+func TestParseAnswerSetWrongTypeNamesItsLine(t *testing.T) {
+	_, err := ParseAnswerSet("a.json", []byte("{\n  \"confirm\": [\"stop\"],\n  \"repeat\": {\"hot\": \"two\"}\n}\n"))
+	if err == nil || !strings.Contains(err.Error(), "a.json:3") {
+		t.Fatalf("err = %v, want one naming a.json:3", err)
+	}
+}
