@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -14,13 +15,19 @@ import (
 
 // NeedsHumanError says which step a headless run stopped at and what it
 // needed that the answers file does not give.
+// Field, when not empty, is what to put in an answers file to go past
+// that step unattended, worded for the admin (see AnswersFileField).
 type NeedsHumanError struct {
-	Step string
-	Need string
-	What string
+	Step  string
+	Need  string
+	What  string
+	Field string
 }
 
 func (e *NeedsHumanError) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("step %s needs a person (%s): %s; nobody here can be asked: %s, give that file with --answers FILE, or run ferry on a terminal", e.Step, e.Need, e.What, e.Field)
+	}
 	return fmt.Sprintf("step %s needs a person (%s): %s; add it to the answers file or run ferry interactively", e.Step, e.Need, e.What)
 }
 
@@ -38,9 +45,35 @@ const HeadlessMaxPassFailures = 3
 const headlessMaxAsks = 5
 
 // RunHeadless runs the session with no terminal: every event is written to
-// w as one JSON line, and waiting steps are answered from set. The run stops
-// with a *NeedsHumanError at the first step the set does not cover.
+// w as one JSON line (JSONPrinter), and waiting steps are answered from set.
+// The run stops with a *NeedsHumanError at the first step the set does not
+// cover. It is RunUnattended with the JSON printer.
 func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) error {
+	return RunUnattended(ctx, s, set, JSONPrinter(w))
+}
+
+// JSONPrinter returns a sink for RunUnattended that writes every event to w
+// as one JSON line (the headless output). Write errors are ignored: the
+// journal, not the output, is the record. Any text of the event is written
+// as JSON escapes it, so no raw escape byte reaches w.
+func JSONPrinter(w io.Writer) func(Event) {
+	return func(ev Event) {
+		if b, err := json.Marshal(ev); err == nil {
+			_, _ = w.Write(append(b, '\n'))
+		}
+	}
+}
+
+// RunUnattended runs the session with nobody to ask, whatever the output:
+// every event goes to print (JSONPrinter, PlainPrinter), one call at a
+// time and in order, with its secrets masked: a line of the secret stream
+// is replaced by a note, and every secret value known so far (secret
+// answers, those lines) is masked in every field (Redactor.Event). Waiting
+// steps are answered from set (nil: an empty set); the run stops with a
+// *NeedsHumanError, whose Field says what the answers file lacks, at the
+// first step the set does not cover. Other errors are the engine's, a
+// *StepFailedError's message masked too.
+func RunUnattended(ctx context.Context, s *Session, set *AnswerSet, print func(Event)) error {
 	if set == nil {
 		set = &AnswerSet{}
 	}
@@ -71,11 +104,9 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 		defer mu.Unlock()
 		if ev.Type == EvOutput && ev.Stream == StreamSecret {
 			red.Add(ev.Message)
-			ev.Message = "(a secret line, shown on ferry's own screen only, never in headless output)"
+			ev.Message = "(a secret line, shown on ferry's own screen only, never in this output)"
 		}
-		if b, err := json.Marshal(ev); err == nil {
-			_, _ = w.Write(append(red.JSON(b), '\n'))
-		}
+		print(red.Event(ev))
 		if ev.Type == EvStepFinished && ev.Status == StatusOK {
 			passes[ev.Step]++
 			// Progress: a question asked again after this (the confirmation
@@ -99,16 +130,20 @@ func RunHeadless(ctx context.Context, s *Session, set *AnswerSet, w io.Writer) e
 			return
 		}
 		d, ok := headlessDecision(ev, set, passes[ev.Step])
+		field := AnswersFileField(ev, set)
 		if n := asked[ev.Step+"\x00"+ev.Need]; ok && ev.Need != NeedRepeat && n > headlessMaxAsks {
 			ok = false
 			ev.Message = fmt.Sprintf("asked %d times; the answers file's reply did not settle it (see the warnings above)", n)
+			// The file has the field already: naming it again would not help.
+			field = ""
 		}
 		if !ok {
 			if ev.Need == NeedGate {
 				ev.Message += fmt.Sprintf(`; unattended, only "override": {%q: "the reason"} in the answers file goes past it`, ev.Step)
 			}
 			if need == nil {
-				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: red.String(firstNonEmpty(ev.Message, questionKeys(ev.Questions)))}
+				need = &NeedsHumanError{Step: ev.Step, Need: ev.Need, What: red.String(firstNonEmpty(ev.Message, questionKeys(ev.Questions))),
+					Field: red.String(field)}
 			}
 			cancel()
 			return
@@ -207,6 +242,98 @@ func headlessDecision(ev Event, set *AnswerSet, passes int) (Decision, bool) {
 		}
 	}
 	return Decision{}, false
+}
+
+// AnswersFileField says what to put in an answers file so that an
+// unattended run goes past the waiting event ev, in words for the admin
+// naming the file's field and the step id (JSON, which a YAML answers file
+// accepts as well): the missing keys under "answers" (with their prompts,
+// those set or ev.Answers already give left out), "confirm",
+// "confirm_deletions", "done", "rerun_interrupted", "override",
+// "trust_host_key" or "continue_changed_runbook". It returns "" for a need
+// an unattended run always decides itself (repeat, failure) or does not
+// know.
+func AnswersFileField(ev Event, set *AnswerSet) string {
+	if set == nil {
+		set = &AnswerSet{}
+	}
+	put := func(field string) string { return "put " + field + " in an answers file" }
+	list := func(field string) string {
+		return put(fmt.Sprintf("%q: [%q]", field, ev.Step)) + fmt.Sprintf(" (or add %q to its %q list)", ev.Step, field)
+	}
+	switch ev.Need {
+	case NeedAnswers:
+		var pairs, about []string
+		for _, q := range ev.Questions {
+			if _, ok := set.Answers[q.Key]; ok {
+				continue
+			}
+			if _, ok := ev.Answers[q.Key]; ok {
+				continue
+			}
+			pairs = append(pairs, fmt.Sprintf("%q: %q", q.Key, "..."))
+			about = append(about, q.Key+": "+questionWords(q))
+		}
+		if len(pairs) == 0 {
+			return ""
+		}
+		return put(`"answers": {`+strings.Join(pairs, ", ")+`}`) + " (" + strings.Join(about, "; ") + ")"
+	case NeedConfirm:
+		if n, ok := deletionsOf(ev.Word); ok {
+			return put(fmt.Sprintf("%q: {%q: %d}", "confirm_deletions", ev.Step, n)) + ", once you have checked those deletions are meant"
+		}
+		return list("confirm")
+	case NeedManual:
+		s := list("done") + ", once the step is done by hand"
+		if ev.Word != "" {
+			s += fmt.Sprintf(`, and %q in its "confirm" list: the step is destructive`, ev.Step)
+		}
+		return s
+	case NeedResume:
+		return list("rerun_interrupted") + ", once you have checked what the interrupted run did"
+	case NeedChanged:
+		return put(`"continue_changed_runbook": true`) + ", once you have read what changed"
+	case NeedTrust:
+		fp := "SHA256:..."
+		if m := fingerprintRE.FindString(ev.Message); m != "" {
+			fp = m
+		}
+		return put(fmt.Sprintf("%q: %q", "trust_host_key", fp)) + ", once you have checked it is the old server's key"
+	case NeedGate:
+		return put(fmt.Sprintf("%q: {%q: %q}", "override", ev.Step, "the reason"))
+	}
+	return ""
+}
+
+// fingerprintRE finds an OpenSSH SHA256 host key fingerprint in a text.
+var fingerprintRE = regexp.MustCompile(`SHA256:[A-Za-z0-9+/]+=*`)
+
+// questionWords is a question's prompt and the kind of answer it takes.
+func questionWords(q Question) string {
+	kind := q.Type
+	switch q.Type {
+	case "yesno":
+		kind = "yes or no"
+	case "choice":
+		kind = "one of " + strings.Join(q.Choices, ", ")
+	case "ips":
+		kind = "IP addresses"
+	case "ip":
+		kind = "an IP address"
+	case "port":
+		kind = "a port number"
+	case "email":
+		kind = "an e-mail address"
+	case "hostname":
+		kind = "a host name"
+	case "path":
+		kind = "a path"
+	case "secret":
+		kind = "a secret, kept out of every file ferry writes"
+	case "text", "":
+		return q.Prompt
+	}
+	return q.Prompt + ", " + kind
 }
 
 // sameFailedAnswer returns the key of a question put again after its step

@@ -72,3 +72,32 @@ func (r *Redactor) JSON(b []byte) []byte {
 	}
 	return b
 }
+
+// Event returns ev with every recorded secret masked in all its text (the
+// message, command, answers, facts, questions, counters' notes ...): ev is
+// put through JSON and masked there as JSON does it, so no field is
+// forgotten. ev comes back as it was when it holds no secret. Should the
+// masked text no longer read as an event (a secret that is a piece of the
+// JSON syntax), only its sequence number, time, type and step are kept,
+// with a note in place of the rest.
+func (r *Redactor) Event(ev Event) Event {
+	r.mu.Lock()
+	none := len(r.vals) == 0
+	r.mu.Unlock()
+	if none {
+		return ev
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return Event{Seq: ev.Seq, Time: ev.Time, Type: ev.Type, Step: r.String(ev.Step), Message: "(an event left out: it could not be checked for secrets)"}
+	}
+	masked := r.JSON(b)
+	if bytes.Equal(masked, b) {
+		return ev
+	}
+	var out Event
+	if err := json.Unmarshal(masked, &out); err != nil || out.Type != ev.Type {
+		return Event{Seq: ev.Seq, Time: ev.Time, Type: ev.Type, Step: r.String(ev.Step), Message: "(an event holding a secret, left out)"}
+	}
+	return out
+}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-migrate/ferry/tasks"
 )
 
 // leakyExec prints a secret line and an ordinary line holding a secret
@@ -88,5 +90,30 @@ func TestRedactorJSONAndText(t *testing.T) {
 	}
 	if got := string(r.JSON([]byte(`{"m":"a tab\there and key-123456"}`))); got != `{"m":"a (secret) and (secret)"}` {
 		t.Errorf("JSON: %q", got)
+	}
+}
+
+// TestRedactorEventMasksEveryField: Event masks a secret wherever the
+// event holds it (a question's default, a fact, a counter's note, the
+// command), and hands an event holding none back unchanged.
+func TestRedactorEventMasksEveryField(t *testing.T) {
+	var r Redactor
+	r.Add("pw-7Hq2\"x")
+	ev := Event{Seq: 7, Type: EvWaiting, Step: "login", Command: "psql pw-7Hq2\"x",
+		Questions: []Question{{Key: "pw", Prompt: "Password", Default: "pw-7Hq2\"x"}},
+		Facts:     map[string]string{"dsn": "user=bj password=pw-7Hq2\"x"},
+		Progress:  &tasks.Progress{Unit: "rows", Done: 3, Note: "as pw-7Hq2\"x"}}
+	got := r.Event(ev)
+	if got.Seq != 7 || got.Type != EvWaiting || got.Step != "login" || got.Progress == nil || got.Progress.Done != 3 {
+		t.Fatalf("the event lost its fields: %+v", got)
+	}
+	for _, s := range []string{got.Command, got.Questions[0].Default, got.Facts["dsn"], got.Progress.Note} {
+		if strings.Contains(s, "pw-7Hq2") || !strings.Contains(s, "(secret)") {
+			t.Errorf("not masked: %q", s)
+		}
+	}
+	plain := Event{Seq: 8, Type: EvOutput, Message: "nothing secret"}
+	if got := r.Event(plain); got.Message != plain.Message || got.Seq != 8 {
+		t.Errorf("an event with no secret came back as %+v", got)
 	}
 }
