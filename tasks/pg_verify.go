@@ -80,26 +80,36 @@ func CountRowsPSQL(ctx context.Context, h remote.Host, s PGServer, db string) ([
 	}
 	out := make([]TableCount, 0, len(lines))
 	for _, l := range lines {
-		var fields []any
-		dec := json.NewDecoder(strings.NewReader(l))
-		dec.UseNumber()
-		err := dec.Decode(&fields)
-		var c TableCount
-		var ok1, ok2, ok3 bool
-		var n json.Number
-		if err == nil && len(fields) == 3 {
-			c.Schema, ok1 = fields[0].(string)
-			c.Table, ok2 = fields[1].(string)
-			n, ok3 = fields[2].(json.Number)
+		c, err := parseCountLine(l)
+		if err != nil {
+			return nil, err
 		}
-		rows, nerr := n.Int64()
-		if !ok1 || !ok2 || !ok3 || nerr != nil {
-			return nil, fmt.Errorf("count rows: psql printed %q, not a schema, a table and a count", l)
-		}
-		c.Rows = rows
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// parseCountLine reads one line CountRowsPSQLStatement makes psql print: a
+// JSON array of a schema, a table and a whole count.
+func parseCountLine(l string) (TableCount, error) {
+	var fields []any
+	dec := json.NewDecoder(strings.NewReader(l))
+	dec.UseNumber()
+	err := dec.Decode(&fields)
+	var c TableCount
+	var ok1, ok2, ok3 bool
+	var n json.Number
+	if err == nil && len(fields) == 3 {
+		c.Schema, ok1 = fields[0].(string)
+		c.Table, ok2 = fields[1].(string)
+		n, ok3 = fields[2].(json.Number)
+	}
+	rows, nerr := n.Int64()
+	if !ok1 || !ok2 || !ok3 || nerr != nil {
+		return TableCount{}, fmt.Errorf("count rows: psql printed %q, not a schema, a table and a count", l)
+	}
+	c.Rows = rows
+	return c, nil
 }
 
 // CountDiff is one table whose row count differs between the two servers,

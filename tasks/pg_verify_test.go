@@ -129,3 +129,19 @@ CREATE TABLE t_flag (id int); INSERT INTO t_flag SELECT generate_series(1, 7);`
 	dst.SQL(t, "bj-data", `DELETE FROM t_message WHERE id = 101; INSERT INTO t_flag SELECT generate_series(1, 7);`)
 	check("restored twice", "public.t_flag: 7 rows on the source, 14 on the target")
 }
+
+// TestParseCountLine: a line of psql's count output is a JSON array of a
+// schema, a table and a whole count; anything else is an error naming
+// the line, never a crash or a count of 0.
+func TestParseCountLine(t *testing.T) {
+	c, err := parseCountLine(`["Mail Box", "Odd \"Name\"", 1500]`)
+	if err != nil || c != (TableCount{"Mail Box", `Odd "Name"`, 1500}) {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	for _, l := range []string{``, `[]`, `["public", "t"]`, `["public", "t", 1, 2]`, `["public", "t", 1.5]`, `["public", "t", "7"]`,
+		`[1, "t", 7]`, `["public", 2, 7]`, `{"s": "public"}`, `not json`, `["public", "t", 99999999999999999999]`} {
+		if c, err := parseCountLine(l); err == nil || !strings.Contains(err.Error(), "not a schema, a table and a count") {
+			t.Errorf("%q: %+v, %v; want an error", l, c, err)
+		}
+	}
+}
