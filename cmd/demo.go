@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/runner"
 	"github.com/ferry-migrate/ferry/sim"
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -136,6 +137,18 @@ func withDemoSteps(rb *wizard.Runbook, set *wizard.AnswerSet) *wizard.AnswerSet 
 // runDemo runs the demo name in dir; file, when not nil, is the answers
 // file a headless demo answers from (--answers) instead of its own.
 func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizard.AnswerSet) error {
+	if name != "greenarrow" && name != "bluemind" {
+		return usage(fmt.Errorf("demo %q: there is a greenarrow and a bluemind demo", name))
+	}
+	if a.interactive() && !headless && !runner.IsChild() {
+		// On a terminal the demo runs in a detached runner (its simulated
+		// servers with it), and this process is its screen.
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		return a.detached(filepath.Join(abs, "state"))
+	}
 	switch name {
 	case "greenarrow":
 	case "bluemind":

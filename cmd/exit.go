@@ -40,9 +40,12 @@ func ExitCode(err error) int {
 		journalErr *wizard.JournalError
 		failedErr  *wizard.StepFailedError
 	)
+	var remote *RunnerExit
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &remote):
+		return remote.Code
 	case errors.Is(err, tea.ErrInterrupted), errors.Is(err, context.Canceled),
 		errors.Is(err, wizard.ErrStopped):
 		return ExitInterrupted

@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ferry-migrate/ferry/runner"
 	"github.com/ferry-migrate/ferry/tui"
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -69,6 +70,9 @@ func (a *app) migrate(m migration) error {
 	}
 	sess.Engine.OnAnswers = func(map[string]string) { save() }
 	defer save()
+	if runner.IsChild() && !m.headless {
+		return a.serveRunner(ctx, sess, m)
+	}
 	if m.headless || !a.interactive() {
 		if !m.headless {
 			fmt.Fprintln(a.stderr, "ferry: no terminal, so running headless (JSON lines on stdout); use --answers FILE to answer what the steps ask")

@@ -79,7 +79,11 @@ func (a *app) finish(c *cobra.Command, err error) int {
 	if c != nil {
 		name = c.CommandPath()
 	}
-	if msg := err.Error(); msg != "" {
+	var remote *RunnerExit
+	if errors.As(err, &remote) && remote.Raw {
+		// The runner's own words, prefixed already.
+		fmt.Fprintln(a.stderr, remote.Msg)
+	} else if msg := err.Error(); msg != "" {
 		fmt.Fprintf(a.stderr, "%s: %s\n", name, msg)
 	}
 	var u *UsageError

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-migrate/ferry/assets"
 	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/runner"
 	"github.com/ferry-migrate/ferry/tasks"
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -159,5 +160,11 @@ func (a *app) runRun(o runOptions) error {
 		m.oldName = addr.host
 	}
 	m.exec = x
+	if a.interactive() && !o.headless && !runner.IsChild() {
+		// On a terminal the engine runs in a runner detached from it, so
+		// that a dropped SSH session stops nothing; this process becomes
+		// its screen. What was checked above is checked again there.
+		return a.detached(o.stateDir)
+	}
 	return a.migrate(m)
 }

@@ -227,7 +227,13 @@ func onlyALock(dir string) bool {
 			return false
 		}
 		for _, f := range inner {
-			if f.Name() != lockName || !f.Type().IsRegular() {
+			// The lock, and the detached runner's log and socket
+			// (runner.LogFile, runner.SocketFile), which come first.
+			switch {
+			case f.Name() == lockName && f.Type().IsRegular():
+			case f.Name() == "runner.log" && f.Type().IsRegular():
+			case f.Name() == "runner.sock" && f.Type()&fs.ModeSocket != 0:
+			default:
 				return false
 			}
 		}

@@ -43,6 +43,13 @@ type RunOptions struct {
 	// Note, when set, is shown above every question the engine puts (the
 	// demo says there what to answer).
 	Note string
+	// Detached says the engine runs in a runner detached from this
+	// terminal (pid RunnerPID): closing the terminal stops nothing, and
+	// the screen can leave without stopping the run. ReadOnly marks an
+	// observer, whose decisions the runner refuses.
+	Detached  bool
+	ReadOnly  bool
+	RunnerPID int
 }
 
 // RunModel is the guided-run screen: the steps of the runbook grouped by
@@ -108,9 +115,12 @@ type RunModel struct {
 	cmdFor             string
 	// helpScroll is how far the help overlay is scrolled.
 	helpScroll int
-	outScroll  int // lines scrolled up from the end of the output pane
-	outRows    int // output lines the pane showed last time
-	bar        progress.Model
+	// notice is the runner's last word to this screen (control taken by
+	// another client, a decision refused to an observer).
+	notice    string
+	outScroll int // lines scrolled up from the end of the output pane
+	outRows   int // output lines the pane showed last time
+	bar       progress.Model
 
 	quitAsk  bool
 	stopping bool
@@ -520,6 +530,11 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		m.ring(ev.Step).add(line)
 		m.logStale = true
 	case wizard.EvWarning:
+		if ev.Step == "" {
+			// A notice from the runner (control taken, a refused
+			// decision): shown until the next one.
+			m.notice = ev.Message
+		}
 		if ev.Step != "" {
 			m.warning[ev.Step] = ev.Message
 			m.ring(ev.Step).add("warning: " + ev.Message)
@@ -583,6 +598,11 @@ func (m *RunModel) decide(d wizard.Decision) {
 	if m.o.Decide != nil {
 		m.o.Decide(d)
 	}
+	if m.o.ReadOnly {
+		// The runner refuses it (and says so); the question stays.
+		m.clearPrompt()
+		return
+	}
 	m.sent = d.Action
 	m.waiting = nil
 	m.clearPrompt()
@@ -603,6 +623,15 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if m.quitAsk {
 		switch {
+		case m.o.Detached && key.Matches(msg, k.Done):
+			// Detach: leave the screen, the runner goes on.
+			m.quitAsk = false
+			return tea.Quit
+		case key.Matches(msg, k.Yes) && m.o.Detached && m.waiting != nil:
+			m.quitAsk = false
+			m.stopping = true
+			m.decide(wizard.Decision{Action: wizard.ActQuit})
+			return nil
 		case key.Matches(msg, k.Yes):
 			m.quitAsk = false
 			return m.quit()
@@ -684,6 +713,9 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := m.keys
 	need := m.waiting.Need
 	quit := func() tea.Cmd {
+		if m.o.Detached || m.o.ReadOnly {
+			return m.askQuit()
+		}
 		m.stopping = true
 		m.decide(wizard.Decision{Action: wizard.ActQuit})
 		return nil
@@ -788,8 +820,14 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 // for a decision, quitting tells it to stop and waits for it to do so.
 func (m *RunModel) askQuit() tea.Cmd {
 	switch {
-	case m.closed:
+	case m.closed, m.o.ReadOnly:
+		// An observer leaves; the run is not its to stop.
 		return tea.Quit
+	case m.o.Detached:
+		// The runner goes on without this screen: ask whether to stop the
+		// run or only leave.
+		m.quitAsk = true
+		return nil
 	case m.waiting != nil:
 		m.stopping = true
 		m.decide(wizard.Decision{Action: wizard.ActQuit})

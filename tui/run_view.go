@@ -153,6 +153,13 @@ func (m *RunModel) clocks() string {
 	if !m.o.Started.IsZero() {
 		parts = append(parts, "total "+fmtClock(now.Sub(m.o.Started)))
 	}
+	switch {
+	case m.o.ReadOnly:
+		parts = append([]string{"read-only"}, parts...)
+	case m.o.Detached:
+		// The runner outlives this terminal: closing it is safe.
+		parts = append([]string{"detached: safe to close"}, parts...)
+	}
 	return strings.Join(parts, " · ")
 }
 
@@ -176,6 +183,8 @@ func (m *RunModel) hints() []string {
 	switch {
 	case m.closed:
 		return []string{"any key: leave"}
+	case m.quitAsk && m.o.Detached:
+		return []string{"d: detach", "y: stop the run", "n: stay"}
 	case m.quitAsk:
 		return []string{"y: quit", "n: stay"}
 	case m.stopping:
@@ -607,6 +616,10 @@ func (m *RunModel) promptLines(w int) []string {
 			out = append(out, text(st.Warn, "■ The run stopped. The journal keeps the place: run ferry again to go on from here.")...)
 		}
 		return append(out, text(st.Dim, "Press any key to leave.")...)
+	case m.quitAsk && m.o.Detached:
+		out = append(out, text(st.Warn, "Leave the screen?")...)
+		out = append(out, text(st.Row, fmt.Sprintf("The migration runs in a runner detached from this terminal (pid %d): d leaves it running (come back with ferry attach, or the same ferry command); y stops the run here, and the journal keeps the place.", m.o.RunnerPID))...)
+		return append(out, text(st.Title, "d: detach · y: stop the run · n: stay")...)
 	case m.quitAsk:
 		out = append(out, text(st.Warn, "Quit while a step runs?")...)
 		if s := m.step(m.running); s != nil {
@@ -617,11 +630,16 @@ func (m *RunModel) promptLines(w int) []string {
 		return append(out, text(st.Title, "y: quit · n: stay")...)
 	case m.stopping:
 		return text(st.Warn, "Stopping… the journal keeps the place.")
+	}
+	if m.notice != "" {
+		out = append(out, text(st.Warn, "! "+m.notice)...)
+	}
+	switch {
 	case m.waiting == nil:
 		if m.sent != "" && m.running == "" {
-			return text(st.Dim, "Sent: "+string(m.sent)+". Waiting for ferry…")
+			return append(out, text(st.Dim, "Sent: "+string(m.sent)+". Waiting for ferry…")...)
 		}
-		return nil
+		return out
 	}
 	ev := m.waiting
 	switch {
