@@ -175,7 +175,7 @@ func (e *Engine) emit(ev Event) error {
 		if err != nil {
 			return err
 		}
-		e.state = Replay(append(e.state.Events, ev))
+		e.state = e.state.with(ev)
 	}
 	if e.sink != nil {
 		e.sink(ev)

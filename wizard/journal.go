@@ -315,6 +315,20 @@ func checkEvent(ev *Event, prevSeq int64) string {
 // event type or status, or sequence numbers that do not increase are errors
 // naming the line.
 func ScanJournal(r io.Reader, path string) (*JournalScan, error) {
+	var events []Event
+	sc, err := scanJournal(r, path, false, func(ev Event, _ []byte) { events = append(events, ev) })
+	if sc != nil {
+		sc.Events = events
+	}
+	return sc, err
+}
+
+// scanJournal is ScanJournal handing each event to each as it is read,
+// with its line (valid only during the call), instead of keeping it
+// (sc.Events stays empty). With light, a command event, which changes no
+// state, is read only for its sequence number, time, type and status (the
+// line is still checked whole): its other fields stay empty.
+func scanJournal(r io.Reader, path string, light bool, each func(Event, []byte)) (*JournalScan, error) {
 	sc := &JournalScan{}
 	br := bufio.NewReaderSize(r, 64<<10)
 	line := 0
@@ -348,7 +362,12 @@ func ScanJournal(r io.Reader, path string) (*JournalScan, error) {
 				}
 			} else {
 				var ev Event
-				jerr := json.Unmarshal(text, &ev)
+				var jerr error
+				if h, ok := commandHead(text); light && ok {
+					ev = h
+				} else {
+					jerr = json.Unmarshal(text, &ev)
+				}
 				if jerr != nil || len(text) == 0 {
 					if !complete {
 						sc.Torn = len(b)
@@ -363,7 +382,7 @@ func ScanJournal(r io.Reader, path string) (*JournalScan, error) {
 					return nil, damaged(path, line, bad)
 				}
 				prev = ev.Seq
-				sc.Events = append(sc.Events, ev)
+				each(ev, text)
 				sc.Good += int64(len(b))
 				if !complete {
 					// A whole event without its newline: keep it; the next
@@ -415,6 +434,42 @@ func withPrev(err error, dir string) error {
 
 func damaged(path string, line int, problem string) error {
 	return &JournalError{Path: path, Line: line, Problem: problem}
+}
+
+// commandHead reads a command event line as ferry writes it,
+// {"seq":N,"time":"RFC3339","type":"command",...}, for its sequence number,
+// time and type only, after checking that the whole line is valid JSON.
+// ok is false for any other line (another type, another key order).
+func commandHead(text []byte) (ev Event, ok bool) {
+	rest, found := bytes.CutPrefix(text, []byte(`{"seq":`))
+	if !found {
+		return ev, false
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' && i < 18 {
+		ev.Seq = ev.Seq*10 + int64(rest[i]-'0')
+		i++
+	}
+	if i == 0 {
+		return ev, false
+	}
+	rest, found = bytes.CutPrefix(rest[i:], []byte(`,"time":"`))
+	if !found {
+		return ev, false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return ev, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:end]))
+	if err != nil {
+		return ev, false
+	}
+	if !bytes.HasPrefix(rest[end:], []byte(`","type":"command"`)) || !json.Valid(text) {
+		return ev, false
+	}
+	ev.Time, ev.Type = t, EvCommand
+	return ev, true
 }
 
 // isHeaderLine tells a header line from an event line by its key.
