@@ -24,10 +24,20 @@ func LineBytesWriter(fn func(line []byte)) *Lines { return &Lines{fnb: fn} }
 
 // Lines is the io.Writer made by LineWriter and LineBytesWriter.
 type Lines struct {
-	mu  sync.Mutex
-	buf []byte // the unterminated rest of the last Write
-	fn  func(string)
-	fnb func([]byte)
+	mu    sync.Mutex
+	buf   []byte // the unterminated rest of the last Write
+	fn    func(string)
+	fnb   func([]byte)
+	after func()
+}
+
+// AfterWrite sets fn to be called at the end of every Write, once the
+// block's lines have been delivered: a reader that samples its state at
+// its own pace (a screen's ten updates a second) can do it there, with no
+// timer of its own. It returns w.
+func (w *Lines) AfterWrite(fn func()) *Lines {
+	w.after = fn
+	return w
 }
 
 // maxLine bounds a line held while waiting for its end.
@@ -47,6 +57,9 @@ func (w *Lines) Write(p []byte) (int, error) {
 			if len(w.buf) > maxLine {
 				w.emit(w.buf)
 				w.buf = w.buf[:0]
+			}
+			if w.after != nil {
+				w.after()
 			}
 			return n, nil
 		}
@@ -68,6 +81,9 @@ func (w *Lines) Write(p []byte) (int, error) {
 		p = nil
 	}
 	w.buf = append(w.buf, p...)
+	if w.after != nil {
+		w.after()
+	}
 	return n, nil
 }
 

@@ -11,10 +11,11 @@ import (
 // readPace is how long a paced reader waits after a read that found the
 // pipe nearly drained, so that the next read takes a batch of records
 // instead of one: a program that flushes every record (rsync's progress,
-// pg_restore --verbose) otherwise wakes ferry once per record. 20 ms keeps
-// ferry at no more than 50 reads a second per stream, well above the 10
-// screen updates a second, and adds at most that to a line's delay.
-const readPace = 20 * time.Millisecond
+// pg_restore --verbose) otherwise wakes ferry once per record, and on a
+// busy machine each wake-up costs far more than the record's parsing.
+// 100 ms matches the screen's 10 updates a second and is the most a line
+// waits.
+const readPace = 100 * time.Millisecond
 
 // pacedBufSize is the size of one read: a quarter of a megabyte holds
 // thousands of rsync records.
@@ -22,7 +23,7 @@ const pacedBufSize = 256 << 10
 
 // pipeSize is the pipe capacity asked of the kernel (F_SETPIPE_SZ), so that
 // the writer does not block while the reader waits: at 1 MiB it would have
-// to print 50 MB a second to fill it between two reads. Linux's default
+// to print 10 MB a second to fill it between two reads. Linux's default
 // limit for an unprivileged process (/proc/sys/fs/pipe-max-size) is 1 MiB.
 const pipeSize = 1 << 20
 
@@ -42,10 +43,15 @@ type pacedPipe struct {
 // newPacedPipe returns a pipe for dst; the caller gives p.w to the child,
 // closes it after the start, and calls wait after the child exits.
 func newPacedPipe(dst io.Writer) (*pacedPipe, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
+	// A blocking pipe, kept out of Go's network poller: a pipe in the
+	// poller (os.Pipe) wakes a poller thread on every write of the child,
+	// even while the reader pauses, which costs as much as reading each
+	// record. Here only the reader's own read and pause wake ferry.
+	var fds [2]int
+	if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil {
 		return nil, err
 	}
+	r, w := os.NewFile(uintptr(fds[0]), "|0"), os.NewFile(uintptr(fds[1]), "|1")
 	// Best effort: a smaller pipe only means more reads.
 	if rc, err := w.SyscallConn(); err == nil {
 		_ = rc.Control(func(fd uintptr) {

@@ -283,9 +283,9 @@ func RsyncArgs(o RsyncOptions) ([]string, error) {
 	return argv, nil
 }
 
-// rsyncProgressEvery is how often a running transfer reports Progress: the
-// parser keeps its counters for every record, the reporter gets a snapshot
-// ten times a second at most.
+// rsyncProgressEvery is how often a running transfer reports Progress at
+// most: the parser keeps its counters for every record, the reporter gets
+// a snapshot ten times a second at most.
 const rsyncProgressEvery = 100 * time.Millisecond
 
 // rsyncDeletionLines is how many "deleting NAME" lines of one run go to
@@ -356,33 +356,22 @@ func Rsync(ctx context.Context, o RsyncOptions, rep Reporter) (RsyncResult, erro
 			rep.Line("stdout", string(line))
 		}
 	})
-	// The screen's sampler: a snapshot when records came in since the last.
-	stopSampler := make(chan struct{})
-	samplerDone := make(chan struct{})
-	sample := func(now time.Time) {
+	// The screen's sample, taken after a block of output (the paced pipe
+	// delivers one every 100 ms at most) when records came in and the
+	// last sample is rsyncProgressEvery old: no timer of its own.
+	var lastSample time.Time
+	stdout.AfterWrite(func() {
 		mu.Lock()
-		if fed == sent {
+		now := time.Now()
+		if fed == sent || now.Sub(lastSample) < rsyncProgressEvery {
 			mu.Unlock()
 			return
 		}
-		sent = fed
+		sent, lastSample = fed, now
 		p := parser.Sample(now)
 		mu.Unlock()
 		rep.Progress(p)
-	}
-	go func() {
-		defer close(samplerDone)
-		t := time.NewTicker(rsyncProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopSampler:
-				return
-			case now := <-t.C:
-				sample(now)
-			}
-		}
-	}()
+	})
 	tail := newLineTail(20)
 	var skipped int
 	stderr := remote.LineWriter(func(line string) {
@@ -397,8 +386,6 @@ func Rsync(ctx context.Context, o RsyncOptions, rep Reporter) (RsyncResult, erro
 	r, err := o.Host.Exec(ctx, remote.Cmd{Argv: argv, Stdout: stdout, Stderr: stderr})
 	stdout.Flush()
 	stderr.Flush()
-	close(stopSampler)
-	<-samplerDone
 	res.ExitCode = r.ExitCode
 	res.Duration = r.Duration
 	res.Meaning = RsyncExitMeaning(r.ExitCode)
