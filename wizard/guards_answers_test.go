@@ -94,3 +94,16 @@ func TestParseAnswerSetWrongTypeNamesItsLine(t *testing.T) {
 		t.Fatalf("err = %v, want one naming a.json:3", err)
 	}
 }
+
+// TestParseAnswerSetYAMLMustBeAMapping: a YAML answers file that is a list
+// or a bare word is refused as such.
+func TestParseAnswerSetYAMLMustBeAMapping(t *testing.T) {
+	for _, in := range []string{"- stop\n- start\n", "hello\n", "---\n- stop\n"} {
+		if _, err := ParseAnswerSet("a.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), "one JSON object or YAML mapping") {
+			t.Errorf("%q: %v, want it refused as not a mapping", in, err)
+		}
+	}
+	if set, err := ParseAnswerSet("a.yaml", []byte("confirm: [stop]\n")); err != nil || len(set.Confirm) != 1 {
+		t.Fatalf("a YAML mapping: %+v, %v", set, err)
+	}
+}
