@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-migrate/ferry/wizard"
 )
 
 // tmuxSession is the real ferry binary in a real terminal.
@@ -27,6 +30,45 @@ func startTmux(t *testing.T, width, height int, command string) *tmuxSession {
 	s.tmux("new-session", "-d", "-s", s.name, "-x", fmt.Sprint(width), "-y", fmt.Sprint(height), command)
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
 	return s
+}
+
+// typeWord reads the confirmation word a destructive step asks for.
+var typeWord = regexp.MustCompile(`Type (\S+) and press enter`)
+
+// answerDemo answers what the GreenArrow demo's screen scr asks at step
+// the way its admin would (the demo's own answers), through act (which
+// sends keys once per key name); it reports whether it did.
+func answerDemo(scr, step string, act func(key string, k ...string)) bool {
+	switch {
+	case typeWord.MatchString(scr):
+		act(step+"confirm", typeWord.FindStringSubmatch(scr)[1], "Enter")
+	case strings.Contains(scr, "then press d"):
+		act(step+"done", "d")
+	case strings.Contains(scr, "continue (c)"):
+		act(step+"repeat", "c")
+	case strings.Contains(scr, "Backup directory on the old server"):
+		act(step+"backup", "/root/greenarrow-backup", "Enter")
+	case strings.Contains(scr, "public resolvers ("):
+		act(step+"resolvers", "Down", "Enter")
+	case strings.Contains(scr, "E-mail address for the test message"):
+		act(step+"mail", "postmaster@example.net", "Enter")
+	case strings.Contains(scr, "Are IP addresses"):
+		act(step+"ip", "Enter")
+	default:
+		return false
+	}
+	return true
+}
+
+// killRunnerAtEnd makes sure the detached runner of the migration in
+// stateDir (which outlives the terminal on purpose) does not outlive the
+// test.
+func killRunnerAtEnd(t *testing.T, stateDir string) {
+	t.Cleanup(func() {
+		if pid, held := wizard.LockHeld(stateDir); held && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 }
 
 func (s *tmuxSession) tmux(args ...string) string {
@@ -54,10 +96,10 @@ func TestDemoInTmux(t *testing.T) {
 	dir := t.TempDir()
 	exitFile := filepath.Join(dir, "exit")
 	s := startTmux(t, 100, 30, fmt.Sprintf("%s demo greenarrow --dir %s --messages 1500; echo $? > %s; sleep 300", ferryBin, filepath.Join(dir, "demo"), exitFile))
+	killRunnerAtEnd(t, filepath.Join(dir, "demo", "state"))
 
 	// The word names the server the step acts on (the old one's name, or
 	// the new one's): read from the screen, and both kinds seen.
-	typeWord := regexp.MustCompile(`Type (\S+) and press enter`)
 	words := map[string]bool{}
 	acted := map[string]time.Time{}
 	// act sends keys once per step and kind of prompt (the screen may not
@@ -130,10 +172,6 @@ func TestDemoInTmux(t *testing.T) {
 			word := typeWord.FindStringSubmatch(scr)[1]
 			words[word] = true
 			act(step+"confirm", word, "Enter")
-		case strings.Contains(scr, "then press d"):
-			act(step+"done", "d")
-		case strings.Contains(scr, "continue (c)"):
-			act(step+"repeat", "c")
 		case strings.Contains(scr, "Backup directory on the old server"):
 			if _, ok := acted[step+"backup"]; !ok {
 				backupAnswers++
@@ -147,12 +185,7 @@ func TestDemoInTmux(t *testing.T) {
 			}
 		case strings.Contains(scr, "r: retry") && backupAnswers == 1:
 			act(step+"retry", "r")
-		case strings.Contains(scr, "public resolvers ("):
-			act(step+"resolvers", "Down", "Enter")
-		case strings.Contains(scr, "E-mail address for the test message"):
-			act(step+"mail", "postmaster@example.net", "Enter")
-		case strings.Contains(scr, "Are IP addresses"):
-			act(step+"ip", "Enter")
+		case answerDemo(scr, step, act):
 		case strings.Contains(scr, "retry") && strings.Contains(scr, "failed"):
 			t.Fatalf("a step failed in the demo:\n%s", scr)
 		}

@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferry-migrate/ferry/runner"
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// TestRunnerOutlivesTheTerminal plays the GreenArrow demo in tmux, and
+// while the queue merge runs kills the terminal (tmux's server: the client
+// gets the hangup a dropped SSH session sends). The detached runner goes
+// on: a read-only observer attached meanwhile sees the merge finish with no
+// terminal at all, and its attempt to decide is refused by the runner and
+// logged; the same command in a new terminal attaches to the runner, shows
+// where it stands, and the run is finished from there, every message merged
+// once.
+func TestRunnerOutlivesTheTerminal(t *testing.T) {
+	dir := t.TempDir()
+	demo := filepath.Join(dir, "demo")
+	state := filepath.Join(demo, "state")
+	exitFile := filepath.Join(dir, "exit")
+	command := fmt.Sprintf("SIM_MERGE_DELAY=0.01 %s demo greenarrow --dir %s --messages 600; echo $? > %s; sleep 300", ferryBin, demo, exitFile)
+	s := startTmux(t, 100, 30, command)
+	killRunnerAtEnd(t, state)
+
+	acted := map[string]time.Time{}
+	act := func(key string, k ...string) {
+		if at, ok := acted[key]; ok && time.Since(at) < 4*time.Second {
+			return
+		}
+		acted[key] = time.Now()
+		s.keys(k...)
+	}
+	// Play until the merge has merged some messages.
+	var scr string
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("the merge never showed; last screen:\n%s", scr)
+		}
+		time.Sleep(300 * time.Millisecond)
+		scr = s.screen()
+		if m := mergeLine.FindStringSubmatch(scr); m != nil && m[2] != "0" {
+			break
+		}
+		step := "?"
+		if m := stepHeader.FindStringSubmatch(scr); m != nil {
+			step = m[1]
+		}
+		if !answerDemo(scr, step, act) && strings.Contains(scr, "r: retry") {
+			t.Fatalf("a step failed:\n%s", scr)
+		}
+	}
+	if !strings.Contains(scr, "detached: safe to close") {
+		t.Errorf("the footer does not say the runner is detached:\n%s", scr)
+	}
+	// The terminal goes away.
+	s.tmux("kill-server")
+	pid, held := wizard.LockHeld(state)
+	if !held {
+		t.Fatal("no runner holds the migration after the terminal went away")
+	}
+
+	// A read-only observer: sees the merge end with no terminal, and
+	// cannot decide.
+	obs, err := runner.Dial(filepath.Join(state, runner.SocketFile), runner.Hello{Role: runner.RoleObserve, Who: "the test's observer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Close()
+	if obs.Welcome.PID != pid || obs.Welcome.Role != runner.RoleObserve {
+		t.Errorf("welcome %+v, want the runner pid %d and the observer's role", obs.Welcome, pid)
+	}
+	var mu sync.Mutex
+	var seen []runner.Message
+	go func() {
+		_, _ = obs.Stream(func(m runner.Message) { mu.Lock(); seen = append(seen, m); mu.Unlock() })
+	}()
+	waitSeen := func(what string, ok func(runner.Message) bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Minute)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			for _, m := range seen {
+				if ok(m) {
+					mu.Unlock()
+					return
+				}
+			}
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("the observer never saw %s", what)
+	}
+	waitSeen("the merge finish", func(m runner.Message) bool {
+		return m.Event != nil && m.Event.Type == wizard.EvStepFinished && m.Event.Step == "merge-queue" && m.Event.Status == wizard.StatusOK
+	})
+	// The runner waits at the next question, for a person.
+	waitSeen("the runner waiting", func(m runner.Message) bool {
+		return m.Event != nil && m.Event.Type == wizard.EvWaiting && m.Event.Step != "merge-queue"
+	})
+	if err := obs.Decide(wizard.Decision{Action: wizard.ActQuit}); err != nil {
+		t.Fatal(err)
+	}
+	waitSeen("the refusal", func(m runner.Message) bool { return strings.Contains(m.Notice, "read-only") })
+	b, _ := os.ReadFile(filepath.Join(state, runner.LogFile))
+	if !strings.Contains(string(b), "refused a decision from a read-only client (the test's observer): quit") {
+		t.Errorf("the runner's log does not record the refused decision:\n%s", b)
+	}
+	if _, still := wizard.LockHeld(state); !still {
+		t.Fatal("the observer's quit stopped the runner")
+	}
+
+	// A new terminal, the same command: it attaches and finishes the run.
+	s = startTmux(t, 100, 30, command)
+	deadline = time.Now().Add(4 * time.Minute)
+	attached := false
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		scr = s.screen()
+		attached = attached || strings.Contains(scr, "detached: safe to close")
+		if strings.Contains(scr, "The migration is done") {
+			s.keys("q")
+			for range 50 {
+				if b, err := os.ReadFile(exitFile); err == nil {
+					if code := strings.TrimSpace(string(b)); code != "0" {
+						t.Fatalf("the attached demo exited %s; last screen:\n%s", code, scr)
+					}
+					if !attached {
+						t.Error("the second terminal never showed the runner's screen")
+					}
+					checkMigrated(t, demo)
+					if st, err := wizard.LoadState(state); err != nil || st.Steps["merge-queue"].Status != wizard.StatusOK {
+						t.Errorf("merge-queue: %v %+v", err, st.Steps["merge-queue"])
+					}
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			t.Fatalf("ferry did not exit after the last key; screen:\n%s", s.screen())
+		}
+		step := "?"
+		if m := stepHeader.FindStringSubmatch(scr); m != nil {
+			step = m[1]
+		}
+		if !answerDemo(scr, step, act) && strings.Contains(scr, "r: retry") {
+			t.Fatalf("a step failed:\n%s", scr)
+		}
+	}
+	t.Fatalf("the attached run did not finish; last screen:\n%s", scr)
+}
