@@ -368,7 +368,7 @@ var greenarrowOrder = []string{
 	"stop-old", "migration-final-pass", "tablespaces-final", "move-ips", "merge-queue", "queue-empty",
 	"remove-old-queue", "start-new",
 	"dns-resolvers", "other-nameservers", "upgrade-blocker-new", "performance-tuning", "new-ips", "other-changes",
-	"check-config", "services-status", "test-message", "remove-hosts-entry",
+	"check-config", "services-status", "test-message", "test-message-arrived", "remove-hosts-entry",
 	"remove-licences", "delete-old-queue", "tell-vendor",
 }
 

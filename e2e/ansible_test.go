@@ -79,7 +79,7 @@ repeat:
   migration-first-pass: 2
 confirm: [stop-old, remove-old-queue, remove-licences, delete-old-queue]
 done: [backup-old, repository-key, install-prerequisites, move-ips,
-       performance-tuning, new-ips, other-changes, tell-vendor]
+       performance-tuning, new-ips, other-changes, test-message-arrived, tell-vendor]
 `
 
 func needAnsible(t *testing.T) {
