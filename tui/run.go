@@ -676,6 +676,16 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	switch m.prompt {
 	case promptForm:
+		switch msg.String() {
+		case "esc":
+			// Out of the form: the step's other choices (skip it, look at
+			// it whole, the help) are then one key away; enter comes back.
+			m.form, m.formSt, m.prompt = nil, nil, promptNone
+			return nil
+		case "pgup", "pgdown":
+			m.scrollKey(msg)
+			return nil
+		}
 		return m.forwardToForm(msg)
 	case promptReason:
 		return m.reasonKey(msg)
@@ -721,6 +731,15 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch need {
+	case wizard.NeedAnswers:
+		switch {
+		case key.Matches(msg, k.Type), msg.String() == "a":
+			return m.startPrompt()
+		case key.Matches(msg, k.Skip):
+			m.startReason()
+		case key.Matches(msg, k.Quit):
+			return quit()
+		}
 	case wizard.NeedConfirm:
 		switch {
 		case key.Matches(msg, k.Skip):

@@ -229,3 +229,25 @@ func TestRunChangeWrongAnswerAfterFailure(t *testing.T) {
 	golden.RequireEqual(t, []byte(out))
 	fm.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 }
+
+// TestRunSkipAStepThatAsks: a step waiting for answers can be skipped: esc
+// leaves the form, s asks the reason and sends the skip; enter comes back
+// to the form.
+func TestRunSkipAStepThatAsks(t *testing.T) {
+	tm, ch, rec := startRunProgram(t, nil, 80, 24)
+	ch <- wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedAnswers, Questions: runTestRunbook().Step("ssh").Ask}
+	waitOutput(t, tm, "SSH port of the old server")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	waitOutput(t, tm, "s: skip the step")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	waitOutput(t, tm, "esc: skip, view, help")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	tm.Send(tea.KeyPressMsg{Code: 's', Text: "s"})
+	waitOutput(t, tm, "Why skip this step?")
+	tm.Type("checked by hand")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	d := waitDecisions(t, rec, 1)
+	if d[0].Action != wizard.ActSkip || d[0].Reason != "checked by hand" || d[0].Step != "ssh" {
+		t.Fatalf("decision %+v, want the skip of ssh with the reason", d[0])
+	}
+}

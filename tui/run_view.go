@@ -196,7 +196,7 @@ func (m *RunModel) hints() []string {
 	case m.overlay == overlayRecord:
 		return []string{"↑↓ pgup/pgdn scroll", "←→ other steps", "esc back"}
 	case m.prompt == promptForm:
-		return []string{"enter next", "shift+tab back", "ctrl+c quit"}
+		return []string{"enter next", "shift+tab back", "esc: skip, view, help", "ctrl+c quit"}
 	case m.prompt == promptReason:
 		return []string{"enter skip", "esc back"}
 	case m.prompt == promptConfirm && m.input.Focused():
@@ -208,6 +208,8 @@ func (m *RunModel) hints() []string {
 	}
 	var keys []string
 	switch m.waiting.Need {
+	case wizard.NeedAnswers:
+		keys = []string{"enter answer", "s skip"}
 	case wizard.NeedConfirm:
 		keys = []string{"i type", "s skip"}
 	case wizard.NeedManual:
@@ -675,6 +677,9 @@ func (m *RunModel) promptLines(w int) []string {
 		return out
 	}
 	switch ev.Need {
+	case wizard.NeedAnswers:
+		out = append(out, text(st.Title, "This step needs answers before it runs.")...)
+		out = append(out, text(st.Row, "enter: answer · s: skip the step (give a reason) · v: the whole step · q: stop here")...)
 	case wizard.NeedConfirm:
 		what := "⚠ Destructive step: ferry cannot undo it."
 		if s := m.step(ev.Step); s != nil {
