@@ -272,7 +272,7 @@ func AnswersFileField(ev Event, set *AnswerSet) string {
 				continue
 			}
 			pairs = append(pairs, fmt.Sprintf("%q: %q", q.Key, "..."))
-			about = append(about, q.Key+": "+questionWords(q))
+			about = append(about, q.Key+": "+Expected(q))
 		}
 		if len(pairs) == 0 {
 			return ""
@@ -307,34 +307,6 @@ func AnswersFileField(ev Event, set *AnswerSet) string {
 
 // fingerprintRE finds an OpenSSH SHA256 host key fingerprint in a text.
 var fingerprintRE = regexp.MustCompile(`SHA256:[A-Za-z0-9+/]+=*`)
-
-// questionWords is a question's prompt and the kind of answer it takes.
-func questionWords(q Question) string {
-	kind := q.Type
-	switch q.Type {
-	case "yesno":
-		kind = "yes or no"
-	case "choice":
-		kind = "one of " + strings.Join(q.Choices, ", ")
-	case "ips":
-		kind = "IP addresses"
-	case "ip":
-		kind = "an IP address"
-	case "port":
-		kind = "a port number"
-	case "email":
-		kind = "an e-mail address"
-	case "hostname":
-		kind = "a host name"
-	case "path":
-		kind = "a path"
-	case "secret":
-		kind = "a secret, kept out of every file ferry writes"
-	case "text", "":
-		return q.Prompt
-	}
-	return q.Prompt + ", " + kind
-}
 
 // sameFailedAnswer returns the key of a question put again after its step
 // failed (a waiting event whose Answers hold the values that failed) for

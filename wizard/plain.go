@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/dustin/go-humanize"
@@ -39,8 +40,8 @@ const (
 // event carries: the engine's UTC) and, for a step, its number in rb, its
 // id and a colon, so `grep STEP-ID` finds all of one step.
 //
-// It writes: the run started or resumed; each step started (number, title,
-// pass, server) and finished (done, failed or skipped, how long, the
+// It writes: the run started or resumed; each step started (number,
+// server, title, pass) and finished (done, failed or skipped, how long, the
 // message, the counters); every command with its exit status; warnings,
 // skips with their reason, answers and confirmations with who gave them,
 // facts learnt, gates overridden; the downtime's start and end (and its
@@ -127,12 +128,13 @@ func (p *plainPrinter) print(ev Event) {
 		p.line(ev, "the runbook changed: "+msg)
 	case EvStepStarted:
 		p.steps[ev.Step] = &plainStep{lastProgress: ev.Time}
-		text := "started: " + msg
+		text := "started"
+		if st := p.rbStep(ev.Step); st != nil && st.Host != "" {
+			text += " on the " + st.Host + " server"
+		}
+		text += ": " + msg
 		if ev.Pass > 1 {
 			text += fmt.Sprintf(" (pass %d)", ev.Pass)
-		}
-		if st := p.rbStep(ev.Step); st != nil && st.Host != "" {
-			text += ", on the " + st.Host + " server"
 		}
 		p.line(ev, text)
 	case EvStepFinished:
@@ -197,7 +199,7 @@ func (p *plainPrinter) print(ev Event) {
 			text += " by " + plainText(ev.Actor)
 		}
 		if len(ev.Answers) > 0 {
-			text += ": " + pairs(ev.Answers)
+			text += ": " + pairs(ev.Answers, 0)
 		}
 		if msg != "" {
 			text += " (" + msg + ")"
@@ -216,7 +218,7 @@ func (p *plainPrinter) print(ev Event) {
 		if len(ev.Facts) == 0 {
 			return
 		}
-		text := "learnt " + pairs(ev.Facts)
+		text := "learnt " + pairs(ev.Facts, plainFactMax)
 		if msg != "" {
 			text += " (" + msg + ")"
 		}
@@ -314,11 +316,25 @@ func statusWord(s Status) string {
 	return string(s)
 }
 
-// pairs writes a map as "k=v, k=v", sorted by key.
-func pairs(m map[string]string) string {
+// plainFactMax is the most bytes of a fact's value plain output shows (an
+// environment or a list of tablespaces can run long); the journal keeps
+// the whole value.
+const plainFactMax = 120
+
+// pairs writes a map as "k=v, k=v", sorted by key, each value cut to
+// limit bytes (at a rune boundary, "..." after it) when limit > 0.
+func pairs(m map[string]string, limit int) string {
 	out := make([]string, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, plainText(k)+"="+plainText(m[k]))
+		v := plainText(m[k])
+		if limit > 0 && len(v) > limit {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			v = v[:cut] + "..."
+		}
+		out = append(out, plainText(k)+"="+v)
 	}
 	return strings.Join(out, ", ")
 }

@@ -28,6 +28,7 @@ func plainEvents() []Event {
 	evs := []Event{
 		{Time: at(0), Type: EvRunStarted, Runbook: "test", Message: "A test procedure"},
 		{Time: at(0), Type: EvFact, Facts: map[string]string{"old_addr": "192.0.2.10"}, Message: "from the command line"},
+		{Time: at(0), Type: EvFact, Facts: map[string]string{"profile_env": strings.Repeat("PATH=/x:", 20)}},
 		{Time: at(1), Type: EvStepStarted, Step: "check-a", Pass: 1, Message: "A check"},
 		{Time: at(1), Type: EvCommand, Step: "check-a", Host: "new", Command: "id -u", Exit: &zero},
 		{Time: at(1), Type: EvOutput, Step: "check-a", Stream: "stdout", Message: "\x1b[1;31mred\x1b[0m and \x1b]0;title\x07bold\x07 text\r"},
@@ -104,9 +105,10 @@ func TestPlainPrinterGolden(t *testing.T) {
 		"file 1\n", "file 40\n", // the head
 		"... 5 output lines left out (the first 40 are above, the last 10 follow)",
 		"file 46\n", "file 55\n", // the tail
-		"[3/6] hot: started: Hot pass (pass 2), on the new server",
+		"[3/6] hot: started on the new server: Hot pass (pass 2)",
 		"[4/6] stop: FAILED in 8s: service x stop: exit 1",
 		"DOWNTIME ENDS after 11s",
+		"learnt profile_env=" + strings.Repeat("PATH=/x:", 15) + "...\n", // a long fact cut
 		"run finished: done: every step is done",
 	} {
 		if !strings.Contains(text, want) {
@@ -142,7 +144,7 @@ func TestPlainUnattendedStopsNamingTheKey(t *testing.T) {
 		t.Fatalf("err = %v, want a NeedsHumanError", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"step ask-b", `put "answers": {"port": "..."} in an answers file`, "SSH port, a port number", "--answers FILE"} {
+	for _, want := range []string{"step ask-b", `put "answers": {"port": "..."} in an answers file`, "port: a TCP port number", "--answers FILE"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the error does not say %q: %s", want, msg)
 		}
@@ -197,9 +199,9 @@ func TestAnswersFileFieldNamesTheField(t *testing.T) {
 		want string
 	}{
 		{Event{Step: "ip", Need: NeedAnswers, Questions: []Question{{Key: "a", Prompt: "A?", Type: "yesno"}, {Key: "b", Prompt: "B?", Type: "text"}}},
-			&AnswerSet{Answers: map[string]string{"a": "yes"}}, `put "answers": {"b": "..."} in an answers file (b: B?)`},
+			&AnswerSet{Answers: map[string]string{"a": "yes"}}, `put "answers": {"b": "..."} in an answers file (b: a non-empty text)`},
 		{Event{Step: "ip", Need: NeedAnswers, Questions: []Question{{Key: "m", Prompt: "Mode?", Type: "choice", Choices: []string{"x", "y"}}}},
-			nil, `"answers": {"m": "..."} in an answers file (m: Mode?, one of x, y)`},
+			nil, `"answers": {"m": "..."} in an answers file (m: one of x, y)`},
 		{Event{Step: "stop", Need: NeedConfirm, Word: "old1"}, nil, `put "confirm": ["stop"] in an answers file (or add "stop" to its "confirm" list)`},
 		{Event{Step: "sync", Need: NeedConfirm, Word: DeletionsWord(5200)}, nil, `put "confirm_deletions": {"sync": 5200} in an answers file`},
 		{Event{Step: "move", Need: NeedManual, Word: "old1"}, nil, `"done": ["move"]`},
