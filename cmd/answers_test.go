@@ -174,23 +174,28 @@ func TestRunAcceptsTheFilledTemplate(t *testing.T) {
 	}
 }
 
-// TestDemoAnswersFlagRefusals: --answers on a demo needs --headless, and a
-// file that gives old_addr or ssh_port (which the simulated pair gives) is
-// refused naming the key; neither writes to the demo's directory.
+// TestDemoAnswersFlagRefusals: --answers on a demo is refused on the run
+// screen (a terminal, without --headless), and a file that gives old_addr
+// or ssh_port (which the simulated pair gives) is refused naming the key,
+// headless or with plain output (no terminal); none writes to the demo's
+// directory.
 func TestDemoAnswersFlagRefusals(t *testing.T) {
+	t.Setenv("TERM", "xterm")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "a.yaml")
 	if err := os.WriteFile(file, []byte("answers:\n  ssh_port: \"22\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	demo := filepath.Join(dir, "demo")
-	code, _, errs := run(t, "", false, "demo", "greenarrow", "--dir", demo, "--answers", file)
+	code, _, errs := run(t, "", true, "demo", "greenarrow", "--dir", demo, "--answers", file)
 	if code != 2 || !strings.Contains(errs, "add --headless") {
-		t.Errorf("without --headless: exit %d, stderr %q", code, errs)
+		t.Errorf("on a terminal without --headless: exit %d, stderr %q", code, errs)
 	}
-	code, _, errs = run(t, "", false, "demo", "greenarrow", "--headless", "--dir", demo, "--answers", file)
-	if code != 2 || !strings.Contains(errs, "key ssh_port: the demo's simulated old server gives it") {
-		t.Errorf("with ssh_port: exit %d, stderr %q", code, errs)
+	for _, args := range [][]string{{"--headless"}, {"--json"}, nil} {
+		code, _, errs = run(t, "", false, append([]string{"demo", "greenarrow", "--dir", demo, "--answers", file}, args...)...)
+		if code != 2 || !strings.Contains(errs, "key ssh_port: the demo's simulated old server gives it") {
+			t.Errorf("with ssh_port, %v, no terminal: exit %d, stderr %q", args, code, errs)
+		}
 	}
 	if _, err := os.Stat(demo); !os.IsNotExist(err) {
 		t.Errorf("a refused demo made its directory (%v)", err)

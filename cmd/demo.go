@@ -39,15 +39,17 @@ PostgreSQL installation; DIR's parents must let that user through); --messages
 is GreenArrow's. Running it again with the same DIR resumes where
 it stopped; remove DIR to start afresh.
 
-With --headless the demo answers every question itself (the answers file it
-uses is written to DIR/demo-answers.json) and prints one JSON event per line;
---answers FILE answers from FILE instead, as ferry run --headless --answers
-would (the simulated pair gives old_addr and ssh_port, so FILE leaves them
-out).`),
+With --headless (or --json) the demo answers every question itself (the
+answers file it uses is written to DIR/demo-answers.json) and prints one JSON
+event per line; with no terminal (output piped, or TERM=dumb) it answers
+itself the same way and prints plain lines. --answers FILE answers from FILE
+instead, as ferry run --headless --answers would (the simulated pair gives
+old_addr and ssh_port, so FILE leaves them out).`),
 		Example: `  ferry demo greenarrow
   ferry demo greenarrow --headless --dir /tmp/ferry-demo
   ferry demo bluemind --headless --dir /tmp/ferry-demo-bm
-  ferry demo greenarrow --headless --answers answers.yaml`,
+  ferry demo greenarrow --headless --answers answers.yaml
+  ferry demo greenarrow --dir /tmp/ferry-demo </dev/null | tee demo.log`,
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: []string{"greenarrow", "bluemind"},
 		RunE: a.action(func(cmd *cobra.Command, args []string) error {
@@ -58,7 +60,7 @@ out).`),
 			var file *wizard.AnswerSet
 			if answers != "" {
 				var err error
-				if file, err = readDemoAnswers(answers, headless); err != nil {
+				if file, err = readDemoAnswers(answers, a.frontEnd(headless) != frontTUI); err != nil {
 					return err
 				}
 			}
@@ -71,7 +73,8 @@ out).`),
 	}
 	c.Flags().StringVar(&dir, "dir", filepath.Join(os.TempDir(), "ferry-demo"), "directory for the simulated servers and the journal (bluemind: "+filepath.Join(os.TempDir(), "ferry-demo-bluemind")+")")
 	c.Flags().BoolVar(&headless, "headless", false, "answer everything from the demo's answers file and print one JSON event per line")
-	c.Flags().StringVar(&answers, "answers", "", "with --headless: answer from this answers file (JSON or YAML) instead of the demo's own answers")
+	c.Flags().BoolVar(&headless, "json", false, "the same as --headless")
+	c.Flags().StringVar(&answers, "answers", "", "with no terminal (--headless, --json, or stdout not a terminal): answer from this answers file (JSON or YAML) instead of the demo's own answers")
 	c.Flags().IntVar(&messages, "messages", 3000, "messages in the old server's disk queue (a new DIR only)")
 	a.startOverFlag(c)
 	return c
@@ -79,13 +82,14 @@ out).`),
 
 // readDemoAnswers reads the answers file given to a headless demo with
 // --answers (ReadAnswerSet; migrate checks it against the runbook) and
-// returns it. The simulated pair
+// returns it. unattended says the demo runs with no screen to ask on
+// (frontEnd not the TUI). The simulated pair
 // gives old_addr and ssh_port itself: a file that gives them would point
 // the run away from the simulated old server, so it is refused, as is
-// --answers without --headless. Errors are usage errors.
-func readDemoAnswers(path string, headless bool) (*wizard.AnswerSet, error) {
-	if !headless {
-		return nil, usage(errors.New("--answers is for a headless demo: add --headless"))
+// --answers on the run screen (which asks). Errors are usage errors.
+func readDemoAnswers(path string, unattended bool) (*wizard.AnswerSet, error) {
+	if !unattended {
+		return nil, usage(errors.New("--answers is for a demo with no terminal (the run screen asks instead): add --headless, or pipe the output"))
 	}
 	set, err := wizard.ReadAnswerSet(path)
 	if err != nil {
@@ -255,7 +259,8 @@ func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
 		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
 		oldName: p.oldName, newName: p.newName,
 	}
-	if p.headless {
+	if a.frontEnd(p.headless) != frontTUI {
+		// Nobody to ask: the demo answers itself.
 		m.answers = p.answers()
 		if p.file != nil {
 			m.answers = p.file

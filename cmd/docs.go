@@ -141,7 +141,7 @@ a step failed, or another error.
 bad usage or bad input: an unknown flag or value, a broken runbook, answers file or journal.
 .TP
 .B 3
-headless run: a step needs a person.
+a run with no terminal (headless, JSON or plain lines): a step needs a person; stderr says what to add to the answers file.
 .TP
 .B 4
 another ferry holds this migration (the lock in the state directory).

@@ -34,8 +34,8 @@ type migration struct {
 	lock *wizard.Lock
 }
 
-// migrate runs a migration to its end (or a stop) with the right front end:
-// the TUI on a terminal, JSON lines otherwise.
+// migrate runs a migration to its end (or a stop) with the right front end
+// (frontEnd): the TUI on a terminal, plain lines or JSON otherwise.
 func (a *app) migrate(m migration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -73,11 +73,8 @@ func (a *app) migrate(m migration) error {
 	if runner.IsChild() && !m.headless {
 		return a.serveRunner(ctx, sess, m)
 	}
-	if m.headless || !a.interactive() {
-		if !m.headless {
-			fmt.Fprintln(a.stderr, "ferry: no terminal, so running headless (JSON lines on stdout); use --answers FILE to answer what the steps ask")
-		}
-		return wizard.RunHeadless(ctx, sess, m.answers, a.stdout)
+	if f := a.frontEnd(m.headless); f != frontTUI {
+		return a.runUnattended(ctx, sess, m, f)
 	}
 	return a.runTUI(ctx, sess, m)
 }

@@ -40,7 +40,8 @@ again after a disconnection or a crash and it goes on from there.`),
 		Example: `  ferry run --runbook greenarrow --old 203.0.113.10
   ferry run --runbook greenarrow --old root@203.0.113.10:2222
   ferry run --runbook greenarrow --old oldserver    # a Host of /root/.ssh/config
-  ferry run --runbook greenarrow --headless --answers answers.json > events.jsonl`,
+  ferry run --runbook greenarrow --headless --answers answers.json > events.jsonl
+  ferry run --runbook greenarrow --answers answers.json | tee ferry.log    # plain lines`,
 		Args: cobra.NoArgs,
 		RunE: a.action(func(*cobra.Command, []string) error { return a.runRun(o) }),
 	}
@@ -48,7 +49,8 @@ again after a disconnection or a crash and it goes on from there.`),
 	c.Flags().StringVar(&o.old, "old", "", "address of the old server: IP, host name or a Host alias of ~/.ssh/config (whose HostName, Port, User and IdentityFile apply), optionally user@host:port")
 	stateDirFlag(c, &o.stateDir)
 	c.Flags().BoolVar(&o.headless, "headless", false, "run with no terminal: one JSON event per line; exit 3 at the first step that needs a person")
-	c.Flags().StringVar(&o.answers, "answers", "", "file with the answers and confirmations for a headless run")
+	c.Flags().BoolVar(&o.headless, "json", false, "one JSON event per line on stdout, as --headless (off a terminal, without it: plain lines)")
+	c.Flags().StringVar(&o.answers, "answers", "", "file with the answers and confirmations for a run with no terminal (--headless, --json, or plain output when stdout is not a terminal)")
 	a.startOverFlag(c)
 	return c
 }

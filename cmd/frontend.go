@@ -1,0 +1,56 @@
+package cmd
+
+import (
+	"context"
+	"os"
+
+	"github.com/ferry-migrate/ferry/wizard"
+)
+
+// frontEnd is how a run (ferry run, ferry demo) shows itself.
+type frontEnd int
+
+const (
+	// frontTUI is the full-screen run screen, which asks its questions.
+	frontTUI frontEnd = iota
+	// frontPlain is plain lines (wizard.PlainPrinter); questions are
+	// answered from an answers file, or end the run (exit 3).
+	frontPlain
+	// frontJSON is one JSON event per line (--json, --headless);
+	// questions as with frontPlain.
+	frontJSON
+)
+
+// chooseFrontEnd picks the front end of a run: JSON lines when asked for
+// (jsonOut: --json or --headless); else the run screen when stdin and
+// stdout are terminals (terminal) and TERM is not "dumb", a terminal that
+// cannot draw it; else plain lines: piped output (`| tee log`), cron, a
+// dumb terminal. That last is how restic and buildkit fall back too.
+func chooseFrontEnd(terminal bool, term string, jsonOut bool) frontEnd {
+	switch {
+	case jsonOut:
+		return frontJSON
+	case terminal && term != "dumb":
+		return frontTUI
+	}
+	return frontPlain
+}
+
+// frontEnd is chooseFrontEnd for this process: its terminals
+// (a.interactive) and its TERM.
+func (a *app) frontEnd(jsonOut bool) frontEnd {
+	return chooseFrontEnd(a.interactive(), os.Getenv("TERM"), jsonOut)
+}
+
+// runUnattended runs the session with no screen to ask on: plain lines or
+// JSON events on stdout (f), questions answered from m.answers
+// (wizard.RunUnattended: one decision path for both). A question the
+// answers do not cover ends it with a *wizard.NeedsHumanError (exit 3)
+// naming what to put in an answers file.
+func (a *app) runUnattended(ctx context.Context, sess *wizard.Session, m migration, f frontEnd) error {
+	print := wizard.JSONPrinter(a.stdout)
+	if f == frontPlain {
+		print = wizard.PlainPrinter(a.stdout, m.rb)
+	}
+	return wizard.RunUnattended(ctx, sess, m.answers, print)
+}
