@@ -144,7 +144,7 @@ func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizar
 	if name != "greenarrow" && name != "bluemind" {
 		return usage(fmt.Errorf("demo %q: there is a greenarrow and a bluemind demo", name))
 	}
-	if a.interactive() && !headless && !runner.IsChild() {
+	if a.frontEnd(headless) == frontTUI && !runner.IsChild() {
 		// On a terminal the demo runs in a detached runner (its simulated
 		// servers with it), and this process is its screen.
 		abs, err := filepath.Abs(dir)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/ferry-migrate/ferry/runner"
 	"github.com/ferry-migrate/ferry/wizard"
 )
 
@@ -37,8 +38,13 @@ func chooseFrontEnd(terminal bool, term string, jsonOut bool) frontEnd {
 }
 
 // frontEnd is chooseFrontEnd for this process: its terminals
-// (a.interactive) and its TERM.
+// (a.interactive) and its TERM. A runner (runner.IsChild), detached from
+// any terminal, serves the run screen of its clients: frontTUI unless
+// jsonOut.
 func (a *app) frontEnd(jsonOut bool) frontEnd {
+	if runner.IsChild() && !jsonOut {
+		return frontTUI
+	}
 	return chooseFrontEnd(a.interactive(), os.Getenv("TERM"), jsonOut)
 }
 

@@ -162,7 +162,7 @@ func (a *app) runRun(o runOptions) error {
 		m.oldName = addr.host
 	}
 	m.exec = x
-	if a.interactive() && !o.headless && !runner.IsChild() {
+	if a.frontEnd(o.headless) == frontTUI && !runner.IsChild() {
 		// On a terminal the engine runs in a runner detached from it, so
 		// that a dropped SSH session stops nothing; this process becomes
 		// its screen. What was checked above is checked again there.
