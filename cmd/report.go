@@ -33,7 +33,7 @@ status. It only reads.`),
 			}
 			st, err := wizard.LoadState(stateDir)
 			if errors.Is(err, wizard.ErrNoJournal) {
-				return usage(fmt.Errorf("no migration in %s (no journal): give --state-dir", stateDir))
+				return usage(fmt.Errorf("no migration in %s (no journal there): give the state directory of a migration with --state-dir", stateDir))
 			}
 			if err != nil {
 				return usage(err)

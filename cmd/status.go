@@ -90,7 +90,7 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 	} else if st.Finished {
 		fmt.Fprintf(w, "  runner     none: the migration is finished\n")
 	} else {
-		fmt.Fprintf(w, "  runner     none: run the same ferry run command again to go on\n")
+		fmt.Fprintf(w, "  runner     none: run the same command again (ferry run, or ferry demo) to go on\n")
 	}
 	if held {
 		st.MarkLive(pid)

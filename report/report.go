@@ -296,7 +296,18 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	}
 
 	// Outcome.
+	skippedByPerson, overridden := 0, 0
+	for _, ev := range st.Events {
+		switch {
+		case ev.Type == wizard.EvSkipped && ev.Actor != "ferry":
+			skippedByPerson++
+		case ev.Type == wizard.EvOverridden:
+			overridden++
+		}
+	}
 	switch {
+	case st.Finished && (skippedByPerson > 0 || overridden > 0):
+		d.Outcome = fmt.Sprintf("yes, but not every step passed: %d skip(s) by a person and %d gate(s) overridden (see Skipped steps and Gates overridden)", skippedByPerson, overridden)
 	case st.Finished:
 		d.Outcome = "yes: the migration ran to its end"
 	case st.LivePID > 0:

@@ -201,7 +201,7 @@ func TestMarkdownFullMigration(t *testing.T) {
 		"(`greenarrow`)", "`3f1c2a9b8d7e`",
 		"| Began | 2026-08-24 01:00:00 UTC |",
 		"| Last changed | 2026-08-24 01:40:03 UTC |",
-		"**yes: the migration ran to its end**",
+		"**yes, but not every step passed: 1 skip(s) by a person and 1 gate(s) overridden (see Skipped steps and Gates overridden)**",
 		"| Old server | old.example.net (192.0.2.10), CentOS 7 (rhel) x86_64 |",
 		"Rocky Linux 9 (rhel) x86_64",
 		// Downtime window: 01:20:41 to 01:26:21.

@@ -449,6 +449,15 @@ func (m *RunModel) paneLines() []string {
 	return all
 }
 
+// downtimeReminder says, while the downtime window is open, that mail is
+// down and since when: stopping then keeps it down.
+func (m *RunModel) downtimeReminder(text func(lipgloss.Style, string) []string) []string {
+	if m.downStart.IsZero() || !m.downEnd.IsZero() {
+		return nil
+	}
+	return text(m.styles.Failed, "⏱ Mail is down: the downtime began "+fmtClock(m.o.Now().Sub(m.downStart))+" ago, and stopping keeps it down until the run goes on.")
+}
+
 // confirming reports whether the engine waits on step s for a typed word
 // or a gate decision: the moment the admin must read what will run.
 func (m *RunModel) confirming(s *wizard.Step) bool {
@@ -607,7 +616,23 @@ func (m *RunModel) promptLines(w int) []string {
 	case m.closed:
 		switch m.Outcome() {
 		case "done":
-			out = append(out, text(st.OK, "✓ The migration is done: every step is finished.")...)
+			skipped := 0
+			for _, s := range m.rb.Steps {
+				if m.status[s.ID] == wizard.StatusSkipped {
+					skipped++
+				}
+			}
+			if skipped == 0 && len(m.overridden) == 0 {
+				out = append(out, text(st.OK, "✓ The migration is done: every step passed.")...)
+				break
+			}
+			// Not "every step": say what was left out, so that a skip or
+			// an override is read before the report is.
+			msg := fmt.Sprintf("The run reached its end, with %d step(s) skipped", skipped)
+			if n := len(m.overridden); n > 0 {
+				msg += fmt.Sprintf(" and %d gate(s) overridden", n)
+			}
+			out = append(out, text(st.Warn, "! "+msg+": see them in the step list (↷) and in ferry report.")...)
 		case "failed":
 			out = append(out, text(st.Failed, "✗ The run stopped on a failure.")...)
 			if m.finished.Message != "" {
@@ -620,12 +645,14 @@ func (m *RunModel) promptLines(w int) []string {
 		return append(out, text(st.Dim, "Press any key to leave.")...)
 	case m.quitAsk && m.o.Detached:
 		out = append(out, text(st.Warn, "Leave the screen?")...)
+		out = append(out, m.downtimeReminder(text)...)
 		out = append(out, text(st.Row, fmt.Sprintf("The migration runs in a runner detached from this terminal (pid %d): d leaves it running (come back with ferry attach, or the same ferry command); y stops the run here, and the journal keeps the place.", m.o.RunnerPID))...)
 		return append(out, text(st.Title, "d: detach · y: stop the run · n: stay")...)
 	case m.quitAsk:
 		out = append(out, text(st.Warn, "Quit while a step runs?")...)
+		out = append(out, m.downtimeReminder(text)...)
 		if s := m.step(m.running); s != nil {
-			out = append(out, text(st.Row, "\""+s.Title+"\" is interrupted. The journal keeps the place: the next ferry run resumes here and re-runs the step only if that is safe, else asks you.")...)
+			out = append(out, text(st.Row, "\""+s.Title+"\" will be interrupted. The journal keeps the place: the next ferry run resumes here and re-runs the step only if that is safe, else asks you.")...)
 		} else {
 			out = append(out, text(st.Row, "The journal keeps the place: the next ferry run resumes here.")...)
 		}

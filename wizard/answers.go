@@ -316,6 +316,10 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 	}
 	for _, id := range slices.Sorted(maps.Keys(a.Skip)) {
 		step("skip", id)
+		if strings.TrimSpace(a.Skip[id]) == "" {
+			// As on the screen: a skip goes into the journal with its why.
+			bad("skip: %s needs a reason", id)
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(a.Override)) {
 		if s := rb.Step(id); s == nil || len(s.Requires) == 0 {

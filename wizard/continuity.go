@@ -68,9 +68,9 @@ func (e *LostJournalError) Error() string {
 	if e.Replaced {
 		b.WriteString("; ferry will not go on from another migration's record, ")
 	} else {
-		b.WriteString(", but a migration already began here; ")
+		b.WriteString(", but a migration already began here; ferry ")
 	}
-	b.WriteString("and will not start the migration again from the beginning, because that would re-run steps that already ran (stopping mail, copying and merging the queue twice). Found:")
+	b.WriteString("will not start the migration again from the beginning, because that would re-run steps that already ran (stopping mail, copying and merging the queue twice). Found:")
 	for _, f := range e.Found {
 		b.WriteString("\n  - " + f.What)
 	}

@@ -245,3 +245,18 @@ func TestRequiresMustNameEarlierStep(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestAnswersSkipNeedsAReason: an answers file's skip without a reason is
+// refused, as the screen refuses one.
+func TestAnswersSkipNeedsAReason(t *testing.T) {
+	rb := mustParse(t, gateRunbook)
+	for _, why := range []string{"", "  "} {
+		set := &AnswerSet{Skip: map[string]string{"final-test": why}}
+		if err := set.Validate(rb); err == nil || !strings.Contains(err.Error(), "skip: final-test needs a reason") {
+			t.Errorf("skip reason %q: %v", why, err)
+		}
+	}
+	if err := (&AnswerSet{Skip: map[string]string{"final-test": "tested by hand"}}).Validate(rb); err != nil {
+		t.Errorf("a skip with a reason: %v", err)
+	}
+}
