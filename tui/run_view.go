@@ -169,6 +169,10 @@ func (m *RunModel) footer() string {
 	if right != "" {
 		right += " "
 	}
+	if ansi.StringWidth(" "+hints)+ansi.StringWidth(right)+1 > m.width {
+		// Narrow: the keys matter more than the words about the runner.
+		right = strings.Replace(right, "detached: safe to close", "detached", 1)
+	}
 	room := m.width - ansi.StringWidth(right) - 1
 	left := ansi.Truncate(" "+hints, max(0, room), "…")
 	gap := strings.Repeat(" ", max(1, m.width-ansi.StringWidth(left)-ansi.StringWidth(right)))
