@@ -107,3 +107,66 @@ func TestParseAnswerSetYAMLMustBeAMapping(t *testing.T) {
 		t.Fatalf("a YAML mapping: %+v, %v", set, err)
 	}
 }
+
+// gatedRunbook has one step that requires another to pass first.
+const gatedRunbook = `
+id: gated
+title: Gated
+vendor: none
+phases:
+  - id: one
+    title: One
+steps:
+  - id: check
+    phase: one
+    title: A check
+    help: x
+    host: new
+    level: check
+    kind: check-root
+    safe_to_rerun: true
+    vendor: "1"
+  - id: go-live
+    phase: one
+    title: Goes live
+    help: x
+    host: new
+    level: auto
+    kind: command
+    commands:
+      any: [[true]]
+    requires: [check]
+    safe_to_rerun: true
+    vendor: "2"
+`
+
+// TestAnswerSetOverrideNamesTheGatedSteps: an override of a step without
+// a gate is refused naming the steps that have one, and only those; an
+// override of the gated step needs a reason.
+func TestAnswerSetOverrideNamesTheGatedSteps(t *testing.T) {
+	rb := mustParse(t, gatedRunbook)
+	err := (&AnswerSet{Override: map[string]string{"check": "why not"}}).Validate(rb)
+	if err == nil || !strings.Contains(err.Error(), "(those that do: go-live)") {
+		t.Errorf("override of an ungated step: %v", err)
+	}
+	err = (&AnswerSet{Override: map[string]string{"go-live": " "}}).Validate(rb)
+	if err == nil || !strings.Contains(err.Error(), "go-live needs a reason") {
+		t.Errorf("override without a reason: %v", err)
+	}
+	if err := (&AnswerSet{Override: map[string]string{"go-live": "checked by hand"}}).Validate(rb); err != nil {
+		t.Errorf("override with a reason: %v", err)
+	}
+}
+
+// TestParseAnswerSetYAMLErrorsNameTheLine: a YAML value of the wrong type
+// is reported at its line; bad YAML syntax in the library's words.
+func TestParseAnswerSetYAMLErrorsNameTheLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"confirm: [stop]\nrepeat:\n  hot: two\n": "a.yaml:3",
+		"confirm: [stop]\nrepeat: {hot: 2\n":     "did not find expected",
+	} {
+		if _, err := ParseAnswerSet("a.yaml", []byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error naming %s", in, err, want)
+		}
+	}
+}
