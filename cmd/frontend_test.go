@@ -60,7 +60,8 @@ func TestRunPlainOffATerminalStopsNamingTheKey(t *testing.T) {
 			if strings.Contains(out, "\n{") || strings.HasPrefix(out, "{") || strings.ContainsRune(out, 0x1b) {
 				t.Errorf("stdout holds JSON or an escape:\n%s", out)
 			}
-			for _, want := range []string{"run started on ", "check-root: done", "ssh-old: waits for answers to its questions: old_addr ("} {
+			for _, want := range []string{"run started on ", "check-root: done", "ssh-old: waits for answers to its questions: old_addr (",
+				`ssh-old: warning: the run stops here (exit 3): step ssh-old needs a person (answers): `} {
 				if !strings.Contains(out, want) {
 					t.Errorf("stdout has no %q:\n%s", want, out)
 				}
