@@ -16,7 +16,7 @@ import (
 func fillAnswers(t *testing.T, rb *wizard.Runbook, tmpl string) string {
 	t.Helper()
 	sample := map[string]string{"address": "192.0.2.10", "port": "2222", "yesno": "no", "path": "/root/greenarrow-backup",
-		"ips": "9.9.9.9", "email": "postmaster@example.net", "secret": "s3cret", "text": "text"}
+		"ips": "9.9.9.9", "email": "postmaster@example.net", "secret": "s3cret", "text": "text", "lifeline": "no"}
 	for _, k := range wizard.AnswerKeys(rb) {
 		v, ok := sample[k.Type]
 		if k.Type == "choice" {

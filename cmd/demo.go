@@ -112,6 +112,8 @@ func demoAnswers(rb *wizard.Runbook, s *sim.Sim) *wizard.AnswerSet {
 			"backup_dir":   sim.BackupDir,
 			"resolvers":    "8.8.8.8 8.8.4.4 1.1.1.1",
 			"test_address": "postmaster@example.net",
+			// The simulated new server has no sshd of its own to spare.
+			wizard.LifelineKey: "no",
 		},
 		Repeat: map[string]int{"migration-first-pass": 2},
 	}

@@ -16,6 +16,8 @@ func blueMindDemoAnswers(rb *wizard.Runbook) *wizard.AnswerSet {
 		Answers: map[string]string{
 			"precopy_cyrus": "yes",
 			"db_password":   sim.BlueMindDBPassword,
+			// The simulated new server has no sshd of its own to spare.
+			wizard.LifelineKey: "no",
 		},
 		Repeat: map[string]int{"sync-spools-hot": 2},
 	}

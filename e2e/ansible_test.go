@@ -75,6 +75,7 @@ const demoAnswersFile = `answers:
   backup_dir: "/root/greenarrow-backup"
   resolvers: "8.8.8.8 8.8.4.4 1.1.1.1"
   test_address: "postmaster@example.net"
+  lifeline: "no"
 repeat:
   migration-first-pass: 2
 confirm: [stop-old, remove-old-queue, remove-licences, delete-old-queue]

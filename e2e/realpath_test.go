@@ -152,6 +152,7 @@ func rpAnswerSet(t *testing.T, c realPathCase, hs *testenv.Hosts) *wizard.Answer
 		"backup_dir":   sim.BackupDir,
 		"resolvers":    "8.8.8.8 8.8.4.4 1.1.1.1",
 		"test_address": rpTestAddr,
+		"lifeline":     "no",
 	}}
 	for k, v := range c.answers {
 		set.Answers[k] = v

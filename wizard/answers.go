@@ -486,6 +486,8 @@ func Expected(q Question) string {
 		return "a non-empty text"
 	case "secret":
 		return "a non-empty secret"
+	case LifelineType:
+		return fmt.Sprintf("no, yes (a spare sshd on the first free port from %d), or the TCP port number for the spare sshd", tasks.LifelineFirstPort)
 	}
 	return "a value of type " + q.Type
 }
@@ -528,6 +530,10 @@ func ValidateAnswer(q Question, v string) error {
 	case "choice":
 		if !slices.Contains(q.Choices, v) {
 			err, generic = errors.New("not a choice"), true
+		}
+	case LifelineType:
+		if _, _, perr := ParseLifeline(v); perr != nil {
+			err, generic = perr, true
 		}
 	case "text", "secret":
 		if v == "" {

@@ -112,6 +112,7 @@ var typePattern = map[string]string{
 	"ips":      `^[\s,]*[0-9A-Fa-f:.]+([\s,]+[0-9A-Fa-f:.]+){0,2}[\s,]*$`,
 	"path":     `^\s*/`,
 	"yesno":    `^\s*([Yy]([Ee][Ss])?|[Nn][Oo]?|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$`,
+	"lifeline": `^\s*([Yy]([Ee][Ss])?|[Nn][Oo]?|[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])\s*$`,
 	"text":     `\S`,
 	"secret":   `\S`,
 }

@@ -201,6 +201,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.start(ctx); err != nil {
 		return err
 	}
+	if err := e.sweepLifeline(ctx); err != nil {
+		return err
+	}
 	for i := range e.rb.Steps {
 		s := &e.rb.Steps[i]
 		if err := e.runStep(ctx, s); err != nil {
@@ -636,6 +639,16 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 	if e.state.Status(s.ID) == StatusSkipped {
 		return nil
 	}
+	// A step that can cut the admin's access keeps a spare sshd, as
+	// answered, until it ends, however it ends (lifeline.go).
+	stopLifeline, err := e.lifeline(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer stopLifeline()
+	if e.state.Status(s.ID) == StatusSkipped {
+		return nil
+	}
 	if s.Level == LevelManual {
 		// What guards a manual step (the row counts before the old server
 		// is switched off) is checked before it is put to the admin, on a
@@ -841,8 +854,14 @@ func (e *Engine) ask(ctx context.Context, s *Step) error {
 		}
 		missing = append(missing, q)
 	}
+	msg := ""
+	for _, q := range missing {
+		if q.Key == LifelineKey && s.CutsAccess != "" {
+			msg = cutsWords(s) + ": ferry can keep a spare sshd on another port until the step ends"
+		}
+	}
 	for len(missing) > 0 {
-		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedAnswers, Questions: missing})
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedAnswers, Questions: missing, Message: msg})
 		if err != nil {
 			return err
 		}

@@ -31,6 +31,8 @@ const (
 	EvRunbookChanged EventType = "runbook_changed" // journal: Message naming the change
 	EvOverridden     EventType = "overridden"      // journal: Step, Message (the reason), Actor: a gate (Step.Requires) overridden
 	EvReopened       EventType = "reopened"        // journal: Step, Message, Actor: a skipped or failed step put back to pending, to run again
+	EvLifelineUp     EventType = "lifeline_up"     // journal: Step, Host, Message: a spare sshd answers (port, pid) until the step ends
+	EvLifelineDown   EventType = "lifeline_down"   // journal: Step, Host, Message: the spare sshd was stopped
 )
 
 // Needs: what a waiting step needs from a human.

@@ -33,6 +33,9 @@ type TaskExecutor struct {
 	// TrustFingerprint is a host key fingerprint the admin approved in
 	// advance (answers file): an unknown key with it is trusted.
 	TrustFingerprint string
+	// StateDir is the state directory, where a spare sshd's pid file and
+	// log go (LifelinePidFile); OpenSession sets it when it is empty.
+	StateDir string
 	// Dial connects to the old server; nil means remote.DialSSH.
 	Dial func(ctx context.Context, o remote.SSHOptions) (*remote.SSH, error)
 

@@ -285,6 +285,7 @@ var (
 		EvWaiting: true, EvAnswered: true, EvConfirmed: true, EvSkipped: true, EvCommand: true,
 		EvFact: true, EvWarning: true, EvDowntimeStart: true, EvDowntimeEnd: true,
 		EvRunFinished: true, EvRunbookChanged: true, EvOverridden: true, EvReopened: true,
+		EvLifelineUp: true, EvLifelineDown: true,
 	}
 	knownStatuses = map[Status]bool{
 		"": true, StatusPending: true, StatusRunning: true, StatusOK: true, StatusFailed: true,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,6 +114,13 @@ func Parse(file string, data []byte) (*Runbook, error) {
 	v.validate()
 	if len(v.errs) > 0 {
 		return nil, v.errs[0]
+	}
+	for i := range rb.Steps {
+		s := &rb.Steps[i]
+		if strings.TrimSpace(s.CutsAccess) == "" || slices.ContainsFunc(s.Ask, func(q Question) bool { return q.Key == LifelineKey }) {
+			continue
+		}
+		s.Ask = append(s.Ask, LifelineQuestion())
 	}
 	return &rb, nil
 }
@@ -356,7 +364,15 @@ func (v *validator) validate() {
 			if q.Prompt == "" {
 				v.fail(mapKeyLine(qn, "prompt"), qf+".prompt", "missing")
 			}
-			if !oneOf(q.Type, questionTypes) {
+			if q.Type == LifelineType {
+				// The loader adds this question to a step with cuts_access;
+				// a runbook written back out holds it already.
+				if q.Key != LifelineKey || strings.TrimSpace(s.CutsAccess) == "" {
+					v.fail(mapKeyLine(qn, "type"), qf+".type", "type %s is ferry's own question %q, for a step with cuts_access only", LifelineType, LifelineKey)
+				}
+			} else if q.Key == LifelineKey && strings.TrimSpace(s.CutsAccess) != "" {
+				v.fail(mapKeyLine(qn, "key"), qf+".key", "%q is the question ferry adds to a step with cuts_access: use another key", q.Key)
+			} else if !oneOf(q.Type, questionTypes) {
 				v.fail(mapKeyLine(qn, "type"), qf+".type", "%q is not one of %s", q.Type, strings.Join(questionTypes, ", "))
 			}
 			if q.Type == "choice" && len(q.Choices) == 0 {
@@ -364,6 +380,11 @@ func (v *validator) validate() {
 			}
 			v.checkTemplate(mapKeyLine(qn, "when"), qf+".when", q.When)
 			v.checkTemplate(mapKeyLine(qn, "default"), qf+".default", q.Default)
+		}
+		if strings.TrimSpace(s.CutsAccess) != "" {
+			if s.Host != HostNew {
+				v.fail(line("cuts_access"), field+".cuts_access", "only a step on the new server can cut the admin's access to it (the spare sshd runs there); this one is on %q", s.Host)
+			}
 		}
 		for _, c := range []struct {
 			key string

@@ -179,6 +179,7 @@ func gaAnswers(rb *Runbook) *AnswerSet {
 			"backup_dir":   sim.BackupDir,
 			"resolvers":    "192.0.2.53 192.0.2.54",
 			"test_address": "postmaster@example.net",
+			LifelineKey:    "no",
 		},
 		Repeat: map[string]int{"migration-first-pass": 1},
 	}
@@ -261,7 +262,7 @@ func TestBlueMindShownIsRun(t *testing.T) {
 			t.Errorf("stopping the clusters: %v", err)
 		}
 	}()
-	set := &AnswerSet{Answers: map[string]string{"precopy_cyrus": "yes", "db_password": sim.BlueMindDBPassword}}
+	set := &AnswerSet{Answers: map[string]string{"precopy_cyrus": "yes", "db_password": sim.BlueMindDBPassword, LifelineKey: "no"}}
 	for _, st := range rb.Steps {
 		if st.Destructive {
 			set.Confirm = append(set.Confirm, st.ID)

@@ -104,6 +104,13 @@ type Step struct {
 	Requires []string `yaml:"requires" json:"requires,omitempty"`
 	Success  *Check   `yaml:"success" json:"success,omitempty"`
 
+	// CutsAccess, when set, says what in the step can cut the admin's own
+	// SSH access to the new server ("moving the IP addresses"). The loader
+	// then adds the question LifelineKey to the step, and before the step
+	// runs ferry says so and, as answered, keeps a spare sshd on another
+	// port until the step ends (lifeline.go). Only steps on the new server.
+	CutsAccess string `yaml:"cuts_access" json:"cuts_access,omitempty"`
+
 	// Downtime is "start" when the step begins the downtime window and
 	// "end" when it ends it.
 	Downtime string `yaml:"downtime" json:"downtime,omitempty"`

@@ -85,6 +85,9 @@ func OpenSession(o SessionOptions) (*Session, error) {
 		lock.Release()
 		return nil, err
 	}
+	if x, ok := o.Exec.(*TaskExecutor); ok && x.StateDir == "" {
+		x.StateDir = o.StateDir
+	}
 	s := &Session{Journal: j, Lock: lock, Torn: torn, State: Replay(past)}
 	s.Engine = NewEngine(o.Runbook, j, past, o.Exec, s.forward)
 	if aside != "" {
