@@ -54,6 +54,9 @@ func answerDemo(scr, step string, act func(key string, k ...string)) bool {
 		act(step+"mail", "postmaster@example.net", "Enter")
 	case strings.Contains(scr, "Are IP addresses"):
 		act(step+"ip", "Enter")
+	case strings.Contains(scr, "Keep a spare sshd"):
+		// The simulated new server has no sshd of its own to spare.
+		act(step+"lifeline", "no", "Enter")
 	default:
 		return false
 	}

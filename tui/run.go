@@ -117,7 +117,10 @@ type RunModel struct {
 	helpScroll int
 	// notice is the runner's last word to this screen (control taken by
 	// another client, a decision refused to an observer).
-	notice    string
+	notice string
+	// lifeline is the running spare sshd, as its lifeline_up event says
+	// ("spare sshd on port 2222 until this step ends ..."); "" when none.
+	lifeline  string
 	outScroll int // lines scrolled up from the end of the output pane
 	outRows   int // output lines the pane showed last time
 	bar       progress.Model
@@ -538,6 +541,15 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		if ev.Step != "" {
 			m.warning[ev.Step] = ev.Message
 			m.ring(ev.Step).add("warning: " + ev.Message)
+			m.logStale = true
+		}
+	case wizard.EvLifelineUp, wizard.EvLifelineDown:
+		m.lifeline = ""
+		if ev.Type == wizard.EvLifelineUp {
+			m.lifeline = ev.Message
+		}
+		if ev.Step != "" {
+			m.ring(ev.Step).add(ev.Message)
 			m.logStale = true
 		}
 	case wizard.EvFact:

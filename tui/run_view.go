@@ -667,6 +667,9 @@ func (m *RunModel) promptLines(w int) []string {
 	if m.notice != "" {
 		out = append(out, text(st.Warn, "! "+m.notice)...)
 	}
+	if m.lifeline != "" {
+		out = append(out, text(st.OK, "Lifeline: "+m.lifeline)...)
+	}
 	switch {
 	case m.waiting == nil:
 		if m.sent != "" && m.running == "" {
@@ -694,9 +697,10 @@ func (m *RunModel) promptLines(w int) []string {
 		if m.o.Note != "" {
 			out = append(out, text(st.Dim, m.o.Note)...)
 		}
-		if ev.Message != "" && len(ev.Answers) > 0 {
+		if ev.Message != "" {
 			// Asked again after a failure: say why, and that the
-			// answers shown are the ones in use.
+			// answers shown are the ones in use; or what the question
+			// is about (a step that can cut the admin's access).
 			out = append(out, text(st.Warn, ev.Message)...)
 		}
 		if m.formSt != nil && m.formSt.err != "" {

@@ -179,8 +179,8 @@ func (e *Engine) lifeline(ctx context.Context, s *Step) (func(), error) {
 			l, err = lx.StartLifeline(ctx, s, port)
 		}
 		if err == nil {
-			msg := fmt.Sprintf("spare sshd on port %d until this step ends (pid %d, it answers %s); %s: if your session drops, log in again with ssh -p %d",
-				l.Port, l.Pid, l.Banner, cutsWords(s), l.Port)
+			msg := fmt.Sprintf("spare sshd on port %d until this step ends (pid %d, it answers %s): if your session drops, log in again with ssh -p %d",
+				l.Port, l.Pid, l.Banner, l.Port)
 			if err := e.emit(Event{Type: EvLifelineUp, Step: s.ID, Phase: s.Phase, Host: HostNew, Message: msg}); err != nil {
 				_ = l.Stop()
 				return nop, err
