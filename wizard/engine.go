@@ -280,20 +280,6 @@ func (e *Engine) data(s *Step) TemplateData {
 	return TemplateData{Params: e.rb.Params, Answers: answers, Facts: facts, Family: fam}
 }
 
-// markDowntime records the downtime marker of step s when it is the given
-// one (start or end) and that edge of the window is not recorded yet.
-func (e *Engine) markDowntime(s *Step, edge string) error {
-	switch {
-	case s.Downtime != edge:
-		return nil
-	case edge == DowntimeStart && e.state.DowntimeStart.IsZero():
-		return e.emit(Event{Type: EvDowntimeStart, Step: s.ID, Message: "downtime begins"})
-	case edge == DowntimeEnd && e.state.DowntimeEnd.IsZero():
-		return e.emit(Event{Type: EvDowntimeEnd, Step: s.ID, Message: "downtime ends"})
-	}
-	return nil
-}
-
 // forecast records the downtime forecast (ForecastDowntime) as facts when
 // step s starts the downtime and the window has not begun, and returns it
 // in words for the question put to the admin; "" otherwise.
@@ -689,7 +675,7 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 			if d.Action == ActSkip {
 				return e.skip(s, d.Reason, d.Actor)
 			}
-			if word == "" || (d.Action == ActDone && strings.TrimSpace(d.Text) == word) {
+			if word == "" || (d.Action == ActDone && wordTyped(d.Text, word)) {
 				break
 			}
 			if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: fmt.Sprintf("confirmation refused: %q is not %q", d.Text, word)}); err != nil {
@@ -919,45 +905,6 @@ func (e *Engine) known(key string) bool {
 	return ok
 }
 
-// confirmWord is the word an admin types to let a destructive step run:
-// the step's own confirm template when it has one, else HostWord of the
-// server the step acts on.
-func (e *Engine) confirmWord(s *Step) string {
-	if s.Confirm != "" {
-		if w, err := Render(s.Confirm, e.data(s)); err == nil && strings.TrimSpace(w) != "" {
-			return strings.TrimSpace(w)
-		}
-	}
-	if w := HostWord(e.state.Facts, s.Host); w != "" {
-		return w
-	}
-	return s.ID
-}
-
-// HostWord is the word that names server host (HostOld or HostNew) in a
-// typed confirmation, from the facts the SSH step learns (old_name,
-// new_name; old_addr when the old name is not known): the server's name,
-// or "old:NAME" / "new:NAME" when both servers carry the same name, so the
-// word always tells which one is touched. "" when the name is not known.
-func HostWord(facts map[string]string, host string) string {
-	oldName := facts["old_name"]
-	if oldName == "" {
-		oldName = facts["old_addr"]
-	}
-	newName := facts["new_name"]
-	name := oldName
-	if host == HostNew {
-		name = newName
-	}
-	if name == "" {
-		return ""
-	}
-	if oldName == newName {
-		return host + ":" + name
-	}
-	return name
-}
-
 // serverWords says in words which server step s acts on: "the new server
 // (NAME)".
 func (e *Engine) serverWords(s *Step) string {
@@ -989,7 +936,7 @@ func (e *Engine) env(s *Step, pass int, rep tasks.Reporter, ctx context.Context)
 			if err != nil {
 				return false, "", err
 			}
-			return d.Action == ActConfirm && strings.TrimSpace(d.Text) == word, d.Actor, nil
+			return d.Action == ActConfirm && wordTyped(d.Text, word), d.Actor, nil
 		},
 	}
 }
@@ -1031,7 +978,7 @@ func (e *Engine) attempt(ctx context.Context, s *Step) error {
 			if d.Action == ActSkip {
 				return e.skip(s, d.Reason, d.Actor)
 			}
-			if d.Action == ActConfirm && strings.TrimSpace(d.Text) == word {
+			if d.Action == ActConfirm && wordTyped(d.Text, word) {
 				if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: confirmedHow(d.Actor, word)}); err != nil {
 					return err
 				}
@@ -1050,10 +997,8 @@ func (e *Engine) attempt(ctx context.Context, s *Step) error {
 	if r := e.state.Steps[s.ID]; r != nil {
 		pass = len(r.Passes) + 1
 	}
-	if s.Downtime == DowntimeStart && e.state.DowntimeStart.IsZero() {
-		if err := e.emit(Event{Type: EvDowntimeStart, Step: s.ID, Message: "downtime begins"}); err != nil {
-			return err
-		}
+	if err := e.markDowntime(s, DowntimeStart); err != nil {
+		return err
 	}
 	if err := e.emit(Event{Type: EvStepStarted, Step: s.ID, Phase: s.Phase, Pass: pass, Message: s.Title}); err != nil {
 		return err
