@@ -61,6 +61,12 @@ type realPathCase struct {
 	// dnsWithEquals writes the old server's DNS cache setting as
 	// "dns_cache_service_run = no".
 	dnsWithEquals bool
+	// lifeline answers yes to the spare sshd: the new host's own
+	// /usr/sbin/sshd and /etc/ssh/sshd_config (this machine's, under the
+	// overlay) run on the first free port from 2222 during each step that
+	// can cut access. The host gets /run/sshd, as a server whose sshd runs
+	// has it.
+	lifeline bool
 	// compare runs, on a second pair of hosts, the vendor's commands as a
 	// plain script, its cutover at the same time as ferry's, and logs how
 	// the two downtime windows compare.
@@ -79,7 +85,8 @@ var realPathCases = []realPathCase{
 	// resolv.conf is systemd-resolved's stub link; the admin has ferry
 	// replace it with a plain file. The old greenarrow.conf writes its DNS
 	// setting with an "=".
-	{name: "resolv-conf-symlink", old: testenv.OldHostIP, resolvLink: true, dnsWithEquals: true,
+	// It also keeps the spare sshd during the steps that can cut access.
+	{name: "resolv-conf-symlink", old: testenv.OldHostIP, resolvLink: true, dnsWithEquals: true, lifeline: true,
 		answers: map[string]string{"ssh_port": strconv.Itoa(testenv.OldSSHPort), "resolv_link_action": "replace"}},
 }
 
@@ -157,6 +164,9 @@ func rpAnswerSet(t *testing.T, c realPathCase, hs *testenv.Hosts) *wizard.Answer
 	for k, v := range c.answers {
 		set.Answers[k] = v
 	}
+	if c.lifeline {
+		set.Answers[wizard.LifelineKey] = "yes"
+	}
 	for _, st := range rb.Steps {
 		if st.Destructive {
 			set.Confirm = append(set.Confirm, st.ID)
@@ -208,6 +218,11 @@ func runRealPath(t *testing.T, c realPathCase) {
 			t.Fatal(err)
 		}
 	}
+	if c.lifeline {
+		if err := os.MkdirAll(filepath.Join(s.NewRoot, "run/sshd"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := snapshotOld(t, s)
 	machineHosts := fileSum(t, "/etc/hosts")
 
@@ -254,6 +269,9 @@ func runRealPath(t *testing.T, c realPathCase) {
 	}
 
 	checkRealPathEnd(t, s, c, before)
+	if c.lifeline {
+		checkLifelines(t, evs)
+	}
 	if got := fileSum(t, "/etc/hosts"); got != machineHosts {
 		t.Errorf("this machine's own /etc/hosts changed during the run")
 	}
@@ -292,6 +310,45 @@ func runRealPath(t *testing.T, c realPathCase) {
 	mf, ms := ferry.window-ferry.steps["merge-queue"], sd.window-sd.steps["merge-queue"]
 	t.Logf("downtime window, %d messages, both cutovers at once on two pairs of hosts (measured, not asserted):\n  ferry run:    %s\n  plain script: %s\n  ratio %.2f; without the queue merge %.2f (%s vs %s)",
 		realPathMessages, ferry, sd, float64(ferry.window)/float64(sd.window), float64(mf)/float64(ms), mf.Round(time.Millisecond), ms.Round(time.Millisecond))
+}
+
+// checkLifelines checks that each step that can cut access and ran had a
+// spare sshd up before it started (lifeline_up: its banner was read) and
+// stopped after it finished (lifeline_down), with no warning about it.
+func checkLifelines(t *testing.T, evs []wizard.Event) {
+	t.Helper()
+	rb, err := wizard.LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string][]wizard.EventType{}
+	for _, ev := range evs {
+		switch ev.Type {
+		case wizard.EvLifelineUp, wizard.EvLifelineDown, wizard.EvStepStarted, wizard.EvStepFinished:
+			seen[ev.Step] = append(seen[ev.Step], ev.Type)
+		case wizard.EvWarning:
+			if strings.Contains(ev.Message, "spare sshd") {
+				t.Errorf("warning about the spare sshd at %s: %s", ev.Step, ev.Message)
+			}
+		}
+		if ev.Type == wizard.EvLifelineUp {
+			t.Logf("%s: %s", ev.Step, ev.Message)
+		}
+	}
+	n := 0
+	for _, st := range rb.Steps {
+		if st.CutsAccess == "" || len(seen[st.ID]) == 0 {
+			continue
+		}
+		n++
+		got := seen[st.ID]
+		if got[0] != wizard.EvLifelineUp || got[len(got)-1] != wizard.EvLifelineDown {
+			t.Errorf("step %s: %v, want lifeline_up first and lifeline_down last", st.ID, got)
+		}
+	}
+	if n < 3 {
+		t.Errorf("only %d steps that can cut access kept a spare sshd; want install-prerequisites, reinstall-packages and dns-resolvers", n)
+	}
 }
 
 // runOnHost starts cmd, a command on a test host (its output already
