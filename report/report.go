@@ -262,6 +262,12 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 			d.Overrides = append(d.Overrides, skipRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), orText(clean(ev.Message), "no reason given")})
 		case wizard.EvReopened:
 			d.History = append(d.History, historyRow{at, "step reopened", title(ev.Step) + ": " + clean(ev.Message) + ", by " + orUnknown(clean(ev.Actor))})
+		case wizard.EvLifelineUp, wizard.EvLifelineDown:
+			what := clean(ev.Message)
+			if ev.Step != "" {
+				what = title(ev.Step) + ": " + what
+			}
+			d.History = append(d.History, historyRow{at, "spare sshd", what})
 		case wizard.EvSkipped:
 			d.Skips = append(d.Skips, skipRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), orText(clean(ev.Message), "no reason given")})
 		case wizard.EvAnswered:
