@@ -172,7 +172,8 @@ func ticker(fn func(), stop <-chan struct{}) *sync.WaitGroup {
 
 // BenchmarkRsyncSSHCPU copies FERRY_BENCH_FILES small files (default
 // 20,000) from an OpenSSH login on loopback into a fresh destination, in
-// FERRY_BENCH_ROUNDS interleaved rounds (default 3), three ways per round:
+// FERRY_BENCH_ROUNDS interleaved rounds (default 3), three ways per round
+// (FERRY_BENCH_VARIANTS, e.g. "headless,bare", keeps only those named):
 //
 //   - headless: tasks.Rsync with the headless front end's printing (JSON
 //     events to /dev/null);
@@ -288,6 +289,9 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 			// write-back weigh on the next).
 			for k := range variants {
 				v := variants[(k+r)%len(variants)]
+				if only := os.Getenv("FERRY_BENCH_VARIANTS"); only != "" && !strings.Contains(only, v.name) {
+					continue
+				}
 				measure(v.name, v.fn)
 			}
 		}
