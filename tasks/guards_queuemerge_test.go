@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -25,6 +26,25 @@ func TestSplitCount(t *testing.T) {
 	} {
 		if _, err := splitCount(c.names); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.names, err, c.want)
+		}
+	}
+}
+
+// TestQueueMergeNeedsEveryOption: without the host, either queue or the
+// merge program, QueueMerge refuses before touching anything.
+func TestQueueMergeNeedsEveryOption(t *testing.T) {
+	h, _ := localHost(t)
+	full := QueueMergeOptions{Host: h, OldQueue: "/q/old", Queue: "/q", Merge: "/bin/merge"}
+	for name, change := range map[string]func(*QueueMergeOptions){
+		"host":      func(o *QueueMergeOptions) { o.Host = nil },
+		"old queue": func(o *QueueMergeOptions) { o.OldQueue = "" },
+		"queue":     func(o *QueueMergeOptions) { o.Queue = "" },
+		"merge":     func(o *QueueMergeOptions) { o.Merge = "" },
+	} {
+		o := full
+		change(&o)
+		if _, err := QueueMerge(context.Background(), o, nil); err == nil || !strings.Contains(err.Error(), "must all be given") {
+			t.Errorf("without the %s: %v", name, err)
 		}
 	}
 }

@@ -207,3 +207,28 @@ func TestEngineTypedWordExactOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmWordFromTheStepsTemplate: a destructive step with its own
+// confirm template asks for that word (rendered, blanks trimmed); a
+// template that renders to nothing falls back to the server's name, and
+// with no name known to the step's id.
+func TestConfirmWordFromTheStepsTemplate(t *testing.T) {
+	rb := mustParse(t, guardRunbook)
+	e := NewEngine(rb, nil, nil, &fakeExec{}, nil)
+	s := *rb.Step("wipe-new")
+	if w := e.confirmWord(&s); w != "wipe-new" {
+		t.Errorf("no names known: %q, want the step id", w)
+	}
+	e.state.Facts = map[string]string{"old_name": "mail-old", "new_name": "mail-new"}
+	if w := e.confirmWord(&s); w != "mail-new" {
+		t.Errorf("no template: %q, want the new server's name", w)
+	}
+	s.Confirm = " erase {{.Facts.new_name}} "
+	if w := e.confirmWord(&s); w != "erase mail-new" {
+		t.Errorf("template: %q, want %q", w, "erase mail-new")
+	}
+	s.Confirm = "{{if false}}x{{end}}"
+	if w := e.confirmWord(&s); w != "mail-new" {
+		t.Errorf("a template rendering nothing: %q, want the server's name", w)
+	}
+}
