@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -355,6 +356,9 @@ func (e *Engine) manualPrecondition(ctx context.Context, s *Step) error {
 // the old value and the new one; the earlier event stays for the record.
 func (e *Engine) reask(ctx context.Context, s *Step, why string) error {
 	qs, err := e.applicable(s)
+	// The spare sshd is no cause of a failure: its answer is not put
+	// again (lifeline.go puts it again when the spare cannot start).
+	qs = slices.DeleteFunc(qs, func(q Question) bool { return q.Key == LifelineKey })
 	if err != nil || len(qs) == 0 {
 		return err
 	}

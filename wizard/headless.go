@@ -346,6 +346,11 @@ func (e *Engine) overrideAnswers(set *AnswerSet) error {
 		}
 		blocked := ""
 		for _, s := range e.rb.Steps {
+			if k == LifelineKey {
+				// Whether to keep a spare sshd decides nothing a done
+				// step did: the file's value holds for the steps to come.
+				break
+			}
 			for _, q := range s.Ask {
 				if q.Key != k {
 					continue

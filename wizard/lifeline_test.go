@@ -232,6 +232,117 @@ func TestLifelineStoppedWhenTheStepFails(t *testing.T) {
 	}
 }
 
+// A failed step that can cut access, run again headless with the same
+// file (its cause fixed), is not stopped by its lifeline answer: that
+// answer is not put again as a possible cause of the failure.
+func TestLifelineNotAskedAgainAfterAFailure(t *testing.T) {
+	dir := t.TempDir()
+	port := freeLifelinePort(t)
+	s, _ := lifelineSession(t, dir)
+	w := &lifelineWatch{t: t, port: port, answered: map[string]bool{}}
+	set := &AnswerSet{Answers: map[string]string{"code": "3", LifelineKey: strconv.Itoa(port)}}
+	var sf *StepFailedError
+	if err := RunHeadless(context.Background(), s, set, w); !errors.As(err, &sf) {
+		t.Fatalf("first run: %v, want step cut failed", err)
+	}
+	s.Close()
+	s2, err := OpenSession(SessionOptions{Runbook: mustParse(t, lifelineRunbook), StateDir: dir, Exec: s.Engine.exec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	set.Answers["code"] = "0"
+	w2 := &lifelineWatch{t: t, port: port, answered: map[string]bool{}}
+	if err := RunHeadless(context.Background(), s2, set, w2); err != nil {
+		t.Fatalf("second run with the cause fixed: %v", err)
+	}
+	if !w2.answered["started cut"] || w2.answered["started after"] {
+		t.Errorf("the spare during and after the step run again: %v", w2.answered)
+	}
+	for _, ev := range w2.evs {
+		if ev.Type == EvWaiting && ev.Need == NeedAnswers {
+			for _, q := range ev.Questions {
+				if q.Key == LifelineKey {
+					t.Errorf("the lifeline answer was put again after the failure: %+v", ev)
+				}
+			}
+		}
+	}
+}
+
+// lifelineRunbook2 adds a manual step (a headless run without it in done
+// stops there) and a second step that can cut access.
+const lifelineRunbook2 = lifelineRunbook + `
+  - id: by-hand
+    phase: p
+    title: By hand
+    help: Done by hand.
+    host: new
+    level: manual
+    kind: manual
+    safe_to_rerun: true
+    vendor: test
+  - id: cut2
+    phase: p
+    title: Cut again
+    help: Another step that can cut the admin's access.
+    host: new
+    level: auto
+    kind: command
+    cuts_access: restarting the test network
+    commands:
+      any:
+        - ["true"]
+    safe_to_rerun: true
+    vendor: test
+`
+
+// An answers file given on a resume may change the lifeline answer after
+// a step that asked it is done: it decides only the steps to come.
+func TestLifelineChangedOnAResume(t *testing.T) {
+	dir := t.TempDir()
+	port := freeLifelinePort(t)
+	root := testenv.NewSSHDRoot(t)
+	h, err := remote.NewLocal(HostNew, root.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() *Session {
+		s, err := OpenSession(SessionOptions{Runbook: mustParse(t, lifelineRunbook2), StateDir: dir, Exec: &TaskExecutor{New: h}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	set := &AnswerSet{Answers: map[string]string{"code": "0", LifelineKey: "no"}}
+	var nh *NeedsHumanError
+	if err := RunHeadless(context.Background(), s, set, &lifelineWatch{t: t, port: port, answered: map[string]bool{}}); !errors.As(err, &nh) || nh.Step != "by-hand" {
+		t.Fatalf("first run: %v, want a stop at by-hand", err)
+	}
+	s.Close()
+	s2 := open()
+	defer s2.Close()
+	set.Answers[LifelineKey] = strconv.Itoa(port)
+	set.Done = []string{"by-hand"}
+	var up []string
+	w := &lifelineWatch{t: t, port: port, answered: map[string]bool{}}
+	if err := RunHeadless(context.Background(), s2, set, w); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range w.evs {
+		if ev.Type == EvWarning && strings.Contains(ev.Message, "the recorded answer stays") {
+			t.Errorf("the lifeline answer was refused: %s", ev.Message)
+		}
+		if ev.Type == EvLifelineUp {
+			up = append(up, ev.Step)
+		}
+	}
+	if len(up) != 1 || up[0] != "cut2" {
+		t.Errorf("spares kept for %v, want for cut2 only (the answer changed to a port after cut ran)", up)
+	}
+}
+
 // An interrupted ferry (its context cancelled while the step runs) stops
 // the spare on its way out.
 func TestLifelineStoppedWhenInterrupted(t *testing.T) {
