@@ -15,12 +15,15 @@ func wordTyped(text, word string) bool {
 // markDowntime records the downtime marker of step s when it is the given
 // one (start or end) and that edge of the window is not recorded yet.
 func (e *Engine) markDowntime(s *Step, edge string) error {
-	switch {
-	case s.Downtime != edge:
+	// Plain ifs, not a switch: gremlins counts a tagless switch's case
+	// conditions as never run, so it would not test them.
+	if s.Downtime != edge {
 		return nil
-	case edge == DowntimeStart && e.state.DowntimeStart.IsZero():
+	}
+	if edge == DowntimeStart && e.state.DowntimeStart.IsZero() {
 		return e.emit(Event{Type: EvDowntimeStart, Step: s.ID, Message: "downtime begins"})
-	case edge == DowntimeEnd && e.state.DowntimeEnd.IsZero():
+	}
+	if edge == DowntimeEnd && e.state.DowntimeEnd.IsZero() {
 		return e.emit(Event{Type: EvDowntimeEnd, Step: s.ID, Message: "downtime ends"})
 	}
 	return nil
