@@ -369,13 +369,13 @@ func scanJournal(r io.Reader, path string, light bool, each func(Event, []byte))
 				} else {
 					jerr = json.Unmarshal(text, &ev)
 				}
-				if jerr != nil || len(text) == 0 {
+				if len(text) == 0 {
+					jerr = errors.New("an empty line")
+				}
+				if jerr != nil {
 					if !complete {
 						sc.Torn = len(b)
 						return sc, nil
-					}
-					if jerr == nil {
-						jerr = errors.New("an empty line")
 					}
 					return nil, damaged(path, line, fmt.Sprintf("damaged line (not at the end, so not a torn write): %v", jerr))
 				}
