@@ -85,11 +85,14 @@ type RunModel struct {
 	answers  map[string]string
 	// overridden holds, per step, who went past its gate and why.
 	overridden map[string]string
-	cmdCache   map[string]stepPlan // each step's plan with what is known
-	current    string              // the step shown on the right
-	running    string              // the step running now, "" when none
-	downStart  time.Time
-	downEnd    time.Time
+	// personSkips holds the steps a person (not ferry, for a step that
+	// does not apply) skipped.
+	personSkips map[string]bool
+	cmdCache    map[string]stepPlan // each step's plan with what is known
+	current     string              // the step shown on the right
+	running     string              // the step running now, "" when none
+	downStart   time.Time
+	downEnd     time.Time
 
 	waiting *wizard.Event // what the engine waits for, nil when nothing
 	prompt  promptMode
@@ -238,21 +241,22 @@ func NewRun(o RunOptions) *RunModel {
 	}
 	m := &RunModel{
 		o: o, rb: rb, keys: defaultRunKeys(), isDark: true,
-		stepIndex:  map[string]int{},
-		status:     map[string]wizard.Status{},
-		passes:     map[string][]time.Duration{},
-		passNo:     map[string]int{},
-		started:    map[string]time.Time{},
-		took:       map[string]time.Duration{},
-		message:    map[string]string{},
-		warning:    map[string]string{},
-		progress:   map[string]*tasks.Progress{},
-		logs:       map[string]*lineRing{},
-		facts:      map[string]string{},
-		answers:    map[string]string{},
-		overridden: map[string]string{},
-		dirty:      true,
-		input:      textinput.New(),
+		stepIndex:   map[string]int{},
+		status:      map[string]wizard.Status{},
+		passes:      map[string][]time.Duration{},
+		passNo:      map[string]int{},
+		started:     map[string]time.Time{},
+		took:        map[string]time.Duration{},
+		message:     map[string]string{},
+		warning:     map[string]string{},
+		progress:    map[string]*tasks.Progress{},
+		logs:        map[string]*lineRing{},
+		facts:       map[string]string{},
+		answers:     map[string]string{},
+		overridden:  map[string]string{},
+		personSkips: map[string]bool{},
+		dirty:       true,
+		input:       textinput.New(),
 	}
 	m.setStyles(true)
 	m.buildRows()
@@ -271,6 +275,9 @@ func NewRun(o RunOptions) *RunModel {
 		}
 		for k, v := range st.Facts {
 			m.facts[k] = v
+		}
+		for _, ev := range st.Events {
+			m.notePersonSkip(&ev)
 		}
 		for k, v := range st.Answers {
 			m.answers[k] = v
@@ -516,9 +523,11 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 	case wizard.EvOverridden:
 		m.overridden[ev.Step] = orText(ev.Actor, "someone") + ": " + ev.Message
 	case wizard.EvReopened:
+		delete(m.personSkips, ev.Step)
 		m.status[ev.Step] = wizard.StatusPending
 		m.message[ev.Step] = ""
 	case wizard.EvSkipped:
+		m.notePersonSkip(ev)
 		m.status[ev.Step] = wizard.StatusSkipped
 		m.message[ev.Step] = ev.Message
 		if m.running == ev.Step {
@@ -582,6 +591,18 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// notePersonSkip records a skip a person decided (ferry's own skips of
+// steps that do not apply are no news), forgetting it when the step is
+// reopened.
+func (m *RunModel) notePersonSkip(ev *wizard.Event) {
+	switch {
+	case ev.Type == wizard.EvSkipped && ev.Actor != "ferry":
+		m.personSkips[ev.Step] = true
+	case ev.Type == wizard.EvReopened:
+		delete(m.personSkips, ev.Step)
+	}
 }
 
 func (m *RunModel) clearWaitingFor(step string) {

@@ -620,19 +620,14 @@ func (m *RunModel) promptLines(w int) []string {
 	case m.closed:
 		switch m.Outcome() {
 		case "done":
-			skipped := 0
-			for _, s := range m.rb.Steps {
-				if m.status[s.ID] == wizard.StatusSkipped {
-					skipped++
-				}
-			}
+			skipped := len(m.personSkips)
 			if skipped == 0 && len(m.overridden) == 0 {
-				out = append(out, text(st.OK, "✓ The migration is done: every step passed.")...)
+				out = append(out, text(st.OK, "✓ The migration is done: every step passed or did not apply here.")...)
 				break
 			}
-			// Not "every step": say what was left out, so that a skip or
-			// an override is read before the report is.
-			msg := fmt.Sprintf("The run reached its end, with %d step(s) skipped", skipped)
+			// Not "every step": say what a person left out, so that a skip
+			// or an override is read before the report is.
+			msg := fmt.Sprintf("The migration is done, with %d step(s) skipped by a person", skipped)
 			if n := len(m.overridden); n > 0 {
 				msg += fmt.Sprintf(" and %d gate(s) overridden", n)
 			}
