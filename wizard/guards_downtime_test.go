@@ -144,11 +144,13 @@ func TestEngineRetriedDowntimeStepKeepsTheFirstStart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var starts, attempts []time.Time
+			var starts, ends, attempts []time.Time
 			for _, ev := range st.Events {
 				switch {
 				case ev.Type == wizard.EvDowntimeStart:
 					starts = append(starts, ev.Time)
+				case ev.Type == wizard.EvDowntimeEnd:
+					ends = append(ends, ev.Time)
 				case ev.Type == wizard.EvStepStarted && ev.Step == "stop":
 					attempts = append(attempts, ev.Time)
 				}
@@ -158,6 +160,9 @@ func TestEngineRetriedDowntimeStepKeepsTheFirstStart(t *testing.T) {
 			}
 			if len(starts) != 1 || !starts[0].Before(attempts[0]) {
 				t.Fatalf("downtime_start events at %v; want one, before the first attempt (%v)", starts, attempts[0])
+			}
+			if len(ends) != 1 || !ends[0].After(attempts[2]) {
+				t.Fatalf("downtime_end events at %v; want one, after the last attempt of stop (%v)", ends, attempts[2])
 			}
 			if !st.DowntimeStart.Equal(starts[0]) || st.DowntimeEnd.IsZero() {
 				t.Fatalf("the state's window %v .. %v, want it to open at %v", st.DowntimeStart, st.DowntimeEnd, starts[0])

@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,38 @@ func TestScanJournalWordsTheDamage(t *testing.T) {
 		_, err := ScanJournal(strings.NewReader(text), "j")
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}
+
+// TestCommandHeadAgreesWithJSON: the light reading of a command event
+// (sequence number, time, type) gives what the full JSON reading gives for
+// every well-formed line, with every digit in the sequence number, and
+// declines (ok false, so the full reading decides) anything else.
+func TestCommandHeadAgreesWithJSON(t *testing.T) {
+	const tail = `,"time":"2026-08-24T01:20:41.123456789Z","type":"command","step":"s","host":"new","command":"rm x","exit":0}`
+	for _, seq := range []string{"1", "9", "10", "1234567890", "987654321098765432"} {
+		line := []byte(`{"seq":` + seq + tail)
+		var want Event
+		if err := json.Unmarshal(line, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := commandHead(line)
+		if !ok || got.Seq != want.Seq || !got.Time.Equal(want.Time) || got.Type != EvCommand {
+			t.Errorf("seq %s: %+v, %v; want seq %d at %v", seq, got, ok, want.Seq, want.Time)
+		}
+	}
+	for _, line := range []string{
+		`{"seq":` + tail[1:],                                       // no number
+		`{"seq":12345678901234567890` + tail,                       // more digits than a count holds
+		`{"seq":1,"type":"command","time":"2026-08-24T01:20:41Z"}`, // another key order
+		`{"seq":1,"time":"yesterday","type":"command"}`,
+		`{"seq":1,"time":"2026-08-24T01:20:41Z","type":"warning"}`,
+		`{"seq":1,"time":"2026-08-24T01:20:41Z","type":"command"`, // not whole
+		`{"seq":1,"time":"2026-08-24T01:20:41Z`,
+	} {
+		if ev, ok := commandHead([]byte(line)); ok {
+			t.Errorf("%s read as %+v", line, ev)
 		}
 	}
 }
