@@ -42,6 +42,7 @@ func TestCommandHeadAgreesWithJSON(t *testing.T) {
 	for _, line := range []string{
 		`{"seq":` + tail[1:],                                       // no number
 		`{"seq":12345678901234567890` + tail,                       // more digits than a count holds
+		`{"seq":9223372036854775808` + tail,                        // 19 digits: left to the full reading
 		`{"seq":1,"type":"command","time":"2026-08-24T01:20:41Z"}`, // another key order
 		`{"seq":1,"time":"yesterday","type":"command"}`,
 		`{"seq":1,"time":"2026-08-24T01:20:41Z","type":"warning"}`,
