@@ -696,14 +696,8 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, k.Back, k.Log, k.Quit):
 			m.overlay = overlayNone
-		case key.Matches(msg, k.Top):
-			m.logView.GotoTop()
-		case key.Matches(msg, k.Bottom):
-			m.logView.GotoBottom()
 		default:
-			var cmd tea.Cmd
-			m.logView, cmd = m.logView.Update(msg)
-			return cmd
+			return m.scrollView(&m.logView, msg)
 		}
 		return nil
 	}

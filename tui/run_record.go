@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ferry-migrate/ferry/checklist"
@@ -52,13 +53,23 @@ func (m *RunModel) recordKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.moveRecord(-1)
 	case key.Matches(msg, k.Right):
 		m.moveRecord(1)
-	case key.Matches(msg, k.Top):
-		m.recordView.GotoTop()
-	case key.Matches(msg, k.Bottom):
-		m.recordView.GotoBottom()
+	default:
+		return m.scrollView(&m.recordView, msg)
+	}
+	return nil
+}
+
+// scrollView scrolls a full-screen viewport (the log, the step record):
+// home/end to the ends, the viewport's own keys otherwise.
+func (m *RunModel) scrollView(v *viewport.Model, msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, m.keys.Top):
+		v.GotoTop()
+	case key.Matches(msg, m.keys.Bottom):
+		v.GotoBottom()
 	default:
 		var cmd tea.Cmd
-		m.recordView, cmd = m.recordView.Update(msg)
+		*v, cmd = v.Update(msg)
 		return cmd
 	}
 	return nil
