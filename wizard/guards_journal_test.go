@@ -54,3 +54,15 @@ func TestCommandHeadAgreesWithJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactorShortestSecret: a secret of minSecretLen bytes is masked; a
+// shorter value is not recorded (it would mask ordinary words).
+func TestRedactorShortestSecret(t *testing.T) {
+	var r Redactor
+	four, three := strings.Repeat("k", minSecretLen), strings.Repeat("z", minSecretLen-1)
+	r.Add(" " + four + " ")
+	r.Add(three)
+	if got := r.String("key " + four + " and " + three); strings.Contains(got, four) || !strings.Contains(got, three) {
+		t.Fatalf("masked %q: want the %d-byte secret hidden and the shorter value left", got, minSecretLen)
+	}
+}
