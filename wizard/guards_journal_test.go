@@ -66,3 +66,17 @@ func TestRedactorShortestSecret(t *testing.T) {
 		t.Fatalf("masked %q: want the %d-byte secret hidden and the shorter value left", got, minSecretLen)
 	}
 }
+
+// TestRedactorMasksTheLongerSecretWhole: of two secrets, one inside the
+// other, the longer is masked whole whichever was recorded first.
+func TestRedactorMasksTheLongerSecretWhole(t *testing.T) {
+	for _, order := range [][]string{{"pass", "password-42"}, {"password-42", "pass"}} {
+		var r Redactor
+		for _, v := range order {
+			r.Add(v)
+		}
+		if got := r.String("login password-42, pin pass"); got != "login "+secretMask+", pin "+secretMask {
+			t.Errorf("recorded %q: masked %q", order, got)
+		}
+	}
+}
