@@ -70,6 +70,23 @@ func parseRsyncProgressBytes(line []byte, base float64) (RsyncRecord, bool) {
 	return parseRsyncProgressRE(string(line), base)
 }
 
+// rsyncRateScale is the factor of the unit prefix rsync prints before
+// "B/s" in a progress record (k, M, G, T, each read as a power of 1024 by
+// both readers of the record), and whether c is one of those.
+func rsyncRateScale(c byte) (float64, bool) {
+	switch c {
+	case 'k':
+		return 1 << 10, true
+	case 'M':
+		return 1 << 20, true
+	case 'G':
+		return 1 << 30, true
+	case 'T':
+		return 1 << 40, true
+	}
+	return 1, false
+}
+
 // parseRsyncProgressRE reads a record with rsyncProgressRE: every form
 // rsync prints, at the cost of a few allocations.
 func parseRsyncProgressRE(line string, base float64) (RsyncRecord, bool) {
@@ -87,17 +104,8 @@ func parseRsyncProgressRE(line string, base float64) (RsyncRecord, bool) {
 	if err != nil {
 		return RsyncRecord{}, false
 	}
-	switch m[4] {
-	case "kB/s":
-		rate *= 1 << 10
-	case "MB/s":
-		rate *= 1 << 20
-	case "GB/s":
-		rate *= 1 << 30
-	case "TB/s":
-		rate *= 1 << 40
-	}
-	r.Rate = rate
+	scale, _ := rsyncRateScale(m[4][0]) // the expression allows k, M, G, T only
+	r.Rate = rate * scale
 	if !strings.HasPrefix(m[5], "?") {
 		parts := strings.Split(m[5], ":")
 		h, err := strconv.Atoi(parts[0])
@@ -197,19 +205,11 @@ func scanRsyncProgress(b []byte) (r RsyncRecord, ok, sure bool) {
 	if err != nil || i+4 > len(b) || string(b[i+1:i+4]) != "B/s" {
 		return r, false, false
 	}
-	switch b[i] {
-	case 'k':
-		rate *= 1 << 10
-	case 'M':
-		rate *= 1 << 20
-	case 'G':
-		rate *= 1 << 30
-	case 'T':
-		rate *= 1 << 40
-	default:
+	scale, ok := rsyncRateScale(b[i])
+	if !ok {
 		return r, false, false
 	}
-	r.Rate = rate
+	r.Rate = rate * scale
 	i += 4
 	if n, plain := spaces(); !plain || n == 0 {
 		return r, false, false
