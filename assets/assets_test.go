@@ -717,13 +717,13 @@ func TestBlueMindAcceptance(t *testing.T) {
 		{text: "df -Pk /var/spool"},
 		{text: "bmctl stop"},
 		{text: "systemctl stop postfix.service"},
-		{text: "rsync -a -H --delete --max-delete=‹deletion limit: 1000, a tenth of the tree from 100 on, or the count you confirm› --info=del1 --partial --no-inc-recursive --info=progress2 --stats -s -e ‹ssh with the port, key and known_hosts of ferry's connection› -- root@192.0.2.10:/var/spool/cyrus/ /var/spool/cyrus/"},
+		{text: "rsync -a -H --delete --max-delete=‹deletion limit: 1000, a tenth of the tree from 100 on, or the count you confirm› --info=del1 --partial --no-inc-recursive --info=progress2 --stats -s -e ‹ssh with the port, key and known_hosts ferry connects with› -- root@192.0.2.10:/var/spool/cyrus/ /var/spool/cyrus/"},
 		{text: "systemctl start postgresql.service"},
 		{text: "--username=bj --format=custom bj\n"},
 		{text: "--username=bj --format=custom bj-data\n"},
 		// The configuration in one transfer: each file keeps its place
 		// (--relative) and what it overwrites is backed up.
-		{text: "rsync -a --relative --partial -e ‹ssh with the port, key and known_hosts of ferry's connection› --backup --suffix=‹backup suffix, the time the step starts› root@192.0.2.10:/./etc/bm/* :/./etc/nginx/sw.htpasswd :/./etc/ssl/certs/bm_cert*.pem :/./var/lib/bm-ca/* :/./usr/share/bm-elasticsearch/config/elasticsearch.yml"},
+		{text: "rsync -a --relative --partial -e ‹ssh with the port, key and known_hosts ferry connects with› --backup --suffix=‹backup suffix, the time the step starts› root@192.0.2.10:/./etc/bm/* :/./etc/nginx/sw.htpasswd :/./etc/ssl/certs/bm_cert*.pem :/./var/lib/bm-ca/* :/./usr/share/bm-elasticsearch/config/elasticsearch.yml"},
 		{text: "runuser -u postgres -- dropdb --no-password --host=/var/run/postgresql --port=5432 --username=postgres --if-exists --maintenance-db=postgres bj\n"},
 		{text: "runuser -u postgres -- dropdb --no-password --host=/var/run/postgresql --port=5432 --username=postgres --if-exists --maintenance-db=postgres bj-data\n"},
 		{text: "runuser -u postgres -- createdb --no-password --host=/var/run/postgresql --port=5432 --username=postgres --maintenance-db=postgres --template=template0 --owner=bj --encoding=UTF8 bj\n"},

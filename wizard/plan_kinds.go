@@ -94,7 +94,7 @@ func oldDestination(d TemplateData) string {
 
 // oldSSHCommand is the value of rsync's -e option.
 func oldSSHCommand(d TemplateData) string {
-	return cmp.Or(d.Facts[FactOldSSHCommand], Placeholder("ssh with the port, key and known_hosts of ferry's connection"))
+	return cmp.Or(d.Facts[FactOldSSHCommand], Placeholder("ssh with the port, key and known_hosts ferry connects with"))
 }
 
 // hostOf is the host a step's own actions run on.
@@ -723,7 +723,7 @@ func planPGRestoreStep(s *Step, p params, d TemplateData) ([]PlanAction, error) 
 	// Then drop, create and restore, one database after the other.
 	for _, o := range pl.Opts {
 		owner := cmp.Or(o.Owner, Placeholder("the owner named in the archive"))
-		enc := cmp.Or(o.Encoding, Placeholder("the archive's encoding"))
+		enc := cmp.Or(o.Encoding, Placeholder("encoding of the archive"))
 		for _, argv := range tasks.RestoreCommands(srv, o.Database, owner, enc, o.Jobs, o.File) {
 			acts = append(acts, PlanAction{Host: HostNew, Argv: argv})
 		}
