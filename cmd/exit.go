@@ -14,7 +14,7 @@ const (
 	ExitOK          = 0   // the migration (or the command) is done
 	ExitFailed      = 1   // a step failed, or something else went wrong
 	ExitUsage       = 2   // bad usage or bad input (flags, runbook, answers, journal)
-	ExitNeedsHuman  = 3   // headless: a step needs a person
+	ExitNeedsHuman  = 3   // a step needs a person and nobody can answer here (headless, or plain output off a terminal): the answers file lacks a key
 	ExitLocked      = 4   // another ferry holds this migration
 	ExitJournalLost = 5   // the journal is missing, empty or another's while an earlier migration shows: restore it or --start-over
 	ExitInterrupted = 130 // interrupted (ctrl+c, a signal) or stopped by the admin
