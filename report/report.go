@@ -495,6 +495,10 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	return d
 }
 
+// reportTime is when the report is made (a variable so that tests can fix
+// it).
+var reportTime = time.Now
+
 func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run) downtime {
 	var dt downtime
 	if st.DowntimeStart.IsZero() {
@@ -513,6 +517,12 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 		end = st.Updated
 		dt.Duration = "at least " + dur(end.Sub(st.DowntimeStart)) + " (still open at the journal's last entry, " + stamp(st.Updated) + ")"
 		dt.Summary = "Downtime began " + dt.Start + " and is still open: at least " + dur(end.Sub(st.DowntimeStart)) + " so far."
+		// The services stay down while nobody writes to the journal (ferry
+		// stopped, or waiting for a person): say how long it has been by
+		// the clock too, the figure `ferry status` shows.
+		if t := reportTime(); t.After(st.Updated) {
+			dt.Summary += " By this report's time, " + stamp(t) + ", that is " + dur(t.Sub(st.DowntimeStart)) + "."
+		}
 	} else {
 		dt.State = "closed"
 		dt.End = stamp(end)

@@ -318,12 +318,14 @@ func unfinishedJournal() []wizard.Event {
 
 func TestUnfinishedMigration(t *testing.T) {
 	st := load(t, unfinishedJournal(), false)
+	defer func(f func() time.Time) { reportTime = f }(reportTime)
+	reportTime = func() time.Time { return at(21, 5).Add(3 * time.Minute) }
 	if st.Finished {
 		t.Fatal("the test journal should not be finished")
 	}
 	out := render(t, st, testRunbook(), "markdown")
 	mustContain(t, out,
-		"Downtime began 2026-08-24 01:20:41 UTC and is still open: at least 24s so far.",
+		"Downtime began 2026-08-24 01:20:41 UTC and is still open: at least 24s so far. By this report's time, 2026-08-24 01:24:05 UTC, that is 3m24s.",
 		"| End | **still open** |",
 		"at least 24s (still open at the journal's last entry, 2026-08-24 01:21:05 UTC)",
 		"! interrupted",
