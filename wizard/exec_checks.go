@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,10 +88,11 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	if err != nil {
 		return Outcome{}, err
 	}
-	if err := waitForEarlierMerge(ctx, h, p.str("merge"), env.Report); err != nil {
+	first, _ := strconv.ParseInt(env.Data.Facts[FactMergeParkedAtStart+s.ID], 10, 64)
+	if err := waitForEarlierMerge(ctx, h, p.str("merge"), p.str("old_queue"), first, env.Report); err != nil {
 		return Outcome{}, err
 	}
-	res, err := tasks.QueueMerge(ctx, tasks.QueueMergeOptions{Host: h, OldQueue: p.str("old_queue"), Queue: p.str("queue"), Merge: p.str("merge")}, env.Report)
+	res, err := tasks.QueueMerge(ctx, tasks.QueueMergeOptions{Host: h, OldQueue: p.str("old_queue"), Queue: p.str("queue"), Merge: p.str("merge")}, wholeQueue{env.Report, first})
 	o := Outcome{Counters: &tasks.Progress{Unit: "messages", Done: res.Merged, Total: res.Total, Remaining: res.Remaining}}
 	if res.ExitCode >= 0 {
 		// The merge program as it ran (its input: the message files found).
@@ -107,6 +109,22 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 		o.Message = fmt.Sprintf("merged %d of the %d parked message(s) in all: %d in this attempt, %d before it; %d left in the parked queue", before+res.Merged, first, res.Merged, before, res.Remaining)
 	}
 	return o, nil
+}
+
+// wholeQueue reports a resumed merge's progress against the whole parked
+// queue (first: its count before the step's first attempt), as the step's
+// final counters do, rather than against what this attempt found.
+type wholeQueue struct {
+	tasks.Reporter
+	first int64
+}
+
+func (w wholeQueue) Progress(p tasks.Progress) {
+	if p.Total > 0 && w.first > p.Total {
+		p.Done += w.first - p.Total
+		p.Total = w.first
+	}
+	w.Reporter.Progress(p)
 }
 
 // FactMergeParkedAtStart, followed by a queue-merge step's id, is the fact
@@ -233,14 +251,23 @@ func runCompareSetting(ctx context.Context, x *TaskExecutor, s *Step, p params, 
 }
 
 // waitForEarlierMerge waits until no merge program is running on the host:
-// a ferry killed during the merge leaves its merge program to finish the
-// message in hand (its input is closed), and starting a second one on the
-// same queue could merge that message twice.
+// a ferry killed during the merge leaves its merge program to finish what
+// it already read (its input is closed, but the paths still in the pipe's
+// buffer are read and merged), and starting a second one on the same queue
+// could merge a message twice.
 //
 // A merge program is recognised by its exact argv (tasks.RunningProgram),
 // never by a substring of a command line: a pager or editor that has the
 // program's path open must not hold the merge.
-func waitForEarlierMerge(ctx context.Context, h remote.Host, program string, rep tasks.Reporter) error {
+//
+// While it waits it counts the message files left under oldQueue's mess/
+// once a second and reports them as progress (of parkedAtStart, the count
+// before the step's first attempt, when known: 0 otherwise), so the screen
+// shows the earlier merge moving. It gives up only when the earlier merge
+// has merged nothing for mergeStallLimit: a long merge that still moves is
+// waited for.
+func waitForEarlierMerge(ctx context.Context, h remote.Host, program, oldQueue string, parkedAtStart int64, rep tasks.Reporter) error {
+	lastLeft, lastMove := int64(-1), time.Now()
 	for i := 0; ; i++ {
 		pids, err := tasks.RunningProgram(ctx, h, program)
 		if err != nil {
@@ -252,8 +279,19 @@ func waitForEarlierMerge(ctx context.Context, h remote.Host, program string, rep
 		if i == 0 {
 			rep.Line("info", fmt.Sprintf("an earlier %s is still running (pid %s); waiting for it to finish before merging what is left", program, joinInts(pids)))
 		}
-		if i >= 120 {
-			return fmt.Errorf("an earlier %s is still running after 2 minutes (pid %s): stop it, then retry this step", program, joinInts(pids))
+		if left, err := tasks.CountFiles(ctx, h, path.Join(oldQueue, "mess")); err == nil {
+			if lastLeft < 0 || left < lastLeft {
+				lastMove = time.Now()
+			}
+			lastLeft = left
+			p := tasks.Progress{Unit: "messages", Remaining: left}
+			if parkedAtStart >= left {
+				p.Done, p.Total = parkedAtStart-left, parkedAtStart
+			}
+			rep.Progress(p)
+		}
+		if stalled := time.Since(lastMove); stalled >= mergeStallLimit {
+			return fmt.Errorf("an earlier %s is still running (pid %s) and has merged nothing for %s (%d message(s) left in %s): find out why it hangs, stop it, then retry this step", program, joinInts(pids), stalled.Round(time.Second), lastLeft, oldQueue)
 		}
 		select {
 		case <-ctx.Done():
@@ -262,6 +300,10 @@ func waitForEarlierMerge(ctx context.Context, h remote.Host, program string, rep
 		}
 	}
 }
+
+// mergeStallLimit is how long an earlier merge program may go without
+// merging a message before waitForEarlierMerge gives up on it.
+var mergeStallLimit = 2 * time.Minute
 
 // joinInts writes process ids as "12, 34".
 func joinInts(v []int) string {
