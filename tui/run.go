@@ -472,6 +472,17 @@ func (m *RunModel) ring(step string) *lineRing {
 	return r
 }
 
+// stillRunning returns the first step, in runbook order, that is still
+// running (steps the engine runs beside each other end one by one), or "".
+func (m *RunModel) stillRunning() string {
+	for _, s := range m.rb.Steps {
+		if m.status[s.ID] == wizard.StatusRunning {
+			return s.ID
+		}
+	}
+	return ""
+}
+
 // apply updates the model with one (non-output) event.
 func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 	switch ev.Type {
@@ -506,7 +517,7 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 			m.progress[ev.Step] = &c
 		}
 		if m.running == ev.Step {
-			m.running = ""
+			m.running = m.stillRunning()
 		}
 		m.clearWaitingFor(ev.Step)
 	case wizard.EvWaiting:

@@ -205,9 +205,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.sweepLifeline(ctx); err != nil {
 		return err
 	}
-	for i := range e.rb.Steps {
+	for i := 0; i < len(e.rb.Steps); i++ {
 		s := &e.rb.Steps[i]
-		if err := e.runStep(ctx, s); err != nil {
+		var err error
+		if g := e.groupAt(i); g != nil {
+			// Steps that may run beside each other (engine_group.go).
+			err = e.runGroup(ctx, g)
+			i += len(g) - 1
+		} else {
+			err = e.runStep(ctx, s)
+		}
+		if err != nil {
 			if !errors.Is(err, ErrStopped) && !errors.Is(err, ErrNeedsHuman) && !errors.Is(err, context.Canceled) {
 				_ = e.emit(Event{Type: EvRunFinished, Status: StatusFailed, Message: err.Error()})
 			}
@@ -696,8 +704,20 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 		}
 		return e.markDowntime(s, DowntimeEnd)
 	}
+	return e.attempts(ctx, s, false, nil)
+}
+
+// attempts runs step s until an attempt succeeds, then asks whether to
+// repeat a repeatable step. After a failure it waits for the admin: retry
+// (the step's questions are put again first), skip or stop. When tried is
+// true the first attempt was already made, elsewhere (beside other steps,
+// engine_group.go), and ended with err.
+func (e *Engine) attempts(ctx context.Context, s *Step, tried bool, err error) error {
 	for {
-		err := e.attempt(ctx, s)
+		if !tried {
+			err = e.attempt(ctx, s)
+		}
+		tried = false
 		if err == nil {
 			break
 		}
@@ -810,19 +830,30 @@ func PredictNext(passes []time.Duration) time.Duration {
 
 // prepare lets the executor learn what the step's questions depend on.
 func (e *Engine) prepare(ctx context.Context, s *Step) error {
+	return e.prepareOn(ctx, s, direct)
+}
+
+// prepareOn is prepare with the environment read and the events emitted
+// through do (see attemptOn).
+func (e *Engine) prepareOn(ctx context.Context, s *Step, do func(func())) error {
 	rep := newReporter(e, s.ID, e.ProgressInterval)
-	facts, err := e.exec.Prepare(ctx, s, e.env(s, 0, rep, ctx))
+	var env *StepEnv
+	do(func() { env = e.envOn(s, 0, rep, ctx, do) })
+	facts, err := e.exec.Prepare(ctx, s, env)
 	rep.stop()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return e.emit(Event{Type: EvWarning, Step: s.ID, Message: "could not prepare the step: " + err.Error()})
+		do(func() {
+			err = e.emit(Event{Type: EvWarning, Step: s.ID, Message: "could not prepare the step: " + err.Error()})
+		})
+		return err
 	}
 	if len(facts) > 0 {
-		return e.emit(Event{Type: EvFact, Step: s.ID, Facts: facts})
+		do(func() { err = e.emit(Event{Type: EvFact, Step: s.ID, Facts: facts}) })
 	}
-	return nil
+	return err
 }
 
 // ask gathers the answers the step needs that are not known yet.
@@ -924,6 +955,17 @@ func (e *Engine) serverWords(s *Step) string {
 }
 
 func (e *Engine) env(s *Step, pass int, rep tasks.Reporter, ctx context.Context) *StepEnv {
+	return e.envOn(s, pass, rep, ctx, direct)
+}
+
+// direct runs f at once, on the calling goroutine: the engine's own, when
+// steps run one after another.
+func direct(f func()) { f() }
+
+// envOn is env for a step whose task runs on another goroutine than the
+// engine's (a step run beside others, engine_group.go): its questions are
+// put to the admin through do, which runs them on the engine's goroutine.
+func (e *Engine) envOn(s *Step, pass int, rep tasks.Reporter, ctx context.Context, do func(func())) *StepEnv {
 	e.mu.Lock()
 	secrets := map[string]string{}
 	for k, v := range e.secrets {
@@ -932,11 +974,18 @@ func (e *Engine) env(s *Step, pass int, rep tasks.Reporter, ctx context.Context)
 	e.mu.Unlock()
 	return &StepEnv{
 		Data: e.data(s), Report: rep, Pass: pass, Secrets: secrets,
-		Ask: func(need, message string) (Decision, error) {
-			return e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: need, Message: message})
+		Ask: func(need, message string) (d Decision, err error) {
+			do(func() {
+				d, err = e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: need, Message: message})
+			})
+			return d, err
 		},
 		Confirm: func(message, word string) (bool, string, error) {
-			d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word, Message: message})
+			var d Decision
+			var err error
+			do(func() {
+				d, err = e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word, Message: message})
+			})
 			if err != nil {
 				return false, "", err
 			}
@@ -947,99 +996,54 @@ func (e *Engine) env(s *Step, pass int, rep tasks.Reporter, ctx context.Context)
 
 // attempt runs a step once: precondition, confirmation, task, success check.
 func (e *Engine) attempt(ctx context.Context, s *Step) error {
-	check := func(c *Check, what string) error {
-		if c == nil || c.Kind == "" {
-			return nil
-		}
-		ok, reason, err := e.exec.Check(ctx, s, c, e.env(s, 0, tasks.Discard, ctx))
-		if err != nil {
-			return &StepFailedError{Step: s.ID, Message: fmt.Sprintf("%s could not be checked: %v", what, err)}
-		}
-		if !ok {
-			return &StepFailedError{Step: s.ID, Message: fmt.Sprintf("%s does not hold: %s (%s)", what, c.Text, reason)}
-		}
-		return nil
-	}
+	return e.attemptOn(ctx, s, direct)
+}
+
+// attemptOn is attempt with every touch of the journal, the state and the
+// admin made through do: direct on the engine's goroutine, or handed to it
+// by a step that runs beside others (engine_group.go), whose checks and
+// task run on their own goroutine.
+func (e *Engine) attemptOn(ctx context.Context, s *Step, do func(func())) error {
+	check := func(c *Check, what string) error { return e.checkOn(ctx, s, c, what, do) }
 	if err := check(s.Precondition, "precondition"); err != nil {
 		return err
 	}
-	forecast, err := e.forecast(s)
-	if err != nil {
+	var err error
+	skipped := false
+	// On the engine's goroutine, the re-check included.
+	do(func() {
+		skipped, err = e.confirmStep(ctx, s, func(c *Check, what string) error { return e.checkOn(ctx, s, c, what, direct) })
+	})
+	if err != nil || skipped {
 		return err
 	}
-	if s.Destructive && !e.state.Confirmed[s.ID] {
-		word := e.confirmWord(s)
-		msg := fmt.Sprintf("%s, on %s: type %q to go ahead", s.Title, e.serverWords(s), word)
-		if forecast != "" {
-			msg = fmt.Sprintf("%s, on %s (%s): type %q to go ahead", s.Title, e.serverWords(s), forecast, word)
-		}
-		for {
-			d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word,
-				Message: msg})
-			if err != nil {
-				return err
-			}
-			if d.Action == ActSkip {
-				return e.skip(s, d.Reason, d.Actor)
-			}
-			if d.Action == ActConfirm && wordTyped(d.Text, word) {
-				if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: confirmedHow(d.Actor, word)}); err != nil {
-					return err
-				}
-				break
-			}
-			if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: fmt.Sprintf("confirmation refused: %q is not %q", d.Text, word)}); err != nil {
-				return err
-			}
-		}
-		// Re-check right before the action: time may have passed.
-		if err := check(s.Precondition, "precondition (checked again)"); err != nil {
-			return err
-		}
-	}
-	pass := 1
-	if r := e.state.Steps[s.ID]; r != nil {
-		pass = len(r.Passes) + 1
-	}
-	if err := e.markDowntime(s, DowntimeStart); err != nil {
-		return err
-	}
-	if err := e.emit(Event{Type: EvStepStarted, Step: s.ID, Phase: s.Phase, Pass: pass, Message: s.Title}); err != nil {
-		return err
-	}
+	var env *StepEnv
 	rep := newReporter(e, s.ID, e.ProgressInterval)
+	do(func() {
+		pass := 1
+		if r := e.state.Steps[s.ID]; r != nil {
+			pass = len(r.Passes) + 1
+		}
+		if err = e.markDowntime(s, DowntimeStart); err != nil {
+			return
+		}
+		if err = e.emit(Event{Type: EvStepStarted, Step: s.ID, Phase: s.Phase, Pass: pass, Message: s.Title}); err != nil {
+			return
+		}
+		env = e.envOn(s, pass, rep, ctx, do)
+	})
+	if err != nil {
+		rep.stop()
+		return err
+	}
 	start := time.Now()
-	out, err := e.exec.Run(ctx, s, e.env(s, pass, rep, ctx))
+	out, err := e.exec.Run(ctx, s, env)
 	last := rep.stop()
 	dur := time.Since(start)
-	for _, c := range out.Commands {
-		exit := c.Exit
-		if jerr := e.emit(Event{Type: EvCommand, Step: s.ID, Host: c.Host, Command: c.Command, Exit: &exit}); jerr != nil {
-			return jerr
-		}
-	}
-	for _, w := range out.Warnings {
-		if jerr := e.emit(Event{Type: EvWarning, Step: s.ID, Message: w}); jerr != nil {
-			return jerr
-		}
-	}
-	if len(out.Facts) > 0 {
-		if jerr := e.emit(Event{Type: EvFact, Step: s.ID, Facts: out.Facts}); jerr != nil {
-			return jerr
-		}
-	}
-	if len(out.Answers) > 0 {
-		learnt := map[string]string{}
-		for k, v := range out.Answers {
-			if _, known := e.state.Answers[k]; !known {
-				learnt[k] = v
-			}
-		}
-		if len(learnt) > 0 {
-			if jerr := e.emit(Event{Type: EvAnswered, Step: s.ID, Answers: learnt, Actor: "ferry"}); jerr != nil {
-				return jerr
-			}
-		}
+	var jerr error
+	do(func() { jerr = e.recordOutcome(s, out) })
+	if jerr != nil {
+		return jerr
 	}
 	counters := out.Counters
 	if counters == nil {
@@ -1053,23 +1057,125 @@ func (e *Engine) attempt(ctx context.Context, s *Step) error {
 			return err
 		}
 		msg := err.Error()
-		_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: msg, Counters: counters, Duration: dur})
+		do(func() {
+			_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: msg, Counters: counters, Duration: dur})
+		})
 		return &StepFailedError{Step: s.ID, Message: msg}
 	}
 	if out.NotApplicable {
-		return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusSkipped, Message: out.Message, Duration: dur})
+		do(func() {
+			err = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusSkipped, Message: out.Message, Duration: dur})
+		})
+		return err
 	}
 	if err := check(s.Success, "success check"); err != nil {
 		var sf *StepFailedError
 		errors.As(err, &sf)
-		_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: sf.Message, Counters: counters, Duration: dur})
+		do(func() {
+			_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: sf.Message, Counters: counters, Duration: dur})
+		})
 		return err
 	}
-	if err := e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: out.Message, Counters: counters, Duration: dur}); err != nil {
-		return err
+	do(func() {
+		if err = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: out.Message, Counters: counters, Duration: dur}); err != nil {
+			return
+		}
+		if s.Downtime == DowntimeEnd && e.state.DowntimeEnd.IsZero() {
+			err = e.emit(Event{Type: EvDowntimeEnd, Step: s.ID, Message: "downtime ends"})
+		}
+	})
+	return err
+}
+
+// checkOn runs check c (a precondition or success check, named what) of
+// step s; its environment is read through do. A failed or unreadable check
+// is a *StepFailedError.
+func (e *Engine) checkOn(ctx context.Context, s *Step, c *Check, what string, do func(func())) error {
+	if c == nil || c.Kind == "" {
+		return nil
 	}
-	if s.Downtime == DowntimeEnd && e.state.DowntimeEnd.IsZero() {
-		return e.emit(Event{Type: EvDowntimeEnd, Step: s.ID, Message: "downtime ends"})
+	var env *StepEnv
+	do(func() { env = e.envOn(s, 0, tasks.Discard, ctx, do) })
+	ok, reason, err := e.exec.Check(ctx, s, c, env)
+	if err != nil {
+		return &StepFailedError{Step: s.ID, Message: fmt.Sprintf("%s could not be checked: %v", what, err)}
+	}
+	if !ok {
+		return &StepFailedError{Step: s.ID, Message: fmt.Sprintf("%s does not hold: %s (%s)", what, c.Text, reason)}
+	}
+	return nil
+}
+
+// confirmStep records the downtime forecast when s starts the window and,
+// for a destructive step not yet confirmed, asks for the typed word and
+// checks the precondition again right before the action (check). A skip
+// given instead of the word is journaled, and skipped is then true.
+func (e *Engine) confirmStep(ctx context.Context, s *Step, check func(*Check, string) error) (skipped bool, err error) {
+	forecast, err := e.forecast(s)
+	if err != nil {
+		return false, err
+	}
+	if !s.Destructive || e.state.Confirmed[s.ID] {
+		return false, nil
+	}
+	word := e.confirmWord(s)
+	msg := fmt.Sprintf("%s, on %s: type %q to go ahead", s.Title, e.serverWords(s), word)
+	if forecast != "" {
+		msg = fmt.Sprintf("%s, on %s (%s): type %q to go ahead", s.Title, e.serverWords(s), forecast, word)
+	}
+	for {
+		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word,
+			Message: msg})
+		if err != nil {
+			return false, err
+		}
+		if d.Action == ActSkip {
+			return true, e.skip(s, d.Reason, d.Actor)
+		}
+		if d.Action == ActConfirm && wordTyped(d.Text, word) {
+			if err := e.emit(Event{Type: EvConfirmed, Step: s.ID, Actor: d.Actor, Message: confirmedHow(d.Actor, word)}); err != nil {
+				return false, err
+			}
+			break
+		}
+		if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: fmt.Sprintf("confirmation refused: %q is not %q", d.Text, word)}); err != nil {
+			return false, err
+		}
+	}
+	// Re-check right before the action: time may have passed.
+	return false, check(s.Precondition, "precondition (checked again)")
+}
+
+// recordOutcome journals what a step's task reported: the commands it ran,
+// its warnings, the facts it learnt, and answers it learnt that were not
+// known yet.
+func (e *Engine) recordOutcome(s *Step, out Outcome) error {
+	for _, c := range out.Commands {
+		exit := c.Exit
+		if err := e.emit(Event{Type: EvCommand, Step: s.ID, Host: c.Host, Command: c.Command, Exit: &exit}); err != nil {
+			return err
+		}
+	}
+	for _, w := range out.Warnings {
+		if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: w}); err != nil {
+			return err
+		}
+	}
+	if len(out.Facts) > 0 {
+		if err := e.emit(Event{Type: EvFact, Step: s.ID, Facts: out.Facts}); err != nil {
+			return err
+		}
+	}
+	if len(out.Answers) > 0 {
+		learnt := map[string]string{}
+		for k, v := range out.Answers {
+			if _, known := e.state.Answers[k]; !known {
+				learnt[k] = v
+			}
+		}
+		if len(learnt) > 0 {
+			return e.emit(Event{Type: EvAnswered, Step: s.ID, Answers: learnt, Actor: "ferry"})
+		}
 	}
 	return nil
 }

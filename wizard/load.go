@@ -408,6 +408,21 @@ func (v *validator) validate() {
 				v.fail(line("requires"), field+".requires", "%q is not an earlier step", r)
 			}
 		}
+		for _, b := range s.Beside {
+			// Like requires: only an earlier step, and only between steps
+			// that may share the machine (engine_group.go).
+			_, ok := ids[b]
+			o := rb.Step(b)
+			switch {
+			case !ok || b == s.ID || o == nil:
+				v.fail(line("beside"), field+".beside", "%q is not an earlier step", b)
+			case !besideable(o):
+				v.fail(line("beside"), field+".beside", "%q cannot run beside another step: %s", b, besideWhyNot(o))
+			}
+		}
+		if len(s.Beside) > 0 && !besideable(s) {
+			v.fail(line("beside"), field+".beside", "this step cannot run beside another step: %s", besideWhyNot(s))
+		}
 		if s.Destructive && (s.Precondition == nil || s.Precondition.Kind == "") && s.Level != LevelManual {
 			v.fail(line("destructive"), field+".precondition", "a destructive step needs a precondition that ferry can check (kind and params) right before it runs")
 		}

@@ -37,6 +37,11 @@ type planRecorder struct {
 	// mapped itself then compare equal).
 	norm func(host string, argv []string) []string
 
+	// serial lets one step's task, check or preparation run at a time:
+	// the commands observed carry no step, so steps the engine runs
+	// beside each other (engine_group.go) are compared one after another.
+	serial sync.Mutex
+
 	mu       sync.Mutex
 	ran      []ranCommand
 	problems []string
@@ -70,6 +75,8 @@ func (r *planRecorder) problem(format string, a ...any) {
 
 // Run implements Executor.
 func (r *planRecorder) Run(ctx context.Context, s *Step, env *StepEnv) (Outcome, error) {
+	r.serial.Lock()
+	defer r.serial.Unlock()
 	acts, perr := r.x.Plan(s, env.Data)
 	r.take()
 	out, err := r.x.Run(ctx, s, env)
@@ -79,6 +86,8 @@ func (r *planRecorder) Run(ctx context.Context, s *Step, env *StepEnv) (Outcome,
 
 // Check implements Executor.
 func (r *planRecorder) Check(ctx context.Context, s *Step, c *Check, env *StepEnv) (bool, string, error) {
+	r.serial.Lock()
+	defer r.serial.Unlock()
 	acts, perr := r.x.PlanCheck(s, c, env.Data)
 	r.take()
 	ok, reason, err := r.x.Check(ctx, s, c, env)
@@ -88,6 +97,8 @@ func (r *planRecorder) Check(ctx context.Context, s *Step, c *Check, env *StepEn
 
 // Prepare implements Executor: it reads files only, and runs no command.
 func (r *planRecorder) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[string]string, error) {
+	r.serial.Lock()
+	defer r.serial.Unlock()
 	r.take()
 	f, err := r.x.Prepare(ctx, s, env)
 	for _, c := range r.take() {

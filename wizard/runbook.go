@@ -103,6 +103,14 @@ type Step struct {
 	// with a typed reason, which the journal and the report keep.
 	Requires []string `yaml:"requires" json:"requires,omitempty"`
 	Success  *Check   `yaml:"success" json:"success,omitempty"`
+	// Beside names earlier steps (ids) this step need not wait for: the
+	// engine may start it while they still run, once every other earlier
+	// step has ended (engine_group.go). Empty means the step waits for
+	// every earlier one, as steps normally do. The loader allows it only
+	// between automatic steps that change nothing the others read: neither
+	// this step nor any it names may be destructive, manual, repeatable,
+	// cut the admin's access or mark the downtime.
+	Beside []string `yaml:"beside" json:"beside,omitempty"`
 
 	// CutsAccess, when set, says what in the step can cut the admin's own
 	// SSH access to the new server ("moving the IP addresses"). The loader
