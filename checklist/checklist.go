@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -219,6 +220,8 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 	if ws, ok := opts.State.(*wizard.State); ok && ws != nil {
 		answers, facts = ws.Answers, ws.Facts
 	}
+	// The display data depends on the family only: made once for each.
+	display := map[string]wizard.TemplateData{}
 	for pi := range d.Phases {
 		for _, s := range byPhase[pi] {
 			fam := opts.Family
@@ -227,7 +230,12 @@ func Build(rb *wizard.Runbook, opts Options) (*Doc, error) {
 				fam = facts[s.Host+"_family"]
 			}
 			known := wizard.TemplateData{Params: rb.Params, Answers: answers, Facts: facts, Family: fam}
-			st := buildStep(s, wizard.DisplayData(rb, fam, answers, facts), known, opts)
+			data, ok := display[fam]
+			if !ok {
+				data = wizard.DisplayData(rb, fam, answers, facts)
+				display[fam] = data
+			}
+			st := buildStep(s, data, known, opts)
 			st.Number = len(d.Steps) + 1
 			d.Phases[pi].Steps = append(d.Phases[pi].Steps, len(d.Steps))
 			d.Steps = append(d.Steps, st)
@@ -529,6 +537,9 @@ func clean(s string) string {
 
 // cleanText is clean for multi-line text: line breaks and tabs stay.
 func cleanText(s string) string {
+	if printable(s) {
+		return strings.TrimRight(s, "\n ")
+	}
 	s = ansi.Strip(s)
 	return strings.Map(func(r rune) rune {
 		switch {
@@ -539,4 +550,28 @@ func cleanText(s string) string {
 		}
 		return r
 	}, strings.TrimRight(s, "\n "))
+}
+
+// printable reports whether cleanText would remove nothing from s but
+// trailing line breaks and spaces: s is valid UTF-8 made of printable ASCII,
+// line breaks, tabs and characters from U+00A0 on, so it holds no escape
+// sequence or control character for ansi.Strip or cleanText to take out.
+// Most runbook text is, and skips the escape-sequence parser.
+func printable(s string) bool {
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if (b < 0x20 && b != '\n' && b != '\t') || b == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || r < 0xa0 {
+			return false
+		}
+		i += size
+	}
+	return true
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -94,10 +96,8 @@ func Parse(file string, data []byte) (*Runbook, error) {
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, &RunbookError{File: file, Line: 1, Msg: "a runbook is a YAML mapping with id, title, phases and steps"}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var rb Runbook
-	if err := dec.Decode(&rb); err != nil {
+	rb, err := decodeRunbook(data, &root)
+	if err != nil {
 		return nil, yamlError(file, err)
 	}
 	sum := sha256.Sum256(data)
@@ -123,6 +123,143 @@ func Parse(file string, data []byte) (*Runbook, error) {
 		s.Ask = append(s.Ask, LifelineQuestion())
 	}
 	return &rb, nil
+}
+
+// decodeRunbook decodes the runbook in data, whose node tree root the caller
+// parsed already. A runbook whose every mapping key names a field (the usual
+// case, told by knownFieldsOnly) is decoded from root, so the text is parsed
+// once; any other goes through the YAML decoder with known-field checking on
+// the text itself, whose error (the first of its list) Parse reports, so a
+// faulty runbook is reported exactly as before.
+func decodeRunbook(data []byte, root *yaml.Node) (Runbook, error) {
+	var rb Runbook
+	if knownFieldsOnly(root, reflect.TypeFor[Runbook]()) {
+		if err := root.Decode(&rb); err == nil {
+			return rb, nil
+		}
+		rb = Runbook{}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(&rb)
+	return rb, err
+}
+
+var yamlUnmarshaler = reflect.TypeFor[yaml.Unmarshaler]()
+
+// yamlFields holds, for each struct type knownFieldsOnly met, the type of
+// each field by the name it takes in YAML (a map[string]reflect.Type), or
+// nil for a struct it does not vouch for (one with an inline field).
+var yamlFields sync.Map
+
+// fieldTypes returns the types of t's fields by the names the YAML package
+// reads them under (the tag's name, else the field's name in lower case;
+// "-" and unexported fields left out), or nil when t has an inline or
+// embedded field.
+func fieldTypes(t reflect.Type) map[string]reflect.Type {
+	if v, ok := yamlFields.Load(t); ok {
+		m, _ := v.(map[string]reflect.Type)
+		return m
+	}
+	m := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.PkgPath != "" && !f.Anonymous {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		if tag == "" && !strings.Contains(string(f.Tag), ":") {
+			tag = string(f.Tag)
+		}
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous || slices.Contains(strings.Split(opts, ","), "inline") {
+			m = nil
+			break
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		m[name] = f.Type
+	}
+	yamlFields.Store(t, m)
+	return m
+}
+
+// knownFieldsOnly reports whether decoding n into a value of type t can
+// meet no mapping key that names no field of the struct it fills: what the
+// YAML decoder's known-field checking would reject. It answers false
+// whenever it is not sure (an alias, a merge key, a key that is not a
+// plain string, a struct with an inline field), so that the caller then
+// decodes with the checking on. A node of another shape than t wants is
+// left to the decoder, which reports it.
+func knownFieldsOnly(n *yaml.Node, t reflect.Type) bool {
+	if n == nil {
+		return true
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		return false
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if !knownFieldsOnly(c, t) {
+				return false
+			}
+		}
+		return true
+	}
+	if t.Implements(yamlUnmarshaler) || reflect.PointerTo(t).Implements(yamlUnmarshaler) {
+		return true // it reads its node itself, with no field checking
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return knownFieldsOnly(n, t.Elem())
+	case reflect.Slice, reflect.Array:
+		if n.Kind != yaml.SequenceNode {
+			return true
+		}
+		for _, c := range n.Content {
+			if !knownFieldsOnly(c, t.Elem()) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return true
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind != yaml.ScalarNode || k.Value == "<<" {
+				return false
+			}
+			if !knownFieldsOnly(n.Content[i+1], t.Elem()) {
+				return false
+			}
+		}
+		return true
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return true
+		}
+		fields := fieldTypes(t)
+		if fields == nil {
+			return false
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Value == "<<" || k.ShortTag() != "!!str" {
+				return false
+			}
+			ft, ok := fields[k.Value]
+			if !ok || !knownFieldsOnly(n.Content[i+1], ft) {
+				return false
+			}
+		}
+		return true
+	}
+	return true
 }
 
 func yamlError(file string, err error) error {
@@ -225,6 +362,8 @@ type validator struct {
 	doc  *yaml.Node
 	rb   *Runbook
 	errs []*RunbookError
+	// sample is SampleData(rb), made on the first template checked.
+	sample *TemplateData
 }
 
 func (v *validator) fail(line int, field, format string, args ...any) {
@@ -510,8 +649,11 @@ func (v *validator) checkTemplate(line int, field, text string) {
 	if !strings.Contains(text, "{{") {
 		return
 	}
-	data := SampleData(v.rb)
-	if _, err := Render(text, data); err != nil {
+	if v.sample == nil {
+		d := SampleData(v.rb)
+		v.sample = &d
+	}
+	if _, err := Render(text, *v.sample); err != nil {
 		v.fail(line, field, "template: %v", err)
 	}
 }

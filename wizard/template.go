@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"text/template"
 
 	"al.essio.dev/pkg/shellescape"
@@ -48,7 +49,7 @@ func Render(text string, data TemplateData) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	t, err := template.New("").Funcs(funcs).Option("missingkey=zero").Parse(text)
+	t, err := parsedTemplate(text)
 	if err != nil {
 		return "", err
 	}
@@ -57,6 +58,45 @@ func Render(text string, data TemplateData) (string, error) {
 		return "", err
 	}
 	return strings.ReplaceAll(b.String(), "<no value>", ""), nil
+}
+
+// maxParsedTemplates bounds parsed: a runbook has a few hundred templates
+// (the built-in ones about 300); past the bound, further texts are parsed
+// on every use and not kept.
+const maxParsedTemplates = 4096
+
+// parsed keeps each template text Render has parsed, so that a text is
+// parsed once per process: loading a runbook renders every template once
+// with sample data, and the checklist, the plan and the engine render the
+// same texts again. A parsed template is only read when executed, so one
+// may run in several goroutines at once.
+var parsed struct {
+	sync.Mutex
+	m map[string]*template.Template
+}
+
+// parsedTemplate returns text parsed as a runbook template, from parsed
+// when it was parsed before. A text that does not parse is not kept.
+func parsedTemplate(text string) (*template.Template, error) {
+	parsed.Lock()
+	t, ok := parsed.m[text]
+	parsed.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := template.New("").Funcs(funcs).Option("missingkey=zero").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if parsed.m == nil {
+		parsed.m = map[string]*template.Template{}
+	}
+	if len(parsed.m) < maxParsedTemplates {
+		parsed.m[text] = t
+	}
+	parsed.Unlock()
+	return t, nil
 }
 
 var wholeParam = regexp.MustCompile(`^\{\{\s*\.Params\.([A-Za-z0-9_]+)\s*\}\}$`)

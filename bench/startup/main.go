@@ -9,6 +9,10 @@
 // It is a measurement, not a test: nothing fails when a figure gets worse.
 //
 //	go build -o /tmp/ferry . && go run ./bench/startup -ferry /tmp/ferry -n 41
+//
+// -ferry takes several binaries separated by commas (say, one built before
+// a change and one after): their commands are interleaved in the same
+// rounds and each row names its binary.
 package main
 
 import (
@@ -24,7 +28,7 @@ import (
 )
 
 func main() {
-	ferry := flag.String("ferry", "", "the ferry binary to measure (required)")
+	ferry := flag.String("ferry", "", "the ferry binary to measure, or several separated by commas (required)")
 	n := flag.Int("n", 41, "rounds")
 	flag.Parse()
 	if *ferry == "" {
@@ -44,7 +48,7 @@ type command struct {
 	wall, cpu []float64
 }
 
-func run(ferry string, n int) error {
+func run(ferries string, n int) error {
 	dir, err := os.MkdirTemp("", "ferry-startup-")
 	if err != nil {
 		return err
@@ -66,8 +70,16 @@ func run(ferry string, n int) error {
 	state := filepath.Join(dir, "state") // no migration: the checklist of the runbook alone
 	cmds := []*command{
 		{name: "trivial Go program", argv: []string{filepath.Join(dir, "trivial")}},
-		{name: "ferry version", argv: []string{ferry, "version"}},
-		{name: "ferry checklist --format markdown", argv: []string{ferry, "checklist", "--runbook", "greenarrow", "--format", "markdown", "--state-dir", state}},
+	}
+	bins := strings.Split(ferries, ",")
+	for _, ferry := range bins {
+		label := ""
+		if len(bins) > 1 {
+			label = " [" + filepath.Base(ferry) + "]"
+		}
+		cmds = append(cmds,
+			&command{name: "ferry version" + label, argv: []string{ferry, "version"}},
+			&command{name: "ferry checklist --format markdown" + label, argv: []string{ferry, "checklist", "--runbook", "greenarrow", "--format", "markdown", "--state-dir", state}})
 	}
 	// One unmeasured round warms the page cache.
 	for _, c := range cmds {
@@ -87,10 +99,10 @@ func run(ferry string, n int) error {
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("%d interleaved rounds, %s, load average %s\n", n, time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Printf("%-36s %26s %26s %12s\n", "command", "wall ms min/med/max", "cpu ms min/med/max", "wall - trivial")
+	fmt.Printf("%-56s %26s %26s %12s\n", "command", "wall ms min/med/max", "cpu ms min/med/max", "wall - trivial")
 	base := median(cmds[0].wall)
 	for _, c := range cmds {
-		fmt.Printf("%-36s %26s %26s %12.1f\n", c.name, mmm(c.wall), mmm(c.cpu), median(c.wall)-base)
+		fmt.Printf("%-56s %26s %26s %12.1f\n", c.name, mmm(c.wall), mmm(c.cpu), median(c.wall)-base)
 	}
 	return nil
 }
