@@ -24,29 +24,23 @@ func TestRunningProgramOnASimulatedRoot(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(mapped), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(mapped, []byte("#!/bin/sh\nsleep 30\n"), 0o755); err != nil {
+	if err := os.WriteFile(mapped, []byte("#!/bin/sh\necho started\nread line\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	inRoot := startProc(t, mapped, "/q/old", "/q")
-	// The bare path as argv[0] (bash's exec -a), running nothing of the root.
-	bare := startProc(t, "bash", "-c", "exec -a "+prog+" sleep 30")
-	// Wait until bash has become the bare-path process.
-	for {
-		b, _ := os.ReadFile("/proc/" + strconv.Itoa(bare) + "/cmdline")
-		if len(b) > len(prog) && string(b[:len(prog)+1]) == prog+"\x00" {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	inRoot := startHeld(t, mapped, "/q/old", "/q")
+	// The bare path as argv[0] (bash's exec -a), running nothing of the
+	// root; its line comes after the exec, so it runs under that argv.
+	bare := startHeld(t, "bash", "-c", "exec -a "+prog+" sh -c 'echo started; read line'")
 	h, err := remote.NewLocal("new", root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pids []int
-	for !slices.Contains(pids, inRoot) {
-		if pids, err = RunningProgram(context.Background(), h, prog); err != nil {
-			t.Fatal(err)
-		}
+	pids, err := RunningProgram(context.Background(), h, prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(pids, inRoot) {
+		t.Fatalf("RunningProgram = %v: the root's process %d was not found", pids, inRoot)
 	}
 	if slices.Contains(pids, bare) || len(pids) != 1 {
 		t.Fatalf("RunningProgram = %v: want only the root's process %d, not the bare path's %d", pids, inRoot, bare)
