@@ -115,9 +115,9 @@ type killPoint struct {
 	at func(ev wizard.Event) bool
 	// name is the subtest's name when it is not the step's id.
 	name string
-	// after, when set, changes the servers after the kill the way a
-	// program of the killed ferry that went on running would have.
-	after func(t *testing.T, dir string)
+	// hold, when set, replaces at: the step's rm holds at this point
+	// (holdScript) and the kill lands there.
+	hold string
 }
 
 // inStep is true for an event that shows the step running: output or
@@ -157,19 +157,103 @@ var killPoints = []killPoint{
 		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress && ev.Progress != nil &&
 			ev.Progress.Unit == "messages" && ev.Progress.Done > 0 && ev.Progress.Done < ev.Progress.Total
 	}},
-	// The deletion of the parked queue: rm -rf prints nothing, so the kill
-	// follows the step's start.
-	{step: "remove-old-queue", env: []string{noMergeDelay}, at: inStep("remove-old-queue", wizard.EvStepStarted)},
-	// The same, with the removal part-way: rm -rf, which outlives the
-	// killed ferry, has taken queue/old/mess and not the rest yet (a kill
-	// after step_started rarely lands that late by itself).
-	{step: "remove-old-queue", name: "remove-old-queue-part-way", env: []string{noMergeDelay},
-		at: inStep("remove-old-queue", wizard.EvStepStarted),
-		after: func(t *testing.T, dir string) {
-			if err := os.RemoveAll(filepath.Join(dir, "new/var/hvmail/qmail-disk/queue/old/mess")); err != nil {
-				t.Fatal(err)
-			}
-		}},
+	// The deletion of the parked queue. rm -rf prints nothing and may be
+	// done before a kill that follows the step's start lands, so the rm
+	// the step runs holds itself (holdRemoval) at a chosen point, and ferry
+	// and that rm are killed there, as a power cut would: before rm has
+	// removed anything; part-way, with queue/old/mess gone and the rest
+	// not; and with queue/old gone before ferry recorded the step's end.
+	{step: "remove-old-queue", env: []string{noMergeDelay}, hold: "before"},
+	{step: "remove-old-queue", name: "remove-old-queue-part-way", env: []string{noMergeDelay}, hold: "mess"},
+	{step: "remove-old-queue", name: "remove-old-queue-removed-unrecorded", env: []string{noMergeDelay}, hold: "all"},
+}
+
+// holdScript is an rm put first on the simulated new server's PATH (its
+// /usr/local/bin, see remote.SimEnv) by holdRemoval. Any rm but that of
+// the parked queue (an argument ending in qmail-disk/queue/old) is the real
+// /bin/rm at once. That one does the removal HOLD asks for ("before":
+// nothing; "mess": queue/old/mess; "all": the whole of it, with the real
+// rm and the step's own arguments), writes its pid to the file HOLDFILE
+// and stops itself (SIGSTOP), so that the test kills ferry while the rm
+// the step runs holds at that point, however slow the machine.
+const holdScript = `#!/bin/sh
+target=
+for a in "$@"; do target=$a; done
+case "$target" in
+*/qmail-disk/queue/old) ;;
+*) exec /bin/rm "$@" ;;
+esac
+case HOLD in
+mess) /bin/rm -rf --one-file-system "$target/mess" || exit 1 ;;
+all) /bin/rm "$@" || exit 1 ;;
+esac
+echo $$ > HOLDFILE.tmp && mv HOLDFILE.tmp HOLDFILE
+kill -STOP $$
+exec /bin/rm "$@"
+`
+
+// holdRemoval puts holdScript, for the point hold, in the simulated new
+// server of the demo in dir, and returns the file it will write its pid to
+// and a func that takes it away again (before the run after the kill).
+func holdRemoval(t *testing.T, dir, hold string) (holdFile string, remove func()) {
+	t.Helper()
+	holdFile = filepath.Join(t.TempDir(), "rm.held")
+	bin := filepath.Join(dir, "new/usr/local/bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.NewReplacer("HOLDFILE", holdFile, "HOLD", hold).Replace(holdScript)
+	rm := filepath.Join(bin, "rm")
+	if err := os.WriteFile(rm, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return holdFile, func() {
+		if err := os.Remove(rm); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// killAtHold reads (and drops) the run's events until the held rm has
+// written holdFile, then kills ferry and that rm with SIGKILL and waits for
+// both to be gone. It fails the test when the run ends first.
+func (r *demoRun) killAtHold(holdFile string) {
+	r.t.Helper()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for r.events.Scan() {
+		}
+	}()
+	var held []byte
+	for held == nil {
+		if b, err := os.ReadFile(holdFile); err == nil {
+			held = b
+			break
+		}
+		select {
+		case <-ended:
+			err := r.cmd.Wait()
+			r.t.Fatalf("the demo ended (%v) before the removal of the parked queue held\nstderr:\n%s", err, r.stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(held)))
+	if err != nil {
+		r.t.Fatalf("hold file %q: %v", held, err)
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		r.t.Fatalf("killing the held rm (pid %d): %v", pid, err)
+	}
+	<-ended
+	_ = r.cmd.Wait()
+	if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		r.t.Fatalf("the demo was not killed by SIGKILL: %v\nstderr:\n%s", r.cmd.ProcessState, r.stderr)
+	}
+	waitGone(r.t, pid)
 }
 
 // TestDemoKilledInEachLongStepFinishes kills the headless demo with SIGKILL
@@ -186,19 +270,35 @@ func TestDemoKilledInEachLongStepFinishes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "demo")
 			r := startDemo(t, dir, kp.env...)
-			ev := r.until("a kill point inside "+kp.step, kp.at)
-			r.kill()
+			var at string
+			if kp.hold != "" {
+				// The first event comes once the simulated servers exist.
+				r.until("the run's first event", func(wizard.Event) bool { return true })
+				holdFile, unhold := holdRemoval(t, dir, kp.hold)
+				r.killAtHold(holdFile)
+				unhold()
+				at = "its rm held at point " + kp.hold
+			} else {
+				ev := r.until("a kill point inside "+kp.step, kp.at)
+				r.kill()
+				at = string(ev.Type)
+			}
 			st, err := wizard.LoadState(filepath.Join(dir, "state"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := st.Status(kp.step); got != wizard.StatusInterrupted {
-				t.Fatalf("killed after %s of %s, the journal says %s, want interrupted (the kill landed outside the step)", ev.Type, kp.step, got)
+				t.Fatalf("killed after %s of %s, the journal says %s, want interrupted (the kill landed outside the step)", at, kp.step, got)
 			}
-			if kp.after != nil {
-				kp.after(t, dir)
+			left := parkedQueue(dir)
+			t.Logf("killed after %s of %s; %s", at, kp.step, left)
+			if want := map[string]string{
+				"before": "queue/old/mess holds 0 messages",
+				"mess":   "queue/old is there, its mess directory gone",
+				"all":    "queue/old is gone",
+			}[kp.hold]; want != "" && left != want {
+				t.Fatalf("the removal held at %s left %q, want %q", kp.hold, left, want)
 			}
-			t.Logf("killed after %s of %s; %s", ev.Type, kp.step, parkedQueue(dir))
 			out, errb, code := ferryEnv(t, []string{noMergeDelay}, "demo", "greenarrow", "--headless", "--dir", dir)
 			if code != 0 {
 				evs := events(t, out)
