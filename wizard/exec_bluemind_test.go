@@ -116,14 +116,11 @@ func (b *bmPair) check(t *testing.T, s *Step, c *Check) (bool, string) {
 }
 
 // bmRecorder is a Reporter safe for the parallel transfers. It keeps every
-// line and the last progress, and can hold the task at its first non-zero
-// progress report until gate is closed (so that an argv watcher sees the
-// program running).
+// line and the last progress.
 type bmRecorder struct {
 	mu    sync.Mutex
 	lines []string
 	last  tasks.Progress
-	gate  <-chan struct{}
 }
 
 func (r *bmRecorder) Line(stream, text string) {
@@ -134,26 +131,14 @@ func (r *bmRecorder) Line(stream, text string) {
 
 func (r *bmRecorder) Progress(p tasks.Progress) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.last = p
-	gate := r.gate
-	if p.Done > 0 {
-		r.gate = nil
-	} else {
-		gate = nil
-	}
-	r.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-time.After(20 * time.Second):
-		}
-	}
 }
 
-func (r *bmRecorder) reset(gate <-chan struct{}) {
+func (r *bmRecorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.lines, r.last, r.gate = nil, tasks.Progress{}, gate
+	r.lines, r.last = nil, tasks.Progress{}
 }
 
 func (r *bmRecorder) snapshot() (tasks.Progress, []string) {
@@ -362,7 +347,7 @@ func TestBlueMindSpoolsThroughExecutor(t *testing.T) {
 		t.Fatal(err)
 	}
 	bmWrite(t, b.oldRoot, hsm+"/arrived later", "new mail")
-	b.rep.reset(nil)
+	b.rep.reset()
 	if o, err = b.run(t, hot); err != nil {
 		t.Fatalf("second hot pass: %v", err)
 	}
@@ -385,7 +370,7 @@ func TestBlueMindSpoolsThroughExecutor(t *testing.T) {
 		t.Fatal(err)
 	}
 	bmWrite(t, b.oldRoot, hsm+"/during the empty pass", "still copied")
-	b.rep.reset(nil)
+	b.rep.reset()
 	o, err = b.run(t, hot)
 	if err == nil {
 		t.Fatal("a hot pass with an empty bm-docs on old succeeded")
@@ -416,7 +401,7 @@ func TestBlueMindSpoolsThroughExecutor(t *testing.T) {
 	}
 
 	// The cold pass adds the mail store, without incremental recursion.
-	b.rep.reset(nil)
+	b.rep.reset()
 	o, err = b.run(t, b.step(t, "sync-spools-cold", nil))
 	if err != nil {
 		t.Fatalf("cold pass: %v", err)
