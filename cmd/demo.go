@@ -146,14 +146,20 @@ func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizar
 	if name != "greenarrow" && name != "bluemind" {
 		return usage(fmt.Errorf("demo %q: there is a greenarrow and a bluemind demo", name))
 	}
-	if a.frontEnd(headless) == frontTUI && !runner.IsChild() {
-		// On a terminal the demo runs in a detached runner (its simulated
-		// servers with it), and this process is its screen.
-		abs, err := filepath.Abs(dir)
+	if !runner.IsChild() {
+		// The demo runs in a detached runner (its simulated servers with
+		// it), and this process is its screen or prints its events. A
+		// directory that is not a simulator's is refused here, before the
+		// runner's log goes into it.
+		paths, err := sim.Inspect(dir)
+		if err != nil {
+			return usage(err)
+		}
+		state, err := filepath.Abs(paths.StateDir)
 		if err != nil {
 			return err
 		}
-		return a.detached(filepath.Join(abs, "state"))
+		return a.viaRunner(state, a.frontEnd(headless), "ferry demo: done. The report: ferry report --state-dir "+state)
 	}
 	switch name {
 	case "greenarrow":

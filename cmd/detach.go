@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,37 +34,161 @@ func (e *RunnerExit) Error() string { return e.Msg }
 // BlueMind demo starts two PostgreSQL clusters first).
 const runnerReady = 3 * time.Minute
 
-// detached runs an interactive migration through a runner detached from
-// the terminal: the runner for stateDir if one is up already (this client
-// attaches and takes control), else a new one running this same command
-// line (runner.Spawn). The run screen is its client; closing the terminal
-// leaves the runner going. It returns how the run ended, or nil when the
-// admin detached.
-func (a *app) detached(stateDir string) error {
+// runnerGone is how long a client waits, after the runner's end, for the
+// runner to exit (runner.WaitExit): it saves the answers, closes the
+// journal and stops the demo's servers first.
+const runnerGone = time.Minute
+
+// viaRunner runs a migration (ferry run, ferry demo) through a runner
+// detached from the terminal, for any front end f: the runner for stateDir
+// if one is up already (this client attaches to it), else a new one
+// running this same command line (runner.Spawn; runner.FrontEnv tells it
+// f). With the run screen, this process is its client (attachScreen);
+// with plain or JSON lines, it prints the runner's events the way an
+// in-process run would and exits with the runner's exit code (mirror),
+// while the runner answers from the answers file. done, when not "", is
+// printed on stderr when the run ends well. A lock held by a ferry with
+// no runner to attach to is a *wizard.LockedError (exit 4), returned
+// before anything is written to stateDir.
+func (a *app) viaRunner(stateDir string, f frontEnd, done string) error {
 	abs, err := filepath.Abs(stateDir)
 	if err != nil {
 		return err
 	}
 	sock := filepath.Join(abs, runner.SocketFile)
-	hello := runner.Hello{Role: runner.RoleControl, Who: wizard.Who(os.Getenv)}
-	c, err := runner.Dial(sock, hello)
-	if err == nil {
-		fmt.Fprintf(a.stderr, "ferry: a runner (pid %d) already runs this migration: attaching to it\n", c.Welcome.PID)
+	who := wizard.Who(os.Getenv)
+	if f == frontTUI {
+		hello := runner.Hello{Role: runner.RoleControl, Who: who}
+		if c, err := runner.Dial(sock, hello); err == nil {
+			fmt.Fprintf(a.stderr, "ferry: a runner (pid %d) already runs this migration: attaching to it\n", c.Welcome.PID)
+			return a.attachScreen(c, abs)
+		}
+		c, err := a.spawnRunner(abs, f, hello)
+		if err != nil {
+			return err
+		}
 		return a.attachScreen(c, abs)
 	}
-	st, err := runner.Spawn(abs, os.Args)
+	// A run with no screen looks first, as an observer, so that it takes
+	// control from nobody's run screen.
+	if c, err := runner.Dial(sock, runner.Hello{Role: runner.RoleObserve, Who: who}); err == nil {
+		w := c.Welcome
+		_ = c.Close()
+		if !w.Unattended {
+			return &RunnerExit{Code: ExitLocked, Msg: fmt.Sprintf("a runner (pid %d) started from a terminal runs this migration and asks its questions there: "+
+				"ferry attach --state-dir %s takes them over on a terminal; ferry attach --read-only --state-dir %s (or off a terminal) follows it", w.PID, abs, abs)}
+		}
+		fmt.Fprintf(a.stderr, "ferry: a runner (pid %d) already runs this migration, answering from the answers file it started with: following it\n", w.PID)
+		c, err := runner.Dial(sock, runner.Hello{Role: runner.RoleControl, Who: who})
+		if err != nil {
+			return err
+		}
+		return a.mirror(c, f, abs, done)
+	}
+	c, err := a.spawnRunner(abs, f, runner.Hello{Role: runner.RoleControl, Who: who})
 	if err != nil {
 		return err
 	}
-	c, err = st.Ready(sock, hello, runnerReady)
+	return a.mirror(c, f, abs, done)
+}
+
+// spawnRunner starts a runner for the state directory abs (no runner
+// answers there) serving front end f, and returns a client of it with
+// hello h. A lock held by a ferry with no runner is a *wizard.LockedError,
+// before anything is written; a runner that ends before it answers is a
+// *RunnerExit with its code and what it logged (its error).
+func (a *app) spawnRunner(abs string, f frontEnd, h runner.Hello) (*runner.Client, error) {
+	if pid, held := wizard.LockHeld(abs); held {
+		return nil, &wizard.LockedError{PID: pid, Path: filepath.Join(abs, wizard.LockFile)}
+	}
+	var env []string
+	if f != frontTUI {
+		env = append(env, runner.FrontEnv+"="+f.String())
+	}
+	st, err := runner.Spawn(abs, append([]string{"ferry"}, a.args...), env...)
+	if err != nil {
+		return nil, err
+	}
+	c, err := st.Ready(filepath.Join(abs, runner.SocketFile), h, runnerReady)
 	var gone *runner.ErrRunnerExited
 	if errors.As(err, &gone) {
-		return &RunnerExit{Code: gone.Code, Msg: gone.Error(), Raw: true}
+		return nil, &RunnerExit{Code: gone.Code, Msg: gone.Error(), Raw: true}
 	}
-	if err != nil {
-		return err
+	return c, err
+}
+
+// mirror prints, as plain lines or JSON events (f), what the runner c
+// serves for stateDir runs, from the start of its run, until its end, and
+// returns that end as a *RunnerExit (nil for a run that ended well, after
+// printing done on stderr). A plain run stopped because a step needs a
+// person says so in its last line, as an in-process run did. Signals: an
+// interrupt or TERM asks the runner to stop the running step (as ctrl+c
+// did in process; the end follows, exit 130); a hangup (the terminal or
+// SSH session gone) leaves the runner going and ends this client alone.
+// Notices from the runner go to stderr.
+func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string) error {
+	defer c.Close()
+	w := c.Welcome
+	print := wizard.JSONPrinter(a.stdout)
+	if f == frontPlain {
+		rb, err := wizard.LoadRunbook(w.Runbook)
+		if err != nil {
+			return fmt.Errorf("the runner runs runbook %s: %w", w.Runbook, err)
+		}
+		print = wizard.PlainPrinter(a.stdout, rb)
 	}
-	return a.attachScreen(c, abs)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var hangup atomic.Bool
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					hangup.Store(true)
+					_ = c.Close()
+					return
+				}
+				_ = c.Interrupt()
+			case <-quit:
+				return
+			}
+		}
+	}()
+	var last wizard.Event
+	end, err := c.Stream(func(m runner.Message) {
+		switch {
+		case m.Event != nil:
+			last = *m.Event
+			print(*m.Event)
+		case m.Notice != "":
+			fmt.Fprintf(a.stderr, "ferry: %s\n", m.Notice)
+		}
+	})
+	switch {
+	case hangup.Load():
+		return &RunnerExit{Code: ExitInterrupted, Msg: fmt.Sprintf("hung up: the migration goes on in the runner (pid %d); follow it with ferry attach --state-dir %s", w.PID, stateDir)}
+	case err != nil || end == nil:
+		return &RunnerExit{Code: ExitFailed, Msg: "the connection to the runner was lost; ferry status --state-dir " + stateDir + " says where the migration stands"}
+	}
+	runner.WaitExit(w.PID, runnerGone)
+	switch {
+	case end.Code == ExitOK:
+		if done != "" {
+			fmt.Fprintln(a.stderr, done)
+		}
+		return nil
+	case f == frontPlain && end.Code == ExitNeedsHuman:
+		step := end.Step
+		if step == "" {
+			step = last.Step
+		}
+		print(wizard.Event{Type: wizard.EvWarning, Time: time.Now().UTC(), Step: step, Message: "the run stops here (exit 3): " + end.Error})
+	}
+	return &RunnerExit{Code: end.Code, Msg: end.Error}
 }
 
 // attachScreen shows the run screen as a client of the runner c serves for
@@ -116,6 +241,7 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 		if end == nil {
 			return &RunnerExit{Code: ExitFailed, Msg: "the connection to the runner was lost; ferry status --state-dir " + stateDir + " says where the migration stands"}
 		}
+		runner.WaitExit(w.PID, runnerGone)
 		if end.Code == ExitOK {
 			fmt.Fprintf(a.stderr, "ferry: the migration is done. The report: ferry report --state-dir %s\n", stateDir)
 			return nil
@@ -134,9 +260,14 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 
 // serveRunner is the runner's side (this process was started by
 // runner.Spawn): it serves the session's events on the state directory's
-// socket while the engine runs, takes decisions from the controlling
-// client, and sends every client the end.
-func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration) error {
+// socket while the engine runs, and sends every client the end. With the
+// run screen as front end (f) it takes decisions from the controlling
+// client; with plain or JSON lines the run is unattended: it answers from
+// m.answers (wizard.RunUnattended, secrets masked in what it serves) and
+// refuses every client's decision. It waits up to a minute for the client
+// that started it before the engine starts, so that client sees every
+// event in order.
+func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration, f frontEnd) error {
 	signal.Ignore(syscall.SIGHUP)
 	engineCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -144,11 +275,16 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 	if m.rb.File != "" && !isBuiltin(m.rb.File) {
 		source = m.rb.File
 	}
+	unattended := f != frontTUI
+	decide := sess.Engine.Decide
+	if unattended {
+		decide = nil
+	}
 	srv, err := runner.Listen(runner.ServerOptions{
 		Path: filepath.Join(m.stateDir, runner.SocketFile),
 		Welcome: runner.Welcome{PID: os.Getpid(), Runbook: source, Since: time.Now().UTC(), Before: sess.State.Events,
-			OldName: m.oldName, NewName: m.newName, Note: m.note},
-		Decide:    sess.Engine.Decide,
+			OldName: m.oldName, NewName: m.newName, Note: m.note, Unattended: unattended},
+		Decide:    decide,
 		Interrupt: cancel,
 		Refused: func(who string, d wizard.Decision) {
 			fmt.Fprintf(a.stderr, "%s refused a decision from a read-only client (%s): %s of step %s\n", time.Now().UTC().Format(time.RFC3339), who, d.Action, d.Step)
@@ -157,8 +293,13 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 	if err != nil {
 		return err
 	}
-	sess.SetSink(srv.Publish)
-	err = sess.Engine.Run(engineCtx)
+	srv.WaitClient(time.Minute)
+	if unattended {
+		err = wizard.RunUnattended(engineCtx, sess, m.answers, srv.Publish)
+	} else {
+		sess.SetSink(srv.Publish)
+		err = sess.Engine.Run(engineCtx)
+	}
 	sess.SetSink(nil)
 	if errors.Is(err, context.Canceled) {
 		err = wizard.ErrStopped
@@ -166,6 +307,10 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 	end := runner.End{Code: ExitCode(err)}
 	if err != nil {
 		end.Error = err.Error()
+	}
+	var nh *wizard.NeedsHumanError
+	if errors.As(err, &nh) {
+		end.Step = nh.Step
 	}
 	srv.Finish(end, 5*time.Second)
 	return err

@@ -41,13 +41,32 @@ func chooseFrontEnd(terminal bool, term string, jsonOut bool) frontEnd {
 
 // frontEnd is chooseFrontEnd for this process: its terminals
 // (a.interactive) and its TERM. A runner (runner.IsChild), detached from
-// any terminal, serves the run screen of its clients: frontTUI unless
-// jsonOut.
+// any terminal, serves the front end of the client that started it
+// (runner.Front): plain or JSON lines for an unattended run, else its
+// clients' run screens (frontTUI).
 func (a *app) frontEnd(jsonOut bool) frontEnd {
-	if runner.IsChild() && !jsonOut {
+	if runner.IsChild() {
+		switch {
+		case jsonOut || runner.Front() == frontJSON.String():
+			return frontJSON
+		case runner.Front() == frontPlain.String():
+			return frontPlain
+		}
 		return frontTUI
 	}
 	return chooseFrontEnd(a.interactive(), os.Getenv("TERM"), jsonOut)
+}
+
+// String is the front end's name in a runner's environment
+// (runner.FrontEnv): "tui", "plain" or "json".
+func (f frontEnd) String() string {
+	switch f {
+	case frontPlain:
+		return "plain"
+	case frontJSON:
+		return "json"
+	}
+	return "tui"
 }
 
 // runUnattended runs the session with no screen to ask on: plain lines or

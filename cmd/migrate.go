@@ -70,8 +70,8 @@ func (a *app) migrate(m migration) error {
 	}
 	sess.Engine.OnAnswers = func(map[string]string) { save() }
 	defer save()
-	if runner.IsChild() && !m.headless {
-		return a.serveRunner(ctx, sess, m)
+	if runner.IsChild() {
+		return a.serveRunner(ctx, sess, m, a.frontEnd(m.headless))
 	}
 	if f := a.frontEnd(m.headless); f != frontTUI {
 		return a.runUnattended(ctx, sess, m, f)

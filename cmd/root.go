@@ -39,6 +39,9 @@ type app struct {
 	// startOver is --start-over (run, demo): begin a new migration even
 	// where the state directory shows an earlier one.
 	startOver bool
+	// args is the command line execute was given (without the program's
+	// name): a runner is started with the same one.
+	args []string
 }
 
 func newApp(info BuildInfo) *app {
@@ -62,6 +65,7 @@ func Main(info BuildInfo) int {
 // returns the exit code.
 func (a *app) execute(args []string) int {
 	root := a.root()
+	a.args = args
 	root.SetArgs(args)
 	return a.finish(root.ExecuteC())
 }

@@ -119,6 +119,11 @@ func (a *app) runRun(o runOptions) error {
 		if set, err = wizard.ReadAnswerSet(o.answers); err != nil {
 			return usage(err)
 		}
+		// Checked here too, before a runner (and its log) goes into the
+		// state directory.
+		if err := set.Validate(rb); err != nil {
+			return usage(err)
+		}
 	}
 	if o.headless && set == nil {
 		set = &wizard.AnswerSet{}
@@ -162,11 +167,12 @@ func (a *app) runRun(o runOptions) error {
 		m.oldName = addr.host
 	}
 	m.exec = x
-	if a.frontEnd(o.headless) == frontTUI && !runner.IsChild() {
-		// On a terminal the engine runs in a runner detached from it, so
-		// that a dropped SSH session stops nothing; this process becomes
-		// its screen. What was checked above is checked again there.
-		return a.detached(o.stateDir)
+	if !runner.IsChild() {
+		// The engine runs in a runner detached from the terminal, so that
+		// a dropped SSH session stops nothing; this process becomes its
+		// screen, or prints its events (plain, JSON) and exits with its
+		// exit code. What was checked above is checked again there.
+		return a.viaRunner(o.stateDir, a.frontEnd(o.headless), "")
 	}
 	return a.migrate(m)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ferry-migrate/ferry/wizard"
@@ -95,4 +96,22 @@ func (c *Client) Stream(fn func(Message)) (*End, error) {
 		return nil, fmt.Errorf("%w: %v", ErrLost, err)
 	}
 	return nil, ErrLost
+}
+
+// WaitExit waits until process pid (a runner that sent its end) is gone,
+// at most timeout, and reports whether it is. A runner still writes its
+// journal's last lines, the saved answers and releases the lock after its
+// end: a client that returns only then lets the next ferry command (or a
+// script removing the state directory) find the migration at rest.
+func WaitExit(pid int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -78,6 +78,10 @@ type Welcome struct {
 	OldName string `json:"old_name,omitempty"`
 	NewName string `json:"new_name,omitempty"`
 	Note    string `json:"note,omitempty"`
+	// Unattended is true for a runner that answers from an answers file
+	// (started by a run with plain or JSON output): it takes no decisions
+	// from any client, only a controlling client's interrupt.
+	Unattended bool `json:"unattended,omitempty"`
 }
 
 // End is the runner's last line: how the run ended.
@@ -86,6 +90,9 @@ type End struct {
 	Code int `json:"code"`
 	// Error is the error's sentence, "" when the run ended well.
 	Error string `json:"error,omitempty"`
+	// Step is the step an unattended run stopped at because it needs a
+	// person (Code 3), "" otherwise.
+	Step string `json:"step,omitempty"`
 }
 
 func encode(m Message) ([]byte, error) {

@@ -35,7 +35,8 @@ type ServerOptions struct {
 	// client).
 	Welcome Welcome
 	// Decide passes a controlling client's decision to the engine; it must
-	// not block (wizard.Engine.Decide does not).
+	// not block (wizard.Engine.Decide does not). Nil for an unattended
+	// runner: every decision is refused (and told to Refused).
 	Decide func(wizard.Decision)
 	// Interrupt stops the running step at a controlling client's request
 	// (the engine's context is cancelled).
@@ -67,6 +68,10 @@ type client struct {
 	out  chan []byte
 	gone chan struct{}
 	once sync.Once
+	// fin asks the writer to send what is queued and stop; done closes
+	// when the writer has stopped.
+	fin  chan struct{}
+	done chan struct{}
 }
 
 func (c *client) close() {
@@ -129,7 +134,8 @@ func (s *Server) serve(conn net.Conn) {
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	c := &client{conn: conn, role: first.Hello.Role, who: first.Hello.Who, out: make(chan []byte, clientQueue), gone: make(chan struct{})}
+	c := &client{conn: conn, role: first.Hello.Role, who: first.Hello.Who, out: make(chan []byte, clientQueue), gone: make(chan struct{}),
+		fin: make(chan struct{}), done: make(chan struct{})}
 	if c.role != RoleControl {
 		c.role = RoleObserve
 	}
@@ -144,7 +150,7 @@ func (s *Server) serve(conn net.Conn) {
 		isControl := s.control == c
 		s.mu.Unlock()
 		switch {
-		case m.Decide != nil && isControl:
+		case m.Decide != nil && isControl && s.o.Decide != nil:
 			d := *m.Decide
 			if d.Actor == "" {
 				d.Actor = c.who
@@ -154,7 +160,11 @@ func (s *Server) serve(conn net.Conn) {
 			if s.o.Refused != nil {
 				s.o.Refused(c.who, *m.Decide)
 			}
-			s.send(c, Message{Notice: "read-only: the runner refused your " + string(m.Decide.Action) + "; attach without --read-only to decide"}, true)
+			notice := "read-only: the runner refused your " + string(m.Decide.Action) + "; attach without --read-only to decide"
+			if s.o.Decide == nil {
+				notice = "read-only: this run answers from its answers file; the runner refused your " + string(m.Decide.Action)
+			}
+			s.send(c, Message{Notice: notice}, true)
 		case m.Interrupt && isControl:
 			if s.o.Interrupt != nil {
 				s.o.Interrupt()
@@ -209,15 +219,34 @@ func (s *Server) unregister(c *client) {
 	c.close()
 }
 
-// write sends c its queued lines until it goes away.
+// write sends c its queued lines until it goes away, or, once asked to
+// finish (c.fin), until its queue is empty.
 func (s *Server) write(c *client) {
+	defer close(c.done)
+	put := func(b []byte) bool {
+		_ = c.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.conn.Write(b); err != nil {
+			c.close()
+			return false
+		}
+		return true
+	}
 	for {
 		select {
 		case b := <-c.out:
-			_ = c.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			if _, err := c.conn.Write(b); err != nil {
-				c.close()
+			if !put(b) {
 				return
+			}
+		case <-c.fin:
+			for {
+				select {
+				case b := <-c.out:
+					if !put(b) {
+						return
+					}
+				default:
+					return
+				}
 			}
 		case <-c.gone:
 			return
@@ -274,6 +303,23 @@ func (s *Server) Publish(ev wizard.Event) {
 	}
 }
 
+// WaitClient waits until a client is attached, at most timeout, and
+// reports whether one is: a runner waits so for the client that started
+// it, so that this client sees every event in order, none only as part of
+// a snapshot.
+func (s *Server) WaitClient(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if n, _ := s.Clients(); n > 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Clients returns how many clients are attached, and whether one has
 // control.
 func (s *Server) Clients() (n int, control bool) {
@@ -295,10 +341,14 @@ func (s *Server) Finish(end End, grace time.Duration) {
 		clients = append(clients, c)
 	}
 	s.mu.Unlock()
-	deadline := time.Now().Add(grace)
+	timeout := time.After(grace)
 	for _, c := range clients {
-		for len(c.out) > 0 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
+		close(c.fin)
+	}
+	for _, c := range clients {
+		select {
+		case <-c.done:
+		case <-timeout:
 		}
 	}
 	_ = s.ln.Close()
