@@ -30,6 +30,7 @@ const noMergeDelay = "SIM_MERGE_DELAY=0"
 // events read as they come.
 type demoRun struct {
 	t      *testing.T
+	dir    string
 	cmd    *exec.Cmd
 	events *bufio.Scanner
 	stderr *bytes.Buffer
@@ -55,7 +56,7 @@ func startDemo(t *testing.T, dir string, env ...string) *demoRun {
 	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	r := &demoRun{t: t, cmd: cmd, events: sc, stderr: &errb}
+	r := &demoRun{t: t, dir: dir, cmd: cmd, events: sc, stderr: &errb}
 	t.Cleanup(func() {
 		if r.cmd.ProcessState == nil {
 			_ = r.cmd.Process.Kill()
@@ -93,12 +94,15 @@ func (r *demoRun) tail(n int) string {
 	return b.String()
 }
 
-// kill sends SIGKILL and waits for the process to be gone.
+// kill sends SIGKILL to ferry, the client and its runner (a crash), and
+// waits for both to be gone.
 func (r *demoRun) kill() {
 	r.t.Helper()
+	pid := runnerPID(r.t, filepath.Join(r.dir, "state"))
 	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		r.t.Fatal(err)
 	}
+	killRunner(r.t, pid)
 	err := r.cmd.Wait()
 	if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		r.t.Fatalf("the demo was not killed by SIGKILL: %v (it ended by itself first)\nstderr:\n%s", err, r.stderr)
@@ -329,43 +333,39 @@ func TestDemoKilledInEachLongStepFinishes(t *testing.T) {
 	}
 }
 
-// TestSecondDemoIsRefusedAndChangesNothing starts a second `ferry demo` on
-// the directory of a running one: it must exit 4 naming the first one's
-// pid, leave every file of the simulator as it was, and the first run must
-// go on to its end.
-func TestSecondDemoIsRefusedAndChangesNothing(t *testing.T) {
+// TestSecondDemoFollowsTheRunner starts a second headless `ferry demo` on
+// the directory of a running one: it starts no second migration but
+// follows the runner of the first (which holds the lock), printing the
+// same events from the start of the run, and both exit 0 when the run
+// ends, the migration done once.
+func TestSecondDemoFollowsTheRunner(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	first := startDemo(t, dir, "SIM_MERGE_DELAY=0.01")
-	// The merge is the long step; what follows it reaches the old server
-	// over SSH again, with the known_hosts of the simulator.
 	first.until("the queue merge's progress", func(ev wizard.Event) bool {
 		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress
 	})
-	before := snapshotFiles(t, dir)
-	_, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", dir)
-	if code != 4 {
-		t.Errorf("the second demo exited %d, want 4\nstderr:\n%s", code, errb)
+	state := filepath.Join(dir, "state")
+	pid := runnerPID(t, state)
+	if pid == first.cmd.Process.Pid {
+		t.Fatalf("the first demo (pid %d) holds the lock itself: no runner", pid)
 	}
-	if want := fmt.Sprintf("pid %d", first.cmd.Process.Pid); !strings.Contains(string(errb), want) {
-		t.Errorf("the refusal does not name the holder (%s):\n%s", want, errb)
+	out, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", dir)
+	if code != 0 {
+		t.Errorf("the second demo exited %d, want 0\nstderr:\n%s", code, errb)
 	}
-	after := snapshotFiles(t, dir)
-	for p, b := range before {
-		if a, ok := after[p]; !ok {
-			t.Errorf("the refused demo removed %s", p)
-		} else if a != b {
-			t.Errorf("the refused demo changed %s", p)
+	if want := fmt.Sprintf("a runner (pid %d) already runs this migration", pid); !strings.Contains(string(errb), want) {
+		t.Errorf("the second demo does not say it follows the runner (%s):\n%s", want, errb)
+	}
+	second := events(t, out)
+	started := 0
+	for _, ev := range second {
+		if ev.Type == wizard.EvRunStarted || ev.Type == wizard.EvRunResumed {
+			started++
 		}
 	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("the refused demo created %s", p)
-		}
+	if started != 1 || len(second) == 0 || second[len(second)-1].Type != wizard.EvRunFinished || second[len(second)-1].Status != wizard.StatusOK {
+		t.Errorf("the second demo printed %d run starts and ends with %+v; want the run from its one start to run_finished ok", started, second[len(second)-1:])
 	}
-	if pid := wizard.LockHolder(filepath.Join(dir, "state")); pid != first.cmd.Process.Pid {
-		t.Errorf("the lock file names pid %d, want the first demo's %d", pid, first.cmd.Process.Pid)
-	}
-	// The run that holds the lock finishes.
 	first.until("the end of the first run", func(ev wizard.Event) bool { return ev.Type == wizard.EvRunFinished })
 	if err := first.cmd.Wait(); err != nil {
 		t.Fatalf("the first demo: %v\nlast events:\n%s\nstderr:\n%s", err, first.tail(8), first.stderr)

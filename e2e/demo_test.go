@@ -127,6 +127,45 @@ func TestDemoSurvivesKill9DuringTheQueueMerge(t *testing.T) {
 	checkMigrated(t, dir)
 }
 
+// demoStateDir is the state directory of the demo command line args
+// (its --dir's state).
+func demoStateDir(t *testing.T, args []string) string {
+	t.Helper()
+	for i, a := range args {
+		if a == "--dir" && i+1 < len(args) {
+			return filepath.Join(args[i+1], "state")
+		}
+	}
+	t.Fatalf("no --dir in %v", args)
+	return ""
+}
+
+// runnerPID is the pid of the runner that holds the migration in stateDir
+// (the lock's holder); none fails the test.
+func runnerPID(t *testing.T, stateDir string) int {
+	t.Helper()
+	pid, held := wizard.LockHeld(stateDir)
+	if !held || pid <= 0 {
+		t.Fatalf("no runner holds the migration in %s", stateDir)
+	}
+	return pid
+}
+
+// killRunner sends SIGKILL to the runner pid and waits until it is gone
+// (reaped by its parent, or by init once the killed client is gone).
+func killRunner(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing the runner (pid %d): %v", pid, err)
+	}
+	for i := 0; syscall.Kill(pid, 0) == nil; i++ {
+		if i == 600 {
+			t.Fatalf("the runner (pid %d) is still there 30s after SIGKILL", pid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // killDemoAt starts cmd, a headless demo, reads its JSON event lines from
 // stdout, and sends it SIGKILL at the first line for which at returns true;
 // it then waits for the process to end. It returns whether the kill was
@@ -147,7 +186,11 @@ func killDemoAt(t *testing.T, cmd *exec.Cmd, at func(line string) bool) bool {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		if at(sc.Text()) {
+			// A crash of ferry: the client, and the runner that runs the
+			// migration (killing the client alone stops nothing).
+			pid := runnerPID(t, demoStateDir(t, cmd.Args))
 			_ = cmd.Process.Signal(syscall.SIGKILL)
+			killRunner(t, pid)
 			killed = true
 			break
 		}

@@ -65,10 +65,13 @@ func TestDemoMergeCrashMidMessage(t *testing.T) {
 			if _, err := fmt.Sscan(string(paused), &pid, &oldID, &newID, &at); err != nil || at != point {
 				t.Fatalf("pause file %q: %v", paused, err)
 			}
-			// The power cut: ferry, then the merge program.
+			// The power cut: ferry (its client and its runner), then the
+			// merge program.
+			runnerPid := runnerPID(t, filepath.Join(dir, "state"))
 			if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
+			killRunner(t, runnerPid)
 			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 				t.Fatalf("killing the merge program (pid %d): %v", pid, err)
 			}
