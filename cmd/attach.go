@@ -19,6 +19,7 @@ func (a *app) newAttachCmd() *cobra.Command {
 	var (
 		stateDir string
 		readOnly bool
+		jsonOut  bool
 	)
 	c := &cobra.Command{
 		Use:   "attach",
@@ -32,20 +33,28 @@ terminal, so a dropped SSH session stops nothing; attach comes back to it.
 Without --read-only this screen takes control (one at a time: the screen
 that had it is told and watches on). With --read-only it only watches: the
 runner refuses its decisions, and logs them in runner.log in the state
-directory. Several observers may watch at once.`),
+directory. Several observers may watch at once.
+
+Off a terminal (output piped, cron) or with TERM=dumb, attach prints the run
+as plain lines instead (with --json, one JSON event per line), from the
+start of the runner's run, and always as an observer, whatever
+--read-only says: with no screen it cannot ask the admin anything, and a
+migration that answers from an answers file takes no answers from a
+client anyway. A question the runner waits on is printed and attach goes
+on following: someone on a terminal may answer it. It exits with the
+runner's exit code when the run ends; ctrl+c leaves, the run goes on.`),
 		Example: `  ferry attach --state-dir /var/lib/ferry
-  ferry attach --read-only --state-dir /var/lib/ferry`,
+  ferry attach --read-only --state-dir /var/lib/ferry
+  ferry attach --state-dir /var/lib/ferry | tee -a follow.log    # plain lines`,
 		Args: cobra.NoArgs,
 		RunE: a.action(func(*cobra.Command, []string) error {
 			abs, err := filepath.Abs(stateDir)
 			if err != nil {
 				return err
 			}
-			if !a.interactive() {
-				return usage(errors.New("attach shows the run screen: it needs a terminal (ferry status --state-dir DIR says where a migration stands)"))
-			}
+			f := a.frontEnd(jsonOut)
 			role := runner.RoleControl
-			if readOnly {
+			if readOnly || f != frontTUI {
 				role = runner.RoleObserve
 			}
 			cl, err := runner.Dial(filepath.Join(abs, runner.SocketFile), runner.Hello{Role: role, Who: wizard.Who(os.Getenv)})
@@ -58,10 +67,14 @@ directory. Several observers may watch at once.`),
 			if err != nil {
 				return err
 			}
+			if f != frontTUI {
+				return a.mirror(cl, f, abs, "")
+			}
 			return a.attachScreen(cl, abs)
 		}),
 	}
 	stateDirFlag(c, &stateDir)
 	c.Flags().BoolVar(&readOnly, "read-only", false, "watch only: the runner refuses every decision from this screen")
+	c.Flags().BoolVar(&jsonOut, "json", false, "follow the run as one JSON event per line (always read-only)")
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
@@ -78,7 +79,16 @@ func (a *app) runChecklist(o checklistOptions) error {
 	if format == checklist.FormatTUI && !a.interactive() {
 		return usage(errors.New("--format tui needs a terminal on stdin and stdout; use --format markdown or json"))
 	}
-	doc, err := a.loadChecklist(o)
+	// A runner up for the state directory: the live state, followed as a
+	// read-only observer; else the journal.
+	var live *liveView
+	if o.stateDir != "" {
+		if l, err := dialLive(o.stateDir, wizard.Who(os.Getenv)+" (ferry checklist)"); err == nil {
+			live = l
+			defer live.Close()
+		}
+	}
+	doc, err := a.loadChecklist(o, live)
 	if err != nil {
 		return err
 	}
@@ -88,13 +98,38 @@ func (a *app) runChecklist(o checklistOptions) error {
 	case checklist.FormatMarkdown:
 		return checklist.Markdown(a.stdout, doc)
 	}
-	_, err = tea.NewProgram(tui.NewChecklist(doc), tea.WithInput(a.stdin), tea.WithOutput(a.stdout)).Run()
+	p := tea.NewProgram(tui.NewChecklist(doc), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
+	if live != nil {
+		// The view follows the runner: rebuilt every second.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			t := time.NewTicker(checklistRefresh)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					if d, err := a.loadChecklist(o, live); err == nil {
+						p.Send(tui.ChecklistDocMsg{Doc: d})
+					}
+				}
+			}
+		}()
+	}
+	_, err = p.Run()
 	return err
 }
 
-// loadChecklist reads the runbook and, when there is one, the journal, and
-// builds the checklist. It only reads.
-func (a *app) loadChecklist(o checklistOptions) (*checklist.Doc, error) {
+// checklistRefresh is how often the checklist's view is rebuilt while a
+// runner runs the migration.
+const checklistRefresh = time.Second
+
+// loadChecklist reads the runbook and, when there is one, the journal (or,
+// with live not nil, the state the runner serves now, with a note on what
+// it does), and builds the checklist. It only reads.
+func (a *app) loadChecklist(o checklistOptions, live *liveView) (*checklist.Doc, error) {
 	if !checklist.ValidFamily(o.family) {
 		return nil, usage(fmt.Errorf("unknown --family %q (want %s)", o.family, strings.Join(checklist.Families, " or ")))
 	}
@@ -102,7 +137,10 @@ func (a *app) loadChecklist(o checklistOptions) (*checklist.Doc, error) {
 		state *wizard.State
 		notes []string
 	)
-	if o.stateDir != "" {
+	if live != nil {
+		state = live.State()
+		notes = append(append(notes, live.Note()), state.Warnings...)
+	} else if o.stateDir != "" {
 		st, err := wizard.LoadState(o.stateDir)
 		switch {
 		case errors.Is(err, wizard.ErrNoJournal):

@@ -248,7 +248,7 @@ func TestChecklistIsReadOnly(t *testing.T) {
 	}
 	// And the view at a real size, through teatest.
 	a := newApp(BuildInfo{})
-	doc, err := a.loadChecklist(checklistOptions{runbook: "greenarrow", stateDir: dir})
+	doc, err := a.loadChecklist(checklistOptions{runbook: "greenarrow", stateDir: dir}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

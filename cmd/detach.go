@@ -121,10 +121,11 @@ func (a *app) spawnRunner(abs string, f frontEnd, h runner.Hello) (*runner.Clien
 // serves for stateDir runs, from the start of its run, until its end, and
 // returns that end as a *RunnerExit (nil for a run that ended well, after
 // printing done on stderr). A plain run stopped because a step needs a
-// person says so in its last line, as an in-process run did. Signals: an
-// interrupt or TERM asks the runner to stop the running step (as ctrl+c
-// did in process; the end follows, exit 130); a hangup (the terminal or
-// SSH session gone) leaves the runner going and ends this client alone.
+// person says so in its last line, as an in-process run did. Signals: with
+// control, an interrupt or TERM asks the runner to stop the running step
+// (as ctrl+c did in process; the end follows, exit 130); a hangup (the
+// terminal or SSH session gone), or any of them for an observer, leaves
+// the runner going and ends this client alone (exit 130).
 // Notices from the runner go to stderr.
 func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string) error {
 	defer c.Close()
@@ -147,7 +148,8 @@ func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string) error 
 		for {
 			select {
 			case sig := <-sigs:
-				if sig == syscall.SIGHUP {
+				if sig == syscall.SIGHUP || w.Role != runner.RoleControl {
+					// An observer only leaves.
 					hangup.Store(true)
 					_ = c.Close()
 					return
@@ -170,7 +172,7 @@ func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string) error 
 	})
 	switch {
 	case hangup.Load():
-		return &RunnerExit{Code: ExitInterrupted, Msg: fmt.Sprintf("hung up: the migration goes on in the runner (pid %d); follow it with ferry attach --state-dir %s", w.PID, stateDir)}
+		return &RunnerExit{Code: ExitInterrupted, Msg: fmt.Sprintf("left: the migration goes on in the runner (pid %d); follow it with ferry attach --state-dir %s", w.PID, stateDir)}
 	case err != nil || end == nil:
 		return &RunnerExit{Code: ExitFailed, Msg: "the connection to the runner was lost; ferry status --state-dir " + stateDir + " says where the migration stands"}
 	}

@@ -121,10 +121,10 @@ func TestHelpListsOnlyWhatIsBuilt(t *testing.T) {
 	if strings.Contains(out, "not built") {
 		t.Errorf("--help lists something not built:\n%s", out)
 	}
-	// Off a terminal, attach says what it needs; with no runner, that
-	// none runs.
+	// Off a terminal too (it follows in plain lines), with no runner it
+	// says that none runs.
 	code, out, errs := run(t, "", false, "attach", "--state-dir", t.TempDir())
-	if code != ExitUsage || out != "" || !strings.Contains(errs, "needs a terminal") {
+	if code != ExitFailed || out != "" || !strings.Contains(errs, "no migration is running") {
 		t.Errorf("attach off a terminal: code %d, stdout %q, stderr %q", code, out, errs)
 	}
 	code, _, errs = run(t, "", true, "attach", "--state-dir", t.TempDir())

@@ -52,7 +52,10 @@ type Message struct {
 	// Notice is a sentence for the client's person ("control was taken by
 	// root from 198.51.100.7: you watch now").
 	Notice string `json:"notice,omitempty"`
-	End    *End   `json:"end,omitempty"`
+	// Synced follows what happened so far (sent on attaching): what comes
+	// after it is live.
+	Synced bool `json:"synced,omitempty"`
+	End    *End `json:"end,omitempty"`
 }
 
 // Hello is the first line a client sends.

@@ -203,6 +203,7 @@ func (s *Server) register(c *client) {
 	for _, ev := range s.progress {
 		s.sendLocked(c, Message{Event: &ev}, true)
 	}
+	s.sendLocked(c, Message{Synced: true}, true)
 	if s.end != nil {
 		s.sendLocked(c, Message{End: s.end}, true)
 	}

@@ -39,6 +39,11 @@ type checklistRow struct {
 
 var _ tea.Model = Checklist{}
 
+// ChecklistDocMsg gives the checklist view a newer build of its document
+// (statuses of a migration that a runner runs now, ferry checklist); a
+// document with another number of steps is ignored.
+type ChecklistDocMsg struct{ Doc *checklist.Doc }
+
 // NewChecklist returns the view of d, with the first step selected.
 func NewChecklist(d *checklist.Doc) Checklist {
 	m := Checklist{doc: d, keys: DefaultChecklistKeys(), styles: NewStyles(true)}
@@ -66,6 +71,12 @@ func (m Checklist) Init() tea.Cmd { return tea.RequestBackgroundColor }
 // Update handles keys, the window size and the background colour.
 func (m Checklist) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case ChecklistDocMsg:
+		// The same runbook's checklist, with newer statuses: the rows
+		// and the cursor stay.
+		if msg.Doc != nil && len(msg.Doc.Steps) == len(m.doc.Steps) {
+			m.doc = msg.Doc
+		}
 	case tea.WindowSizeMsg:
 		m.width, m.height = max(0, msg.Width), max(0, msg.Height)
 		m.scrollList()

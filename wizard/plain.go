@@ -32,6 +32,15 @@ const (
 	PlainOutputTail = 10
 )
 
+// CounterWords says counters p in words, as the plain lines do ("1,234 of
+// 20,000 messages, 12/s"); "" for nil.
+func CounterWords(p *tasks.Progress) string {
+	if p == nil {
+		return ""
+	}
+	return counterWords(p)
+}
+
 // PlainPrinter returns a sink that writes the events of a run of rb to w
 // as plain lines for a person reading a log (`ferry run ... | tee log`):
 // no escape sequence or other control character ever (text that came from

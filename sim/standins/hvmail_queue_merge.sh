@@ -52,15 +52,16 @@ esac
 #   body  its body under mess, its envelope files not yet written;
 #   done  "done" logged, the old files not yet removed;
 # writes "PID OLDID NEWID POINT" to the file SIM_MERGE_PAUSE_FILE and waits
-# there to be killed.
+# there to be killed, or for that file to be removed (it then goes on: a
+# merge held still while a test does something else).
 pause_at=${SIM_MERGE_PAUSE:-}
 pause_file=${SIM_MERGE_PAUSE_FILE:-}
 count=0
 pause() {
 	[ -n "$pause_at" ] && [ -n "$pause_file" ] && [ "$pause_at" = "$count:$1" ] || return 0
 	echo "$$ $o $n $1" >"$pause_file.tmp" && mv -f "$pause_file.tmp" "$pause_file"
-	while :; do
-		sleep 1
+	while [ -e "$pause_file" ]; do
+		sleep 0.2
 	done
 }
 log=$old/merge.log
