@@ -40,7 +40,10 @@ the commands it would run, what it checks and asks. When the state directory
 holds the journal of a migration, each step also shows its status.
 
 The checklist only reads the runbook and the journal: it connects to no
-server, runs nothing and writes nothing.
+server, runs nothing and writes nothing. While a runner runs the migration
+(ferry run, ferry demo), it shows the state that runner serves now instead,
+with a note on the running step's counters or the question it waits on,
+attached as a read-only observer; the browsable view follows it live.
 
 Formats: tui (a browsable view; the default on a terminal), markdown (a
 checklist for a change ticket; the default otherwise) and json.`),
