@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,4 +158,53 @@ func TestRunnerOutlivesTheTerminal(t *testing.T) {
 		}
 	}
 	t.Fatalf("the attached run did not finish; last screen:\n%s", scr)
+}
+
+// TestHeadlessClientKilledTheRunGoesOn kills (SIGKILL) the headless
+// demo's own process while the queue merge runs: only the client goes;
+// the runner it started holds the migration still and finishes the merge
+// and the run without a resume. The same command run again follows that
+// runner (or finds the run done) and exits 0; the journal holds one run,
+// the merge started once and finished ok, every message merged once.
+func TestHeadlessClientKilledTheRunGoesOn(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	state := filepath.Join(dir, "state")
+	r := startDemo(t, dir, "SIM_MERGE_DELAY=0.05")
+	killRunnerAtEnd(t, state)
+	r.until("the queue merge's progress", func(ev wizard.Event) bool {
+		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress && ev.Progress != nil && ev.Progress.Done > 0
+	})
+	pid := runnerPID(t, state)
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.cmd.Wait()
+	if p, held := wizard.LockHeld(state); !held || p != pid {
+		t.Fatalf("after the client's kill the lock is held %v by pid %d, want the runner %d", held, p, pid)
+	}
+	out, errb, code := ferry(t, "demo", "greenarrow", "--headless", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("the same command again: exit %d\n%s", code, errb)
+	}
+	evs := events(t, out)
+	if last := evs[len(evs)-1]; last.Type != wizard.EvRunFinished || last.Status != wizard.StatusOK {
+		t.Errorf("its last event is %s %s, want run_finished ok", last.Type, last.Status)
+	}
+	st, err := wizard.LoadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, merges := 0, 0
+	for _, ev := range st.Events {
+		switch {
+		case ev.Type == wizard.EvRunStarted || ev.Type == wizard.EvRunResumed:
+			runs++
+		case ev.Type == wizard.EvStepStarted && ev.Step == "merge-queue":
+			merges++
+		}
+	}
+	if runs != 1 || merges != 1 || st.Status("merge-queue") != wizard.StatusOK {
+		t.Errorf("journal: %d runs, merge-queue started %d times and %s; want one run, one merge, ok", runs, merges, st.Status("merge-queue"))
+	}
+	checkMigrated(t, dir)
 }
