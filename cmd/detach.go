@@ -224,7 +224,8 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 		endc <- end
 		close(events)
 	}()
-	readOnly := w.Role != runner.RoleControl
+	// A runner that answers from its answers file takes no decisions.
+	readOnly := w.Role != runner.RoleControl || w.Unattended
 	model := tui.NewRun(tui.RunOptions{
 		Runbook: rb, State: wizard.Replay(w.Before), Events: events,
 		Decide:    func(d wizard.Decision) { _ = c.Decide(d) },
