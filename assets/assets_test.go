@@ -154,8 +154,12 @@ func TestStepRules(t *testing.T) {
 							continue
 						}
 						line := actionLine(a)
+						// A rehearsal's drop of its own scratch databases
+						// (named with the runbook's rehearsal_prefix) deletes
+						// nothing of the admin's.
+						scratch := strings.Contains(line, " dropdb ") && strings.HasSuffix(line, " "+rehearsalDB(rb, line))
 						if (strings.Contains(line, "rm -") || strings.Contains(line, " stop") ||
-							strings.Contains(line, " -delete") || strings.Contains(line, " dropdb ")) && !s.Destructive {
+							strings.Contains(line, " -delete") || (strings.Contains(line, " dropdb ") && !scratch)) && !s.Destructive {
 							t.Errorf("step %s runs %q but is not destructive", s.ID, line)
 						}
 					}
@@ -566,9 +570,21 @@ func TestGreenArrowAcceptance(t *testing.T) {
 	})
 }
 
+// rehearsalDB returns the last word of a command line when it names a
+// scratch database of rb's rehearsal (rehearsal_prefix), else "\x00".
+func rehearsalDB(rb *wizard.Runbook, line string) string {
+	prefix, _ := rb.Params["rehearsal_prefix"].(string)
+	f := strings.Fields(line)
+	if prefix == "" || len(f) == 0 || !strings.HasPrefix(f[len(f)-1], prefix) {
+		return "\x00"
+	}
+	return f[len(f)-1]
+}
+
 var bluemindOrder = []string{
 	"ssh-old", "rsync-old", "rsync-new", "same-version", "same-plugins", "same-external-url", "setup-wizard", "disk-space",
 	"stop-services-new", "plan-precopy", "sync-spools-hot", "precopy-cyrus", "check-db-login",
+	"start-postgres-new-hot", "rehearse-dump", "rehearse-restore",
 	"stop-services-new-cold", "stop-services-old", "sync-spools-cold", "start-postgres-old", "dump-databases",
 	"copy-config", "check-postfix-maps", "start-postgres-new", "restore-databases", "verify-databases",
 	"stop-old-server", "move-ip", "restart-new",
@@ -597,6 +613,9 @@ func TestBlueMindSteps(t *testing.T) {
 		{id: "sync-spools-hot", phase: "hot-sync", host: "new", level: "auto", kind: "rsync", repeatable: true},
 		{id: "precopy-cyrus", phase: "hot-sync", host: "new", level: "auto", kind: "rsync", repeatable: true, when: true},
 		{id: "check-db-login", phase: "hot-sync", host: "old", level: "check", kind: "pg-login"},
+		{id: "start-postgres-new-hot", phase: "hot-sync", host: "new", level: "auto", kind: "command"},
+		{id: "rehearse-dump", phase: "hot-sync", host: "old", level: "auto", kind: "pg-dump"},
+		{id: "rehearse-restore", phase: "hot-sync", host: "new", level: "auto", kind: "pg-restore"},
 		{id: "stop-services-old", phase: "cold-sync", host: "old", level: "auto", kind: "command", destructive: true, downtime: "start", precondKind: "ssh-connect"},
 		{id: "sync-spools-cold", phase: "cold-sync", host: "new", level: "auto", kind: "rsync"},
 		{id: "start-postgres-old", phase: "cold-sync", host: "old", level: "auto", kind: "command"},

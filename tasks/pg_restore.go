@@ -377,7 +377,7 @@ type RestoreCheck struct {
 // as it should appear (the executor passes Host.Path of the runbook path,
 // a display the runbook path). The password, if any, is never in them.
 func RestoreCommands(s PGServer, db, owner, encoding string, jobs int, file string) [][]string {
-	drop := s.Argv("dropdb", "--if-exists", "--maintenance-db=postgres", db)
+	drop := DropCommand(s, db)
 	create := []string{"--maintenance-db=postgres", "--template=template0"}
 	if owner != "" {
 		create = append(create, "--owner="+owner)
@@ -388,6 +388,25 @@ func RestoreCommands(s PGServer, db, owner, encoding string, jobs int, file stri
 	create = append(create, db)
 	restore := s.Argv("pg_restore", "--verbose", "--exit-on-error", "--dbname="+db, "--jobs="+strconv.Itoa(max(jobs, 1)), file)
 	return [][]string{drop, s.Argv("createdb", create...), restore}
+}
+
+// DropCommand returns the command that drops database db on s if it
+// exists (the first of RestoreCommands). The password, if any, is never in
+// it.
+func DropCommand(s PGServer, db string) []string {
+	return s.Argv("dropdb", "--if-exists", "--maintenance-db=postgres", db)
+}
+
+// DropDatabase runs DropCommand on h: database db is gone from s when it
+// returns nil. Its error names the program and its last lines of output.
+func DropDatabase(ctx context.Context, h remote.Host, s PGServer, db string, rep Reporter) error {
+	if rep == nil {
+		rep = Discard
+	}
+	if err := CheckDBName(db); err != nil {
+		return err
+	}
+	return runPG(ctx, h, s, DropCommand(s, db), rep)
 }
 
 // ArchiveAccessCommands returns the commands that let osUser (the OS user

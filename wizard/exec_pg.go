@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferry-migrate/ferry/tasks"
 )
@@ -20,6 +23,12 @@ func dumpFile(dir, db string) string { return path.Join(dir, "dump-"+db+".sql") 
 // to prove the archive is still the whole file the dump wrote.
 func factDumpSHA256(db string) string { return "dump_sha256_" + db }
 func factDumpBytes(db string) string  { return "dump_bytes_" + db }
+
+// The same facts of a rehearsal's archives (pg-dump with record: false),
+// read by the rehearsal's restore (pg-restore with scratch_prefix) and
+// never by the real one.
+func factRehearsalSHA256(db string) string { return "rehearsal_sha256_" + db }
+func factRehearsalBytes(db string) string  { return "rehearsal_bytes_" + db }
 
 func password(p params, env *StepEnv) string {
 	return secretOf(p, env, "password_answer")
@@ -74,10 +83,20 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 		opts = append(opts, tasks.DumpOptions{Source: old, Server: srv, Database: db, Target: x.newHost(env.Data), File: dumpFile(p.str("dir"), db)})
 	}
 	o := Outcome{Facts: map[string]string{}}
+	_, set := p["record"]
+	keep := !set || p.bool("record")
 	record := func(r tasks.DumpResult) {
-		if r.SHA256 != "" {
+		// A rehearsal's dump (record: false) leaves the facts of the
+		// archives the real restore will check alone.
+		if r.SHA256 == "" {
+			return
+		}
+		if keep {
 			o.Facts[factDumpSHA256(r.Database)] = r.SHA256
 			o.Facts[factDumpBytes(r.Database)] = strconv.FormatInt(r.Bytes, 10)
+		} else {
+			o.Facts[factRehearsalSHA256(r.Database)] = r.SHA256
+			o.Facts[factRehearsalBytes(r.Database)] = strconv.FormatInt(r.Bytes, 10)
 		}
 	}
 	if p.int("parallel", 2) < 2 {
@@ -133,6 +152,10 @@ type pgRestorePlan struct {
 	Server tasks.PGServer
 	Opts   []tasks.RestoreOptions
 	Access [][]string // runbook paths
+	// Scratch is the scratch_prefix of a rehearsal: each archive goes into
+	// the database named Scratch+its name, dropped again afterwards with
+	// the archive file; "" for the real restore.
+	Scratch string
 }
 
 func planPGRestore(x *TaskExecutor, p params, env *StepEnv) pgRestorePlan {
@@ -141,15 +164,24 @@ func planPGRestore(x *TaskExecutor, p params, env *StepEnv) pgRestorePlan {
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	pl := pgRestorePlan{Server: srv}
+	pl := pgRestorePlan{Server: srv, Scratch: p.str("scratch_prefix")}
 	var files []string
 	for _, db := range p.list("databases") {
 		file := dumpFile(p.str("dir"), db)
 		files = append(files, file)
-		size, _ := strconv.ParseInt(env.Data.Facts[factDumpBytes(db)], 10, 64)
-		pl.Opts = append(pl.Opts, tasks.RestoreOptions{Target: x.newHost(env.Data), Server: srv, File: file, Database: db,
-			Owner: p.str("owner"), Encoding: p.str("encoding"), Jobs: jobs,
-			SHA256: env.Data.Facts[factDumpSHA256(db)], Size: size})
+		o := tasks.RestoreOptions{Target: x.newHost(env.Data), Server: srv, File: file, Database: db,
+			Owner: p.str("owner"), Encoding: p.str("encoding"), Jobs: jobs}
+		if pl.Scratch != "" {
+			// A rehearsal: into a scratch database of its own, the archive
+			// checked against the rehearsal dump's facts.
+			o.Database, o.Rename = pl.Scratch+db, true
+			o.Size, _ = strconv.ParseInt(env.Data.Facts[factRehearsalBytes(db)], 10, 64)
+			o.SHA256 = env.Data.Facts[factRehearsalSHA256(db)]
+		} else {
+			o.Size, _ = strconv.ParseInt(env.Data.Facts[factDumpBytes(db)], 10, 64)
+			o.SHA256 = env.Data.Facts[factDumpSHA256(db)]
+		}
+		pl.Opts = append(pl.Opts, o)
 	}
 	pl.Access = tasks.ArchiveAccessCommands(srv.OSUser, p.str("dir"), files)
 	return pl
@@ -171,6 +203,7 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 			return o, fmt.Errorf("nothing was dropped: letting %s read the archives: %s: %w", pl.Server.OSUser, tasks.CommandSpec{Argv: argv}.Display(), err)
 		}
 	}
+	started := time.Now()
 	// Every archive is checked before the first database is dropped: whole,
 	// readable, its roles and tablespaces present. Every problem is named.
 	checks, err := tasks.CheckRestores(ctx, pl.Opts, env.Report)
@@ -203,10 +236,29 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		}
 		parts = append(parts, fmt.Sprintf("%s (%d items)", results[i].Database, results[i].Items))
 	}
+	if pl.Scratch != "" {
+		// What the real restore should take (the forecast reads it).
+		o.Facts = map[string]string{FactRehearsalRestore + s.ID: strconv.FormatFloat(time.Since(started).Seconds(), 'f', 3, 64)}
+		// A rehearsal leaves nothing behind: its scratch databases (the
+		// ones that failed too) and its archives go.
+		for _, c := range pl.Opts {
+			err := tasks.DropDatabase(ctx, c.Target, pl.Server, c.Database, env.Report)
+			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: tasks.DropCommand(pl.Server, c.Database)}.Display(), Exit: exitOf(err)})
+			if err != nil {
+				failures = append(failures, fmt.Errorf("dropping the scratch database %s: %w", c.Database, err))
+			}
+			if err := os.Remove(c.Target.Path(c.File)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				failures = append(failures, err)
+			}
+		}
+	}
 	if len(failures) > 0 {
 		return o, errors.Join(failures...)
 	}
 	o.Message = "restored " + strings.Join(parts, ", ")
+	if pl.Scratch != "" {
+		o.Message = "rehearsed: restored " + strings.Join(parts, ", ") + " into scratch databases, dropped again"
+	}
 	return o, nil
 }
 

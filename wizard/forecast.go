@@ -3,6 +3,7 @@ package wizard
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,16 +125,26 @@ type DowntimeForecast struct {
 	// Manual counts the manual steps of the window, whose time depends on
 	// the admin and is not in Total.
 	Manual int
+	// Gap is the engine's own time between two steps, from the journal,
+	// counted once per step on the longest chain.
+	Gap time.Duration
 }
+
+// FactRehearsalRestore + a step id holds, in seconds, how long a
+// rehearsal's restore (pg-restore with scratch_prefix) took to check and
+// restore its archives, without the drop of its scratch databases: the
+// forecast's figure for the real restore.
+const FactRehearsalRestore = "rehearsal_restore_seconds_"
 
 // StepForecast is one step's share of a downtime forecast.
 type StepForecast struct {
 	Step     string
 	Expected time.Duration
-	// Basis says where the figure comes from: "measured" (a run of this
-	// step in the journal), "hot passes" (a cold transfer forecast from
-	// the hot passes), "dump size" (a restore from the dump's bytes at the
-	// dump's rate), "reckoned" (no timing: untimedStep), "manual".
+	// Basis says where the figure comes from (see ForecastDowntime):
+	// "measured", "hot passes", "measured alike", "dump size", "kind
+	// median", "typical step here", "reckoned" (no timing at all:
+	// untimedStep), "manual" (or "manual, its check ..." for the check
+	// ferry makes before putting a manual step).
 	Basis string
 }
 
@@ -161,10 +172,16 @@ func (f DowntimeForecast) Basis() string {
 		}
 		parts = append(parts, fmt.Sprintf("%s %s %s", s.Step, roundDur(s.Expected), s.Basis))
 	}
+	if f.Gap > 0 {
+		parts = append(parts, fmt.Sprintf("%s between steps", roundDur(f.Gap)))
+	}
 	return strings.Join(parts, ", ")
 }
 
 func roundDur(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
 	if d < 10*time.Second {
 		return d.Round(100 * time.Millisecond)
 	}
@@ -203,14 +220,37 @@ func PassSamples(st *State, id string) []PassSample {
 
 // ForecastDowntime reckons the downtime window of rb from the journal's
 // state st, before the step that starts it runs: every step from that step
-// to the one that ends the window, each by the best figure known. A step
-// that already ran (a resume, an earlier attempt) counts its last run; the
-// cold transfer (an rsync step whose pass is cold) counts the sum of the
-// next passes the hot transfers' histories predict (ForecastPass); a
-// restore with no run counts the dump's bytes at the dump's rate when the
-// dump ran; any other automatic step counts untimedStep; manual steps are
-// counted apart (Manual). applies says whether a step runs here (its when);
-// nil means every step does.
+// to the one that ends the window, each by the best figure the journal
+// holds, laid out as the engine will run them (steps beside each other,
+// Step.Beside, count by their longest chain; see forecastPath). Each
+// automatic step counts, in this order of preference:
+//
+//   - its own last run, start to end (a resume, an earlier attempt):
+//     "measured";
+//   - a cold transfer (an rsync step whose pass is cold): the next pass
+//     the hot transfers' histories predict (ForecastPass), the longest of
+//     them when the cold step copies its paths at once (parallel > 1),
+//     else their sum: "hot passes";
+//   - the last run of an earlier step alike (its twin: the same kind and,
+//     for commands, the same command lines, such as the new server's stop
+//     for the old one's, or the hot phase's rehearsal of the dump and the
+//     restore; a row-count proof takes the login check of the same
+//     databases): "measured alike" (a rehearsal's restore counts the
+//     restore without the drop of its scratch databases, from its fact);
+//   - a restore with no twin: the dump's time, when the dump ran ("dump
+//     size");
+//   - the median of the journal's runs of the same kind ("kind median"),
+//     else of every measured step that is not a repeated transfer
+//     ("typical step here");
+//   - untimedStep, only when the journal holds no timing at all
+//     ("reckoned").
+//
+// Between two steps the engine checks preconditions and writes the
+// journal: the median of those gaps in the journal so far is added once
+// per step on the longest chain. A manual step's own time is the admin's
+// and is not counted (Manual), but a check ferry makes before putting it
+// (its precondition kind) is. applies says whether a step runs here (its
+// when); nil means every step does.
 func ForecastDowntime(rb *Runbook, st *State, applies func(*Step) bool) DowntimeForecast {
 	var f DowntimeForecast
 	from, to := -1, len(rb.Steps)-1
@@ -229,58 +269,244 @@ func ForecastDowntime(rb *Runbook, st *State, applies func(*Step) bool) Downtime
 	if from < 0 {
 		return f
 	}
-	// The hot transfers, for the cold one.
-	var hot []string
+	k := newKnown(rb, st, from)
+	var path []pathStep
+	for i := from; i <= to; i++ {
+		s := &rb.Steps[i]
+		if applies != nil && s.Level != LevelManual && !applies(s) {
+			continue
+		}
+		sf := StepForecast{Step: s.ID}
+		if s.Level == LevelManual {
+			f.Manual++
+			sf.Basis = "manual"
+			if c := s.Precondition; c != nil && c.Kind != "" {
+				// The check ferry makes before it puts the step.
+				sf.Expected, sf.Basis = k.estimate(&Step{ID: s.ID, Kind: c.Kind, Host: s.Host, Params: c.Params})
+				sf.Basis = "manual, its check " + sf.Basis
+			}
+		} else {
+			sf.Expected, sf.Basis = k.estimate(s)
+			if sf.Basis == "hot passes" {
+				f.Saving += k.hotSaving
+			}
+		}
+		f.Steps = append(f.Steps, sf)
+		path = append(path, pathStep{step: s, cost: sf.Expected})
+	}
+	f.Gap = k.gap
+	f.Total = forecastPath(path, k.gap)
+	return f
+}
+
+// pathStep is one step of the window with its expected cost.
+type pathStep struct {
+	step *Step
+	cost time.Duration
+}
+
+// forecastPath lays the steps of the window out as the engine runs them
+// and returns when the last one ends: one after another, except that a
+// step naming earlier ones in Beside starts when the others it waits for
+// have ended (engine_group.go), so steps beside each other count by their
+// longest chain. Each step adds gap (the engine's time between steps)
+// after the step it waits for.
+func forecastPath(steps []pathStep, gap time.Duration) time.Duration {
+	end := make([]time.Duration, len(steps))
+	var total time.Duration
+	for j, ps := range steps {
+		var start time.Duration
+		for k := range j {
+			if !slices.Contains(ps.step.Beside, steps[k].step.ID) && end[k] > start {
+				start = end[k]
+			}
+		}
+		end[j] = start + ps.cost
+		if ps.step.Level != LevelManual || ps.cost > 0 {
+			end[j] += gap
+		}
+		total = max(total, end[j])
+	}
+	return total
+}
+
+// known is what the journal says about the steps before the window.
+type known struct {
+	rb        *Runbook
+	st        *State
+	from      int
+	hotNext   []time.Duration // each hot transfer's predicted next pass
+	hotSaving time.Duration
+	gap       time.Duration
+	dumpTime  time.Duration
+}
+
+func newKnown(rb *Runbook, st *State, from int) *known {
+	k := &known{rb: rb, st: st, from: from, gap: journalGap(st)}
 	for i := range rb.Steps[:from] {
 		s := &rb.Steps[i]
 		if s.Repeatable && s.Kind == "rsync" && len(st.Steps[s.ID].passes()) > 0 {
-			hot = append(hot, s.ID)
+			pf := ForecastPass(PassSamples(st, s.ID))
+			k.hotNext = append(k.hotNext, pf.Next)
+			k.hotSaving += pf.Saving
 		}
 	}
-	var hotNext, hotSaving time.Duration
-	for _, id := range hot {
-		pf := ForecastPass(PassSamples(st, id))
-		hotNext += pf.Next
-		hotSaving += pf.Saving
+	return k
+}
+
+// span is the last run of step id, from its start event to its end event
+// (its success check and journal writes included), or its last pass's
+// duration when the times are missing; ok is false when it never ran.
+func (k *known) span(id string) (time.Duration, bool) {
+	r := k.st.Steps[id]
+	ran := r.passes()
+	if len(ran) == 0 {
+		return 0, false
 	}
-	var dumpBytes int64
-	var dumpTime time.Duration
-	for i := from; i <= to; i++ {
-		s := &rb.Steps[i]
-		if s.Level == LevelManual {
-			f.Manual++
-			f.Steps = append(f.Steps, StepForecast{Step: s.ID, Basis: "manual"})
-			continue
+	d := ran[len(ran)-1]
+	if !r.Started.IsZero() && r.Finished.After(r.Started) {
+		d = max(d, r.Finished.Sub(r.Started))
+	}
+	return d, true
+}
+
+// estimate returns step s's expected cost and where it comes from (see
+// ForecastDowntime).
+func (k *known) estimate(s *Step) (time.Duration, string) {
+	if d, ok := k.span(s.ID); ok && s.Level != LevelManual {
+		if s.Kind == "pg-dump" {
+			k.dumpTime = d
 		}
-		if applies != nil && !applies(s) {
-			continue
-		}
-		sf := StepForecast{Step: s.ID, Expected: untimedStep, Basis: "reckoned"}
-		ran := st.Steps[s.ID].passes()
-		switch {
-		case len(ran) > 0:
-			sf.Expected, sf.Basis = ran[len(ran)-1], "measured"
-		case s.Kind == "rsync" && s.Params["pass"] == "cold" && len(hot) > 0:
-			sf.Expected, sf.Basis = hotNext, "hot passes"
-			f.Saving += hotSaving
-		case s.Kind == "pg-restore" && dumpBytes > 0 && dumpTime > 0:
-			// pg_restore writes what pg_dump read; without a run of its own,
-			// its rate is taken to be the dump's.
-			sf.Expected, sf.Basis = dumpTime, "dump size"
-		}
-		if s.Kind == "pg-dump" && len(ran) > 0 {
-			dumpTime = ran[len(ran)-1]
-			for k, v := range st.Facts {
-				if strings.HasPrefix(k, "dump_bytes_") {
-					n, _ := strconv.ParseInt(v, 10, 64)
-					dumpBytes += n
-				}
+		return d, "measured"
+	}
+	if s.Kind == "rsync" && s.Params["pass"] == "cold" && len(k.hotNext) > 0 {
+		var d time.Duration
+		for _, n := range k.hotNext {
+			if params(s.Params).int("parallel", 1) > 1 {
+				d = max(d, n)
+			} else {
+				d += n
 			}
 		}
-		f.Total += sf.Expected
-		f.Steps = append(f.Steps, sf)
+		return d, "hot passes"
 	}
-	return f
+	if d, ok := k.twin(s); ok {
+		if s.Kind == "pg-dump" {
+			k.dumpTime = d
+		}
+		return d, "measured alike"
+	}
+	if s.Kind == "pg-restore" && k.dumpTime > 0 {
+		// pg_restore writes what pg_dump read; without a twin, its rate
+		// is taken to be the dump's.
+		return k.dumpTime, "dump size"
+	}
+	var same, all []time.Duration
+	for i := range k.rb.Steps[:k.from] {
+		o := &k.rb.Steps[i]
+		d, ok := k.span(o.ID)
+		if !ok || o.Repeatable || o.Level == LevelManual {
+			continue
+		}
+		all = append(all, d)
+		if o.Kind == s.Kind {
+			same = append(same, d)
+		}
+	}
+	if len(same) > 0 {
+		return median(same), "kind median"
+	}
+	if len(all) > 0 {
+		return median(all), "typical step here"
+	}
+	return untimedStep, "reckoned"
+}
+
+// twinKinds maps a kind to the kind of an earlier step that costs about
+// the same, when none of its own kind ran: the row-count proof connects to
+// the same databases on both servers as the login check did.
+var twinKinds = map[string]string{"pg-verify": "pg-login"}
+
+// twin returns the last run of the latest step before the window alike to
+// s (same kind, same command lines for commands; same host preferred),
+// start to end; a rehearsal's restore counts its own restore only (its
+// FactRehearsalRestore).
+func (k *known) twin(s *Step) (time.Duration, bool) {
+	for _, kind := range []string{s.Kind, twinKinds[s.Kind]} {
+		if kind == "" {
+			continue
+		}
+		var best time.Duration
+		found, sameHost := false, false
+		for i := range k.rb.Steps[:k.from] {
+			o := &k.rb.Steps[i]
+			if o.Kind != kind || o.Repeatable || o.Level == LevelManual || o.ID == s.ID {
+				continue
+			}
+			if kind == "command" && !slices.Equal(commandLines(o), commandLines(s)) {
+				continue
+			}
+			d, ok := k.span(o.ID)
+			if !ok {
+				continue
+			}
+			if v, err := strconv.ParseFloat(k.st.Facts[FactRehearsalRestore+o.ID], 64); err == nil && v > 0 {
+				d = seconds(v)
+			}
+			if !found || o.Host == s.Host || !sameHost {
+				best, found, sameHost = d, true, o.Host == s.Host
+			}
+		}
+		if found {
+			return best, true
+		}
+	}
+	return 0, false
+}
+
+// commandLines is what a command step runs on any family, one string per
+// command.
+func commandLines(s *Step) []string {
+	var out []string
+	for _, c := range s.Commands[FamilyAny] {
+		out = append(out, strings.Join(c.Argv, "\x00")+"\x01"+c.Shell)
+	}
+	return out
+}
+
+// journalGap is the median time the engine took between the end of one
+// step and the start of the next (precondition checks, journal writes)
+// when nobody was asked in between, from the journal so far; 0 when it
+// holds no such pair.
+func journalGap(st *State) time.Duration {
+	var gaps []time.Duration
+	var last time.Time
+	for _, ev := range st.Events {
+		switch ev.Type {
+		case EvStepFinished:
+			last = ev.Time
+		case EvWaiting, EvRunStarted, EvRunResumed:
+			last = time.Time{}
+		case EvStepStarted:
+			if !last.IsZero() && !ev.Time.Before(last) {
+				gaps = append(gaps, ev.Time.Sub(last))
+			}
+			last = time.Time{}
+		}
+	}
+	if len(gaps) == 0 {
+		return 0
+	}
+	return median(gaps)
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // passes returns the recorded pass durations of a step record (nil-safe).

@@ -728,6 +728,13 @@ func planPGRestoreStep(s *Step, p params, d TemplateData) ([]PlanAction, error) 
 			acts = append(acts, PlanAction{Host: HostNew, Argv: argv})
 		}
 	}
+	// A rehearsal drops its scratch databases and archives again.
+	if pl.Scratch != "" {
+		for _, o := range pl.Opts {
+			acts = append(acts, PlanAction{Host: HostNew, Argv: tasks.DropCommand(srv, o.Database)},
+				PlanAction{Host: HostNew, Does: "delete " + o.File})
+		}
+	}
 	return acts, nil
 }
 
