@@ -165,6 +165,11 @@ func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizar
 		if err != nil {
 			return err
 		}
+		// DIR 0755 before the runner makes the state dir (0700) in it:
+		// the postgres OS user of the BlueMind pair must get through.
+		if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
+			return err
+		}
 		return a.viaRunner(state, a.frontEnd(headless), "ferry demo: done. The report: ferry report --state-dir "+state)
 	}
 	switch name {

@@ -153,6 +153,13 @@ func TestDemoInTmux(t *testing.T) {
 						t.Errorf("confirmation words typed %v: want the old server's name and the new one's", words)
 					}
 					checkMigrated(t, filepath.Join(dir, "demo"))
+					// The demo made DIR itself: 0755, so that a postgres
+					// OS user (the BlueMind pair's) gets through it.
+					if fi, err := os.Stat(filepath.Join(dir, "demo")); err != nil {
+						t.Error(err)
+					} else if fi.Mode().Perm() != 0o755 {
+						t.Errorf("the demo directory it made has mode %v, want 0755", fi.Mode().Perm())
+					}
 					if backupAnswers != 2 {
 						t.Errorf("the backup directory was answered %d time(s), want 2 (wrong, then corrected)", backupAnswers)
 					}
