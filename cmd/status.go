@@ -35,17 +35,15 @@ warnings. It only reads.`),
 func (a *app) runStatus(dir string) error {
 	// A journal lost, emptied or replaced where a migration began is said
 	// as such (exit 5), not as "no migration".
+	// Folded as it is read, in one reading: memory stays flat on a long
+	// journal.
 	_, lockErr := os.Lstat(filepath.Join(dir, wizard.LockFile))
-	if err := wizard.CheckContinuity(dir, lockErr == nil, nil); err != nil {
-		return err
-	}
-	// Folded as it is read: memory stays flat on a long journal.
-	st, err := wizard.LoadStateTail(dir, 0)
+	st, err := wizard.LoadStateChecked(dir, lockErr == nil, 0)
 	if errors.Is(err, wizard.ErrNoJournal) {
 		return usage(fmt.Errorf("no migration in %s (no journal): start one with ferry run, or give --state-dir", dir))
 	}
 	if err != nil {
-		return usage(err)
+		return err
 	}
 	rb, _ := wizard.LoadRunbook(st.Runbook)
 	pid, held := wizard.LockHeld(dir)

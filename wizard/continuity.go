@@ -201,18 +201,31 @@ func containsFold(list []string, s string) bool {
 // the reader's error.
 func CheckContinuity(dir string, lockExisted bool, host []Evidence) error {
 	sc, err := InspectJournal(dir)
+	var hdr *JournalHeader
+	if sc != nil {
+		hdr = sc.Header
+	}
+	return continuity(dir, lockExisted, host, hdr, sc != nil && len(sc.Events) > 0, err)
+}
+
+// continuity is CheckContinuity's decision from what the journal's reader
+// found: its header (nil when none), whether it holds any event, and the
+// reader's error (ErrNoJournal for a missing journal; any other is
+// returned as it is).
+func continuity(dir string, lockExisted bool, host []Evidence, hdr *JournalHeader, hasEvents bool, err error) error {
 	problem := "empty"
 	switch {
 	case errors.Is(err, ErrNoJournal):
-		problem, sc = "missing", &JournalScan{}
+		problem, hdr, hasEvents = "missing", nil, false
 	case err != nil:
 		return err
 	}
+	sc := &JournalScan{Header: hdr}
 	id, err := ReadMigrationID(dir)
 	if err != nil {
 		return err
 	}
-	if sc.Header != nil || len(sc.Events) > 0 {
+	if sc.Header != nil || hasEvents {
 		switch {
 		case id == "":
 			return nil

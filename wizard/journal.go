@@ -331,11 +331,22 @@ func ScanJournal(r io.Reader, path string) (*JournalScan, error) {
 // line is still checked whole): its other fields stay empty.
 func scanJournal(r io.Reader, path string, light bool, each func(Event, []byte)) (*JournalScan, error) {
 	sc := &JournalScan{}
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, 256<<10)
 	line := 0
 	var prev int64
+	var long []byte // a line longer than br's buffer, gathered
 	for {
-		b, rerr := br.ReadBytes('\n')
+		// The line in br's buffer when it fits (valid until the next read:
+		// each keeps what it needs), else gathered in long.
+		b, rerr := br.ReadSlice('\n')
+		if rerr == bufio.ErrBufferFull {
+			long = append(long[:0], b...)
+			for rerr == bufio.ErrBufferFull {
+				b, rerr = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
 		if len(b) > 0 {
 			line++
 			complete := b[len(b)-1] == '\n'
@@ -362,12 +373,16 @@ func scanJournal(r io.Reader, path string, light bool, each func(Event, []byte))
 					sc.NoNewline = true
 				}
 			} else {
-				var ev Event
-				var jerr error
-				if h, ok := commandHead(text); light && ok {
-					ev = h
-				} else {
-					jerr = json.Unmarshal(text, &ev)
+				var (
+					ev   Event
+					jerr error
+					ok   bool
+				)
+				if light {
+					ev, ok = commandHead(text)
+				}
+				if !ok {
+					ev, jerr = decodeEvent(text)
 				}
 				if len(text) == 0 {
 					jerr = errors.New("an empty line")
@@ -399,6 +414,15 @@ func scanJournal(r io.Reader, path string, light bool, each func(Event, []byte))
 			return nil, fmt.Errorf("journal %s: %w", path, rerr)
 		}
 	}
+}
+
+// decodeEvent decodes one event line. The event is made here, so that only
+// the lines decoded whole put one on the heap (the light reading of a
+// command event does not).
+func decodeEvent(text []byte) (Event, error) {
+	var ev Event
+	err := json.Unmarshal(text, &ev)
+	return ev, err
 }
 
 // JournalError is a journal ferry will not read: damage before its last
@@ -466,7 +490,7 @@ func commandHead(text []byte) (ev Event, ok bool) {
 	if err != nil {
 		return ev, false
 	}
-	if !bytes.HasPrefix(rest[end:], []byte(`","type":"command"`)) || !json.Valid(text) {
+	if !bytes.HasPrefix(rest[end:], []byte(`","type":"command"`)) || !validJSON(text) {
 		return ev, false
 	}
 	ev.Time, ev.Type = t, EvCommand

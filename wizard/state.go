@@ -120,13 +120,36 @@ func LoadState(dir string) (*State, error) {
 // is read and only the last keep events are kept in Events, so memory
 // stays flat however long the journal is. EventCount counts them all.
 func LoadStateTail(dir string, keep int) (*State, error) {
+	st, _, err := loadStateTail(dir, keep)
+	return st, err
+}
+
+// LoadStateChecked is CheckContinuity(dir, lockExisted, nil) followed by
+// LoadStateTail(dir, keep), with the journal read once (what ferry status
+// does): the errors are CheckContinuity's first (a *LostJournalError, or
+// the reader's error for a journal it cannot read), then ErrNoJournal when
+// there is no journal and nothing says there was one. Command events are
+// read light, as LoadStateTail reads them.
+func LoadStateChecked(dir string, lockExisted bool, keep int) (*State, error) {
+	st, hdr, err := loadStateTail(dir, keep)
+	if cerr := continuity(dir, lockExisted, nil, hdr, st != nil && st.EventCount > 0, err); cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// loadStateTail is LoadStateTail, also returning the journal's header.
+func loadStateTail(dir string, keep int) (*State, *JournalHeader, error) {
 	path := filepath.Join(dir, JournalFile)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNoJournal
+		return nil, nil, ErrNoJournal
 	}
 	if err != nil {
-		return nil, fmt.Errorf("journal %s: %w", path, err)
+		return nil, nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	defer f.Close()
 	st := NewState()
@@ -146,12 +169,12 @@ func LoadStateTail(dir string, keep int) (*State, error) {
 		}
 	})
 	if err != nil {
-		return nil, withPrev(err, dir)
+		return nil, nil, withPrev(err, dir)
 	}
 	for _, line := range append(ring[next:len(ring):len(ring)], ring[:next]...) {
 		var ev Event
 		if err := json.Unmarshal(line, &ev); err != nil {
-			return nil, fmt.Errorf("journal %s: %w", path, err)
+			return nil, nil, fmt.Errorf("journal %s: %w", path, err)
 		}
 		st.Events = append(st.Events, ev)
 	}
@@ -162,7 +185,7 @@ func LoadStateTail(dir string, keep int) (*State, error) {
 		st.Torn = torn
 		st.Warnings = append(st.Warnings, fmt.Sprintf("the journal's last line was torn (%d bytes, a crash while writing) and was ignored", torn))
 	}
-	return st, nil
+	return st, sc.Header, nil
 }
 
 // Replay builds the State from journal events. A step found running at the

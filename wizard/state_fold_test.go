@@ -134,7 +134,9 @@ func TestStateWithMatchesReplay(t *testing.T) {
 	}
 }
 
-// BenchmarkLoadStateTail reads a long journal the way ferry status does.
+// BenchmarkLoadStateTail reads a long journal as an observer does (tail)
+// and as ferry status does (status: the continuity check and the state in
+// one reading).
 // B/op is what it allocates while reading; retained-B what the state it
 // returns still holds (the same at 10k and 100k events: memory flat in the
 // journal's length). BenchmarkLoadState, the whole history kept, is there
@@ -148,6 +150,7 @@ func BenchmarkLoadStateTail(b *testing.B) {
 			load func() (*State, error)
 		}{
 			{"tail", func() (*State, error) { return LoadStateTail(dir, 20) }},
+			{"status", func() (*State, error) { return LoadStateChecked(dir, false, 0) }},
 			{"full", func() (*State, error) { return LoadState(dir) }},
 		} {
 			b.Run(fmt.Sprintf("%s/%dk", v.name, n/1000), func(b *testing.B) {
