@@ -141,6 +141,23 @@ type RunModel struct {
 	logStale  bool
 	lastFrame time.Time
 	tickArmed bool
+
+	// What a frame draws that changes seldom is kept between frames with
+	// the key it was drawn for (listLines, commandLines, stepHelp): while a
+	// transfer runs, only the counters, the clock and the output change.
+	// stylesGen counts the colour changes (setStyles), part of every key.
+	stylesGen   int
+	listKey     []byte // the key listCache was drawn for
+	listScratch []byte // where the next key is made
+	listCache   []string
+	helpFor     helpKey
+	helpCache   []string
+}
+
+// helpKey is what a step's help lines depend on.
+type helpKey struct {
+	step         string
+	width, style int
 }
 
 var _ tea.Model = (*RunModel)(nil)
@@ -335,6 +352,7 @@ func (m *RunModel) buildRows() {
 func (m *RunModel) setStyles(isDark bool) {
 	m.isDark = isDark
 	m.styles = newRunStyles(isDark)
+	m.stylesGen++
 	m.bar = progress.New(progress.WithoutPercentage(), progress.WithColors(m.styles.barColor),
 		progress.WithFillCharacters('█', '░'),
 		progress.WithWidth(max(4, m.bar.Width())))

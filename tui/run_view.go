@@ -1,8 +1,10 @@
 package tui
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
+	"strconv"
 	"strings"
 	"time"
 
@@ -245,6 +247,30 @@ func (m *RunModel) step(id string) *wizard.Step {
 // so that the current step stays in view.
 func (m *RunModel) listLines() []string {
 	w, h := m.listWidth(), m.bodyHeight()
+	// The list depends on the size, the colours, the current step and
+	// every step's status: drawn again only when one of them changed.
+	key := m.listScratch[:0]
+	key = strconv.AppendInt(key, int64(w), 10)
+	key = append(key, ' ')
+	key = strconv.AppendInt(key, int64(h), 10)
+	key = append(key, ' ')
+	key = strconv.AppendInt(key, int64(m.stylesGen), 10)
+	key = append(key, ' ')
+	key = append(key, m.current...)
+	for _, s := range m.rb.Steps {
+		key = append(key, 0)
+		key = append(key, m.statusOf(s.ID)...)
+	}
+	if m.listCache == nil || !bytes.Equal(key, m.listKey) {
+		m.listCache = m.drawList(w, h)
+		m.listKey, key = key, m.listKey
+	}
+	m.listScratch = key
+	return m.listCache
+}
+
+// drawList draws the step list listLines keeps.
+func (m *RunModel) drawList(w, h int) []string {
 	cur := -1
 	for i, r := range m.rows {
 		if r.step >= 0 && m.rb.Steps[r.step].ID == m.current {
@@ -356,11 +382,7 @@ func (m *RunModel) paneLines() []string {
 		if warn := m.warning[s.ID]; warn != "" && m.status[s.ID] != wizard.StatusOK {
 			top = append(top, wrapStyled(st.Warn, "⚠ "+warn, w, "  ")...)
 		}
-		for _, para := range strings.Split(strings.TrimSpace(s.Help), "\n") {
-			if para != "" {
-				help = append(help, wrapStyled(st.Row, para, w, "")...)
-			}
-		}
+		help = m.stepHelp(s, w)
 		cmds = m.commandLines(s, w)
 		if p := m.progress[s.ID]; p != nil {
 			section(&fixed, "", m.counterBlock(p, w))
@@ -453,6 +475,22 @@ func (m *RunModel) paneLines() []string {
 	return all
 }
 
+// stepHelp is the step's help wrapped to w columns, kept for the next
+// frame of the same step, width and colours.
+func (m *RunModel) stepHelp(s *wizard.Step, w int) []string {
+	key := helpKey{step: s.ID, width: w, style: m.stylesGen}
+	if m.helpCache == nil || m.helpFor != key {
+		help := []string{}
+		for _, para := range strings.Split(strings.TrimSpace(s.Help), "\n") {
+			if para != "" {
+				help = append(help, wrapStyled(m.styles.Row, para, w, "")...)
+			}
+		}
+		m.helpCache, m.helpFor = help, key
+	}
+	return m.helpCache[:len(m.helpCache):len(m.helpCache)]
+}
+
 // downtimeReminder says, while the downtime window is open, that mail is
 // down and since when: stopping then keeps it down.
 func (m *RunModel) downtimeReminder(text func(lipgloss.Style, string) []string) []string {
@@ -538,9 +576,25 @@ const checksLabel = "checks first:"
 // (which run before it) follow under "checks first:", each group in run
 // order (wizard.SplitProbes).
 func (m *RunModel) commandLines(s *wizard.Step, w int) []string {
+	pl := m.plannedActions(s)
+	// Kept with the plan (which goes when an answer or a fact arrives)
+	// for the width and colours it was drawn for.
+	if pl.lines != nil && pl.linesWidth == w && pl.linesStyle == m.stylesGen {
+		return pl.lines[:len(pl.lines):len(pl.lines)]
+	}
+	out := m.drawCommands(s, w, pl)
+	if out == nil {
+		out = []string{}
+	}
+	pl.lines, pl.linesWidth, pl.linesStyle = out, w, m.stylesGen
+	m.cmdCache[s.ID] = pl
+	return out[:len(out):len(out)]
+}
+
+// drawCommands draws the lines commandLines keeps.
+func (m *RunModel) drawCommands(s *wizard.Step, w int, pl stepPlan) []string {
 	st := m.styles
 	var out []string
-	pl := m.plannedActions(s)
 	for _, f := range pl.families {
 		changes, probes := wizard.SplitProbes(pl.actions[f])
 		acts := append(changes[:len(changes):len(changes)], probes...)
@@ -576,6 +630,10 @@ func (m *RunModel) commandLines(s *wizard.Step, w int) []string {
 type stepPlan struct {
 	actions  map[string][]wizard.PlanAction
 	families []string
+	// lines are the plan drawn by commandLines for linesWidth columns
+	// and the colours of linesStyle (stylesGen); nil until drawn.
+	lines                  []string
+	linesWidth, linesStyle int
 }
 
 // plannedActions plans the step with the answers and facts known so far
