@@ -208,3 +208,44 @@ func TestHeadlessClientKilledTheRunGoesOn(t *testing.T) {
 	}
 	checkMigrated(t, dir)
 }
+
+// TestHeadlessClientSIGTERMStopsTheStep sends SIGTERM (as a service
+// manager or a timeout would) to the headless demo's own process during
+// the queue merge: unlike a kill or a hangup, it still stops the
+// migration, through the runner: the client exits 130 once the runner has
+// stopped the step and ended, and the journal leaves the merge unfinished
+// (a run of the same command takes it up).
+func TestHeadlessClientSIGTERMStopsTheStep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	state := filepath.Join(dir, "state")
+	r := startDemo(t, dir, "SIM_MERGE_DELAY=0.05")
+	killRunnerAtEnd(t, state)
+	r.until("the queue merge's progress", func(ev wizard.Event) bool {
+		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress && ev.Progress != nil && ev.Progress.Done > 0
+	})
+	pid := runnerPID(t, state)
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for r.events.Scan() {
+		}
+	}()
+	_ = r.cmd.Wait()
+	if code := r.cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("the client exited %d after SIGTERM, want 130\nstderr:\n%s", code, r.stderr)
+	}
+	if !strings.Contains(r.stderr.String(), "stopped at the admin's request") {
+		t.Errorf("stderr does not say the run was stopped:\n%s", r.stderr)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Errorf("the runner (pid %d) still runs after the client's SIGTERM", pid)
+	}
+	st, err := wizard.LoadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Status("merge-queue"); got == wizard.StatusOK {
+		t.Errorf("merge-queue is %s after SIGTERM, want it unfinished", got)
+	}
+}
