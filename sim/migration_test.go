@@ -3,6 +3,7 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -248,46 +249,53 @@ func TestQueueMergeRefusesWhileTheMTARuns(t *testing.T) {
 }
 
 // TestQueueMergeSurvivesKills kills the merge (SIGKILL, whole process
-// group) several times at whatever point it has reached, re-runs it on
-// what remains, and checks every message arrived exactly once.
+// group) several times, each at a message and a point inside it that the
+// merge stand-in holds (SIM_MERGE_PAUSE: body copied, body under mess, all
+// written but the old files), re-runs it on what remains, and checks every
+// message arrived exactly once. The merge holds until it is killed, so
+// each kill lands where it was meant to, however busy the machine.
 func TestQueueMergeSurvivesKills(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, Options{Messages: 120})
 	parkQueue(t, s)
-	logFile := s.NewRoot + QueueDir + "/old/merge.log"
-	interrupted := 0
+	points := []string{"tmp", "body", "done"}
 	for round := 0; round < 6; round++ {
-		before := lines(logFile)
+		// A round-dependent message and point, so the kills land on
+		// varied steps.
+		at := fmt.Sprintf("%d:%s", 3+2*round+round%2, points[round%3])
+		pauseFile := filepath.Join(t.TempDir(), "merge.paused")
 		cmd := exec.Command("sh", "-c",
 			`find "$FERRY_ROOT/var/hvmail/qmail-disk/queue/old/mess" -type f | hvmail_queue_merge /var/hvmail/qmail-disk/queue/old /var/hvmail/qmail-disk/queue`)
 		cmd.Env = append(os.Environ(), adminEnv(s.NewRoot)...)
-		cmd.Env = append(cmd.Env, "SIM_MERGE_DELAY=0")
+		cmd.Env = append(cmd.Env, "SIM_MERGE_DELAY=0", "SIM_MERGE_PAUSE="+at, "SIM_MERGE_PAUSE_FILE="+pauseFile)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Let it get some way (a few messages, plus a round-dependent odd
-		// number of log lines so the kill lands on varied steps).
-		target := before + 7 + 2*round + round%2
-		deadline := time.Now().Add(60 * time.Second)
-		for lines(logFile) < target && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
+		ended := make(chan error, 1)
+		go func() { ended <- cmd.Wait() }()
+		for {
+			if _, err := os.Stat(pauseFile); err == nil {
+				break
+			}
+			select {
+			case err := <-ended:
+				t.Fatalf("round %d: the merge ended (%v) before it held at message %s", round, err, at)
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+		<-ended
 		rep, err := s.NewQueueCheck()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.OldRemaining > 0 {
-			interrupted++
+		if rep.OldRemaining == 0 {
+			t.Fatalf("round %d: killed at message %s, nothing is left in queue/old: %s", round, at, rep)
 		}
 		if rep.Duplicates != 0 {
-			t.Fatalf("round %d: duplicates after a kill: %s", round, rep)
+			t.Fatalf("round %d: duplicates after a kill at message %s: %s", round, at, rep)
 		}
-	}
-	if interrupted == 0 {
-		t.Fatalf("no kill interrupted the merge; the test proved nothing")
 	}
 	mergeAll(t, s)
 	rep, err := s.NewQueueCheck()
@@ -295,17 +303,9 @@ func TestQueueMergeSurvivesKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !rep.OK() || rep.OldRemaining != 0 {
-		t.Errorf("after %d interrupted runs and a full one: %s", interrupted, rep)
+		t.Errorf("after 6 interrupted runs and a full one: %s", rep)
 	}
 	if left, _ := filepath.Glob(s.NewRoot + QueueDir + "/pid/*"); len(left) != 0 {
 		t.Errorf("files left in pid/: %v", left)
 	}
-}
-
-func lines(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	return bytes.Count(b, []byte("\n"))
 }
