@@ -47,6 +47,37 @@ func TestParseTOC(t *testing.T) {
 	}
 }
 
+// TestParseTOCEntryBoundaries pins where an entry line's parts end: a
+// number without the ";" after it is no entry (both halves of the check
+// are needed: "215" converts), and the tableoid and oid are dropped only
+// when a description follows them (two fields are kept whole, three lose
+// the first two). Mutants that lived.
+func TestParseTOCEntryBoundaries(t *testing.T) {
+	if _, err := ParseTOC("; Format: CUSTOM\n215\n"); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("a bare number as an entry line: %v, want an error naming line 2", err)
+	}
+	a, err := ParseTOC("; Format: CUSTOM\n7; 1259 16389\n8; 1259 16390 TABLE\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []TOCItem{{7, " 1259 16389"}, {8, "TABLE"}}; !reflect.DeepEqual(a.Items, want) {
+		t.Errorf("items %+v, want %+v", a.Items, want)
+	}
+}
+
+// TestParseArchiveSQLCutShort: a script cut off inside a quoted name (an
+// archive cut short) gives the name as far as it goes, and no crash. A
+// mutant that lived (reading one byte past the end).
+func TestParseArchiveSQLCutShort(t *testing.T) {
+	n, err := ParseArchiveSQL(strings.NewReader("ALTER TABLE public.t OWNER TO \"cut sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"cut sh"}; !reflect.DeepEqual(n.Roles, want) {
+		t.Errorf("roles %q, want %q", n.Roles, want)
+	}
+}
+
 func TestParseArchiveSQL(t *testing.T) {
 	sql := `SET client_encoding = 'UTF8';
 CREATE DATABASE "bj-data" WITH TEMPLATE = template0 ENCODING = 'LATIN1' LOCALE_PROVIDER = libc LOCALE = 'C.UTF-8';
