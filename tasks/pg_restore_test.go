@@ -65,6 +65,21 @@ func TestParseTOCEntryBoundaries(t *testing.T) {
 	}
 }
 
+// TestParseArchiveSQLNameEnds pins where a name ends: after a quoted name
+// the list goes on from the character after its closing quote (a quoted
+// role first, a plain one after it, both read), and an empty name (an
+// OWNER TO with nothing before its ";") is no role at all, not one named
+// ";". Mutants that lived.
+func TestParseArchiveSQLNameEnds(t *testing.T) {
+	n, err := ParseArchiveSQL(strings.NewReader("GRANT SELECT ON TABLE public.t TO \"Other One\", reader;\nALTER TABLE public.t OWNER TO ;\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Other One", "reader"}; !reflect.DeepEqual(n.Roles, want) {
+		t.Errorf("roles %q, want %q", n.Roles, want)
+	}
+}
+
 // TestParseArchiveSQLCutShort: a script cut off inside a quoted name (an
 // archive cut short) gives the name as far as it goes, and no crash. A
 // mutant that lived (reading one byte past the end).
