@@ -80,6 +80,24 @@ func TestParseArchiveSQLNameEnds(t *testing.T) {
 	}
 }
 
+// TestMissingErrorWords: the refusal names only what is missing, roles,
+// tablespaces or both (no empty "roles" part). Mutants that lived.
+func TestMissingErrorWords(t *testing.T) {
+	const tail = ", missing on the target server: create them first (nothing was changed)"
+	for _, c := range []struct {
+		e    MissingError
+		want string
+	}{
+		{MissingError{File: "/d/a.sql", Roles: []string{"bj", "reader"}}, "the archive /d/a.sql needs roles bj, reader" + tail},
+		{MissingError{File: "/d/a.sql", Tablespaces: []string{"ts_mail"}}, "the archive /d/a.sql needs tablespaces ts_mail" + tail},
+		{MissingError{File: "/d/a.sql", Roles: []string{"bj"}, Tablespaces: []string{"ts_mail"}}, "the archive /d/a.sql needs roles bj and tablespaces ts_mail" + tail},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("%+v:\n got %q\nwant %q", c.e, got, c.want)
+		}
+	}
+}
+
 // TestParseArchiveSQLCutShort: a script cut off inside a quoted name (an
 // archive cut short) gives the name as far as it goes, and no crash. A
 // mutant that lived (reading one byte past the end).
