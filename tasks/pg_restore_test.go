@@ -98,6 +98,42 @@ func TestMissingErrorWords(t *testing.T) {
 	}
 }
 
+// TestRestoreCommands: createdb gets --owner and --encoding only when
+// they are known (an archive dumped in LATIN1 is not created UTF8), and
+// pg_restore runs with at least one job. Mutants that lived.
+func TestRestoreCommands(t *testing.T) {
+	s := PGServer{Host: "/var/run/postgresql", Port: 5432}
+	cmds := RestoreCommands(s, "bj-data", "bj", "LATIN1", 0, "/var/backups/dump-bj-data.sql")
+	if len(cmds) != 3 {
+		t.Fatalf("%d commands, want 3: %q", len(cmds), cmds)
+	}
+	create, restore := strings.Join(cmds[1], " "), strings.Join(cmds[2], " ")
+	for _, want := range []string{" --owner=bj ", " --encoding=LATIN1 ", " --template=template0 "} {
+		if !strings.Contains(create, want) {
+			t.Errorf("createdb %q lacks %q", create, want)
+		}
+	}
+	if !strings.HasSuffix(create, " bj-data") || !strings.Contains(restore, " --jobs=1 ") || !strings.HasSuffix(restore, " /var/backups/dump-bj-data.sql") {
+		t.Errorf("createdb %q, pg_restore %q", create, restore)
+	}
+	cmds = RestoreCommands(s, "bj", "", "", 3, "/var/backups/dump-bj.sql")
+	create, restore = strings.Join(cmds[1], " "), strings.Join(cmds[2], " ")
+	if strings.Contains(create, "--owner") || strings.Contains(create, "--encoding") || !strings.Contains(restore, " --jobs=3 ") {
+		t.Errorf("with no owner or encoding known and 3 jobs: createdb %q, pg_restore %q", create, restore)
+	}
+}
+
+// TestCheckRestoreRequiresTargetAndFile: either one missing is refused
+// before anything runs. A mutant that lived (both had to be missing).
+func TestCheckRestoreRequiresTargetAndFile(t *testing.T) {
+	h := pgLocal(t, "new")
+	for _, o := range []RestoreOptions{{Target: h}, {File: "/var/backups/dump-bj.sql"}} {
+		if _, err := CheckRestore(context.Background(), o); err == nil || !strings.Contains(err.Error(), "are required") {
+			t.Errorf("CheckRestore(target %v, file %q): %v, want a refusal", o.Target != nil, o.File, err)
+		}
+	}
+}
+
 // TestParseArchiveSQLCutShort: a script cut off inside a quoted name (an
 // archive cut short) gives the name as far as it goes, and no crash. A
 // mutant that lived (reading one byte past the end).
