@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -131,6 +132,51 @@ func TestCheckRestoreRequiresTargetAndFile(t *testing.T) {
 		if _, err := CheckRestore(context.Background(), o); err == nil || !strings.Contains(err.Error(), "are required") {
 			t.Errorf("CheckRestore(target %v, file %q): %v, want a refusal", o.Target != nil, o.File, err)
 		}
+	}
+}
+
+// TestCheckRestoreArchiveRefusals checks archives of a real cluster
+// without restoring them. pg_dump's tar format is read by pg_restore but
+// cannot be restored in parallel: refused, naming the format (only custom
+// and directory archives pass). A custom archive of a UTF8 database asked
+// to be created as LATIN1 is refused naming both; asked as "utf8" the
+// encoding passes, and an owner the server lacks is a missing role.
+// Mutants that lived (tar let through when only the directory format was
+// refused; the encoding check reversed; an owner never checked).
+func TestCheckRestoreArchiveRefusals(t *testing.T) {
+	t.Parallel()
+	pg := testenv.StartPostgres(t)
+	pg.SQL(t, "postgres", "CREATE DATABASE bj ENCODING 'UTF8' TEMPLATE template0;")
+	pg.SQL(t, "bj", "CREATE TABLE t (x int); INSERT INTO t VALUES (1);")
+	dir := t.TempDir()
+	dump := func(format string) string {
+		file := filepath.Join(dir, "dump-bj."+format)
+		cmd := exec.Command(pg.Bin("pg_dump"), "-F"+format, "-f", file, "-d", "bj")
+		cmd.Env = append(os.Environ(), pg.Env()...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("pg_dump -F%s: %v\n%s", format, err, out)
+		}
+		return file
+	}
+	server := PGServer{Host: pg.Host, Port: pg.Port, User: "postgres", BinDir: pg.BinDir}
+	check := func(o RestoreOptions) error {
+		o.Target, o.Server = pgLocal(t, "new"), server
+		_, err := CheckRestore(context.Background(), o)
+		return err
+	}
+	if err := check(RestoreOptions{File: dump("t")}); err == nil || !strings.Contains(err.Error(), "is a TAR archive") {
+		t.Errorf("CheckRestore of a tar archive: %v, want a refusal naming TAR", err)
+	}
+	custom := dump("c")
+	if err := check(RestoreOptions{File: custom, Encoding: "LATIN1"}); err == nil || !strings.Contains(err.Error(), "holds a UTF8 database; the restore would create bj as LATIN1") {
+		t.Errorf("CheckRestore of a UTF8 archive as LATIN1: %v, want a refusal naming both", err)
+	}
+	var miss *MissingError
+	if err := check(RestoreOptions{File: custom, Encoding: "utf8", Owner: "ghost"}); !errors.As(err, &miss) || !reflect.DeepEqual(miss.Roles, []string{"ghost"}) {
+		t.Errorf("CheckRestore as utf8 for an owner the server lacks: %v, want role ghost missing", err)
+	}
+	if err := check(RestoreOptions{File: custom, Encoding: "utf8"}); err != nil {
+		t.Errorf("CheckRestore of a whole custom archive: %v", err)
 	}
 }
 
