@@ -1,13 +1,9 @@
 package cmd
 
 import (
-	"context"
-	"errors"
 	"os"
-	"time"
 
 	"github.com/ferry-migrate/ferry/runner"
-	"github.com/ferry-migrate/ferry/wizard"
 )
 
 // frontEnd is how a run (ferry run, ferry demo) shows itself.
@@ -67,24 +63,4 @@ func (f frontEnd) String() string {
 		return "json"
 	}
 	return "tui"
-}
-
-// runUnattended runs the session with no screen to ask on: plain lines or
-// JSON events on stdout (f), questions answered from m.answers
-// (wizard.RunUnattended: one decision path for both). A question the
-// answers do not cover ends it with a *wizard.NeedsHumanError (exit 3)
-// naming what to put in an answers file: on stderr, and with plain lines
-// as the last line of stdout too, so that a log of stdout alone
-// (`| tee log`) says why it ends there.
-func (a *app) runUnattended(ctx context.Context, sess *wizard.Session, m migration, f frontEnd) error {
-	print := wizard.JSONPrinter(a.stdout)
-	if f == frontPlain {
-		print = wizard.PlainPrinter(a.stdout, m.rb)
-	}
-	err := wizard.RunUnattended(ctx, sess, m.answers, print)
-	var nh *wizard.NeedsHumanError
-	if f == frontPlain && errors.As(err, &nh) {
-		print(wizard.Event{Type: wizard.EvWarning, Time: time.Now().UTC(), Step: nh.Step, Message: "the run stops here (exit 3): " + nh.Error()})
-	}
-	return err
 }

@@ -2,16 +2,11 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	tea "charm.land/bubbletea/v2"
-
-	"github.com/ferry-migrate/ferry/runner"
-	"github.com/ferry-migrate/ferry/tui"
 	"github.com/ferry-migrate/ferry/wizard"
 )
 
@@ -34,8 +29,10 @@ type migration struct {
 	lock *wizard.Lock
 }
 
-// migrate runs a migration to its end (or a stop) with the right front end
-// (frontEnd): the TUI on a terminal, plain lines or JSON otherwise.
+// migrate runs a migration to its end (or a stop) in a runner (this
+// process, started by runner.Spawn), serving the front end of the client
+// that started it (frontEnd): run screens, or plain lines or JSON from an
+// unattended run.
 func (a *app) migrate(m migration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -70,60 +67,7 @@ func (a *app) migrate(m migration) error {
 	}
 	sess.Engine.OnAnswers = func(map[string]string) { save() }
 	defer save()
-	if runner.IsChild() {
-		return a.serveRunner(ctx, sess, m, a.frontEnd(m.headless))
-	}
-	if f := a.frontEnd(m.headless); f != frontTUI {
-		return a.runUnattended(ctx, sess, m, f)
-	}
-	return a.runTUI(ctx, sess, m)
-}
-
-// runTUI runs the engine in the background and the guided-run screen in
-// front of it.
-func (a *app) runTUI(ctx context.Context, sess *wizard.Session, m migration) error {
-	// The engine has its own context: quitting while a step runs cancels
-	// it, and the screen stays up until the engine has stopped the step.
-	engineCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	events := make(chan wizard.Event, 1024)
-	sess.SetSink(func(ev wizard.Event) {
-		if !ev.Type.Journaled() {
-			// Output and progress may be dropped when the screen is behind;
-			// the next snapshot replaces a lost one.
-			select {
-			case events <- ev:
-			default:
-			}
-			return
-		}
-		select {
-		case events <- ev:
-		case <-engineCtx.Done():
-		}
-	})
-	done := make(chan error, 1)
-	go func() {
-		err := sess.Engine.Run(engineCtx)
-		sess.SetSink(nil)
-		close(events)
-		done <- err
-	}()
-	model := tui.NewRun(tui.RunOptions{
-		Runbook: m.rb, State: sess.State, Events: events, Decide: sess.Engine.Decide,
-		Interrupt: cancel, OldName: m.oldName, NewName: m.newName, Note: m.note,
-	})
-	p := tea.NewProgram(model, tea.WithContext(ctx), tea.WithFPS(15))
-	_, uiErr := p.Run()
-	cancel()
-	err := <-done
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, context.Canceled):
-		return wizard.ErrStopped
-	case uiErr != nil && !errors.Is(uiErr, tea.ErrInterrupted) && !errors.Is(uiErr, tea.ErrProgramKilled):
-		return fmt.Errorf("screen: %w (engine: %v)", uiErr, err)
-	}
-	return err
+	// Only a runner gets here: ferry run and ferry demo start one (or
+	// attach to one) for every front end (viaRunner).
+	return a.serveRunner(ctx, sess, m, a.frontEnd(m.headless))
 }
