@@ -278,3 +278,30 @@ func TestChecklistCtrlCInterrupts(t *testing.T) {
 		t.Errorf("q should quit")
 	}
 }
+
+// TestChecklistTakesANewerDoc: a newer build of the same checklist
+// (ferry checklist following a runner) replaces the statuses and keeps
+// the cursor; one of another runbook (another number of steps) is ignored.
+func TestChecklistTakesANewerDoc(t *testing.T) {
+	m := sized(NewChecklist(testDoc(t, statusMap{"root": wizard.StatusOK})), 80, 24)
+	m = press(m, "down", "down")
+	sel := m.(Checklist).Selected()
+	m, _ = m.Update(ChecklistDocMsg{Doc: testDoc(t, statusMap{"root": wizard.StatusOK, "ssh": wizard.StatusOK, "pass1": wizard.StatusRunning})})
+	c := m.(Checklist)
+	if c.Selected() != sel {
+		t.Errorf("selected %q after the newer doc, want %q", c.Selected(), sel)
+	}
+	got := map[string]wizard.Status{}
+	for _, s := range c.doc.Steps {
+		got[s.ID] = s.Status
+	}
+	if got["ssh"] != wizard.StatusOK || got["pass1"] != wizard.StatusRunning {
+		t.Errorf("statuses after the newer doc: %v", got)
+	}
+	other := testDoc(t, nil)
+	other.Steps = other.Steps[:3]
+	m, _ = m.Update(ChecklistDocMsg{Doc: other})
+	if len(m.(Checklist).doc.Steps) == 3 {
+		t.Error("a doc with another number of steps replaced the view's")
+	}
+}
