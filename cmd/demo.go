@@ -155,12 +155,6 @@ func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizar
 		if err != nil {
 			return usage(err)
 		}
-		// DIR 0755 before the runner makes its state directory inside it
-		// (0700 all the way down otherwise), as lockDemoDir makes it: the
-		// BlueMind pair's postgres OS user must get through.
-		if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
-			return err
-		}
 		state, err := filepath.Abs(paths.StateDir)
 		if err != nil {
 			return err
