@@ -141,6 +141,10 @@ type RunModel struct {
 	logStale  bool
 	lastFrame time.Time
 	tickArmed bool
+	// progStale says counters arrived since the last frame; a
+	// runProgressMsg (progTickArmed while one is due) redraws them.
+	progStale     bool
+	progTickArmed bool
 
 	// What a frame draws that changes seldom is kept between frames with
 	// the key it was drawn for (listLines, commandLines, stepHelp): while a
@@ -167,6 +171,15 @@ const runLogLines = 500
 
 // frameEvery is the shortest time between two renders caused by output.
 const frameEvery = time.Second / 15
+
+// progressEvery is the shortest time between two renders caused by
+// progress alone: the engine sends counters ten times a second, and each
+// redraw of the screen costs the terminal renderer most of a frame's work
+// (issue 13); five times a second still reads as live.
+const progressEvery = time.Second / 5
+
+// runProgressMsg redraws counters that arrived since the last frame.
+type runProgressMsg struct{}
 
 // eventBatch is how many waiting events one message carries at most.
 const eventBatch = 256
@@ -407,6 +420,12 @@ func (m *RunModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case runEventsMsg:
 		return m, m.handleEvents(msg)
+	case runProgressMsg:
+		m.progTickArmed = false
+		if m.progStale {
+			m.dirty = true
+		}
+		return m, nil
 	case runFrameMsg:
 		m.tickArmed = false
 		if m.logStale {
@@ -458,6 +477,12 @@ func (m *RunModel) handleEvents(msg runEventsMsg) tea.Cmd {
 			m.logStale = true
 			continue
 		}
+		if ev.Type == wizard.EvProgress && m.frame != "" {
+			// Counters alone redraw at most every progressEvery.
+			m.apply(ev)
+			m.progStale = true
+			continue
+		}
 		m.dirty = true
 		if cmd := m.apply(ev); cmd != nil {
 			cmds = append(cmds, cmd)
@@ -466,6 +491,10 @@ func (m *RunModel) handleEvents(msg runEventsMsg) tea.Cmd {
 	if m.logStale && !m.tickArmed {
 		m.tickArmed = true
 		cmds = append(cmds, frameTick())
+	}
+	if m.progStale && !m.progTickArmed {
+		m.progTickArmed = true
+		cmds = append(cmds, tea.Tick(progressEvery, func(time.Time) tea.Msg { return runProgressMsg{} }))
 	}
 	if msg.closed {
 		m.closed = true

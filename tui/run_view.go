@@ -68,7 +68,7 @@ func (m *RunModel) View() tea.View {
 		}
 		m.refreshRecord(false)
 		m.frame = m.render()
-		m.dirty, m.logStale = false, false
+		m.dirty, m.logStale, m.progStale = false, false, false
 		m.lastFrame = time.Now()
 	}
 	v := tea.NewView(m.frame)
