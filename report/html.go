@@ -3,16 +3,21 @@ package report
 import (
 	"html/template"
 	"io"
+	"sync"
 )
 
 // writeHTML renders the doc as one self-contained page: inline CSS, no
 // scripts, no external assets. html/template escapes every value, so commands
 // and messages holding "<" or "&" show as written.
 func writeHTML(w io.Writer, d *doc) error {
-	return page.Execute(w, d)
+	return page().Execute(w, d)
 }
 
-var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+// page is the report's template, parsed on the first report written (not
+// at start-up: every other command would pay for it, issue 13).
+var page = sync.OnceValue(func() *template.Template { return template.Must(template.New("report").Parse(pageText)) })
+
+const pageText = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -231,4 +236,4 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-siz
 {{- end}}
 </body>
 </html>
-`))
+`
