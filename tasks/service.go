@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -109,10 +110,15 @@ func ParseServiceStatus(out string) (ServiceStatus, error) {
 		if len(st.Unparsed) > 0 {
 			first = strconv.Quote(st.Unparsed[0])
 		}
-		return st, fmt.Errorf("the service status listing has no service line (it starts with %s)", first)
+		return st, fmt.Errorf("%w (it starts with %s)", ErrNoServiceLine, first)
 	}
 	return st, nil
 }
+
+// ErrNoServiceLine is matched (errors.Is) by ParseServiceStatus's error
+// when no line of the listing describes a service; the listing it returns
+// then holds the unparsed lines, if any.
+var ErrNoServiceLine = errors.New("the service status listing has no service line")
 
 func applyFlags(s *ServiceState, flags string) {
 	for _, f := range strings.Split(flags, ",") {
@@ -206,6 +212,37 @@ func CheckServicesUp(st ServiceStatus, allowedDown []string) CheckResult {
 		}
 	}
 	r.Reason += "."
+	return r
+}
+
+// CheckServicesDown passes when no listed service is up: what the old
+// server's status must show once GreenArrow is stopped there, before the
+// final pass copies its queue (a service still up could deliver a message
+// that is also merged on the new server). A service whose state is unknown
+// (Problem set: "supervise not running", as after the supervisor itself
+// stopped) counts as down. A listing that names no service passes only when
+// it is empty as a whole: lines ferry cannot read could hide a running
+// service. Detail lists every service with its state.
+func CheckServicesDown(st ServiceStatus) CheckResult {
+	var up, detail []string
+	for _, s := range st.Services {
+		detail = append(detail, s.Path+": "+s.State())
+		if s.Up {
+			up = append(up, fmt.Sprintf("%s (%s)", s.Name, s.State()))
+		}
+	}
+	detail = append(detail, st.Unparsed...)
+	r := CheckResult{Detail: strings.Join(detail, "\n")}
+	switch {
+	case len(up) > 0:
+		r.Reason = fmt.Sprintf("%d of %d services are still up: %s.", len(up), len(st.Services), strings.Join(up, "; "))
+	case len(st.Services) == 0 && len(st.Unparsed) > 0:
+		r.Reason = "The status listing names no service ferry can read; read it and decide."
+	case len(st.Services) == 0:
+		r.OK, r.Reason = true, "The status listing names no service: nothing runs."
+	default:
+		r.OK, r.Reason = true, fmt.Sprintf("All %d services are down.", len(st.Services))
+	}
 	return r
 }
 

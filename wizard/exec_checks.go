@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -66,16 +67,36 @@ func runPGVersion(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 }
 
 func runServiceStatus(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	h, err := x.host(ctx, s, env)
+	var h remote.Host
+	var err error
+	if serviceStatusServer(s, p) == HostOld {
+		h, err = x.Old(ctx, env)
+	} else {
+		h = x.newHost(env.Data)
+	}
 	if err != nil {
 		return Outcome{}, err
 	}
 	st, res, err := tasks.QueryServiceStatus(ctx, h, serviceStatusArgv(p), env.Report)
 	o := Outcome{Commands: []CommandRecord{{Host: h.Name(), Command: res.Command, Exit: res.ExitCode}}}
+	if errors.Is(err, tasks.ErrNoServiceLine) && p.str("expect") == "down" {
+		// A stopped supervisor may list nothing: CheckServicesDown judges
+		// an empty listing (nothing runs) and an unreadable one.
+		err = nil
+	}
 	if err != nil {
 		return o, err
 	}
-	r := tasks.CheckServicesUp(st, p.list("allowed_down"))
+	var r tasks.CheckResult
+	switch {
+	case p.str("expect") == "down" && res.ExitCode >= 126:
+		// Not found or not executable: an empty listing proves nothing.
+		return o, failed("%s on %s could not run (exit code %d), so nothing shows the services are down", res.Command, h.Name(), res.ExitCode)
+	case p.str("expect") == "down":
+		r = tasks.CheckServicesDown(st)
+	default:
+		r = tasks.CheckServicesUp(st, p.list("allowed_down"))
+	}
 	if !r.OK {
 		return o, failed("%s", r.Reason)
 	}

@@ -11,6 +11,9 @@ type KindSpec struct {
 	Optional []string
 	// Check marks kinds that only read (usable as precondition/success).
 	Check bool
+	// Values lists, for a parameter that takes one of a few words, those
+	// words; the loader refuses any other (a template is taken as it is).
+	Values map[string][]string
 }
 
 // Kinds is every task kind a runbook may use.
@@ -62,8 +65,9 @@ var Kinds = map[string]KindSpec{
 		Required: []string{"dirs"}},
 	"resolv-conf": {Summary: "writes /etc/resolv.conf from the DNS cache setting or the admin's choice, atomically with a backup",
 		Required: []string{"config", "setting"}},
-	"service-status": {Summary: "runs the status command (command, an argv; default service greenarrow status) and parses its list: every service up except those allowed down",
-		Optional: []string{"allowed_down", "command"}, Check: true},
+	"service-status": {Summary: "runs the status command (command, an argv; default service greenarrow status) on the step's host or on server (old or new) and parses its list: every service up except those allowed down, or with expect: down, none up",
+		Optional: []string{"allowed_down", "command", "expect", "server"}, Check: true,
+		Values: map[string][]string{"expect": {"up", "down"}, "server": {HostOld, HostNew}}},
 	"compare-packages": {Summary: "compares installed package versions or sets on both servers",
 		Required: []string{"pattern", "mode"}, Check: true},
 	"compare-setting": {Summary: "compares one setting of a configuration file on both servers",

@@ -620,6 +620,11 @@ func (v *validator) checkKind(n *yaml.Node, kindKey, paramsKey, field, kind stri
 			v.fail(mapKeyLine(pn, k), field+"."+paramsKey+"."+k, "kind %q takes no parameter %q (it takes: %s)", kind, k, strings.Join(append(append([]string{}, spec.Required...), spec.Optional...), ", "))
 		}
 		v.checkValueTemplates(mapKeyLine(pn, k), field+"."+paramsKey+"."+k, params[k])
+		if words, ok := spec.Values[k]; ok {
+			if w, _ := params[k].(string); !slices.Contains(words, w) && !strings.Contains(w, "{{") {
+				v.fail(mapKeyLine(pn, k), field+"."+paramsKey+"."+k, "kind %q takes %s for %q, not %q", kind, strings.Join(words, " or "), k, fmt.Sprint(params[k]))
+			}
+		}
 	}
 	for _, r := range spec.Required {
 		if _, ok := params[r]; !ok {

@@ -637,10 +637,29 @@ func serviceStatusArgv(p params) []string {
 }
 
 func planServiceStatus(s *Step, p params, d TemplateData) ([]PlanAction, error) {
+	h := serviceStatusServer(s, p)
+	if p.str("expect") == "down" {
+		return []PlanAction{
+			{Host: h, Argv: serviceStatusArgv(p), Probe: true},
+			{Host: h, Does: "no service listed may be up"},
+		}, nil
+	}
 	return []PlanAction{
-		{Host: hostOf(s), Argv: serviceStatusArgv(p), Probe: true},
-		{Host: hostOf(s), Does: "every service listed must be up, except " + cmp.Or(strings.Join(p.list("allowed_down"), ", "), "none")},
+		{Host: h, Argv: serviceStatusArgv(p), Probe: true},
+		{Host: h, Does: "every service listed must be up, except " + cmp.Or(strings.Join(p.list("allowed_down"), ", "), "none")},
 	}, nil
+}
+
+// serviceStatusServer is the server a service-status step or check reads:
+// its server parameter ("old" or "new"), else the step's host.
+func serviceStatusServer(s *Step, p params) string {
+	switch p.str("server") {
+	case HostOld:
+		return HostOld
+	case HostNew:
+		return HostNew
+	}
+	return hostOf(s)
 }
 
 // installedArgv lists the installed packages matching pattern.

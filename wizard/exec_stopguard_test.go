@@ -1,0 +1,112 @@
+package wizard
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-migrate/ferry/remote"
+	"github.com/ferry-migrate/ferry/sim"
+)
+
+// TestSkippedStopOldRefusesTheFinalPass: the step that stops GreenArrow on
+// the old server is skipped ("stopped by hand") while GreenArrow still runs
+// there. The final pass checks the old server's service list right before
+// it runs and refuses, naming a service still up, so no queue is copied or
+// merged while the old server could still deliver it; the downtime is
+// recorded as begun at the skip.
+func TestSkippedStopOldRefusesTheFinalPass(t *testing.T) {
+	rb, err := LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.Setup(filepath.Join(t.TempDir(), "demo"), sim.Options{Messages: 10, Family: FamilyDebian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := s.StartSSH(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	nh, err := remote.NewLocal(HostNew, s.NewRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &TaskExecutor{New: nh, OldSSH: remote.SSHOptions{Name: HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
+		IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
+		TrustFingerprint: srv.HostKeyFingerprint}
+	defer x.Close()
+	sess, err := OpenSession(SessionOptions{Runbook: rb, StateDir: s.StateDir, Exec: x,
+		Seed:  map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
+		Facts: map[string]string{"old_addr": srv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	set := gaAnswers(rb)
+	set.Confirm = slices.DeleteFunc(set.Confirm, func(id string) bool { return id == "stop-old" })
+	set.Skip = map[string]string{"stop-old": "stopped by hand"}
+	var out strings.Builder
+	err = RunHeadless(ctx, sess, set, &out)
+	if err == nil {
+		t.Fatalf("the procedure finished with GreenArrow still up on the old server:\n%s", lastLines(out.String(), 10))
+	}
+	st := sess.Engine.State()
+	if got := st.Status("migration-final-pass"); got == StatusOK {
+		t.Errorf("the final pass ran (%s)", got)
+	}
+	for _, id := range []string{"merge-queue", "remove-old-queue", "start-new"} {
+		if got := st.Status(id); got != StatusPending {
+			t.Errorf("step %s is %s, want pending", id, got)
+		}
+	}
+	if !strings.Contains(err.Error(), "still up") || !strings.Contains(err.Error(), "hvmail-qmail-send") {
+		t.Errorf("the refusal does not name a service still up: %v", err)
+	}
+	if st.DowntimeStart.IsZero() {
+		t.Error("the downtime was not recorded as begun at the skip")
+	}
+}
+
+// TestServiceStatusWordsRefused: the loader names a service-status check
+// whose expect or server is not one of its words.
+func TestServiceStatusWordsRefused(t *testing.T) {
+	const rb = `
+id: test
+title: A test procedure
+vendor: none
+phases:
+  - id: one
+    title: First
+steps:
+  - id: look
+    phase: one
+    title: Look
+    help: Looks.
+    host: new
+    level: check
+    kind: service-status
+    params:
+      %s
+    vendor: "step 1"
+`
+	for param, want := range map[string]string{
+		"expect: sideways": `test.yaml:17: step "look".params.expect: kind "service-status" takes up or down for "expect", not "sideways"`,
+		"server: middle":   `test.yaml:17: step "look".params.server: kind "service-status" takes old or new for "server", not "middle"`,
+	} {
+		_, err := Parse("test.yaml", []byte(strings.Replace(rb, "%s", param, 1)))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", param, err, want)
+		}
+	}
+	if _, err := Parse("test.yaml", []byte(strings.Replace(rb, "%s", "expect: down", 1))); err != nil {
+		t.Errorf("expect: down refused: %v", err)
+	}
+}
