@@ -270,24 +270,33 @@ func ReadArchiveNeeds(ctx context.Context, h remote.Host, binDir, p string) (Arc
 	return got.n, nil
 }
 
+// NamesSQL is the one query MissingOnServer asks: every role, each line
+// "r NAME", and every tablespace, "t NAME".
+const NamesSQL = "SELECT 'r ' || rolname FROM pg_catalog.pg_roles UNION ALL SELECT 't ' || spcname FROM pg_catalog.pg_tablespace"
+
 // MissingOnServer returns the roles and tablespaces of needs that do not
-// exist on the server s, asked with psql on h.
+// exist on the server s, asked with one psql on h (NamesSQL).
 func MissingOnServer(ctx context.Context, h remote.Host, s PGServer, needs ArchiveNeeds) (roles, tablespaces []string, err error) {
-	have, err := psqlLines(ctx, h, s, "postgres", "SELECT rolname FROM pg_catalog.pg_roles")
+	lines, err := psqlLines(ctx, h, s, "postgres", NamesSQL)
 	if err != nil {
 		return nil, nil, err
 	}
+	var haveRoles, haveSpaces []string
+	for _, l := range lines {
+		switch kind, name, _ := strings.Cut(l, " "); kind {
+		case "r":
+			haveRoles = append(haveRoles, name)
+		case "t":
+			haveSpaces = append(haveSpaces, name)
+		}
+	}
 	for _, r := range needs.Roles {
-		if !slices.Contains(have, r) {
+		if !slices.Contains(haveRoles, r) {
 			roles = append(roles, r)
 		}
 	}
-	have, err = psqlLines(ctx, h, s, "postgres", "SELECT spcname FROM pg_catalog.pg_tablespace")
-	if err != nil {
-		return nil, nil, err
-	}
 	for _, t := range needs.Tablespaces {
-		if !slices.Contains(have, t) {
+		if !slices.Contains(haveSpaces, t) {
 			tablespaces = append(tablespaces, t)
 		}
 	}

@@ -736,8 +736,7 @@ func planPGRestoreStep(s *Step, p params, d TemplateData) ([]PlanAction, error) 
 		}
 		acts = append(acts,
 			PlanAction{Host: HostNew, Argv: []string{"pg_restore", "--schema-only", "--create", "--file=-", o.File}, Probe: true},
-			PlanAction{Host: HostNew, Argv: tasks.PSQLArgv(srv, "postgres", "SELECT rolname FROM pg_catalog.pg_roles"), Probe: true},
-			PlanAction{Host: HostNew, Argv: tasks.PSQLArgv(srv, "postgres", "SELECT spcname FROM pg_catalog.pg_tablespace"), Probe: true})
+			PlanAction{Host: HostNew, Argv: tasks.PSQLArgv(srv, "postgres", tasks.NamesSQL), Probe: true})
 	}
 	// Then drop, create and restore, one database after the other.
 	for _, o := range pl.Opts {
