@@ -155,6 +155,17 @@ func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizar
 		if err != nil {
 			return usage(err)
 		}
+		if file != nil {
+			// A bad answers file is refused before a byte is written
+			// (the simulated servers, the lock, the runner's log).
+			rb, err := wizard.LoadRunbook(name)
+			if err != nil {
+				return err
+			}
+			if err := file.Validate(rb); err != nil {
+				return usage(err)
+			}
+		}
 		state, err := filepath.Abs(paths.StateDir)
 		if err != nil {
 			return err

@@ -54,3 +54,27 @@ func TestDemoRefusesAForeignDirWithoutALock(t *testing.T) {
 		t.Errorf("the refused demo created %s/state", dir)
 	}
 }
+
+// A demo given a bad answers file refuses it, naming the file and every
+// bad entry, before it writes anything: no simulated servers, no lock, no
+// runner log.
+func TestDemoBadAnswersFileWritesNothing(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "bad.yaml")
+	if err := os.WriteFile(file, []byte("answers:\n  ip_change: maybe\ndone: [stop-old]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "demo")
+	code, _, errb := run(t, "", false, "demo", "greenarrow", "--headless", "--dir", dir, "--answers", file)
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want %d: %s", code, ExitUsage, errb)
+	}
+	for _, w := range []string{"answers file " + file + ": key ip_change", "answers file " + file + `: done: "stop-old" is not a manual step`} {
+		if !strings.Contains(errb, w) {
+			t.Errorf("the refusal lacks %q:\n%s", w, errb)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("the refused demo created %s", dir)
+	}
+}

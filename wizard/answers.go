@@ -51,6 +51,9 @@ type AnswerSet struct {
 	// TrustHostKey is the SHA256 fingerprint of the old server's host key,
 	// trusted when it is not in known_hosts yet.
 	TrustHostKey string `json:"trust_host_key,omitempty" yaml:"trust_host_key,omitempty"`
+	// source is the file name ParseAnswerSet read, named in Validate's
+	// errors ("" for a set built in memory).
+	source string
 	// ContinueChanged lets a run go on when the runbook changed since the
 	// journal began.
 	ContinueChanged bool `json:"continue_changed_runbook,omitempty" yaml:"continue_changed_runbook,omitempty"`
@@ -109,6 +112,7 @@ func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 		}
 		return nil, fmt.Errorf("answers file %s: %v", name, err)
 	}
+	a.source = name
 	if off := dec.InputOffset(); len(bytes.TrimSpace(b[off:])) > 0 {
 		// The line where the extra text begins, not where the object ends.
 		off += int64(len(b[off:]) - len(bytes.TrimLeft(b[off:], " \t\r\n")))
@@ -148,6 +152,7 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 	if err := dec.Decode(a); err != nil {
 		return nil, yamlAnswersError(name, err, doc)
 	}
+	a.source = name
 	return a, nil
 }
 
@@ -248,8 +253,8 @@ func AnswerSetFields() []string {
 	out := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == "-" {
-			continue // not in the file (Path)
+		if name == "-" || !t.Field(i).IsExported() {
+			continue // not in the file (Path, source)
 		}
 		out = append(out, name)
 	}
@@ -288,8 +293,12 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 		}
 	}
 	var errs []error
+	prefix := "answers file: "
+	if a.source != "" {
+		prefix = "answers file " + a.source + ": "
+	}
 	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("answers file: "+format, args...))
+		errs = append(errs, fmt.Errorf(prefix+format, args...))
 	}
 	for _, k := range slices.Sorted(maps.Keys(a.Answers)) {
 		q, ok := qs[k]
@@ -298,7 +307,7 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 			continue
 		}
 		if err := ValidateAnswer(q, a.Answers[k]); err != nil {
-			errs = append(errs, fmt.Errorf("answers file: %w", err))
+			errs = append(errs, fmt.Errorf("%s%w", prefix, err))
 		}
 	}
 	step := func(field, id string) {
@@ -312,6 +321,19 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 	}{{"confirm", a.Confirm}, {"done", a.Done}, {"rerun_interrupted", a.Rerun}} {
 		for _, id := range f.list {
 			step(f.name, id)
+		}
+	}
+	// done is for steps done by hand: listing an automatic step there
+	// would not run it, and reads as if it had been done.
+	var manual []string
+	for _, s := range rb.Steps {
+		if s.Level == LevelManual {
+			manual = append(manual, s.ID)
+		}
+	}
+	for _, id := range a.Done {
+		if s := rb.Step(id); s != nil && s.Level != LevelManual {
+			bad("done: %q is not a manual step of runbook %s; ferry runs it (manual steps: %s)", id, rb.ID, strings.Join(manual, ", "))
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(a.Skip)) {

@@ -176,8 +176,8 @@ func AnswersSchema(rb *Runbook) map[string]any {
 		answers[k.Key] = answerSchema(k)
 	}
 	all := stepIDs(rb, func(*Step) bool { return true })
-	stepList := func(field string) map[string]any {
-		return map[string]any{"type": []string{"array", "null"}, "description": fieldHelp[field], "items": map[string]any{"enum": all}}
+	stepList := func(field string, ids []string) map[string]any {
+		return map[string]any{"type": []string{"array", "null"}, "description": fieldHelp[field], "items": map[string]any{"enum": ids}}
 	}
 	stepMap := func(field string, ids []string, value map[string]any) map[string]any {
 		return map[string]any{"type": []string{"object", "null"}, "description": fieldHelp[field],
@@ -186,9 +186,9 @@ func AnswersSchema(rb *Runbook) map[string]any {
 	props := map[string]any{
 		"answers": map[string]any{"type": []string{"object", "null"}, "description": fieldHelp["answers"],
 			"properties": answers, "additionalProperties": false},
-		"confirm":           stepList("confirm"),
-		"done":              stepList("done"),
-		"rerun_interrupted": stepList("rerun_interrupted"),
+		"confirm":           stepList("confirm", all),
+		"done":              stepList("done", stepIDs(rb, func(s *Step) bool { return s.Level == LevelManual })),
+		"rerun_interrupted": stepList("rerun_interrupted", all),
 		"skip":              stepMap("skip", all, map[string]any{"type": "string"}),
 		"confirm_deletions": stepMap("confirm_deletions", all, map[string]any{"type": "integer", "minimum": 1}),
 		"repeat":            stepMap("repeat", stepIDs(rb, func(s *Step) bool { return s.Repeatable }), map[string]any{"type": "integer", "minimum": 1}),

@@ -233,6 +233,8 @@ func TestBrokenAnswersAreRefusedNamingTheKey(t *testing.T) {
 			[]string{`repeat: "stop-old" is not a repeatable step`, "repeatable: migration-first-pass"}, false},
 		{"short fingerprint", `{"trust_host_key":"SHA256"}`,
 			[]string{`trust_host_key: expected a host key fingerprint`}, false},
+		{"automatic step done by hand", `{"done":["stop-old"]}`,
+			[]string{`done: "stop-old" is not a manual step of runbook greenarrow; ferry runs it`, "manual steps: backup-old"}, false},
 		{"two problems", `{"answers":{"ip_change":"maybe","test_address":"root"}}`,
 			[]string{`key ip_change: expected yes or no`, `key test_address: expected a plain e-mail address`}, false},
 	}
