@@ -295,7 +295,8 @@ func ForecastDowntime(rb *Runbook, st *State, applies func(*Step) bool) Downtime
 		path = append(path, pathStep{step: s, cost: sf.Expected})
 	}
 	f.Gap = k.gap
-	f.Total = forecastPath(path, k.gap)
+	cpus, _ := strconv.Atoi(st.Facts["cpus"])
+	f.Total = forecastPath(path, k.gap, cpus)
 	return f
 }
 
@@ -309,11 +310,14 @@ type pathStep struct {
 // and returns when the last one ends: one after another, except that a
 // step naming earlier ones in Beside starts when the others it waits for
 // have ended (engine_group.go), so steps beside each other count by their
-// longest chain. Each step adds gap (the engine's time between steps)
-// after the step it waits for.
-func forecastPath(steps []pathStep, gap time.Duration) time.Duration {
+// longest chain. Steps at once share the machine, though: with cpus
+// processors (the new server's, from the facts; 0 when unknown), a group
+// lasts at least its steps' total cost spread over them. Each step adds
+// gap (the engine's time between steps) after the step it waits for.
+func forecastPath(steps []pathStep, gap time.Duration, cpus int) time.Duration {
 	end := make([]time.Duration, len(steps))
 	var total time.Duration
+	groupStart, groupWork := time.Duration(0), time.Duration(0)
 	for j, ps := range steps {
 		var start time.Duration
 		for k := range j {
@@ -321,9 +325,19 @@ func forecastPath(steps []pathStep, gap time.Duration) time.Duration {
 				start = end[k]
 			}
 		}
+		if len(ps.step.Beside) == 0 {
+			// A step that waits for every earlier one starts a new group.
+			groupStart, groupWork = start, 0
+		}
 		end[j] = start + ps.cost
 		if ps.step.Level != LevelManual || ps.cost > 0 {
 			end[j] += gap
+		}
+		groupWork += ps.cost
+		if cpus > 0 && len(ps.step.Beside) > 0 {
+			// The group so far cannot end before its work is done on
+			// cpus processors.
+			end[j] = max(end[j], groupStart+groupWork/time.Duration(cpus)+gap)
 		}
 		total = max(total, end[j])
 	}

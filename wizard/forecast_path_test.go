@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,18 @@ func TestForecastDowntimeLaysTheWindowOut(t *testing.T) {
 	}
 	if !strings.Contains(f.Sentence(), "10ms between steps") {
 		t.Errorf("the sentence does not name the gap: %q", f.Sentence())
+	}
+
+	// On one processor the steps beside each other share it: the group
+	// (cold 3000, dump 900, config 550) lasts their sum, one gap added.
+	cpu1 := append(slices.Clone(evs), Event{Type: EvFact, Facts: map[string]string{"cpus": "1"}})
+	if f1 := ForecastDowntime(besideRunbook(), Replay(cpu1), nil); f1.Total != f.Total+(900+550)*ms {
+		t.Errorf("on one processor: %v, want %v", f1.Total, f.Total+(900+550)*ms)
+	}
+	// On two, half of 4450 ms is less than the 3000 ms chain.
+	cpu2 := append(slices.Clone(evs), Event{Type: EvFact, Facts: map[string]string{"cpus": "2"}})
+	if f2 := ForecastDowntime(besideRunbook(), Replay(cpu2), nil); f2.Total != f.Total {
+		t.Errorf("on two processors: %v, want %v", f2.Total, f.Total)
 	}
 
 	// The copy run one after another (no beside) would add up (the
