@@ -850,6 +850,8 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case wizard.NeedFailure:
 		switch {
+		case msg.String() == "e" && len(m.redoOf(m.waiting.Step)) > 0:
+			m.decide(wizard.Decision{Action: wizard.ActRedo})
 		case key.Matches(msg, k.Retry):
 			m.decide(wizard.Decision{Action: wizard.ActRetry})
 		case key.Matches(msg, k.Skip):
@@ -1077,3 +1079,19 @@ func (r *lineRing) last(n, skip int) []string {
 }
 
 func (r *lineRing) lines() []string { return r.last(len(r.buf), 0) }
+
+// redoOf returns the titles of the earlier steps a failed step may run
+// again first (wizard.Step.Redo), in order; none when it names none.
+func (m *RunModel) redoOf(id string) []string {
+	s := m.rb.Step(id)
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range s.Redo {
+		if o := m.rb.Step(r); o != nil {
+			out = append(out, o.Title)
+		}
+	}
+	return out
+}

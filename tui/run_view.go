@@ -222,6 +222,9 @@ func (m *RunModel) hints() []string {
 		keys = []string{"d done", "s skip"}
 	case wizard.NeedFailure:
 		keys = []string{"r retry", "s skip"}
+		if len(m.redoOf(m.waiting.Step)) > 0 {
+			keys = []string{"e redo earlier", "r retry", "s skip"}
+		}
 	case wizard.NeedRepeat:
 		keys = []string{"r run again", "c continue"}
 	case wizard.NeedResume:
@@ -790,7 +793,11 @@ func (m *RunModel) promptLines(w int) []string {
 	case wizard.NeedFailure:
 		out = append(out, text(st.Failed, "✗ The step failed:")...)
 		out = append(out, text(st.Failed, orText(ev.Message, "(no message)"))...)
-		out = append(out, text(st.Row, "r: retry · s: skip (give a reason) · q: stop here (the journal keeps the place)")...)
+		if redo := m.redoOf(ev.Step); len(redo) > 0 {
+			out = append(out, text(st.Row, "e: run again "+strings.Join(redo, ", then ")+", then this step · r: retry · s: skip (give a reason) · q: stop here")...)
+		} else {
+			out = append(out, text(st.Row, "r: retry · s: skip (give a reason) · q: stop here (the journal keeps the place)")...)
+		}
 	case wizard.NeedRepeat:
 		out = append(out, text(st.Row, "This step can run again to catch up on what changed since the last pass.")...)
 		b := []string{"run again (r)", "continue (c)"}

@@ -754,6 +754,28 @@ func (e *Engine) attempts(ctx context.Context, s *Step, tried bool, err error) e
 				return nil
 			}
 			continue
+		case ActRedo:
+			// The step proves earlier work that was wrong (a restore
+			// said done that was not): run that work again, then retry.
+			if len(s.Redo) == 0 {
+				if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "this step names no earlier step to run again; retrying it"}); err != nil {
+					return err
+				}
+			}
+			for _, id := range s.Redo {
+				r := e.rb.Step(id)
+				if r == nil {
+					continue
+				}
+				if err := e.emit(Event{Type: EvReopened, Step: id, Phase: r.Phase, Actor: d.Actor,
+					Message: "run again before " + s.ID + ", which failed: " + sf.Message}); err != nil {
+					return err
+				}
+				if err := e.runStep(ctx, r); err != nil {
+					return err
+				}
+			}
+			continue
 		case ActSkip:
 			return e.skip(s, d.Reason, d.Actor)
 		default:

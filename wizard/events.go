@@ -109,6 +109,7 @@ const (
 	ActTrust    Action = "trust"    // trust the unknown host key shown
 	ActQuit     Action = "quit"     // stop here; the journal keeps the place
 	ActOverride Action = "override" // go past a gate (NeedGate); Reason says why
+	ActRedo     Action = "redo"     // after a failure: run the step's Redo steps again, then the step
 )
 
 // NeedText says in words what a waiting step needs.

@@ -547,6 +547,11 @@ func (v *validator) validate() {
 				v.fail(line("requires"), field+".requires", "%q is not an earlier step", r)
 			}
 		}
+		for _, r := range s.Redo {
+			if _, ok := ids[r]; !ok || r == s.ID {
+				v.fail(line("redo"), field+".redo", "%q is not an earlier step", r)
+			}
+		}
 		for _, b := range s.Beside {
 			// Like requires: only an earlier step, and only between steps
 			// that may share the machine (engine_group.go).

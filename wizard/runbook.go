@@ -102,7 +102,12 @@ type Step struct {
 	// the journal's statuses right before the step; an admin may go past
 	// with a typed reason, which the journal and the report keep.
 	Requires []string `yaml:"requires" json:"requires,omitempty"`
-	Success  *Check   `yaml:"success" json:"success,omitempty"`
+	// Redo names earlier steps (ids) whose work this step proves (the row
+	// counts prove the restore): when it fails, the admin may run them
+	// again, in order, and then this step (Decision ActRedo), instead of
+	// retrying a proof that can only fail again.
+	Redo    []string `yaml:"redo" json:"redo,omitempty"`
+	Success *Check   `yaml:"success" json:"success,omitempty"`
 	// Beside names earlier steps (ids) this step need not wait for: the
 	// engine may start it while they still run, once every other earlier
 	// step has ended (engine_group.go). Empty means the step waits for
