@@ -1,12 +1,15 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -353,19 +356,28 @@ func TestBlueMindDumpRestoreVerify(t *testing.T) {
 
 	// bj twice: a re-run replaces the database. Serially (jobs 1) every
 	// item start is counted from pg_restore's output; in parallel the
-	// workers' lines may interleave.
+	// workers' lines may interleave. Jobs 0 means one per CPU.
+	jobs := []int{1, 2, 0}
+	ranJobs := restoreJobs(t, dstBin)
 	for i, db := range []string{"bj", "bj-data", "bj"} {
 		rep := &pgRecorder{}
-		res, err := Restore(ctx, RestoreOptions{Target: newHost, Server: dstServer, File: files[db], Jobs: 1 + i%2}, rep)
+		res, err := Restore(ctx, RestoreOptions{Target: newHost, Server: dstServer, File: files[db], Jobs: jobs[i]}, rep)
 		if err != nil {
 			t.Fatalf("restore %s: %v", db, err)
 		}
 		last, lines, backward := rep.snapshot()
 		total := int64(len(res.Archive.Items))
-		if res.Database != db || res.Owner != "bj" || res.Items != total || (i%2 == 0 && res.Counted != total) || res.Counted == 0 || last.Unit != "items" || last.Done != total || last.Total != total || backward != "" {
+		if res.Database != db || res.Owner != "bj" || res.Items != total || (jobs[i] == 1 && res.Counted != total) || res.Counted == 0 || last.Unit != "items" || last.Done != total || last.Total != total || backward != "" {
 			t.Errorf("restore %s: result %+v, last progress %+v (backward: %q); want %d items\nreported lines:\n%s", db, res, last, backward, total, strings.Join(lines, "\n"))
 		}
 		pgNoSecret(t, lines, rpw)
+		// pg_restore ran with the jobs asked for, one per CPU for 0
+		// (mutants that lived: 1 taken for one per CPU, 0 for 1).
+		want := "--jobs=" + strconv.Itoa(cmp.Or(jobs[i], runtime.NumCPU()))
+		if n := restoreJobs(t, dstBin)[want]; n != ranJobs[want]+1 {
+			t.Errorf("restore %s with Jobs %d: pg_restore ran with %v before and %v after, want one more %s", db, jobs[i], ranJobs, restoreJobs(t, dstBin), want)
+		}
+		ranJobs = restoreJobs(t, dstBin)
 	}
 	if got := dst.SQL(t, "postgres", "SELECT datname || ':' || pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE 'bj%' ORDER BY 1;"); got != "bj-data:bj\nbj:bj" && got != "bj:bj\nbj-data:bj" {
 		t.Errorf("databases on the target: %q", got)
@@ -402,6 +414,20 @@ func TestBlueMindDumpRestoreVerify(t *testing.T) {
 		srcBin.Check(t, secret, "pg_dump")
 		dstBin.Check(t, secret, "pg_restore")
 	}
+}
+
+// restoreJobs counts the --jobs arguments of the pg_restore runs log holds.
+func restoreJobs(t *testing.T, log *testenv.ArgvLog) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	for _, r := range log.Runs(t) {
+		for _, a := range r.Args {
+			if r.Prog == "pg_restore" && strings.HasPrefix(a, "--jobs=") {
+				n[a]++
+			}
+		}
+	}
+	return n
 }
 
 func pgNoSecret(t *testing.T, lines []string, secret string) {
