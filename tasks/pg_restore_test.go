@@ -183,6 +183,28 @@ func TestCheckRestoreArchiveRefusals(t *testing.T) {
 	}
 }
 
+// TestRunPGNamesTheProgram: a client program that fails is named by its
+// own name with its last argument and its error output, whether it runs
+// directly (its argv[0], however many arguments follow) or through
+// runuser as an OS user (the program after "--"). A mutant that lived
+// (the fifth argument taken for the program without runuser).
+func TestRunPGNamesTheProgram(t *testing.T) {
+	h := pgLocal(t, "new")
+	script := "echo boom >&2; exit 3"
+	for _, c := range []struct {
+		s    PGServer
+		argv []string
+	}{
+		{PGServer{}, []string{"/bin/sh", "-c", script, "sh", "last"}},
+		{PGServer{OSUser: "root"}, []string{"runuser", "-u", "root", "--", "/bin/sh", "-c", script, "sh", "last"}},
+	} {
+		err := runPG(context.Background(), h, c.s, c.argv, Discard)
+		if want := "sh last on new exited with status 3: boom"; err == nil || err.Error() != want {
+			t.Errorf("runPG(%q, OS user %q) = %v, want %q", c.argv, c.s.OSUser, err, want)
+		}
+	}
+}
+
 // TestParseArchiveSQLCutShort: a script cut off inside a quoted name (an
 // archive cut short) gives the name as far as it goes, and no crash. A
 // mutant that lived (reading one byte past the end).
