@@ -80,3 +80,17 @@ func TestRedactorMasksTheLongerSecretWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactorEventWhoseTypeIsASecret: a secret that equals the event's
+// type word (an admin's password "output") masks the type too; the event
+// then no longer reads as what it was, and is left out whole, keeping its
+// own type and a note, not passed on with "(secret)" as its type. A mutant
+// that lived (both a failed decoding and a changed type were needed).
+func TestRedactorEventWhoseTypeIsASecret(t *testing.T) {
+	var r Redactor
+	r.Add(string(EvOutput))
+	got := r.Event(Event{Seq: 3, Type: EvOutput, Step: "copy", Message: "a line"})
+	if got.Type != EvOutput || got.Seq != 3 || got.Message != "(an event holding a secret, left out)" {
+		t.Fatalf("an event whose type is a secret came back as %+v", got)
+	}
+}
