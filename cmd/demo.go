@@ -293,8 +293,12 @@ func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
 			_ = os.Rename(filepath.Join(s.Dir, wizard.AnswersFile), filepath.Join(s.Dir, "demo-answers.json"))
 		}
 	} else {
+		// On the screen only: in a runner, stderr is the state dir's
+		// runner.log, and the intro may name the demo's database password.
 		m.note = "Demo: " + p.intro(srv)
-		fmt.Fprintf(a.stderr, "ferry demo: %s\n", p.intro(srv))
+		if !runner.IsChild() {
+			fmt.Fprintf(a.stderr, "ferry demo: %s\n", p.intro(srv))
+		}
 	}
 	err = a.migrate(m)
 	if err == nil {
