@@ -279,8 +279,10 @@ func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
 	}
 	m := migration{
 		rb: p.rb, stateDir: s.StateDir, exec: x, headless: p.headless, lock: p.lock,
-		facts:   map[string]string{"old_addr": srv.Addr},
-		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
+		facts: map[string]string{"old_addr": srv.Addr},
+		// No spare sshd in a demo: the new server is a directory, with no
+		// sshd of its own to start on another port.
+		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port), wizard.LifelineKey: "no"},
 		oldName: p.oldName, newName: p.newName,
 	}
 	if a.frontEnd(p.headless) != frontTUI {
