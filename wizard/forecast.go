@@ -128,6 +128,10 @@ type DowntimeForecast struct {
 	// Gap is the engine's own time between two steps, from the journal,
 	// counted once per step on the longest chain.
 	Gap time.Duration
+	// Untimed names the steps whose time nothing before the window can
+	// tell (a queue merge: seconds to hours, with the queue's size and the
+	// storage), not in Total: the sentence names them beside the total.
+	Untimed []string
 }
 
 // FactRehearsalRestore + a step id holds, in seconds, how long a
@@ -156,6 +160,9 @@ func (f DowntimeForecast) Sentence() string {
 	if f.Manual > 0 {
 		fmt.Fprintf(&b, " plus the time of %d manual step(s)", f.Manual)
 	}
+	if len(f.Untimed) > 0 {
+		fmt.Fprintf(&b, " plus %s, which nothing before the window can time (it grows with the number of queued messages)", strings.Join(f.Untimed, ", "))
+	}
 	fmt.Fprintf(&b, " (%s)", f.Basis())
 	if f.Saving >= time.Second {
 		fmt.Fprintf(&b, "; the hot passes still shrink: one more hot pass would save about %s", roundDur(f.Saving))
@@ -167,7 +174,7 @@ func (f DowntimeForecast) Sentence() string {
 func (f DowntimeForecast) Basis() string {
 	var parts []string
 	for _, s := range f.Steps {
-		if s.Basis == "manual" {
+		if s.Basis == "manual" || s.Basis == basisUntimed {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s %s %s", s.Step, roundDur(s.Expected), s.Basis))
@@ -290,6 +297,9 @@ func ForecastDowntime(rb *Runbook, st *State, applies func(*Step) bool) Downtime
 			if sf.Basis == "hot passes" {
 				f.Saving += k.hotSaving
 			}
+			if sf.Basis == basisUntimed {
+				f.Untimed = append(f.Untimed, s.ID)
+			}
 		}
 		f.Steps = append(f.Steps, sf)
 		path = append(path, pathStep{step: s, cost: sf.Expected})
@@ -393,6 +403,12 @@ func (k *known) estimate(s *Step) (time.Duration, string) {
 		}
 		return d, "measured"
 	}
+	if s.Kind == "queue-merge" {
+		// Its cost is per message, and no step before the window merges
+		// any: a median of other steps would say milliseconds for what
+		// can take hours.
+		return 0, basisUntimed
+	}
 	if s.Kind == "rsync" && s.Params["pass"] == "cold" && len(k.hotNext) > 0 {
 		var d time.Duration
 		for _, n := range k.hotNext {
@@ -435,6 +451,10 @@ func (k *known) estimate(s *Step) (time.Duration, string) {
 	}
 	return untimedStep, "reckoned"
 }
+
+// basisUntimed is the Basis of a step whose time nothing before the window
+// tells (DowntimeForecast.Untimed).
+const basisUntimed = "untimed"
 
 // twinKinds maps a kind to the kind of an earlier step that costs about
 // the same, when none of its own kind ran: the row-count proof connects to

@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,31 @@ func TestRepeatAdvice(t *testing.T) {
 		if got := RepeatAdvice(h); got != "" {
 			t.Errorf("%v: %q", h, got)
 		}
+	}
+}
+
+// TestForecastQueueMergeIsUntimed: before the window no step merges a
+// message, so the GreenArrow forecast does not give the queue merge a
+// median of other steps' times (it once said 30 ms for a merge that took
+// minutes): it leaves it out of the total and names it in the sentence;
+// once the merge ran (a resumed run), its measured time counts.
+func TestForecastQueueMergeIsUntimed(t *testing.T) {
+	rb, err := LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []Event
+	evs = append(evs, passEvents("check-config", sec(2), nil)...)
+	f := ForecastDowntime(rb, Replay(evs), nil)
+	if !slices.Contains(f.Untimed, "merge-queue") {
+		t.Fatalf("untimed %v, want merge-queue", f.Untimed)
+	}
+	if s := f.Sentence(); !strings.Contains(s, "plus merge-queue, which nothing before the window can time") || strings.Contains(f.Basis(), "merge-queue") {
+		t.Errorf("sentence %q, basis %q", s, f.Basis())
+	}
+	evs = append(evs, passEvents("merge-queue", sec(300), nil)...)
+	f = ForecastDowntime(rb, Replay(evs), nil)
+	if slices.Contains(f.Untimed, "merge-queue") || !strings.Contains(f.Basis(), "merge-queue 5m0s measured") {
+		t.Errorf("after a merge ran: untimed %v, basis %q", f.Untimed, f.Basis())
 	}
 }
