@@ -85,6 +85,7 @@ func TestUsageErrors(t *testing.T) {
 		"unknown runbook": {[]string{"checklist", "--runbook", "exchange", "--state-dir", ""}, "exchange"},
 		"tui without tty": {[]string{"checklist", "--runbook", "greenarrow", "--format", "tui"}, "needs a terminal"},
 		"no runbook":      {[]string{"checklist", "--state-dir", ""}, "which runbook?"},
+		"empty --old":     {[]string{"run", "--runbook", "greenarrow", "--old", "", "--state-dir", ""}, "--old is empty"},
 	}
 	for name, c := range cases {
 		code, out, errs := run(t, "", false, c.args...)

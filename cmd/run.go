@@ -43,7 +43,14 @@ again after a disconnection or a crash and it goes on from there.`),
   ferry run --runbook greenarrow --headless --answers answers.json > events.jsonl
   ferry run --runbook greenarrow --answers answers.json | tee ferry.log    # plain lines`,
 		Args: cobra.NoArgs,
-		RunE: a.action(func(*cobra.Command, []string) error { return a.runRun(o) }),
+		RunE: a.action(func(c *cobra.Command, _ []string) error {
+			if c.Flags().Changed("old") && strings.TrimSpace(o.old) == "" {
+				// Not the same as leaving it out: a variable that expanded
+				// to nothing would otherwise turn into a question later.
+				return usage(errors.New("--old is empty: give the old server's address, or leave --old out"))
+			}
+			return a.runRun(o)
+		}),
 	}
 	runbookFlag(c, &o.runbook)
 	c.Flags().StringVar(&o.old, "old", "", "address of the old server: IP, host name or a Host alias of ~/.ssh/config (whose HostName, Port, User and IdentityFile apply), optionally user@host:port")

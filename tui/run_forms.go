@@ -357,7 +357,7 @@ func (m *RunModel) confirmKey(msg tea.KeyPressMsg) tea.Cmd {
 			if typed == "" {
 				m.inErr = fmt.Sprintf("Type %s to go ahead, or esc to go back.", m.waiting.Word)
 			} else {
-				m.inErr = fmt.Sprintf("%q is not %q: nothing was sent.", typed, m.waiting.Word)
+				m.inErr = fmt.Sprintf("%q is not %q: nothing ran. Type the word exactly, or esc.", typed, m.waiting.Word)
 				// The refused text goes: the next attempt starts empty.
 				m.input.SetValue("")
 			}
