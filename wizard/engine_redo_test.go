@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -13,6 +12,7 @@ import (
 // redoExec counts runs per step; the proof fails until the restore has
 // run twice (the first restore was said done by hand and was not).
 type redoExec struct {
+	passExec
 	mu   sync.Mutex
 	runs map[string]int
 }
@@ -25,14 +25,6 @@ func (r *redoExec) Run(ctx context.Context, s *wizard.Step, env *wizard.StepEnv)
 		return wizard.Outcome{}, &wizard.StepFailedError{Step: s.ID, Message: "t_flag: 900 rows on the source, 0 on the target"}
 	}
 	return wizard.Outcome{Message: "fine"}, nil
-}
-
-func (r *redoExec) Check(ctx context.Context, s *wizard.Step, c *wizard.Check, env *wizard.StepEnv) (bool, string, error) {
-	return true, "holds", nil
-}
-
-func (r *redoExec) Prepare(ctx context.Context, s *wizard.Step, env *wizard.StepEnv) (map[string]string, error) {
-	return nil, nil
 }
 
 const redoRunbook = `
@@ -71,39 +63,15 @@ steps:
 // again: the restore runs a second time, journaled as reopened with who
 // asked, then the proof passes; the run ends done.
 func TestRedoRunsTheProvenStepAgain(t *testing.T) {
-	rb, err := wizard.Parse("test.yaml", []byte(redoRunbook))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	j, past, _, err := wizard.OpenJournal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
 	ex := &redoExec{runs: map[string]int{}}
-	var e *wizard.Engine
-	sink := func(ev wizard.Event) {
-		switch ev.Need {
-		case "":
-		case wizard.NeedFailure:
-			go e.Decide(wizard.Decision{Step: ev.Step, Action: wizard.ActRedo, Actor: "alice"})
-		default:
-			go e.Decide(wizard.Decision{Step: ev.Step, Action: wizard.ActQuit})
+	st := runTestEngine(t, redoRunbook, ex, func(ev wizard.Event) wizard.Decision {
+		if ev.Need == wizard.NeedFailure {
+			return wizard.Decision{Action: wizard.ActRedo, Actor: "alice"}
 		}
-	}
-	e = wizard.NewEngine(rb, j, past, ex, sink)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := e.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return wizard.Decision{Action: wizard.ActQuit}
+	})
 	if ex.runs["restore"] != 2 || ex.runs["verify"] != 2 {
 		t.Errorf("runs %v, want the restore and the proof twice each", ex.runs)
-	}
-	st, err := wizard.LoadState(dir)
-	if err != nil {
-		t.Fatal(err)
 	}
 	found := false
 	for _, ev := range st.Events {

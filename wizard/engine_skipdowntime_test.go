@@ -3,7 +3,6 @@ package wizard_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,39 +52,12 @@ steps:
 // recorded as begun right after the skip, so the report shows a downtime
 // with both ends rather than an end without a start.
 func TestSkippedStopStillOpensTheDowntime(t *testing.T) {
-	rb, err := wizard.Parse("test.yaml", []byte(skippedStopRunbook))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	j, past, _, err := wizard.OpenJournal(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	var mu sync.Mutex
-	var e *wizard.Engine
-	sink := func(ev wizard.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev.Need {
-		case "":
-		case wizard.NeedConfirm:
-			go e.Decide(wizard.Decision{Step: ev.Step, Action: wizard.ActSkip, Reason: "stopped by hand"})
-		default:
-			go e.Decide(wizard.Decision{Step: ev.Step, Action: wizard.ActQuit})
+	st := runTestEngine(t, skippedStopRunbook, &passExec{}, func(ev wizard.Event) wizard.Decision {
+		if ev.Need == wizard.NeedConfirm {
+			return wizard.Decision{Action: wizard.ActSkip, Reason: "stopped by hand"}
 		}
-	}
-	e = wizard.NewEngine(rb, j, past, &passExec{}, sink)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := e.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	st, err := wizard.LoadState(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+		return wizard.Decision{Action: wizard.ActQuit}
+	})
 	var order []string
 	for _, ev := range st.Events {
 		switch ev.Type {
@@ -99,4 +71,42 @@ func TestSkippedStopStillOpensTheDowntime(t *testing.T) {
 	if st.DowntimeStart.IsZero() || st.DowntimeEnd.Before(st.DowntimeStart) {
 		t.Errorf("downtime window %v .. %v", st.DowntimeStart, st.DowntimeEnd)
 	}
+}
+
+// runTestEngine runs the runbook text through an engine with executor ex,
+// a journal in a temporary directory, and decide answering every waiting
+// event (its Step filled in here); it returns the state the journal holds
+// at the end. The run must end without an error within 20 s.
+func runTestEngine(t *testing.T, runbook string, ex wizard.Executor, decide func(wizard.Event) wizard.Decision) *wizard.State {
+	t.Helper()
+	rb, err := wizard.Parse("test.yaml", []byte(runbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	j, past, _, err := wizard.OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var e *wizard.Engine
+	sink := func(ev wizard.Event) {
+		if ev.Need == "" {
+			return
+		}
+		d := decide(ev)
+		d.Step = ev.Step
+		go e.Decide(d)
+	}
+	e = wizard.NewEngine(rb, j, past, ex, sink)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := wizard.LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,26 +211,7 @@ func TestBlueMindUnreadableTablesStopBeforeTheDowntimeEnds(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	srv, err := s.StartSSH(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	nh, err := remote.NewLocal(HostNew, s.NewRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &TaskExecutor{New: nh, OldSSH: remote.SSHOptions{Name: HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
-		IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
-		TrustFingerprint: srv.HostKeyFingerprint}
-	defer x.Close()
-	sess, err := OpenSession(SessionOptions{Runbook: rb, StateDir: s.StateDir, Exec: x,
-		Seed:  map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
-		Facts: map[string]string{"old_addr": srv.Addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	sess := simSession(ctx, t, rb, s)
 	set := &AnswerSet{Answers: map[string]string{"precopy_cyrus": "yes", "db_password": sim.BlueMindDBPassword}}
 	for _, st := range rb.Steps {
 		if st.Destructive {

@@ -30,26 +30,7 @@ func TestSkippedStopOldRefusesTheFinalPass(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	srv, err := s.StartSSH(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	nh, err := remote.NewLocal(HostNew, s.NewRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &TaskExecutor{New: nh, OldSSH: remote.SSHOptions{Name: HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
-		IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
-		TrustFingerprint: srv.HostKeyFingerprint}
-	defer x.Close()
-	sess, err := OpenSession(SessionOptions{Runbook: rb, StateDir: s.StateDir, Exec: x,
-		Seed:  map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
-		Facts: map[string]string{"old_addr": srv.Addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	sess := simSession(ctx, t, rb, s)
 	set := gaAnswers(rb)
 	set.Confirm = slices.DeleteFunc(set.Confirm, func(id string) bool { return id == "stop-old" })
 	set.Skip = map[string]string{"stop-old": "stopped by hand"}
@@ -73,6 +54,34 @@ func TestSkippedStopOldRefusesTheFinalPass(t *testing.T) {
 	if st.DowntimeStart.IsZero() {
 		t.Error("the downtime was not recorded as begun at the skip")
 	}
+}
+
+// simSession opens a session of rb on the simulated pair s, with a task
+// executor that reaches the old server through the simulator's SSH server
+// (started here); everything is closed when the test ends.
+func simSession(ctx context.Context, t *testing.T, rb *Runbook, s *sim.Sim) *Session {
+	t.Helper()
+	srv, err := s.StartSSH(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	nh, err := remote.NewLocal(HostNew, s.NewRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &TaskExecutor{New: nh, OldSSH: remote.SSHOptions{Name: HostOld, Addr: srv.Addr, Port: srv.Port, User: srv.User, Root: s.OldRoot,
+		IdentityFiles: []string{srv.UserKeyFile}, KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none"},
+		TrustFingerprint: srv.HostKeyFingerprint}
+	t.Cleanup(func() { x.Close() })
+	sess, err := OpenSession(SessionOptions{Runbook: rb, StateDir: s.StateDir, Exec: x,
+		Seed:  map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port)},
+		Facts: map[string]string{"old_addr": srv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	return sess
 }
 
 // TestServiceStatusWordsRefused: the loader names a service-status check
