@@ -246,12 +246,21 @@ func (r *demoRun) killAtHold(holdFile string) {
 	if err != nil {
 		r.t.Fatalf("hold file %q: %v", held, err)
 	}
+	// A crash of ferry (its client and its runner) and of the rm at
+	// once: the runner is frozen first, so that it records nothing of the
+	// rm's death, and killed last (the stopped rm, orphaned by the
+	// runner's death, would get SIGCONT from the kernel and go on).
+	runnerPid := runnerPID(r.t, filepath.Join(r.dir, "state"))
+	if err := syscall.Kill(runnerPid, syscall.SIGSTOP); err != nil {
+		r.t.Fatal(err)
+	}
 	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		r.t.Fatal(err)
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		r.t.Fatalf("killing the held rm (pid %d): %v", pid, err)
 	}
+	killRunner(r.t, runnerPid)
 	<-ended
 	_ = r.cmd.Wait()
 	if ws, ok := r.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
