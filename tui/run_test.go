@@ -556,12 +556,12 @@ func waitOutput(t *testing.T, tm *teatest.TestModel, what string) {
 	t.Helper()
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
 		return bytes.Contains([]byte(ansi.Strip(string(b))), []byte(what))
-	}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	}, teatest.WithDuration(time.Minute), teatest.WithCheckInterval(20*time.Millisecond))
 }
 
 func waitDecisions(t *testing.T, rec *runRecorder, n int) []wizard.Decision {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if d := rec.all(); len(d) >= n {
 			return d
@@ -717,7 +717,7 @@ func TestRunWithTheEngine(t *testing.T) {
 	tm.Type("d")
 	waitOutput(t, tm, "The migration is done")
 	tm.Type("x")
-	fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*RunModel)
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(time.Minute)).(*RunModel)
 	if err := <-done; err != nil {
 		t.Fatalf("engine: %v", err)
 	}

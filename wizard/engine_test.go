@@ -343,7 +343,7 @@ func TestEngineResumeAfterCrash(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	// Read from the file, a step that is running reads as interrupted: the
 	// journal alone cannot tell a live run from a dead one (the lock can).
 	for LoadStateMust(t, dir).Status("hot") != StatusInterrupted {
