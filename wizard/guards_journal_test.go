@@ -48,6 +48,7 @@ func TestCommandHeadAgreesWithJSON(t *testing.T) {
 		`{"seq":1,"time":"2026-08-24T01:20:41Z","type":"warning"}`,
 		`{"seq":1,"time":"2026-08-24T01:20:41Z","type":"command"`, // not whole
 		`{"seq":1,"time":"2026-08-24T01:20:41Z`,
+		`{"seq":12`, // cut after its number (no read past the end)
 	} {
 		if ev, ok := commandHead([]byte(line)); ok {
 			t.Errorf("%s read as %+v", line, ev)
@@ -92,5 +93,34 @@ func TestRedactorEventWhoseTypeIsASecret(t *testing.T) {
 	got := r.Event(Event{Seq: 3, Type: EvOutput, Step: "copy", Message: "a line"})
 	if got.Type != EvOutput || got.Seq != 3 || got.Message != "(an event holding a secret, left out)" {
 		t.Fatalf("an event whose type is a secret came back as %+v", got)
+	}
+}
+
+// TestJournalLineLongerThanTheReadBuffer: an event line longer than the
+// scanner's 256 KiB buffer (a command's long output line) is gathered
+// whole and read back, not taken for a torn line. A mutant that lived.
+func TestJournalLineLongerThanTheReadBuffer(t *testing.T) {
+	dir := t.TempDir()
+	j, _, _, err := OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 300<<10)
+	if _, err := j.Append(Event{Type: EvRunStarted}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Append(Event{Type: EvWarning, Message: long}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Append(Event{Type: EvWarning, Message: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j2, evs, torn, err := OpenJournal(dir)
+	if err == nil {
+		j2.Close()
+	}
+	if err != nil || torn != 0 || len(evs) != 3 || evs[1].Message != long || evs[2].Message != "after" {
+		t.Fatalf("reopened: %d events, torn %d, %v; want 3, the second's message of %d bytes whole", len(evs), torn, err, len(long))
 	}
 }
