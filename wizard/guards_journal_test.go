@@ -2,6 +2,8 @@ package wizard
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -122,5 +124,26 @@ func TestJournalLineLongerThanTheReadBuffer(t *testing.T) {
 	}
 	if err != nil || torn != 0 || len(evs) != 3 || evs[1].Message != long || evs[2].Message != "after" {
 		t.Fatalf("reopened: %d events, torn %d, %v; want 3, the second's message of %d bytes whole", len(evs), torn, err, len(long))
+	}
+}
+
+// TestJournalCopyFailureIsReported: when the rotated copy cannot be
+// written (its name taken by a directory that holds a file), appending a
+// step's end and closing the journal say so instead of going on without
+// a copy. Mutants that lived (both errors dropped).
+func TestJournalCopyFailureIsReported(t *testing.T) {
+	dir := t.TempDir()
+	j, _, _, err := OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, JournalPrevFile, "in-the-way"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Append(Event{Type: EvStepFinished, Step: "s", Status: StatusOK}); err == nil {
+		t.Error("a step's end was journalled without its copy, and no error")
+	}
+	if err := j.Close(); err == nil {
+		t.Error("the journal closed without its copy, and no error")
 	}
 }
