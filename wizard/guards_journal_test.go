@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ferry-migrate/ferry/tasks"
 )
 
 // TestScanJournalWordsTheDamage: an empty line and a line that is not JSON,
@@ -145,5 +148,31 @@ func TestJournalCopyFailureIsReported(t *testing.T) {
 	}
 	if err := j.Close(); err == nil {
 		t.Error("the journal closed without its copy, and no error")
+	}
+}
+
+// TestReplayCountsOnlyRunsThatEndOKAsPasses: a pass is a run that ends ok;
+// a finish without a run (the admin goes on from a repeatable step) and a
+// run that fails are no passes. A mutant that lived (either one counted).
+func TestReplayCountsOnlyRunsThatEndOKAsPasses(t *testing.T) {
+	st := Replay([]Event{
+		{Seq: 1, Type: EvStepStarted, Step: "s"},
+		{Seq: 2, Type: EvStepFinished, Step: "s", Status: StatusOK, Counters: &tasks.Progress{Unit: "files", Done: 5}},
+		{Seq: 3, Type: EvStepStarted, Step: "s"},
+		{Seq: 4, Type: EvStepFinished, Step: "s", Status: StatusFailed},
+		{Seq: 5, Type: EvStepFinished, Step: "s", Status: StatusOK},
+		{Seq: 6, Type: EvWarning, Step: "s", Message: "slow disk"},
+		{Seq: 7, Type: EvWarning, Message: "no step"},
+	})
+	// A warning names its step when it has one.
+	if want := []string{"s: slow disk", "no step"}; !slices.Equal(st.Warnings, want) {
+		t.Errorf("warnings %q, want %q", st.Warnings, want)
+	}
+	if n := len(st.Steps["s"].Passes); n != 1 {
+		t.Fatalf("%d passes, want 1 (the run that ended ok)", n)
+	}
+	// The counters of the last finish that had any are kept.
+	if c := st.Steps["s"].Counters; c == nil || c.Done != 5 {
+		t.Errorf("counters %+v, want the first run's 5 files kept", c)
 	}
 }
