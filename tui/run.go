@@ -837,7 +837,7 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case wizard.NeedManual:
 		switch {
-		case key.Matches(msg, k.Done) && m.waiting.Word != "":
+		case (key.Matches(msg, k.Done) || key.Matches(msg, k.Enter)) && m.waiting.Word != "":
 			// Destructive: done only with the typed word.
 			m.inErr = ""
 			return m.input.Focus()

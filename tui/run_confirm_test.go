@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -26,10 +27,24 @@ func TestRunRefusedConfirmationClearsTheField(t *testing.T) {
 func TestRunDestructiveManualStepNeedsTheWord(t *testing.T) {
 	m, rec := newTestRun(t, nil, 80, 24, wizard.Event{Type: wizard.EvWaiting, Step: "vendor",
 		Need: wizard.NeedManual, Word: "old:mail"})
+	if scr := runScreen(m); !strings.Contains(scr, "type old:mail") {
+		t.Errorf("the destructive manual step does not say which word to type:\n%s", scr)
+	}
 	keys(m, "d")
 	if d := rec.all(); len(d) != 0 {
 		t.Fatalf("d alone sent %+v for a destructive manual step", d)
 	}
+	typeText(m, "old:ma")
+	// What is typed shows (the field was once left off the screen).
+	if scr := runScreen(m); !strings.Contains(scr, "old:ma") || !strings.Contains(scr, "esc: leave the input") {
+		t.Errorf("the typed word is not on the screen:\n%s", scr)
+	}
+	keys(m, "esc")
+	keys(m, "enter")
+	if !m.input.Focused() {
+		t.Error("enter does not open the field again")
+	}
+	m.input.SetValue("")
 	typeText(m, "mail")
 	keys(m, "enter")
 	if d := rec.all(); len(d) != 0 {

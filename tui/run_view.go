@@ -788,8 +788,23 @@ func (m *RunModel) promptLines(w int) []string {
 			out = append(out, text(st.Dim, "enter or i: type the word · s: skip · q: stop here")...)
 		}
 	case wizard.NeedManual:
-		out = append(out, text(st.Title, "Do this by hand as described above, then press d.")...)
-		out = append(out, text(st.Row, "d: done · s: skip (give a reason) · q: stop here")...)
+		if ev.Word == "" {
+			out = append(out, text(st.Title, "Do this by hand as described above, then press d.")...)
+			out = append(out, text(st.Row, "d: done · s: skip (give a reason) · q: stop here")...)
+			break
+		}
+		// A destructive step done by hand: done takes the typed word.
+		out = append(out, text(st.Warn, "⚠ Destructive step, done by hand: ferry cannot undo it.")...)
+		out = append(out, text(st.Title, "Do this by hand as described above; when it is done, type "+ev.Word+" and press enter:")...)
+		out = append(out, m.input.View())
+		if m.inErr != "" {
+			out = append(out, text(st.Failed, "✗ "+m.inErr)...)
+		}
+		if m.input.Focused() {
+			out = append(out, text(st.Dim, "esc: leave the input (then v shows the whole step, s skips it)")...)
+		} else {
+			out = append(out, text(st.Dim, "d or enter: type the word · s: skip (give a reason) · q: stop here")...)
+		}
 	case wizard.NeedFailure:
 		out = append(out, text(st.Failed, "✗ The step failed:")...)
 		out = append(out, text(st.Failed, orText(ev.Message, "(no message)"))...)
