@@ -347,12 +347,42 @@ func (e *Engine) manualPrecondition(ctx context.Context, s *Step) error {
 			if e.state.Status(s.ID) == StatusSkipped {
 				return nil
 			}
+		case ActRedo:
+			// What the precondition wants is an earlier step's work (the
+			// old server stopped): run that step again, then check again.
+			if err := e.redo(ctx, s, d, msg); err != nil {
+				return err
+			}
 		case ActSkip:
 			return e.skip(s, d.Reason, d.Actor)
 		default:
 			return sf
 		}
 	}
+}
+
+// redo runs again, in order, the earlier steps whose work step s proves or
+// needs (Step.Redo), after s failed with why: each is journaled as
+// reopened, with who asked and why, and runs as it did the first time (a
+// destructive one asks for its word again). The caller then tries s again.
+func (e *Engine) redo(ctx context.Context, s *Step, d Decision, why string) error {
+	if len(s.Redo) == 0 {
+		return e.emit(Event{Type: EvWarning, Step: s.ID, Message: "this step names no earlier step to run again; trying it again"})
+	}
+	for _, id := range s.Redo {
+		r := e.rb.Step(id)
+		if r == nil {
+			continue
+		}
+		if err := e.emit(Event{Type: EvReopened, Step: id, Phase: r.Phase, Actor: d.Actor,
+			Message: "run again before " + s.ID + ", which failed: " + why}); err != nil {
+			return err
+		}
+		if err := e.runStep(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reask puts step s's own questions to the admin again after the step
@@ -755,25 +785,8 @@ func (e *Engine) attempts(ctx context.Context, s *Step, tried bool, err error) e
 			}
 			continue
 		case ActRedo:
-			// The step proves earlier work that was wrong (a restore
-			// said done that was not): run that work again, then retry.
-			if len(s.Redo) == 0 {
-				if err := e.emit(Event{Type: EvWarning, Step: s.ID, Message: "this step names no earlier step to run again; retrying it"}); err != nil {
-					return err
-				}
-			}
-			for _, id := range s.Redo {
-				r := e.rb.Step(id)
-				if r == nil {
-					continue
-				}
-				if err := e.emit(Event{Type: EvReopened, Step: id, Phase: r.Phase, Actor: d.Actor,
-					Message: "run again before " + s.ID + ", which failed: " + sf.Message}); err != nil {
-					return err
-				}
-				if err := e.runStep(ctx, r); err != nil {
-					return err
-				}
+			if err := e.redo(ctx, s, d, sf.Message); err != nil {
+				return err
 			}
 			continue
 		case ActSkip:

@@ -96,3 +96,94 @@ func TestRedoMustNameAnEarlierStep(t *testing.T) {
 		t.Errorf("error %v, want the later step named", err)
 	}
 }
+
+// preconditionExec: the final pass's precondition (the old server
+// stopped) holds only once the stop has run after being skipped.
+type preconditionExec struct {
+	redoExec
+}
+
+func (p *preconditionExec) Check(ctx context.Context, s *wizard.Step, c *wizard.Check, env *wizard.StepEnv) (bool, string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.ID == "final" && p.runs["stop"] == 0 {
+		return false, "hvmail-qmail-send is still up", nil
+	}
+	return true, "holds", nil
+}
+
+const redoPreconditionRunbook = `
+id: test
+title: A test procedure
+vendor: none
+phases:
+  - id: one
+    title: First
+steps:
+  - id: stop
+    phase: one
+    title: Stop the old server
+    help: Stops it.
+    host: old
+    level: auto
+    kind: command
+    commands:
+      any: [[true]]
+    destructive: true
+    precondition:
+      text: Reachable.
+      kind: check-root
+    safe_to_rerun: true
+    vendor: "step 1"
+  - id: final
+    phase: one
+    title: Final pass
+    help: Copies.
+    host: new
+    level: auto
+    kind: command
+    commands:
+      any: [[true]]
+    redo: [stop]
+    precondition:
+      text: The old server is stopped.
+      kind: check-root
+    safe_to_rerun: true
+    vendor: "step 2"
+`
+
+// TestRedoAfterAFailedPrecondition: the stop was skipped, so the final
+// pass's precondition fails; e runs the skipped stop (reopened) and the
+// pass then goes ahead.
+func TestRedoAfterAFailedPrecondition(t *testing.T) {
+	ex := &preconditionExec{redoExec{runs: map[string]int{}}}
+	skipped := false
+	st := runTestEngine(t, redoPreconditionRunbook, ex, func(ev wizard.Event) wizard.Decision {
+		if ev.Step == "stop" && !skipped {
+			skipped = true
+			return wizard.Decision{Action: wizard.ActSkip, Reason: "stopped by hand"}
+		}
+		if ev.Need == wizard.NeedConfirm {
+			return wizard.Decision{Action: wizard.ActConfirm, Text: ev.Word}
+		}
+		if ev.Need == wizard.NeedFailure {
+			return wizard.Decision{Action: wizard.ActRedo}
+		}
+		return wizard.Decision{Action: wizard.ActQuit}
+	})
+	if ex.runs["stop"] != 1 || ex.runs["final"] != 1 {
+		t.Errorf("runs %v, want the stop (after its skip) and the pass once each", ex.runs)
+	}
+	if !skipped || st.Status("stop") != wizard.StatusOK || st.Status("final") != wizard.StatusOK {
+		t.Errorf("skipped %v; statuses: stop %s, final %s", skipped, st.Status("stop"), st.Status("final"))
+	}
+	reopened := 0
+	for _, ev := range st.Events {
+		if ev.Type == wizard.EvReopened && ev.Step == "stop" && strings.Contains(ev.Message, "hvmail-qmail-send is still up") {
+			reopened++
+		}
+	}
+	if reopened != 1 {
+		t.Errorf("%d reopened events for the stop naming why, want 1", reopened)
+	}
+}
