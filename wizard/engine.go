@@ -586,17 +586,7 @@ func (e *Engine) gate(ctx context.Context, s *Step) error {
 }
 
 func (e *Engine) skip(s *Step, reason, actor string) error {
-	if err := e.emit(Event{Type: EvSkipped, Step: s.ID, Phase: s.Phase, Message: reason, Actor: actor}); err != nil {
-		return err
-	}
-	// A skipped step that stops the service (its downtime start) was done
-	// by hand, or not at all: either way the window is open from here at
-	// the latest, and the report must not say it never began. A skipped
-	// end step leaves the window open: nothing shows the service is back.
-	if s.Downtime == DowntimeStart && e.state.DowntimeStart.IsZero() {
-		return e.emit(Event{Type: EvDowntimeStart, Step: s.ID, Message: "downtime begins at the latest now: the step that stops the service was skipped (" + reason + ")"})
-	}
-	return nil
+	return e.emit(Event{Type: EvSkipped, Step: s.ID, Phase: s.Phase, Message: reason, Actor: actor})
 }
 
 func (e *Engine) runStep(ctx context.Context, s *Step) error {

@@ -17,6 +17,11 @@ func wordTyped(text, word string) bool {
 func (e *Engine) markDowntime(s *Step, edge string) error {
 	// Plain ifs, not a switch: gremlins counts a tagless switch's case
 	// conditions as never run, so it would not test them.
+	if edge == DowntimeStart && s.Downtime != edge && e.state.DowntimeStart.IsZero() && e.startSkippedBefore(s) {
+		// The step that stops the service was skipped (done by hand, or
+		// not yet): the window opens at the first step of it that runs.
+		return e.emit(Event{Type: EvDowntimeStart, Step: s.ID, Message: "downtime begins at the latest now: the step that stops the service was skipped"})
+	}
 	if s.Downtime != edge {
 		return nil
 	}
@@ -66,4 +71,24 @@ func HostWord(facts map[string]string, host string) string {
 		return host + ":" + name
 	}
 	return name
+}
+
+// startSkippedBefore reports whether a step before s in the runbook starts
+// the downtime and was skipped, with no end marker between it and s (s is
+// inside the window that step would have opened).
+func (e *Engine) startSkippedBefore(s *Step) bool {
+	skipped := false
+	for i := range e.rb.Steps {
+		o := &e.rb.Steps[i]
+		if o.ID == s.ID {
+			return skipped
+		}
+		if o.Downtime == DowntimeStart {
+			skipped = e.state.Status(o.ID) == StatusSkipped
+		}
+		if o.Downtime == DowntimeEnd {
+			skipped = false
+		}
+	}
+	return false
 }
