@@ -76,3 +76,19 @@ func TestRunAnswersPutAgainArePrefilled(t *testing.T) {
 		t.Fatalf("decision = %+v, want the port kept (22) and the address changed", d[0])
 	}
 }
+
+// The step that starts the downtime shows the forecast before its word is
+// typed; once the window is open it is gone.
+func TestRunConfirmShowsTheDowntimeForecast(t *testing.T) {
+	basis := "expected downtime about 12s plus merge, which nothing before the window can time"
+	m, _ := newTestRun(t, nil, 100, 30,
+		wizard.Event{Type: wizard.EvFact, Step: "stop-old", Facts: map[string]string{wizard.FactDowntimeForecastBasis: basis}},
+		wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old"})
+	if scr := strings.Join(strings.Fields(runScreen(m)), " "); !strings.Contains(scr, "Downtime: expected downtime about 12s plus merge") {
+		t.Errorf("no forecast at the stop's confirmation:\n%s", runScreen(m))
+	}
+	feed(m, wizard.Event{Type: wizard.EvDowntimeStart, Step: "stop-old", Time: runT0})
+	if strings.Contains(runScreen(m), "Downtime: expected") {
+		t.Error("the forecast stays after the window began")
+	}
+}

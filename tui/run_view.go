@@ -777,6 +777,7 @@ func (m *RunModel) promptLines(w int) []string {
 			what += " It runs the commands above on " + m.hostLabel(s.Host) + "."
 		}
 		out = append(out, text(st.Warn, what)...)
+		out = append(out, m.forecastLines(ev.Step, w)...)
 		out = append(out, text(st.Title, "Type "+ev.Word+" and press enter to go ahead:")...)
 		out = append(out, m.input.View())
 		if m.inErr != "" {
@@ -795,6 +796,7 @@ func (m *RunModel) promptLines(w int) []string {
 		}
 		// A destructive step done by hand: done takes the typed word.
 		out = append(out, text(st.Warn, "⚠ Destructive step, done by hand: ferry cannot undo it.")...)
+		out = append(out, m.forecastLines(ev.Step, w)...)
 		out = append(out, text(st.Title, "Do this by hand as described above; when it is done, type "+ev.Word+" and press enter:")...)
 		out = append(out, m.input.View())
 		if m.inErr != "" {
@@ -1009,4 +1011,17 @@ func cleanLine(s string) string {
 		}
 	}
 	return s
+}
+
+// forecastLines show the downtime forecast (wizard.FactDowntimeForecastBasis,
+// recorded right before the step that starts the window is put to the
+// admin) when step id starts the window and it has not begun: what the
+// admin books the outage by, before typing the word.
+func (m *RunModel) forecastLines(id string, w int) []string {
+	s := m.step(id)
+	basis := m.facts[wizard.FactDowntimeForecastBasis]
+	if s == nil || s.Downtime != wizard.DowntimeStart || basis == "" || !m.downStart.IsZero() {
+		return nil
+	}
+	return wrapStyled(m.styles.Title, "Downtime: "+basis+".", w, "  ")
 }
