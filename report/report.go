@@ -571,10 +571,20 @@ func forecastText(st *wizard.State) string {
 	}
 	fc := time.Duration(secs * float64(time.Second))
 	out := "about " + dur(fc) + " (forecast before the window began)"
+	if basis := clean(st.Facts[wizard.FactDowntimeForecastBasis]); basis != "" {
+		// The sentence names what the figure leaves out (manual steps, a
+		// queue merge nothing could time), which the comparison needs.
+		out = "about " + dur(fc) + " (forecast before the window began: " + basis + ")"
+	}
 	if !st.DowntimeEnd.IsZero() && !st.DowntimeStart.IsZero() {
 		measured := st.DowntimeEnd.Sub(st.DowntimeStart)
 		if measured > 0 {
-			out += fmt.Sprintf("; measured %s, the forecast off by %+.0f%%", dur(measured), 100*(fc.Seconds()-measured.Seconds())/measured.Seconds())
+			off := 100 * (fc.Seconds() - measured.Seconds()) / measured.Seconds()
+			word := "long"
+			if off < 0 {
+				word, off = "short", -off
+			}
+			out += fmt.Sprintf("; measured %s: the forecast fell %.0f%% %s", dur(measured), off, word)
 		}
 	}
 	return out
