@@ -375,6 +375,7 @@ func init() {
 		"delete-files":     runDeleteFiles,
 		"resolv-conf":      runResolvConf,
 		"service-status":   runServiceStatus,
+		"units-inactive":   runUnitsInactive,
 		"compare-packages": runComparePackages,
 		"compare-setting":  runCompareSetting,
 		"pg-dump":          runPGDump,

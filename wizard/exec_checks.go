@@ -334,3 +334,44 @@ func joinInts(v []int) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// runUnitsInactive passes when systemctl is-active reports none of the
+// units running (a unit not installed reads "inactive" or "unknown").
+// systemctl's exit status says only whether at least one is active, so
+// the states are read line by line; a run that prints fewer states than
+// units (systemctl missing, exit 127) proves nothing and fails.
+func runUnitsInactive(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	var h remote.Host
+	var err error
+	if serviceStatusServer(s, p) == HostOld {
+		h, err = x.Old(ctx, env)
+	} else {
+		h = x.newHost(env.Data)
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	argv := unitsInactiveArgv(p)
+	out, code, err := output(ctx, h, argv...)
+	o := Outcome{Commands: []CommandRecord{{Host: h.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: code}}}
+	if err != nil {
+		return o, err
+	}
+	units := p.list("units")
+	states := strings.Fields(out)
+	if len(states) != len(units) {
+		return o, failed("%s on %s printed %d state(s) for %d unit(s) (exit code %d): cannot tell whether they run", strings.Join(argv, " "), h.Name(), len(states), len(units), code)
+	}
+	var running []string
+	for i, st := range states {
+		switch st {
+		case "active", "activating", "reloading", "refreshing", "deactivating":
+			running = append(running, units[i]+" ("+st+")")
+		}
+	}
+	if len(running) > 0 {
+		return o, failed("still running on %s: %s", h.Name(), strings.Join(running, ", "))
+	}
+	o.Message = fmt.Sprintf("not running on %s: %s", h.Name(), strings.Join(units, ", "))
+	return o, nil
+}

@@ -211,7 +211,7 @@ func TestBlueMindUnreadableTablesStopBeforeTheDowntimeEnds(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	sess := simSession(ctx, t, rb, s)
+	sess, _ := simSession(ctx, t, rb, s)
 	set := &AnswerSet{Answers: map[string]string{"precopy_cyrus": "yes", "db_password": sim.BlueMindDBPassword}}
 	for _, st := range rb.Steps {
 		if st.Destructive {

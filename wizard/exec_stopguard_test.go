@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferry-migrate/ferry/remote"
 	"github.com/ferry-migrate/ferry/sim"
+	"github.com/ferry-migrate/ferry/tasks"
 )
 
 // TestSkippedStopOldRefusesTheFinalPass: the step that stops GreenArrow on
@@ -30,7 +31,7 @@ func TestSkippedStopOldRefusesTheFinalPass(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	sess := simSession(ctx, t, rb, s)
+	sess, _ := simSession(ctx, t, rb, s)
 	set := gaAnswers(rb)
 	set.Confirm = slices.DeleteFunc(set.Confirm, func(id string) bool { return id == "stop-old" })
 	set.Skip = map[string]string{"stop-old": "stopped by hand"}
@@ -57,10 +58,11 @@ func TestSkippedStopOldRefusesTheFinalPass(t *testing.T) {
 	}
 }
 
-// simSession opens a session of rb on the simulated pair s, with a task
-// executor that reaches the old server through the simulator's SSH server
-// (started here); everything is closed when the test ends.
-func simSession(ctx context.Context, t *testing.T, rb *Runbook, s *sim.Sim) *Session {
+// simSession opens a session of rb on the simulated pair s, with the task
+// executor (returned too) that reaches the old server through the
+// simulator's SSH server (started here); everything is closed when the
+// test ends.
+func simSession(ctx context.Context, t *testing.T, rb *Runbook, s *sim.Sim) (*Session, *TaskExecutor) {
 	t.Helper()
 	srv, err := s.StartSSH(ctx)
 	if err != nil {
@@ -82,7 +84,7 @@ func simSession(ctx context.Context, t *testing.T, rb *Runbook, s *sim.Sim) *Ses
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sess.Close() })
-	return sess
+	return sess, x
 }
 
 // TestServiceStatusWordsRefused: the loader names a service-status check
@@ -118,5 +120,41 @@ steps:
 	}
 	if _, err := Parse("test.yaml", []byte(strings.Replace(rb, "%s", "expect: down", 1))); err != nil {
 		t.Errorf("expect: down refused: %v", err)
+	}
+}
+
+// TestUnitsInactiveReadsTheOldServer: the check before BlueMind's final
+// copy asks the old server's systemd (the simulator's stand-in acts on its
+// service states) and refuses while Postfix runs there, naming it; once
+// Postfix is stopped it passes.
+func TestUnitsInactiveReadsTheOldServer(t *testing.T) {
+	rb, err := LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.Setup(filepath.Join(t.TempDir(), "demo"), sim.Options{Messages: 1, Family: FamilyDebian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, x := simSession(ctx, t, rb, s)
+	env := &StepEnv{Data: TemplateData{Params: rb.Params, Family: FamilyDebian, Answers: map[string]string{}, Facts: map[string]string{}}, Report: tasks.Discard}
+	step := &Step{ID: "look", Host: HostNew, Kind: "units-inactive", Params: map[string]any{"server": "old", "units": []any{"postfix.service"}}}
+	old, err := x.Old(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"start", "stop"} {
+		if _, code, err := output(ctx, old, "systemctl", verb, "postfix.service"); err != nil || code != 0 {
+			t.Fatalf("systemctl %s postfix.service on old: %d %v", verb, code, err)
+		}
+		_, err := x.Run(ctx, step, env)
+		if verb == "start" && (err == nil || !strings.Contains(err.Error(), "still running on old: postfix.service (active)")) {
+			t.Errorf("with Postfix up: %v, want a refusal naming it", err)
+		}
+		if verb == "stop" && err != nil {
+			t.Errorf("with Postfix stopped: %v", err)
+		}
 	}
 }

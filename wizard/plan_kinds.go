@@ -68,6 +68,7 @@ func init() {
 		"delete-files":     planDeleteFiles,
 		"resolv-conf":      planResolvConf,
 		"service-status":   planServiceStatus,
+		"units-inactive":   planUnitsInactive,
 		"compare-packages": planComparePackages,
 		"compare-setting":  planCompareSetting,
 		"pg-dump":          planPGDump,
@@ -777,4 +778,17 @@ func planPGLogin(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 			PlanAction{Host: HostOld, Does: fmt.Sprintf("log in to %s through ferry's own PostgreSQL connection over SSH, as the row counts will", db)})
 	}
 	return acts, nil
+}
+
+// unitsInactiveArgv asks systemd for the state of each unit, one per line.
+func unitsInactiveArgv(p params) []string {
+	return append([]string{"systemctl", "is-active"}, p.list("units")...)
+}
+
+func planUnitsInactive(s *Step, p params, d TemplateData) ([]PlanAction, error) {
+	h := serviceStatusServer(s, p)
+	return []PlanAction{
+		{Host: h, Argv: unitsInactiveArgv(p), Probe: true},
+		{Host: h, Does: "no unit listed may be active"},
+	}, nil
 }
