@@ -67,13 +67,7 @@ func runPGVersion(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 }
 
 func runServiceStatus(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	var h remote.Host
-	var err error
-	if serviceStatusServer(s, p) == HostOld {
-		h, err = x.Old(ctx, env)
-	} else {
-		h = x.newHost(env.Data)
-	}
+	h, err := x.serverOf(ctx, s, p, env)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -341,13 +335,7 @@ func joinInts(v []int) string {
 // the states are read line by line; a run that prints fewer states than
 // units (systemctl missing, exit 127) proves nothing and fails.
 func runUnitsInactive(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	var h remote.Host
-	var err error
-	if serviceStatusServer(s, p) == HostOld {
-		h, err = x.Old(ctx, env)
-	} else {
-		h = x.newHost(env.Data)
-	}
+	h, err := x.serverOf(ctx, s, p, env)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -374,4 +362,13 @@ func runUnitsInactive(ctx context.Context, x *TaskExecutor, s *Step, p params, e
 	}
 	o.Message = fmt.Sprintf("not running on %s: %s", h.Name(), strings.Join(units, ", "))
 	return o, nil
+}
+
+// serverOf is the host a check with a server parameter reads
+// (serviceStatusServer): the old server over SSH, or the new one.
+func (x *TaskExecutor) serverOf(ctx context.Context, s *Step, p params, env *StepEnv) (remote.Host, error) {
+	if serviceStatusServer(s, p) == HostOld {
+		return x.Old(ctx, env)
+	}
+	return x.newHost(env.Data), nil
 }
