@@ -68,7 +68,7 @@ runner's exit code when the run ends; ctrl+c leaves, the run goes on.`),
 				return err
 			}
 			if f != frontTUI {
-				return a.mirror(cl, f, abs, "")
+				return a.mirror(cl, f, abs, "", false)
 			}
 			return a.attachScreen(cl, abs)
 		}),

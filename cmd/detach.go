@@ -83,13 +83,13 @@ func (a *app) viaRunner(stateDir string, f frontEnd, done string) error {
 		if err != nil {
 			return err
 		}
-		return a.mirror(c, f, abs, done)
+		return a.mirror(c, f, abs, done, false)
 	}
 	c, err := a.spawnRunner(abs, f, runner.Hello{Role: runner.RoleControl, Who: who})
 	if err != nil {
 		return err
 	}
-	return a.mirror(c, f, abs, done)
+	return a.mirror(c, f, abs, done, true)
 }
 
 // spawnRunner starts a runner for the state directory abs (no runner
@@ -127,7 +127,12 @@ func (a *app) spawnRunner(abs string, f frontEnd, h runner.Hello) (*runner.Clien
 // terminal or SSH session gone), or any of them for an observer, leaves
 // the runner going and ends this client alone (exit 130).
 // Notices from the runner go to stderr.
-func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string) error {
+//
+// started is false for a client that found the runner already up and
+// follows it (a second run of the same command, a retry of an automation
+// tool): any signal only ends that client, since stopping the step is for
+// the run that started it.
+func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string, started bool) error {
 	defer c.Close()
 	w := c.Welcome
 	print := wizard.JSONPrinter(a.stdout)
@@ -148,8 +153,8 @@ func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string) error 
 		for {
 			select {
 			case sig := <-sigs:
-				if sig == syscall.SIGHUP || w.Role != runner.RoleControl {
-					// An observer only leaves.
+				if sig == syscall.SIGHUP || w.Role != runner.RoleControl || !started {
+					// An observer, or a follower, only leaves.
 					hangup.Store(true)
 					_ = c.Close()
 					return

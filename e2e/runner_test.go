@@ -249,3 +249,43 @@ func TestHeadlessClientSIGTERMStopsTheStep(t *testing.T) {
 		t.Errorf("merge-queue is %s after SIGTERM, want it unfinished", got)
 	}
 }
+
+// TestFollowerSIGTERMLeavesTheRun: a second headless run of the same
+// command follows the runner the first started; SIGTERM to that follower
+// (as a retrying automation tool or timeout(1) sends it) ends the follower
+// alone: the runner goes on and the first run finishes with exit 0.
+func TestFollowerSIGTERMLeavesTheRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	state := filepath.Join(dir, "state")
+	first := startDemo(t, dir, "SIM_MERGE_DELAY=0.05")
+	killRunnerAtEnd(t, state)
+	first.until("the queue merge's progress", func(ev wizard.Event) bool {
+		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress && ev.Progress != nil && ev.Progress.Done > 0
+	})
+	pid := runnerPID(t, state)
+	follower := startDemo(t, dir)
+	follower.until("an event of the merge", func(ev wizard.Event) bool { return ev.Step == "merge-queue" })
+	if err := follower.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for follower.events.Scan() {
+		}
+	}()
+	_ = follower.cmd.Wait()
+	if code := follower.cmd.ProcessState.ExitCode(); code != 130 || !strings.Contains(follower.stderr.String(), "the migration goes on in the runner") {
+		t.Errorf("the follower exited %d after SIGTERM, want 130 saying the run goes on\nstderr:\n%s", code, follower.stderr)
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("the runner (pid %d) is gone after a follower's SIGTERM: %v", pid, err)
+	}
+	first.until("the end of the run", func(ev wizard.Event) bool { return ev.Type == wizard.EvRunFinished })
+	go func() {
+		for first.events.Scan() {
+		}
+	}()
+	_ = first.cmd.Wait()
+	if code := first.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the first run exited %d, want 0\nstderr:\n%s", code, first.stderr)
+	}
+}
