@@ -122,6 +122,9 @@ type killPoint struct {
 	// hold, when set, replaces at: the step's rm holds at this point
 	// (holdScript) and the kill lands there.
 	hold string
+	// copyHold, when set, replaces at: that copy of the disk queue (1 for
+	// the first) holds (holdQueueCopy) and the kill lands there.
+	copyHold int
 }
 
 // inStep is true for an event that shows the step running: output or
@@ -154,8 +157,12 @@ var killPoints = []killPoint{
 	// disk queue from the old server with rsync over the system ssh (the
 	// Host oldserver block).
 	{step: "migration-first-pass", env: []string{noMergeDelay}, at: copyingQueue("migration-first-pass")},
-	// The final pass, after the old server was stopped.
-	{step: "migration-final-pass", env: []string{noMergeDelay}, at: copyingQueue("migration-final-pass")},
+	// The final pass, after the old server was stopped: its copy of the
+	// disk queue (the third, after two hot passes) holds itself
+	// (holdQueueCopy) and the kill lands there; an event read after the
+	// step's output came too late once the run was a runner's (the pass
+	// was over when the kill landed).
+	{step: "migration-final-pass", env: []string{noMergeDelay}, copyHold: 3},
 	// The merge, once it has merged some messages and not all.
 	{step: "merge-queue", env: []string{"SIM_MERGE_DELAY=0.01"}, at: func(ev wizard.Event) bool {
 		return ev.Step == "merge-queue" && ev.Type == wizard.EvProgress && ev.Progress != nil &&
@@ -195,6 +202,54 @@ echo $$ > HOLDFILE.tmp && mv HOLDFILE.tmp HOLDFILE
 kill -STOP $$
 exec /bin/rm "$@"
 `
+
+// copyHoldScript is an rsync put first on the simulated new server's PATH
+// by holdQueueCopy: any rsync but the migration script's copy of the disk
+// queue (a destination ending in qmail-disk/queue/old/) is the real one at
+// once. That copy is counted in COUNTFILE; the Nth writes its pid to
+// HOLDFILE and stops itself (SIGSTOP) before it copies, so that the test
+// kills ferry while the step's copy holds there, however slow the machine.
+const copyHoldScript = `#!/bin/sh
+target=
+for a in "$@"; do target=$a; done
+case "$target" in
+*/qmail-disk/queue/old/) ;;
+*) exec REALRSYNC "$@" ;;
+esac
+n=$(( $(cat COUNTFILE 2>/dev/null || echo 0) + 1 ))
+echo $n > COUNTFILE
+if [ $n -eq NTH ]; then
+	echo $$ > HOLDFILE.tmp && mv HOLDFILE.tmp HOLDFILE
+	kill -STOP $$
+fi
+exec REALRSYNC "$@"
+`
+
+// holdQueueCopy puts copyHoldScript, holding the nth copy of the disk
+// queue, in the simulated new server of the demo in dir, and returns the
+// file it will write its pid to and a func that takes it away again.
+func holdQueueCopy(t *testing.T, dir string, nth int) (holdFile string, remove func()) {
+	t.Helper()
+	real, err := exec.LookPath("rsync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	holdFile = filepath.Join(t.TempDir(), "rsync.held")
+	bin := filepath.Join(dir, "new/usr/local/bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.NewReplacer("REALRSYNC", real, "COUNTFILE", holdFile+".count", "HOLDFILE", holdFile, "NTH", strconv.Itoa(nth)).Replace(copyHoldScript)
+	rs := filepath.Join(bin, "rsync")
+	if err := os.WriteFile(rs, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return holdFile, func() {
+		if err := os.Remove(rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 // holdRemoval puts holdScript, for the point hold, in the simulated new
 // server of the demo in dir, and returns the file it will write its pid to
@@ -284,14 +339,21 @@ func TestDemoKilledInEachLongStepFinishes(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "demo")
 			r := startDemo(t, dir, kp.env...)
 			var at string
-			if kp.hold != "" {
+			switch {
+			case kp.hold != "":
 				// The first event comes once the simulated servers exist.
 				r.until("the run's first event", func(wizard.Event) bool { return true })
 				holdFile, unhold := holdRemoval(t, dir, kp.hold)
 				r.killAtHold(holdFile)
 				unhold()
 				at = "its rm held at point " + kp.hold
-			} else {
+			case kp.copyHold > 0:
+				r.until("the run's first event", func(wizard.Event) bool { return true })
+				holdFile, unhold := holdQueueCopy(t, dir, kp.copyHold)
+				r.killAtHold(holdFile)
+				unhold()
+				at = fmt.Sprintf("its copy %d of the disk queue held", kp.copyHold)
+			default:
 				ev := r.until("a kill point inside "+kp.step, kp.at)
 				r.kill()
 				at = string(ev.Type)
