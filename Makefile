@@ -1,6 +1,6 @@
 # Shortcuts for ferry's everyday commands. CI runs .ci/run.
 
-.PHONY: test vet fmt build docs snapshot demo mutants
+.PHONY: test vet fmt build docs runbooks snapshot demo mutants
 
 # The test command, exactly as the README gives it.
 test:
@@ -20,6 +20,12 @@ build:
 # snapshot makes them itself.
 docs:
 	go run ./cmd/gendocs build/docs
+
+# After editing a built-in runbook in assets/: rewrite its parsed copy
+# (wizard/builtin_snapshot.go), which ferry loads instead of parsing the
+# YAML at every command; TestBuiltinSnapshots fails until this is run.
+runbooks:
+	go test ./wizard -run '^TestBuiltinSnapshots$$' -count=1 -update-builtin
 
 # Static binaries, .deb and .rpm packages into dist/ (not committed).
 snapshot:

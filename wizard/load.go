@@ -73,7 +73,7 @@ func (c Command) String() string {
 // file by path. A name that is neither is an error listing the built-ins.
 func LoadRunbook(nameOrPath string) (*Runbook, error) {
 	if data, err := assets.Runbook(nameOrPath); err == nil {
-		return Parse("builtin:"+nameOrPath, data)
+		return loadBuiltin(nameOrPath, data)
 	}
 	data, err := os.ReadFile(nameOrPath)
 	if err != nil {
@@ -85,7 +85,7 @@ func LoadRunbook(nameOrPath string) (*Runbook, error) {
 	return Parse(nameOrPath, data)
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+): (.*)`) })
 
 // Parse reads and validates a runbook. file names it in errors.
 func Parse(file string, data []byte) (*Runbook, error) {
@@ -268,7 +268,7 @@ func yamlError(file string, err error) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return &RunbookError{File: file, Line: n, Msg: yamlWords(m[2])}
 	}
@@ -276,18 +276,18 @@ func yamlError(file string, err error) error {
 }
 
 var (
-	yamlUnknownField = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
-	yamlWrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+	yamlUnknownField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^field (\S+) not found in type (\S+)$`) })
+	yamlWrongType    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$") })
 )
 
 // yamlWords puts the YAML decoder's messages that name Go types in a
 // runbook author's words: an unknown field names the part of the runbook
 // it was found in, a value of the wrong kind says what was expected.
 func yamlWords(msg string) string {
-	if m := yamlUnknownField.FindStringSubmatch(msg); m != nil {
+	if m := yamlUnknownField().FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("unknown field %q in %s", m[1], goTypeWords(m[2]))
 	}
-	if m := yamlWrongType.FindStringSubmatch(msg); m != nil {
+	if m := yamlWrongType().FindStringSubmatch(msg); m != nil {
 		found := map[string]string{"int": "a number", "float": "a number", "bool": "true or false", "str": "a text",
 			"seq": "a list", "map": "a mapping", "null": "nothing"}[m[1]]
 		if found == "" {
@@ -370,7 +370,7 @@ func (v *validator) fail(line int, field, format string, args ...any) {
 	v.errs = append(v.errs, &RunbookError{File: v.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+var idPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`) })
 
 var (
 	levels        = []string{LevelAuto, LevelAsk, LevelManual, LevelCheck}
@@ -390,7 +390,7 @@ func oneOf(s string, set []string) bool {
 
 func (v *validator) validate() {
 	rb, doc := v.rb, v.doc
-	if rb.ID == "" || !idPattern.MatchString(rb.ID) {
+	if rb.ID == "" || !idPattern().MatchString(rb.ID) {
 		v.fail(mapKeyLine(doc, "id"), "id", "%q is not a valid id (lower-case letters, digits and dashes)", rb.ID)
 	}
 	if rb.Title == "" {
@@ -407,7 +407,7 @@ func (v *validator) validate() {
 	for i, p := range rb.Phases {
 		pn := seqItem(phaseNodes, i)
 		field := fmt.Sprintf("phases[%d]", i)
-		if !idPattern.MatchString(p.ID) {
+		if !idPattern().MatchString(p.ID) {
 			v.fail(mapKeyLine(pn, "id"), field+".id", "%q is not a valid id", p.ID)
 		}
 		if phases[p.ID] {
@@ -434,7 +434,7 @@ func (v *validator) validate() {
 			field = fmt.Sprintf("step %q", s.ID)
 		}
 		line := func(key string) int { return mapKeyLine(sn, key) }
-		if !idPattern.MatchString(s.ID) {
+		if !idPattern().MatchString(s.ID) {
 			v.fail(line("id"), field+".id", "%q is not a valid id (lower-case letters, digits and dashes)", s.ID)
 		} else if prev, dup := ids[s.ID]; dup {
 			v.fail(line("id"), field+".id", "id already used by the step at line %d", prev)
@@ -493,7 +493,7 @@ func (v *validator) validate() {
 		for j, q := range s.Ask {
 			qn := seqItem(an, j)
 			qf := fmt.Sprintf("%s.ask[%d]", field, j)
-			if !idPattern.MatchString(strings.ReplaceAll(q.Key, "_", "-")) {
+			if !idPattern().MatchString(strings.ReplaceAll(q.Key, "_", "-")) {
 				v.fail(mapKeyLine(qn, "key"), qf+".key", "%q is not a valid key", q.Key)
 			}
 			if keys[q.Key] {
