@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
@@ -323,8 +324,8 @@ const (
 )
 
 var (
-	reRef     = regexp.MustCompile(`\.(Facts|Answers|Params)\.(\w+)|\.Family\b`)
-	reLiteral = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
+	reRef     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\.(Facts|Answers|Params)\.(\w+)|\.Family\b`) })
+	reLiteral = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`) })
 )
 
 // askedWhen decides from a question's condition when, with what is known,
@@ -344,7 +345,7 @@ func askedWhen(when string, known wizard.TemplateData) (string, bool) {
 	type ref struct{ root, name string }
 	var unknown []ref
 	seen := map[ref]bool{}
-	for _, m := range reRef.FindAllStringSubmatch(when, -1) {
+	for _, m := range reRef().FindAllStringSubmatch(when, -1) {
 		r := ref{m[1], m[2]}
 		if r.root == "" {
 			r.root = "Family"
@@ -372,7 +373,7 @@ func askedWhen(when string, known wizard.TemplateData) (string, bool) {
 		unknown = append(unknown, r)
 	}
 	trials := []string{"", "yes", "no", wizard.FamilyRHEL, wizard.FamilyDebian}
-	for _, m := range reLiteral.FindAllStringSubmatch(when, -1) {
+	for _, m := range reLiteral().FindAllStringSubmatch(when, -1) {
 		if !slices.Contains(trials, m[1]) {
 			trials = append(trials, m[1])
 		}
@@ -433,13 +434,13 @@ func askedWhen(when string, known wizard.TemplateData) (string, bool) {
 
 // Patterns of the simple conditions WhenText puts into words.
 var (
-	reAction  = regexp.MustCompile(`^\{\{-?\s*(.*?)\s*-?\}\}$`)
-	reEq      = regexp.MustCompile(`^(eq|ne) \.(\w+)(?:\.(\w+))? "([^"]*)"$`)
-	reEqRev   = regexp.MustCompile(`^(eq|ne) "([^"]*)" \.(\w+)(?:\.(\w+))?$`)
-	reTruthy  = regexp.MustCompile(`^(not )?\(?truthy \.(\w+)\.(\w+)\)?$`)
-	reField   = regexp.MustCompile(`^(not )?\.(\w+)\.(\w+)$`)
-	reParenOK = regexp.MustCompile(`^not \((.*)\)$`)
-	reNotOr   = regexp.MustCompile(`^not \(or (\.\w+\.\w+(?: \.\w+\.\w+)+)\)$`)
+	reAction  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\{\{-?\s*(.*?)\s*-?\}\}$`) })
+	reEq      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(eq|ne) \.(\w+)(?:\.(\w+))? "([^"]*)"$`) })
+	reEqRev   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(eq|ne) "([^"]*)" \.(\w+)(?:\.(\w+))?$`) })
+	reTruthy  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(not )?\(?truthy \.(\w+)\.(\w+)\)?$`) })
+	reField   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(not )?\.(\w+)\.(\w+)$`) })
+	reParenOK = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^not \((.*)\)$`) })
+	reNotOr   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^not \(or (\.\w+\.\w+(?: \.\w+\.\w+)+)\)$`) })
 )
 
 // WhenText puts a simple step condition into words ("only when the answer
@@ -450,12 +451,12 @@ func WhenText(when string) string {
 	if w == "" {
 		return ""
 	}
-	m := reAction.FindStringSubmatch(w)
+	m := reAction().FindStringSubmatch(w)
 	if m == nil || strings.Contains(m[1], "{{") {
 		return "only when: " + w
 	}
 	expr := strings.Join(strings.Fields(m[1]), " ")
-	if e := reNotOr.FindStringSubmatch(expr); e != nil {
+	if e := reNotOr().FindStringSubmatch(expr); e != nil {
 		var names []string
 		for _, f := range strings.Fields(e[1]) {
 			parts := strings.Split(strings.TrimPrefix(f, "."), ".")
@@ -467,22 +468,22 @@ func WhenText(when string) string {
 		return fmt.Sprintf("only when none of %s is set", strings.Join(names, ", "))
 	}
 	neg := false
-	if p := reParenOK.FindStringSubmatch(expr); p != nil && !strings.ContainsAny(p[1], "()") {
+	if p := reParenOK().FindStringSubmatch(expr); p != nil && !strings.ContainsAny(p[1], "()") {
 		neg, expr = true, p[1]
 	}
-	if e := reEq.FindStringSubmatch(expr); e != nil {
+	if e := reEq().FindStringSubmatch(expr); e != nil {
 		return equality(neg != (e[1] == "ne"), e[2], e[3], e[4])
 	}
-	if e := reEqRev.FindStringSubmatch(expr); e != nil {
+	if e := reEqRev().FindStringSubmatch(expr); e != nil {
 		return equality(neg != (e[1] == "ne"), e[3], e[4], e[2])
 	}
-	if e := reTruthy.FindStringSubmatch(expr); e != nil {
+	if e := reTruthy().FindStringSubmatch(expr); e != nil {
 		if neg != (e[1] != "") {
 			return fmt.Sprintf("only when %s is not yes", subject(e[2], e[3]))
 		}
 		return fmt.Sprintf("only when %s is yes", subject(e[2], e[3]))
 	}
-	if e := reField.FindStringSubmatch(expr); e != nil {
+	if e := reField().FindStringSubmatch(expr); e != nil {
 		if neg != (e[1] != "") {
 			return fmt.Sprintf("only when %s is empty", subject(e[2], e[3]))
 		}

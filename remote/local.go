@@ -415,7 +415,7 @@ func (l *Local) Argv(argv []string) []string {
 	out := simArgv(l.root, argv)
 	var peer string
 	for i, w := range argv {
-		m := remoteSpec.FindStringSubmatch(w)
+		m := remoteSpec().FindStringSubmatch(w)
 		if m == nil {
 			continue
 		}
@@ -453,11 +453,13 @@ func SimArgv(root string, argv []string) []string { return simArgv(root, argv) }
 // server's own tree (not /dev, /proc, /sys or /tmp): after the start of the
 // word or a separator of a shell line, an option's "=", or the ":" of a
 // PATH-style list.
-var simPathToken = regexp.MustCompile(`(^|[\s'"=|;&(<>:])(/(?:usr|var|etc|media|root|opt|srv|home|mnt|data|bin|sbin|lib)(?:/[^\s'"|;&()<>:]*)?)`)
+var simPathToken = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(^|[\s'"=|;&(<>:])(/(?:usr|var|etc|media|root|opt|srv|home|mnt|data|bin|sbin|lib)(?:/[^\s'"|;&()<>:]*)?)`)
+})
 
 // remoteSpec matches an rsync or scp remote operand, "[user@]host:/path" or
 // ":/path": that path is on another server, which maps it itself.
-var remoteSpec = regexp.MustCompile(`^([^/\s=:'"]*):/`)
+var remoteSpec = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^/\s=:'"]*):/`) })
 
 // simArgv maps the paths in argv under root (see above). argv[0], when it
 // holds a slash, is a program's path and is mapped whole, and so is any
@@ -506,11 +508,11 @@ func isKernelPath(p string) bool {
 
 // simWord maps the server paths inside one word under root.
 func simWord(root, w string) string {
-	if remoteSpec.MatchString(w) {
+	if remoteSpec().MatchString(w) {
 		return w
 	}
-	return simPathToken.ReplaceAllStringFunc(w, func(m string) string {
-		sub := simPathToken.FindStringSubmatch(m)
+	return simPathToken().ReplaceAllStringFunc(w, func(m string) string {
+		sub := simPathToken().FindStringSubmatch(m)
 		if isUnder(sub[2], root) {
 			return m
 		}

@@ -244,7 +244,9 @@ func refusedHint(err error, o SSHOptions, t *sshTarget) string {
 
 // peerHostKeyAlgos finds what the host offered in x/crypto's "no common
 // algorithm for host key; we offered: [...], peer offered: [...]".
-var peerHostKeyAlgos = regexp.MustCompile(`no common algorithm for host key; .*peer offered: \[([^\]]*)\]`)
+var peerHostKeyAlgos = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`no common algorithm for host key; .*peer offered: \[([^\]]*)\]`)
+})
 
 // keyTypeChanged reads a handshake error that found no common host key
 // algorithm: when known_hosts records keys for the host and the host offers
@@ -252,7 +254,7 @@ var peerHostKeyAlgos = regexp.MustCompile(`no common algorithm for host key; .*p
 // for a recorded RSA key), the host's key changed type. It returns that
 // change, naming the recorded key's file and line, or nil.
 func (s *SSH) keyTypeChanged(msg string) *HostKeyChangedError {
-	m := peerHostKeyAlgos.FindStringSubmatch(msg)
+	m := peerHostKeyAlgos().FindStringSubmatch(msg)
 	if m == nil || s.keys == nil {
 		return nil
 	}

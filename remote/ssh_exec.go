@@ -36,7 +36,7 @@ import (
 // "signal" request). Finally it changes directory and execs the command;
 // the rest of stdin is Cmd.Stdin.
 
-var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // envScript returns the lines that export env, and how many there are.
 func envScript(env []string, root string) (string, int, error) {
@@ -54,7 +54,7 @@ func envScript(env []string, root string) (string, int, error) {
 	}
 	for _, kv := range env {
 		k, _, ok := strings.Cut(kv, "=")
-		if !ok || !envKey.MatchString(k) {
+		if !ok || !envKey().MatchString(k) {
 			// Do not echo the value: it may be a secret.
 			return "", 0, fmt.Errorf("environment entry for %q is not of the form NAME=VALUE", k)
 		}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // SSHHostKeyRefusal is what OpenSSH's client (run by rsync, or by the
@@ -32,12 +33,18 @@ type SSHHostKeyRefusal struct {
 }
 
 var (
-	sshSentFingerprint = regexp.MustCompile(`^The fingerprint for the (\S+) key sent by the remote host is$`)
-	sshFingerprintLine = regexp.MustCompile(`^(SHA256:[A-Za-z0-9+/=]+|MD5:[0-9a-f:]+)\.?$`)
-	sshOffending       = regexp.MustCompile(`^Offending (\S+) key in (.+):([0-9]+)$`)
-	sshOffendingIP     = regexp.MustCompile(`^Offending key for IP in (.+):([0-9]+)$`)
-	sshChanged         = regexp.MustCompile(`^Host key for (\S+) has changed and you have requested strict checking\.$`)
-	sshUnknown         = regexp.MustCompile(`^No (\S+) host key is known for (\S+) and you have requested strict checking\.$`)
+	sshSentFingerprint = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^The fingerprint for the (\S+) key sent by the remote host is$`)
+	})
+	sshFingerprintLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(SHA256:[A-Za-z0-9+/=]+|MD5:[0-9a-f:]+)\.?$`) })
+	sshOffending       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Offending (\S+) key in (.+):([0-9]+)$`) })
+	sshOffendingIP     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Offending key for IP in (.+):([0-9]+)$`) })
+	sshChanged         = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^Host key for (\S+) has changed and you have requested strict checking\.$`)
+	})
+	sshUnknown = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^No (\S+) host key is known for (\S+) and you have requested strict checking\.$`)
+	})
 )
 
 // ParseSSHHostKeyRefusal reads ssh's standard error (lines, in order) and
@@ -53,31 +60,31 @@ func ParseSSHHostKeyRefusal(stderr []string) (SSHHostKeyRefusal, bool) {
 		switch {
 		case strings.Contains(l, "REMOTE HOST IDENTIFICATION HAS CHANGED"):
 			banner = true
-		case sshSentFingerprint.MatchString(l):
-			r.KeyType = sshSentFingerprint.FindStringSubmatch(l)[1]
+		case sshSentFingerprint().MatchString(l):
+			r.KeyType = sshSentFingerprint().FindStringSubmatch(l)[1]
 			if i+1 < len(stderr) {
-				if m := sshFingerprintLine.FindStringSubmatch(strings.TrimSpace(stderr[i+1])); m != nil {
+				if m := sshFingerprintLine().FindStringSubmatch(strings.TrimSpace(stderr[i+1])); m != nil {
 					r.Fingerprint = m[1]
 					i++
 				}
 			}
-		case sshOffending.MatchString(l):
-			m := sshOffending.FindStringSubmatch(l)
+		case sshOffending().MatchString(l):
+			m := sshOffending().FindStringSubmatch(l)
 			if n, err := strconv.Atoi(m[3]); err == nil && n > 0 && r.File == "" {
 				r.RecordedType, r.File, r.Line = m[1], m[2], n
 			}
 			r.Changed, found = true, true
-		case sshOffendingIP.MatchString(l):
-			m := sshOffendingIP.FindStringSubmatch(l)
+		case sshOffendingIP().MatchString(l):
+			m := sshOffendingIP().FindStringSubmatch(l)
 			if n, err := strconv.Atoi(m[2]); err == nil && n > 0 && r.File == "" {
 				r.File, r.Line = m[1], n
 			}
 			r.Changed, found = true, true
-		case sshChanged.MatchString(l):
-			r.Host = sshChanged.FindStringSubmatch(l)[1]
+		case sshChanged().MatchString(l):
+			r.Host = sshChanged().FindStringSubmatch(l)[1]
 			r.Changed, found = true, true
-		case sshUnknown.MatchString(l):
-			m := sshUnknown.FindStringSubmatch(l)
+		case sshUnknown().MatchString(l):
+			m := sshUnknown().FindStringSubmatch(l)
 			if !r.Changed {
 				r.KeyType, r.Host = m[1], m[2]
 			}

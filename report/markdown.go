@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // writeMarkdown renders the doc as GitHub-flavoured Markdown: headings and
@@ -210,7 +211,7 @@ func writeMarkdown(w io.Writer, d *doc) error {
 }
 
 // entity matches what Markdown would read as an HTML character reference.
-var entity = regexp.MustCompile(`&(#?[A-Za-z0-9]+;)`)
+var entity = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`&(#?[A-Za-z0-9]+;)`) })
 
 // mdSpecial are the characters that would start markup or end a table cell.
 var mdSpecial = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `<`, `\<`, `>`, `\>`, "`", "\\`", `*`, `\*`, `[`, `\[`, `]`, `\]`)
@@ -220,7 +221,7 @@ var mdSpecial = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `<`, `\<`, `>`, `\>`, 
 func text(s string) string {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	s = mdSpecial.Replace(s)
-	s = entity.ReplaceAllString(s, `\&$1`)
+	s = entity().ReplaceAllString(s, `\&$1`)
 	return strings.ReplaceAll(s, "\n", "<br>")
 }
 

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/dustin/go-humanize"
@@ -43,7 +44,9 @@ func versionFamily(family string) (string, error) {
 	return "", fmt.Errorf("version ordering for family %q is unknown (expected rhel or debian)", family)
 }
 
-var rpmVersionShape = regexp.MustCompile(`^(?:[0-9]+:)?[0-9A-Za-z][0-9A-Za-z._+~^]*(?:-[0-9A-Za-z._+~^]+)?$`)
+var rpmVersionShape = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:[0-9]+:)?[0-9A-Za-z][0-9A-Za-z._+~^]*(?:-[0-9A-Za-z._+~^]+)?$`)
+})
 
 // CompareVersions compares package versions a and b with the ordering of
 // family's package manager (rpm for "rhel", dpkg for "debian"), epochs
@@ -55,7 +58,7 @@ func CompareVersions(family, a, b string) (int, error) {
 	}
 	if fam == "rpm" {
 		for _, v := range []string{a, b} {
-			if !rpmVersionShape.MatchString(v) {
+			if !rpmVersionShape().MatchString(v) {
 				return 0, fmt.Errorf("%q is not an rpm version", v)
 			}
 		}
@@ -149,7 +152,7 @@ func ParseRPMQuery(pkg, out string) (PackageInfo, error) {
 			}
 			ver = rest
 		}
-		if !rpmVersionShape.MatchString(ver) || !strings.Contains(ver, "-") {
+		if !rpmVersionShape().MatchString(ver) || !strings.Contains(ver, "-") {
 			return info, fmt.Errorf("rpm -q %s printed %q, whose version %q is not VERSION-RELEASE", pkg, l, ver)
 		}
 		if !info.Installed || rpmversion.NewVersion(ver).Compare(rpmversion.NewVersion(info.Version)) > 0 {
@@ -508,13 +511,13 @@ func describeFile(fi remote.FileInfo) string {
 
 // ---- PostgreSQL version -----------------------------------------------------------
 
-var pgVersionDir = regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?$`)
+var pgVersionDir = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(?:\.[0-9]+)?$`) })
 
 // PGVersionFromTarget extracts the PostgreSQL version from the target of the
 // data directory link: "/var/hvmail/postgres/8.3" or "8.3/" gives "8.3".
 func PGVersionFromTarget(target string) (string, bool) {
 	base := path.Base(path.Clean(strings.TrimSpace(target)))
-	if pgVersionDir.MatchString(base) {
+	if pgVersionDir().MatchString(base) {
 		return base, true
 	}
 	return "", false
@@ -544,7 +547,7 @@ func ReadPGVersion(ctx context.Context, h remote.Host, link string) (version, ho
 		return "", "", fmt.Errorf("%s on %s names no PostgreSQL version (%s), and %s cannot be read: %w", link, h.Name(), describeFile(fi), pv, err)
 	}
 	v := strings.TrimSpace(string(data))
-	if !pgVersionDir.MatchString(v) {
+	if !pgVersionDir().MatchString(v) {
 		return "", "", fmt.Errorf("%s on %s holds %q, which is not a PostgreSQL version", pv, h.Name(), v)
 	}
 	return v, fmt.Sprintf("%s says %s", pv, v), nil

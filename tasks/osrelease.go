@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ferry-migrate/ferry/remote"
 )
@@ -24,7 +25,7 @@ type OSRelease struct {
 	Source string `json:"source"`
 }
 
-var osReleaseKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var osReleaseKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // ParseOSRelease reads os-release(5) content: KEY=VALUE lines, values bare or
 // in single or double quotes, backslash escapes in bare and double-quoted
@@ -38,7 +39,7 @@ func ParseOSRelease(data []byte) map[string]string {
 			continue
 		}
 		k, v, ok := strings.Cut(l, "=")
-		if !ok || !osReleaseKey.MatchString(k) {
+		if !ok || !osReleaseKey().MatchString(k) {
 			continue
 		}
 		out[k] = unquoteOSRelease(v)
@@ -104,7 +105,7 @@ func OSReleaseFromFields(f map[string]string, source string) OSRelease {
 	return r
 }
 
-var releaseNumber = regexp.MustCompile(`release\s+([0-9]+(?:\.[0-9]+)*)`)
+var releaseNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`release\s+([0-9]+(?:\.[0-9]+)*)`) })
 
 // ParseRedHatRelease reads the one line of /etc/redhat-release or
 // /etc/centos-release ("CentOS release 6.10 (Final)"), for servers too old to
@@ -135,7 +136,7 @@ func ParseRedHatRelease(data []byte, source string) (OSRelease, error) {
 	default:
 		r.ID = "rhel"
 	}
-	if m := releaseNumber.FindStringSubmatch(lower); m != nil {
+	if m := releaseNumber().FindStringSubmatch(lower); m != nil {
 		r.VersionID = m[1]
 	}
 	return r, nil

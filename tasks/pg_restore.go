@@ -681,12 +681,14 @@ func RestoreChecked(ctx context.Context, c RestoreCheck, rep Reporter) (RestoreR
 // interleave ("pg_restore: pg_restore: creating ...", or a message on a line
 // of its own); matching the messages themselves, anywhere in a line, counts
 // them all the same.
-var restoreItemRe = regexp.MustCompile(`(?:^|pg_restore: ?)(?:creating [A-Z]|processing data for table |executing [A-Z])`)
+var restoreItemRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:^|pg_restore: ?)(?:creating [A-Z]|processing data for table |executing [A-Z])`)
+})
 
 // restoreItems returns how many item starts a line of pg_restore --verbose
 // output holds.
 func restoreItems(line string) int {
-	return len(restoreItemRe.FindAllStringIndex(strings.TrimLeft(line, " "), -1))
+	return len(restoreItemRe().FindAllStringIndex(strings.TrimLeft(line, " "), -1))
 }
 
 // restoreChatter reports whether a verbose line is bookkeeping not worth

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -19,8 +20,8 @@ type Tablespace struct {
 }
 
 var (
-	psqlRowCountRe  = regexp.MustCompile(`^\((\d+) [^()|]+\)$`) // "(3 rows)", or localised
-	psqlSeparatorRe = regexp.MustCompile(`^[-+]+$`)
+	psqlRowCountRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\((\d+) [^()|]+\)$`) }) // "(3 rows)", or localised
+	psqlSeparatorRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[-+]+$`) })
 )
 
 // ParseTablespaces reads the table psql prints for \db or \db+ (the vendor's
@@ -62,7 +63,7 @@ func ParseTablespaces(name string, data []byte) ([]Tablespace, error) {
 		}
 	}
 	next := header + 1
-	aligned := next < len(lines) && psqlSeparatorRe.MatchString(strings.TrimSpace(lines[next]))
+	aligned := next < len(lines) && psqlSeparatorRe().MatchString(strings.TrimSpace(lines[next]))
 	if aligned {
 		next++
 	}
@@ -78,7 +79,7 @@ func ParseTablespaces(name string, data []byte) ([]Tablespace, error) {
 		if t == "" {
 			continue
 		}
-		if m := psqlRowCountRe.FindStringSubmatch(t); m != nil {
+		if m := psqlRowCountRe().FindStringSubmatch(t); m != nil {
 			if footer >= 0 {
 				return nil, bad(i, "a second row count %q", t)
 			}

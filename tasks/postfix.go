@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ferry-migrate/ferry/remote"
 )
@@ -131,7 +132,7 @@ func RebuildArgvs(typ, suf string, m PostfixMap) [][]string {
 const absentKey = "ferry-probe.invalid"
 
 // tableRef finds "TYPE:/path" in postconf output (proxy:TYPE:/path too).
-var tableRef = regexp.MustCompile(`([a-z0-9_]+):(/[^\s,]+)`)
+var tableRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`([a-z0-9_]+):(/[^\s,]+)`) })
 
 // ParsePostconfTypes reads `postconf -m`: one table type per line.
 func ParsePostconfTypes(out string) map[string]bool {
@@ -153,7 +154,7 @@ func ParseTableTypes(out string) map[string]string {
 		if !ok {
 			continue
 		}
-		for _, m := range tableRef.FindAllStringSubmatch(v, -1) {
+		for _, m := range tableRef().FindAllStringSubmatch(v, -1) {
 			refs[m[2]] = m[1]
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,7 +38,9 @@ type RsyncRecord struct {
 // rsyncProgressRE matches a progress2 record. It accepts the forms printed
 // with -h (unit suffix), --no-h (bare digits), the default (thousands
 // separators) and a locale whose decimal point is a comma.
-var rsyncProgressRE = regexp.MustCompile(`^\s*([\d,.]+[KMGTP]?)\s+(\d+)%\s+([\d.,]+)([kMGT]B/s)\s+(\d+:\d\d:\d\d|\?\?:\?\?:\?\?)(?:\s+\(xfr#(\d+), (ir|to)-chk=(\d+)/(\d+)\))?\s*$`)
+var rsyncProgressRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*([\d,.]+[KMGTP]?)\s+(\d+)%\s+([\d.,]+)([kMGT]B/s)\s+(\d+:\d\d:\d\d|\?\?:\?\?:\?\?)(?:\s+\(xfr#(\d+), (ir|to)-chk=(\d+)/(\d+)\))?\s*$`)
+})
 
 // ParseRsyncProgress parses one progress2 record (a line already split at
 // "\r" and "\n"). Numbers with a unit suffix (-h) are read as powers of
@@ -90,7 +93,7 @@ func rsyncRateScale(c byte) (float64, bool) {
 // parseRsyncProgressRE reads a record with rsyncProgressRE: every form
 // rsync prints, at the cost of a few allocations.
 func parseRsyncProgressRE(line string, base float64) (RsyncRecord, bool) {
-	m := rsyncProgressRE.FindStringSubmatch(line)
+	m := rsyncProgressRE().FindStringSubmatch(line)
 	if m == nil {
 		return RsyncRecord{}, false
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -63,9 +64,15 @@ type ServiceStatus struct {
 }
 
 var (
-	svstatLine  = regexp.MustCompile(`^(\S+): (up|down) (?:\(pid ([0-9]+)\) )?([0-9]+) seconds?((?:, [a-z ]+)*)$`)
-	svstatError = regexp.MustCompile(`^(\S+): ((?:unable to|supervise not running|file does not exist).*)$`)
-	runitLine   = regexp.MustCompile(`^(run|down|finish|fail): ([^:]+): (?:\(pid ([0-9]+)\) )?([0-9]+)s((?:, [a-z ]+)*)(?:;.*)?$`)
+	svstatLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\S+): (up|down) (?:\(pid ([0-9]+)\) )?([0-9]+) seconds?((?:, [a-z ]+)*)$`)
+	})
+	svstatError = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\S+): ((?:unable to|supervise not running|file does not exist).*)$`)
+	})
+	runitLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(run|down|finish|fail): ([^:]+): (?:\(pid ([0-9]+)\) )?([0-9]+)s((?:, [a-z ]+)*)(?:;.*)?$`)
+	})
 )
 
 // ParseServiceStatus reads a status listing (see the comment above for the
@@ -79,20 +86,20 @@ func ParseServiceStatus(out string) (ServiceStatus, error) {
 		}
 		var s ServiceState
 		switch {
-		case svstatLine.MatchString(l):
-			m := svstatLine.FindStringSubmatch(l)
+		case svstatLine().MatchString(l):
+			m := svstatLine().FindStringSubmatch(l)
 			s = ServiceState{Path: m[1], Up: m[2] == "up"}
 			s.PID, _ = strconv.Atoi(m[3])
 			s.Seconds, _ = strconv.ParseInt(m[4], 10, 64)
 			applyFlags(&s, m[5])
-		case runitLine.MatchString(l):
-			m := runitLine.FindStringSubmatch(l)
+		case runitLine().MatchString(l):
+			m := runitLine().FindStringSubmatch(l)
 			s = ServiceState{Path: m[2], Up: m[1] == "run"}
 			s.PID, _ = strconv.Atoi(m[3])
 			s.Seconds, _ = strconv.ParseInt(m[4], 10, 64)
 			applyFlags(&s, m[5])
-		case svstatError.MatchString(l):
-			m := svstatError.FindStringSubmatch(l)
+		case svstatError().MatchString(l):
+			m := svstatError().FindStringSubmatch(l)
 			s = ServiceState{Path: m[1], Problem: m[2]}
 		default:
 			st.Unparsed = append(st.Unparsed, l)

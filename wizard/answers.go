@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -179,7 +180,7 @@ func yamlFieldAt(doc *yaml.Node, line int) string {
 	return ""
 }
 
-var yamlErrLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlErrLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`) })
 
 // yamlAnswersError words a YAML decoding error of the answers file name
 // as the runbook loader does (yamlWords: no Go type names), with its line
@@ -190,7 +191,7 @@ func yamlAnswersError(name string, err error, doc *yaml.Node) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlErrLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if f := yamlFieldAt(doc, line); f != "" {
 			return fmt.Errorf("answers file %s:%d: %s: %s", name, line, f, yamlWords(m[2]))
@@ -263,7 +264,7 @@ func AnswerSetFields() []string {
 
 // trustKeyForm is the form of a host key's SHA256 fingerprint as ssh and
 // ferry print it: "SHA256:" and 43 characters of unpadded base64.
-var trustKeyForm = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)
+var trustKeyForm = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`) })
 
 // Validate checks the answers against the runbook's questions and steps,
 // the same checks whether it comes from "ferry run", "ferry demo" or
@@ -366,7 +367,7 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 			bad("confirm_deletions: %s: %d is not a number of deletions (1 or more)", id, n)
 		}
 	}
-	if a.TrustHostKey != "" && !trustKeyForm.MatchString(a.TrustHostKey) {
+	if a.TrustHostKey != "" && !trustKeyForm().MatchString(a.TrustHostKey) {
 		bad("trust_host_key: expected a host key fingerprint as ssh-keygen -l prints it (SHA256: and 43 characters), got %q", a.TrustHostKey)
 	}
 	return errors.Join(errs...)

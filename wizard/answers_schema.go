@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // AnswerKey is one key of a runbook's answers file: its question (as the
@@ -193,7 +194,7 @@ func AnswersSchema(rb *Runbook) map[string]any {
 		"confirm_deletions": stepMap("confirm_deletions", all, map[string]any{"type": "integer", "minimum": 1}),
 		"repeat":            stepMap("repeat", stepIDs(rb, func(s *Step) bool { return s.Repeatable }), map[string]any{"type": "integer", "minimum": 1}),
 		"trust_host_key": map[string]any{"type": "string", "description": fieldHelp["trust_host_key"],
-			"pattern": trustKeyForm.String()},
+			"pattern": trustKeyForm().String()},
 		"continue_changed_runbook": map[string]any{"type": "boolean", "description": fieldHelp["continue_changed_runbook"]},
 		"override": stepMap("override", stepIDs(rb, func(s *Step) bool { return len(s.Requires) > 0 }),
 			map[string]any{"type": "string", "pattern": `\S`}),
@@ -248,7 +249,7 @@ func MarshalSchema(s map[string]any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-var templateCode = regexp.MustCompile(`\{\{.*?\}\}`)
+var templateCode = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{.*?\}\}`) })
 
 // yamlQuote returns s as a double-quoted YAML scalar (JSON string syntax is
 // valid YAML).
@@ -377,7 +378,7 @@ func AskedBy(k AnswerKey, whenText func(string) string) string {
 	for i, id := range k.Steps {
 		parts[i] = id
 		if w := k.Whens[i]; w != "" {
-			parts[i] += " (" + templateCode.ReplaceAllString(whenText(w), "(a condition)") + ")"
+			parts[i] += " (" + templateCode().ReplaceAllString(whenText(w), "(a condition)") + ")"
 		}
 	}
 	return strings.Join(parts, ", ")

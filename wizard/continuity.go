@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-migrate/ferry/remote"
@@ -29,7 +30,7 @@ func HostsNote(migration string) string {
 }
 
 // hostsNoteRE reads the migration id back from a hosts line's comment.
-var hostsNoteRE = regexp.MustCompile(`#\s*added by ferry for migration (\S+)`)
+var hostsNoteRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#\s*added by ferry for migration (\S+)`) })
 
 // Evidence is one sign, found in the state directory or on a server, that a
 // migration already began.
@@ -152,7 +153,7 @@ func HostEvidence(ctx context.Context, h remote.Host, rb *Runbook) []Evidence {
 		if b, err := h.ReadFile(ctx, "/etc/hosts"); err == nil {
 			for i, l := range strings.Split(string(b), "\n") {
 				if _, names, ok := hostsLineNames(l); ok && containsFold(names, alias) {
-					if m := hostsNoteRE.FindStringSubmatch(l); m != nil {
+					if m := hostsNoteRE().FindStringSubmatch(l); m != nil {
 						out = append(out, Evidence{What: fmt.Sprintf("/etc/hosts on %s, line %d (%q): the %s alias ferry added for migration %s", h.Name(), i+1, strings.TrimSpace(l), alias, m[1]), Decisive: true})
 						continue
 					}

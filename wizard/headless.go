@@ -295,7 +295,7 @@ func AnswersFileField(ev Event, set *AnswerSet) string {
 		return put(`"continue_changed_runbook": true`) + ", once you have read what changed"
 	case NeedTrust:
 		fp := "SHA256:..."
-		if m := fingerprintRE.FindString(ev.Message); m != "" {
+		if m := fingerprintRE().FindString(ev.Message); m != "" {
 			fp = m
 		}
 		return put(fmt.Sprintf("%q: %q", "trust_host_key", fp)) + ", once you have checked it is the old server's key"
@@ -306,7 +306,7 @@ func AnswersFileField(ev Event, set *AnswerSet) string {
 }
 
 // fingerprintRE finds an OpenSSH SHA256 host key fingerprint in a text.
-var fingerprintRE = regexp.MustCompile(`SHA256:[A-Za-z0-9+/]+=*`)
+var fingerprintRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`SHA256:[A-Za-z0-9+/]+=*`) })
 
 // sameFailedAnswer returns the key of a question put again after its step
 // failed (a waiting event whose Answers hold the values that failed) for

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"al.essio.dev/pkg/shellescape"
@@ -170,10 +171,10 @@ func SplitProbes(acts []PlanAction) (changes, probes []PlanAction) {
 // Placeholder is how a value not known yet is shown in a plan: ‹name›.
 func Placeholder(name string) string { return "‹" + name + "›" }
 
-var placeholderRe = regexp.MustCompile(`‹[^‹›]*›`)
+var placeholderRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`‹[^‹›]*›`) })
 
 // HasPlaceholder reports whether s holds a value not known yet.
-func HasPlaceholder(s string) bool { return placeholderRe.MatchString(s) }
+func HasPlaceholder(s string) bool { return placeholderRe().MatchString(s) }
 
 // WordMatches reports whether got, a word that ran, is what the planned word
 // plan says: equal, or equal once each placeholder of plan is replaced by
@@ -182,7 +183,7 @@ func WordMatches(plan, got string) bool {
 	if !HasPlaceholder(plan) {
 		return plan == got
 	}
-	parts := placeholderRe.Split(plan, -1)
+	parts := placeholderRe().Split(plan, -1)
 	var b strings.Builder
 	b.WriteString("^")
 	for i, p := range parts {
@@ -324,7 +325,7 @@ func DisplayData(rb *Runbook, family string, answers, facts map[string]string) T
 	return d
 }
 
-var factRef = regexp.MustCompile(`\.Facts\.([A-Za-z0-9_]+)`)
+var factRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\.Facts\.([A-Za-z0-9_]+)`) })
 
 // factsNamed lists the facts the runbook's templates read (parameters,
 // commands, conditions excluded: a condition on a fact not known yet must
@@ -335,7 +336,7 @@ func factsNamed(rb *Runbook) []string {
 	walk = func(v any) {
 		switch x := v.(type) {
 		case string:
-			for _, m := range factRef.FindAllStringSubmatch(x, -1) {
+			for _, m := range factRef().FindAllStringSubmatch(x, -1) {
 				seen[m[1]] = true
 			}
 		case []any:

@@ -99,7 +99,7 @@ func parsedTemplate(text string) (*template.Template, error) {
 	return t, nil
 }
 
-var wholeParam = regexp.MustCompile(`^\{\{\s*\.Params\.([A-Za-z0-9_]+)\s*\}\}$`)
+var wholeParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\{\{\s*\.Params\.([A-Za-z0-9_]+)\s*\}\}$`) })
 
 // Resolve renders the templates in a parameter value. A string that is
 // exactly one runbook parameter ("{{.Params.spools}}") becomes that
@@ -108,7 +108,7 @@ var wholeParam = regexp.MustCompile(`^\{\{\s*\.Params\.([A-Za-z0-9_]+)\s*\}\}$`)
 func Resolve(v any, data TemplateData) (any, error) {
 	switch x := v.(type) {
 	case string:
-		if m := wholeParam.FindStringSubmatch(x); m != nil {
+		if m := wholeParam().FindStringSubmatch(x); m != nil {
 			if pv, ok := data.Params[m[1]]; ok {
 				return Resolve(pv, data)
 			}
