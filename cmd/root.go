@@ -56,6 +56,13 @@ func newApp(info BuildInfo) *app {
 	}
 }
 
+// Command returns ferry's command tree as the binary runs it, for tools that
+// generate from it (cmd/gendocs: the manual pages and shell completions).
+// The commands write to the process's streams; nothing runs until executed.
+func Command(info BuildInfo) *cobra.Command {
+	return newApp(info).root()
+}
+
 // Main runs ferry with the process's arguments and returns the exit code.
 func Main(info BuildInfo) int {
 	return newApp(info).execute(os.Args[1:])

@@ -1,4 +1,4 @@
-package cmd
+package main
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-migrate/ferry/cmd"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
@@ -42,7 +43,7 @@ const (
 // same commit is byte-identical; the gzip streams carry no name and no time
 // for the same reason. Errors are those of writing the files.
 func WriteDocs(dir, version string, date time.Time) error {
-	root := newApp(BuildInfo{Version: version}).root()
+	root := cmd.Command(cmd.BuildInfo{Version: version})
 	root.DisableAutoGenTag = true
 	root.InitDefaultVersionFlag()
 

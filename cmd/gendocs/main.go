@@ -2,8 +2,10 @@
 // directory, for the packages: the release build runs
 // "go run ./cmd/gendocs -version VERSION -date UNIXTIME build/docs" before
 // building (.goreleaser.yaml), and the .deb, .rpm and tar.gz carry what it
-// made. Nothing it writes is committed. See cmd.WriteDocs for the files and
-// their names.
+// made. Nothing it writes is committed. See WriteDocs (docs.go) for the files
+// and their names. It is a program of its own so that the manual-page
+// generator (blackfriday) is not linked into ferry: its package start-up
+// cost every command.
 package main
 
 import (
@@ -11,8 +13,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	"github.com/ferry-migrate/ferry/cmd"
 )
 
 func main() {
@@ -32,7 +32,7 @@ func main() {
 	if *date > 0 {
 		when = time.Unix(*date, 0).UTC()
 	}
-	if err := cmd.WriteDocs(flag.Arg(0), *version, when); err != nil {
+	if err := WriteDocs(flag.Arg(0), *version, when); err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)
 		os.Exit(1)
 	}

@@ -1,0 +1,26 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestHelpListsOnlyWhatIsBuilt(t *testing.T) {
+	code, out, _ := run(t, "", false, "--help")
+	if code != 0 || !strings.Contains(out, "checklist") || !strings.Contains(out, "attach") {
+		t.Fatalf("code %d, help %q", code, out)
+	}
+	if strings.Contains(out, "not built") {
+		t.Errorf("--help lists something not built:\n%s", out)
+	}
+	// Off a terminal too (it follows in plain lines), with no runner it
+	// says that none runs.
+	code, out, errs := run(t, "", false, "attach", "--state-dir", t.TempDir())
+	if code != ExitFailed || out != "" || !strings.Contains(errs, "no migration is running") {
+		t.Errorf("attach off a terminal: code %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, _, errs = run(t, "", true, "attach", "--state-dir", t.TempDir())
+	if code != ExitFailed || !strings.Contains(errs, "no migration is running") {
+		t.Errorf("attach with no runner: code %d, stderr %q", code, errs)
+	}
+}
