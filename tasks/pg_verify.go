@@ -214,15 +214,16 @@ func (e *DiffError) Error() string {
 }
 
 // Verify counts the rows of every table of one database exactly on both
-// servers and compares them table by table. It returns a *DiffError if any
-// table differs or exists on one side only.
+// servers, the two counts at once, and compares them table by table. It
+// returns a *DiffError if any table differs or exists on one side only;
+// when a count fails, its error (the source's first) and nothing is
+// compared.
 func Verify(ctx context.Context, o VerifyOptions, rep Reporter) (VerifyResult, error) {
 	if rep == nil {
 		rep = Discard
 	}
 	res := VerifyResult{Database: o.Database}
 	count := func(side string, s PGServer, via Dialer) ([]TableCount, error) {
-		rep.Progress(Progress{Note: fmt.Sprintf("counting rows of %s on the %s server", o.Database, side)})
 		conn, err := ConnectPG(ctx, s, o.Database, via)
 		if err != nil {
 			return nil, fmt.Errorf("%s server: %w", side, err)
@@ -234,17 +235,29 @@ func Verify(ctx context.Context, o VerifyOptions, rep Reporter) (VerifyResult, e
 		}
 		return c, nil
 	}
-	var err error
-	if res.Source, err = count("source", o.Source, o.SourceVia); err != nil {
-		return res, err
-	}
+	rep.Progress(Progress{Note: fmt.Sprintf("counting rows of %s on both servers", o.Database)})
+	// Each side waits on its own server (the old one through SSH), so the
+	// two counts run at once: the proof inside the downtime costs the
+	// longer of them, not their sum.
+	var srcErr, dstErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res.Source, srcErr = count("source", o.Source, o.SourceVia)
+	}()
 	if o.TargetHost != nil {
-		rep.Progress(Progress{Note: fmt.Sprintf("counting rows of %s on the target server", o.Database)})
-		if res.Target, err = CountRowsPSQL(ctx, o.TargetHost, o.Target, o.Database); err != nil {
-			return res, fmt.Errorf("target server, database %s: %w", o.Database, err)
+		if res.Target, dstErr = CountRowsPSQL(ctx, o.TargetHost, o.Target, o.Database); dstErr != nil {
+			dstErr = fmt.Errorf("target server, database %s: %w", o.Database, dstErr)
 		}
-	} else if res.Target, err = count("target", o.Target, o.TargetVia); err != nil {
-		return res, err
+	} else {
+		res.Target, dstErr = count("target", o.Target, o.TargetVia)
+	}
+	<-done
+	if srcErr != nil {
+		return res, srcErr
+	}
+	if dstErr != nil {
+		return res, dstErr
 	}
 	res.Diffs = CompareCounts(res.Source, res.Target)
 	for _, d := range res.Diffs {

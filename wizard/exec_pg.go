@@ -315,16 +315,45 @@ func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *S
 	// postgres over the local socket; new_port defaults to port).
 	src := oldPGServer(p, env)
 	dst := newPGServer(p, env, "new_", p.int("port", 0))
-	for _, db := range p.list("databases") {
-		r, err := tasks.Verify(ctx, tasks.VerifyOptions{Database: db, Source: src, SourceVia: old, Target: dst, TargetHost: x.newHost(env.Data)}, env.Report)
+	// The databases are independent: they are counted at once.
+	dbs := p.list("databases")
+	results := make([]tasks.VerifyResult, len(dbs))
+	errs := make([]error, len(dbs))
+	sum := &sumReporter{rep: env.Report, slots: make([]tasks.Progress, len(dbs))}
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = tasks.Verify(ctx, tasks.VerifyOptions{Database: db, Source: src, SourceVia: old, Target: dst, TargetHost: x.newHost(env.Data)}, slotReporter{sum, i})
+		}()
+	}
+	wg.Wait()
+	// Every database that differs or could not be counted is named.
+	var differ, broke []string
+	var brokeErr error
+	for i, db := range dbs {
 		var de *tasks.DiffError
-		if errors.As(err, &de) {
-			return o, failed("%s: %v", db, err)
+		switch {
+		case errors.As(errs[i], &de):
+			differ = append(differ, fmt.Sprintf("%s: %v", db, errs[i]))
+		case errs[i] != nil:
+			broke = append(broke, fmt.Sprintf("%s: %v", db, errs[i]))
+			if brokeErr == nil {
+				brokeErr = fmt.Errorf("%s: %w", db, errs[i])
+			}
+		default:
+			tables += len(results[i].Source)
 		}
-		if err != nil {
-			return o, fmt.Errorf("%s: %w", db, err)
-		}
-		tables += len(r.Source)
+	}
+	if len(broke) == 1 && len(differ) == 0 {
+		return o, brokeErr
+	}
+	if len(broke) > 0 {
+		return o, fmt.Errorf("%s", strings.Join(append(broke, differ...), "; "))
+	}
+	if len(differ) > 0 {
+		return o, failed("%s", strings.Join(differ, "; "))
 	}
 	o.Message = fmt.Sprintf("row counts equal in all %d table(s)", tables)
 	return o, nil

@@ -366,8 +366,14 @@ GRANT SELECT ON t_flag TO reader;`)
 	}
 	pgNew.SQL(t, "bj-data", `DELETE FROM t_flag WHERE id <= 3;`)
 	ok, reason := b.check(t, verify, verify.Success)
-	if ok || !strings.Contains(reason, "public.t_flag: 900 rows on the source, 897 on the target") {
+	if ok || !strings.Contains(reason, "public.t_flag: 900 rows on the source, 897 on the target") || strings.Contains(reason, "database bj:") {
 		t.Errorf("verify with 3 rows missing on new: ok=%v, reason %q", ok, reason)
+	}
+	// Both databases are counted at once; each one that differs is named.
+	pgNew.SQL(t, "bj", `DELETE FROM t_user WHERE id <= 2;`)
+	ok, reason = b.check(t, verify, verify.Success)
+	if ok || !strings.Contains(reason, "public.t_flag: 900 rows on the source, 897 on the target") || !strings.Contains(reason, "public.t_user: 1200 rows on the source, 1198 on the target") {
+		t.Errorf("verify with rows missing in both databases: ok=%v, reason %q", ok, reason)
 	}
 
 	leaks, _ := watch.Result()
