@@ -209,10 +209,14 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 		Src: "/spool/", HardLinks: true, NumericIDs: true, Delete: true, Hot: true, IncRecursive: true}
 	n := 0
 	// fresh removes the last copy (before the measure starts: the
-	// removal is not ferry's) and names a new destination.
+	// removal is not ferry's), writes back what it and the copy left dirty
+	// (sync(2): otherwise that write-back lands inside the next measure,
+	// whichever variant it is, and rsync's system time swung threefold
+	// between identical copies), and names a new destination.
 	fresh := func() tasks.RsyncOptions {
 		n++
 		_ = os.RemoveAll(filepath.Join(newRoot, fmt.Sprintf("dst%d", n-1)))
+		syscall.Sync()
 		o := opts
 		o.Dst = fmt.Sprintf("/dst%d/", n)
 		return o
@@ -223,6 +227,9 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 		}
 	}
 	results := map[string][]sample{}
+	// perRound holds each round's wall time by variant, for the ratios
+	// paired within a round (a round's copies meet about the same load).
+	var perRound []map[string]time.Duration
 	measure := func(name string, fn func(o tasks.RsyncOptions)) {
 		o := fresh()
 		runtime.GC()
@@ -231,12 +238,14 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 		after := now()
 		s := sample{ferry: after.self - before.self, rsync: after.children - before.children, wall: after.at.Sub(before.at)}
 		results[name] = append(results[name], s)
+		perRound[len(perRound)-1][name] = s.wall
 		fmt.Fprintf(os.Stderr, "  %-8s wall %6.2fs  ferry cpu %6.3fs  rsync+ssh cpu %6.2fs  ratio %5.2f%%\n", name,
 			s.wall.Seconds(), s.ferry.Seconds(), s.rsync.Seconds(), 100*s.ferry.Seconds()/s.rsync.Seconds())
 	}
 	for b.Loop() {
 		for r := range rounds {
 			fmt.Fprintf(os.Stderr, "round %d of %d\n", r+1, rounds)
+			perRound = append(perRound, map[string]time.Duration{})
 			variants := []struct {
 				name string
 				fn   func(o tasks.RsyncOptions)
@@ -320,7 +329,13 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 	bw := median(secs(results["bare"], func(s sample) time.Duration { return s.wall }))
 	for _, name := range []string{"headless", "tui"} {
 		w := median(secs(results[name], func(s sample) time.Duration { return s.wall }))
-		fmt.Fprintf(os.Stderr, "wall ratio %s/bare (medians): %.3f\n", name, w/bw)
+		var paired []float64
+		for _, pr := range perRound {
+			if pr[name] > 0 && pr["bare"] > 0 {
+				paired = append(paired, pr[name].Seconds()/pr["bare"].Seconds())
+			}
+		}
+		fmt.Fprintf(os.Stderr, "wall ratio %s/bare: of the medians %.3f; within each round min/med/max %s\n", name, w/bw, mmm(paired, "%.3f"))
 		b.ReportMetric(median(pctOf(results[name])), name+"-cpu-%")
 	}
 	fmt.Fprintf(os.Stderr, "peak RSS of this process (tree building, sshd start, all copies): %.1f MiB\n", float64(ru.Maxrss)/1024)
