@@ -337,7 +337,7 @@ func TestBlueMindSpoolsThroughExecutor(t *testing.T) {
 	}
 	checkCommands(t, o, spools, "-H", "--delete")
 	checkCounters(t, b, o, spools)
-	if o.Message != "4 director(ies) in sync" || len(o.Warnings) > 0 {
+	if o.Message != "4 directories in sync" || len(o.Warnings) > 0 {
 		t.Errorf("first hot pass: message %q, warnings %q", o.Message, o.Warnings)
 	}
 
@@ -549,7 +549,7 @@ func TestBlueMindConfigAndPreflightThroughExecutor(t *testing.T) {
 	if len(o.Commands) != 1 || o.Commands[0].Exit != 0 || !strings.Contains(o.Commands[0].Command, "--backup") {
 		t.Errorf("copy-config commands: %+v", o.Commands)
 	}
-	if want := fmt.Sprintf("copied %d item(s) into /", len(paramList(t, b.rb, "config_files"))); o.Message != want {
+	if want := fmt.Sprintf("copied %d items into /", len(paramList(t, b.rb, "config_files"))); o.Message != want {
 		t.Errorf("copy-config message %q, want %q", o.Message, want)
 	}
 	// The copied bm.ini now carries old's setting, so the comparison holds.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"path"
 	"sort"
 	"strconv"
@@ -116,12 +117,12 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	if err != nil {
 		return o, err
 	}
-	o.Message = fmt.Sprintf("merged %d of %d message(s); %d left in the parked queue", res.Merged, res.Total, res.Remaining)
+	o.Message = fmt.Sprintf("merged %d of %s; %d left in the parked queue", res.Merged, english.Plural(int(res.Total), "message", ""), res.Remaining)
 	if first, err := strconv.ParseInt(env.Data.Facts[FactMergeParkedAtStart+s.ID], 10, 64); err == nil && first > res.Total {
 		// A resumed merge: count the whole queue, not only this attempt.
 		before := first - res.Total
 		o.Counters.Done, o.Counters.Total = before+res.Merged, first
-		o.Message = fmt.Sprintf("merged %d of the %d parked message(s) in all: %d in this attempt, %d before it; %d left in the parked queue", before+res.Merged, first, res.Merged, before, res.Remaining)
+		o.Message = fmt.Sprintf("merged %d of the %s in all: %d in this attempt, %d before it; %d left in the parked queue", before+res.Merged, english.Plural(int(first), "parked message", ""), res.Merged, before, res.Remaining)
 	}
 	return o, nil
 }
@@ -218,7 +219,7 @@ func runComparePackages(ctx context.Context, x *TaskExecutor, s *Step, p params,
 		env.Report.Line("stdout", d)
 	}
 	if len(diffs) > 0 {
-		return Outcome{}, failed("%d difference(s) in %s packages: %s", len(diffs), pat, strings.Join(diffs, "; "))
+		return Outcome{}, failed("%s in %s packages: %s", english.Plural(len(diffs), "difference", ""), pat, strings.Join(diffs, "; "))
 	}
 	return Outcome{Message: fmt.Sprintf("the %d %s package(s) are the same on both servers", len(op), pat)}, nil
 }
@@ -306,7 +307,7 @@ func waitForEarlierMerge(ctx context.Context, h remote.Host, program, oldQueue s
 			rep.Progress(p)
 		}
 		if stalled := time.Since(lastMove); stalled >= mergeStallLimit {
-			return fmt.Errorf("an earlier %s is still running (pid %s) and has merged nothing for %s (%d message(s) left in %s): find out why it hangs, stop it, then retry this step", program, joinInts(pids), stalled.Round(time.Second), lastLeft, oldQueue)
+			return fmt.Errorf("an earlier %s is still running (pid %s) and has merged nothing for %s (%s left in %s): find out why it hangs, stop it, then retry this step", program, joinInts(pids), stalled.Round(time.Second), english.Plural(int(lastLeft), "message", ""), oldQueue)
 		}
 		select {
 		case <-ctx.Done():

@@ -46,7 +46,7 @@ func TestCountFilesMissingOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok, reason, err = check(map[string]any{"dir": mess, "expect": 0, "missing_ok": true})
-	if err != nil || ok || !strings.Contains(reason, "1 file(s)") {
+	if err != nil || ok || !strings.Contains(reason, "1 file under") {
 		t.Errorf("one message left with missing_ok: ok=%v reason=%q err=%v, want a failed check counting 1", ok, reason, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"io/fs"
 	"path"
 	"runtime"
@@ -346,7 +347,7 @@ func runCopyFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if _, err := runArgv(ctx, nh, env.Report, &o, acts[len(acts)-1].Argv...); err != nil {
 		return o, err
 	}
-	o.Message = fmt.Sprintf("copied %d item(s) into %s", len(p.list("items")), path.Clean(cmp.Or(p.str("to_dir"), "/")))
+	o.Message = fmt.Sprintf("copied %s into %s", english.Plural(len(p.list("items")), "item", ""), path.Clean(cmp.Or(p.str("to_dir"), "/")))
 	return o, nil
 }
 
@@ -455,7 +456,7 @@ func runLoadProfile(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	for i, kv := range changed {
 		names[i], _, _ = strings.Cut(kv, "=")
 	}
-	o.Message = fmt.Sprintf("sourced %d script(s); later commands get %s", len(found), strings.Join(names, ", "))
+	o.Message = fmt.Sprintf("sourced %s; later commands get %s", english.Plural(len(found), "script", ""), strings.Join(names, ", "))
 	return o, nil
 }
 
@@ -486,7 +487,7 @@ func runCommandKind(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 			return o, err
 		}
 	}
-	o.Message = fmt.Sprintf("%d command(s) ran on %s", len(specs), h.Name())
+	o.Message = fmt.Sprintf("%s ran on %s", english.Plural(len(specs), "command", ""), h.Name())
 	if last.LastLine != "" {
 		o.Message += "; last line: " + last.LastLine
 	}
@@ -583,7 +584,7 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 	if err := errors.Join(errs...); err != nil {
 		return o, err
 	}
-	o.Message = fmt.Sprintf("%d director(ies) in sync", len(paths))
+	o.Message = english.Plural(len(paths), "directory", "directories") + " in sync"
 	return o, nil
 }
 
@@ -654,7 +655,7 @@ func runCountFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 		if _, err := h.Stat(ctx, dir); errors.Is(err, fs.ErrNotExist) {
 			o := Outcome{Message: fmt.Sprintf("%s does not exist on %s: no files", dir, h.Name()), Counters: &tasks.Progress{Unit: "files"}}
 			if want := p.int("expect", 0); want != 0 {
-				return o, failed("%s does not exist on %s, expected %d file(s)", dir, h.Name(), want)
+				return o, failed("%s does not exist on %s, expected %s", dir, h.Name(), english.Plural(want, "file", ""))
 			}
 			return o, nil
 		}
@@ -663,11 +664,11 @@ func runCountFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	if err != nil {
 		return Outcome{}, err
 	}
-	o := Outcome{Message: fmt.Sprintf("%d file(s) under %s on %s", n, dir, h.Name()), Counters: &tasks.Progress{Unit: "files", Done: n}}
+	o := Outcome{Message: fmt.Sprintf("%s under %s on %s", english.Plural(int(n), "file", ""), dir, h.Name()), Counters: &tasks.Progress{Unit: "files", Done: n}}
 	if _, ok := p["expect"]; ok {
 		want := int64(p.int("expect", -1))
 		if n != want {
-			return o, failed("%d file(s) under %s on %s, expected %d", n, dir, h.Name(), want)
+			return o, failed("%s under %s on %s, expected %d", english.Plural(int(n), "file", ""), dir, h.Name(), want)
 		}
 	}
 	return o, nil
@@ -714,7 +715,7 @@ func runRemoveFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		}
 		gone = append(gone, f)
 	}
-	o.Message = fmt.Sprintf("removed %d file(s) on %s", len(gone), h.Name())
+	o.Message = fmt.Sprintf("removed %s on %s", english.Plural(len(gone), "file", ""), h.Name())
 	if len(gone) > 0 {
 		o.Message += ": " + strings.Join(gone, ", ")
 	}
@@ -749,7 +750,7 @@ func runDeleteFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		env.Report.Progress(tasks.Progress{Unit: "files", Done: total})
 	}
 	o.Counters = &tasks.Progress{Unit: "files", Done: total}
-	o.Message = fmt.Sprintf("deleted %d file(s) on %s (%s)", total, h.Name(), strings.Join(parts, "; "))
+	o.Message = fmt.Sprintf("deleted %s on %s (%s)", english.Plural(int(total), "file", ""), h.Name(), strings.Join(parts, "; "))
 	return o, nil
 }
 

@@ -139,7 +139,7 @@ func TestWaitForEarlierMergeGivesUpOnAStalledMerge(t *testing.T) {
 	if err == nil {
 		t.Fatal("a merge that merged nothing was waited for until it ended")
 	}
-	for _, w := range []string{"has merged nothing for", "3 message(s) left in /q/old"} {
+	for _, w := range []string{"has merged nothing for", "3 messages left in /q/old"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("the error lacks %q: %v", w, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"io/fs"
 	"os"
 	"path"
@@ -355,7 +356,7 @@ func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *S
 	if len(differ) > 0 {
 		return o, failed("%s", strings.Join(differ, "; "))
 	}
-	o.Message = fmt.Sprintf("row counts equal in all %d table(s)", tables)
+	o.Message = "row counts equal in all " + english.Plural(tables, "table", "")
 	return o, nil
 }
 

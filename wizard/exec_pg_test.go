@@ -361,7 +361,7 @@ GRANT SELECT ON t_flag TO reader;`)
 	o, err = b.run(t, verify)
 	_, lines = b.rep.snapshot()
 	noSecret(t, "verify", pw, o, lines, err)
-	if err != nil || o.Message != "row counts equal in all 5 table(s)" {
+	if err != nil || o.Message != "row counts equal in all 5 tables" {
 		t.Fatalf("verify after the restore: %+v, %v", o, err)
 	}
 	pgNew.SQL(t, "bj-data", `DELETE FROM t_flag WHERE id <= 3;`)

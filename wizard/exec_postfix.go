@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"strings"
 
 	"github.com/ferry-migrate/ferry/tasks"
@@ -50,7 +51,7 @@ func runPostfixMaps(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 			rebuilt = append(rebuilt, r.Map.Table)
 		}
 	}
-	o.Message = fmt.Sprintf("Postfix on the new server reads all %d table(s)", len(rp.Results))
+	o.Message = "Postfix on the new server reads all " + english.Plural(len(rp.Results), "table", "")
 	if len(rebuilt) > 0 {
 		o.Message += fmt.Sprintf(", %d after a rebuild from the source (%s)", len(rebuilt), strings.Join(rebuilt, ", "))
 	}

@@ -78,7 +78,7 @@ func TestPostfixMapsStep(t *testing.T) {
 	if err != nil {
 		t.Fatalf("readable tables: %v", err)
 	}
-	if !strings.Contains(o.Message, "all 5 table(s)") || strings.Contains(o.Message, "rebuild") {
+	if !strings.Contains(o.Message, "all 5 tables") || strings.Contains(o.Message, "rebuild") {
 		t.Errorf("message %q", o.Message)
 	}
 	var lookups int

@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"math"
 	"slices"
 	"strconv"
@@ -158,7 +159,7 @@ func (f DowntimeForecast) Sentence() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "expected downtime about %s", roundDur(f.Total))
 	if f.Manual > 0 {
-		fmt.Fprintf(&b, " plus the time of %d manual step(s)", f.Manual)
+		fmt.Fprintf(&b, " plus the time of %s", english.Plural(f.Manual, "manual step", ""))
 	}
 	if len(f.Untimed) > 0 {
 		fmt.Fprintf(&b, " plus %s, which nothing before the window can time (it grows with the number of queued messages)", strings.Join(f.Untimed, ", "))

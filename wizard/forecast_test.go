@@ -110,7 +110,7 @@ func TestForecastDowntime(t *testing.T) {
 		t.Errorf("forecast %+v, want 14s in all, 5s saving, 1 manual step", f)
 	}
 	s := f.Sentence()
-	for _, w := range []string{"expected downtime about 14s", "plus the time of 1 manual step(s)", "cold 10s hot passes", "one more hot pass would save about 5s"} {
+	for _, w := range []string{"expected downtime about 14s", "plus the time of 1 manual step", "cold 10s hot passes", "one more hot pass would save about 5s"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("sentence %q lacks %q", s, w)
 		}
