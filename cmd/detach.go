@@ -1,12 +1,14 @@
 package cmd
 
 import (
+	"al.essio.dev/pkg/shellescape"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -236,7 +238,7 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 		Decide:    func(d wizard.Decision) { _ = c.Decide(d) },
 		Interrupt: func() { _ = c.Interrupt() },
 		OldName:   w.OldName, NewName: w.NewName, Note: w.Note,
-		Detached: true, ReadOnly: readOnly, RunnerPID: w.PID,
+		Detached: true, ReadOnly: readOnly, RunnerPID: w.PID, Again: w.Command,
 	})
 	// The screen's own signals: a hangup (the SSH session dropped) or a
 	// TERM end this client only; the runner is in a session of its own.
@@ -291,7 +293,7 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 	srv, err := runner.Listen(runner.ServerOptions{
 		Path: filepath.Join(m.stateDir, runner.SocketFile),
 		Welcome: runner.Welcome{PID: os.Getpid(), Runbook: source, Since: time.Now().UTC(), Before: sess.State.Events,
-			OldName: m.oldName, NewName: m.newName, Note: m.note, Unattended: unattended},
+			OldName: m.oldName, NewName: m.newName, Note: m.note, Unattended: unattended, Command: resumeCommand(a.args)},
 		Decide:    decide,
 		Interrupt: cancel,
 		Refused: func(who string, d wizard.Decision) {
@@ -326,4 +328,19 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 
 func isBuiltin(file string) bool {
 	return len(file) > 8 && file[:8] == "builtin:"
+}
+
+// resumeCommand is the command line args (without the program's name) as
+// an admin would type it to go on with the same migration: "ferry" and the
+// words shell-quoted, --start-over left out (typed again, it would begin
+// afresh).
+func resumeCommand(args []string) string {
+	words := []string{"ferry"}
+	for _, w := range args {
+		if w == "--start-over" || strings.HasPrefix(w, "--start-over=") {
+			continue
+		}
+		words = append(words, w)
+	}
+	return shellescape.QuoteCommand(words)
 }

@@ -24,3 +24,10 @@ func TestHelpListsOnlyWhatIsBuilt(t *testing.T) {
 		t.Errorf("attach with no runner: code %d, stderr %q", code, errs)
 	}
 }
+
+func TestResumeCommandLeavesStartOverOut(t *testing.T) {
+	got := resumeCommand([]string{"run", "--state-dir", "/var/lib/my ferry", "--start-over", "--old", "mail-old"})
+	if want := "ferry run --state-dir '/var/lib/my ferry' --old mail-old"; got != want {
+		t.Errorf("resumeCommand = %q, want %q", got, want)
+	}
+}

@@ -85,6 +85,10 @@ type Welcome struct {
 	// (started by a run with plain or JSON output): it takes no decisions
 	// from any client, only a controlling client's interrupt.
 	Unattended bool `json:"unattended,omitempty"`
+	// Command is the command line that goes on with this migration after
+	// the run ends: the one that started the runner, without --start-over
+	// (cmd.resumeCommand); "" when unknown.
+	Command string `json:"command,omitempty"`
 }
 
 // End is the runner's last line: how the run ended.

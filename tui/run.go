@@ -50,6 +50,10 @@ type RunOptions struct {
 	Detached  bool
 	ReadOnly  bool
 	RunnerPID int
+	// Again is the command line that goes on with this migration once the
+	// run has ended (runner.Welcome.Command), named in the closing words;
+	// "" says "run ferry again".
+	Again string
 }
 
 // RunModel is the guided-run screen: the steps of the runbook grouped by

@@ -523,6 +523,23 @@ func TestRunOutcomeWhenTheChannelCloses(t *testing.T) {
 	}
 }
 
+// TestRunClosingWordsNameTheCommand: after a failure or a stop the screen
+// names the command that goes on with the migration when it knows it.
+func TestRunClosingWordsNameTheCommand(t *testing.T) {
+	for _, evs := range [][]wizard.Event{
+		{{Type: wizard.EvRunFinished, Status: wizard.StatusFailed, Message: "step merge failed: boom"}},
+		nil,
+	} {
+		m, _ := newTestRun(t, nil, 100, 30, evs...)
+		m.o.Again = "ferry run --state-dir /srv/ferry"
+		m.Update(runEventsMsg{closed: true})
+		// The words may wrap anywhere but the path.
+		if s := runScreen(m); !strings.Contains(strings.ToLower(s), "run ferry run --") || !strings.Contains(s, "/srv/ferry to") || strings.Contains(s, "ferry again") {
+			t.Errorf("%s: the closing words do not name the command:\n%s", m.Outcome(), s)
+		}
+	}
+}
+
 func TestRunLightAndDarkReadTheSame(t *testing.T) {
 	sc := runScenes()[0]
 	dark, _ := newTestRun(t, nil, 80, 24, sc.evs()...)

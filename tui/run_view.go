@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"image/color"
 	"strconv"
 	"strings"
@@ -688,9 +689,9 @@ func (m *RunModel) promptLines(w int) []string {
 			}
 			// Not "every step": say what a person left out, so that a skip
 			// or an override is read before the report is.
-			msg := fmt.Sprintf("The migration is done, with %d step(s) skipped by a person", skipped)
+			msg := fmt.Sprintf("The migration is done, with %s skipped by a person", english.Plural(skipped, "step", ""))
 			if n := len(m.overridden); n > 0 {
-				msg += fmt.Sprintf(" and %d gate(s) overridden", n)
+				msg += fmt.Sprintf(" and %s overridden", english.Plural(n, "gate", ""))
 			}
 			out = append(out, text(st.Warn, "! "+msg+": see them in the step list (↷) and in ferry report.")...)
 		case "failed":
@@ -698,9 +699,9 @@ func (m *RunModel) promptLines(w int) []string {
 			if m.finished.Message != "" {
 				out = append(out, text(st.Failed, m.finished.Message)...)
 			}
-			out = append(out, text(st.Row, "Run ferry again to retry from there; the journal keeps the place.")...)
+			out = append(out, text(st.Row, "Run "+m.againCommand()+" to retry from there; the journal keeps the place.")...)
 		default:
-			out = append(out, text(st.Warn, "■ The run stopped. The journal keeps the place: run ferry again to go on from here.")...)
+			out = append(out, text(st.Warn, "■ The run stopped. The journal keeps the place: run "+m.againCommand()+" to go on from here.")...)
 		}
 		return append(out, text(st.Dim, "Press any key to leave.")...)
 	case m.quitAsk && m.o.Detached:
@@ -1024,4 +1025,13 @@ func (m *RunModel) forecastLines(id string, w int) []string {
 		return nil
 	}
 	return wrapStyled(m.styles.Title, "Downtime: "+basis+".", w, "  ")
+}
+
+// againCommand names what goes on with the migration after this run: the
+// command that started it when known, else ferry.
+func (m *RunModel) againCommand() string {
+	if m.o.Again != "" {
+		return m.o.Again
+	}
+	return "ferry again"
 }
