@@ -7,6 +7,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"io"
 	"maps"
 	"slices"
@@ -313,7 +314,7 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	}
 	switch {
 	case st.Finished && (skippedByPerson > 0 || overridden > 0):
-		d.Outcome = fmt.Sprintf("yes, but not every step passed: %d skip(s) by a person and %d gate(s) overridden (see Skipped steps and Gates overridden)", skippedByPerson, overridden)
+		d.Outcome = fmt.Sprintf("yes, but not every step passed: %s by a person and %s overridden (see Skipped steps and Gates overridden)", english.Plural(skippedByPerson, "skip", ""), english.Plural(overridden, "gate", ""))
 	case st.Finished:
 		d.Outcome = "yes: the migration ran to its end"
 	case st.LivePID > 0:
@@ -454,8 +455,15 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 			c := r.counters
 			switch c.Unit {
 			case "bytes":
-				bytes += c.Done
-				filesMoved += c.FilesDone
+				// What rsync sent when it said so; otherwise (a journal
+				// from before, a cut-off pass) what the counters reached.
+				if c.Sent {
+					bytes += c.Moved
+					filesMoved += c.FilesMoved
+				} else {
+					bytes += c.Done
+					filesMoved += c.FilesDone
+				}
 			case "files":
 				filesOther += c.Done
 			case "messages":
@@ -595,6 +603,12 @@ func counterText(c tasks.Progress) string {
 	var s string
 	switch c.Unit {
 	case "bytes":
+		if c.Sent {
+			// A finished transfer: what it sent, then the tree it made
+			// equal.
+			s = fmt.Sprintf("sent %s in %s; the tree: %s, %s", bytesText(c.Moved), english.Plural(int(c.FilesMoved), "file", ""), bytesText(c.Total), english.Plural(int(c.FilesTotal), "entry", "entries"))
+			break
+		}
 		s = bytesText(c.Done)
 		if c.Total > 0 && c.Total != c.Done {
 			s += " of " + bytesText(c.Total)

@@ -201,7 +201,7 @@ func TestMarkdownFullMigration(t *testing.T) {
 		"(`greenarrow`)", "`3f1c2a9b8d7e`",
 		"| Began | 2026-08-24 01:00:00 UTC |",
 		"| Last changed | 2026-08-24 01:40:03 UTC |",
-		"**yes, but not every step passed: 1 skip(s) by a person and 1 gate(s) overridden (see Skipped steps and Gates overridden)**",
+		"**yes, but not every step passed: 1 skip by a person and 1 gate overridden (see Skipped steps and Gates overridden)**",
 		"| Old server | old.example.net (192.0.2.10), CentOS 7 (rhel) x86_64 |",
 		"Rocky Linux 9 (rhel) x86_64",
 		// Downtime window: 01:20:41 to 01:26:21.
@@ -404,4 +404,28 @@ func TestMarkdownCellEscaping(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBytesMovedCountsWhatRsyncSent: a pass whose rsync said what it sent
+// is counted by that (a second pass that found nothing changed adds
+// nothing), not by the size of the tree it made equal.
+func TestBytesMovedCountsWhatRsyncSent(t *testing.T) {
+	var evs []wizard.Event
+	for _, e := range fullJournal() {
+		if e.Type == wizard.EvStepFinished && e.Counters != nil && e.Counters.Unit == "bytes" {
+			c := *e.Counters
+			c.Sent, c.Moved, c.FilesMoved = true, 0, 0
+			if e.Message == "first pass done" {
+				c.Moved, c.FilesMoved = 4_000_000, 25
+			}
+			e.Counters = &c
+		}
+		evs = append(evs, e)
+	}
+	out := render(t, load(t, evs, false), testRunbook(), "markdown")
+	mustContain(t, out,
+		"| Bytes moved (every pass) | 3.8 MiB (4,000,000 bytes) |",
+		"| Files transferred | 25 |",
+		"sent 0 B (0 bytes) in 0 files; the tree: 700 MiB (734,003,200 bytes), 9,000 entries",
+	)
 }

@@ -36,6 +36,15 @@ type Progress struct {
 	ETA  time.Duration `json:"eta,omitempty"`
 	// Note is a short phrase on what is happening ("building file list").
 	Note string `json:"note,omitempty"`
+	// Sent says that Moved and FilesMoved are known: a finished rsync
+	// whose --stats summary was read. Done and Total then hold the size of
+	// the whole tree (the bar ends full); Moved is the bytes rsync actually
+	// sent ("Total transferred file size") and FilesMoved the regular files
+	// it sent ("Number of regular files transferred"), both 0 for a pass
+	// that found nothing changed (rsync(1), --stats).
+	Sent       bool  `json:"sent,omitempty"`
+	Moved      int64 `json:"moved,omitempty"`
+	FilesMoved int64 `json:"files_moved,omitempty"`
 }
 
 // Discard is a Reporter that drops everything.

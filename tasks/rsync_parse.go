@@ -530,5 +530,8 @@ func (p *RsyncParser) Final() Progress {
 	pr.FilesDone, pr.FilesTotal = files, files
 	pr.ETA = 0
 	pr.Note = ""
+	if p.stats.Seen {
+		pr.Sent, pr.Moved, pr.FilesMoved = true, p.stats.TransferredSize, p.stats.Transferred
+	}
 	return pr
 }

@@ -226,6 +226,10 @@ func TestRsync99PercentAndToChkBackUp(t *testing.T) {
 	if fin.FilesDone != 28 || fin.FilesTotal != 28 {
 		t.Errorf("Final() files = %d/%d, want 28/28", fin.FilesDone, fin.FilesTotal)
 	}
+	// What rsync sent, from its --stats lines, beside the tree's size.
+	if !fin.Sent || fin.Moved != 71000006 || fin.FilesMoved != 22 {
+		t.Errorf("Final() sent = %v %d bytes in %d files, want 71000006 bytes in 22 files (--stats)", fin.Sent, fin.Moved, fin.FilesMoved)
+	}
 }
 
 // With incremental recursion the percentage falls from 99 to 50 when the

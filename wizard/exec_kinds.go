@@ -390,11 +390,15 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		if res.Warning != "" {
 			o.Warnings = append(o.Warnings, res.Warning)
 		}
+		// What was sent is known when every tablespace's rsync said it.
+		total.Sent = (total.Sent || total.Unit == "") && res.Final.Sent
 		total.Unit = "bytes"
 		total.Done += res.Final.Done
 		total.Total += res.Final.Total
 		total.FilesDone += res.Final.FilesDone
 		total.FilesTotal += res.Final.FilesTotal
+		total.Moved += res.Final.Moved
+		total.FilesMoved += res.Final.FilesMoved
 	}
 	o.Counters = &total
 	names := make([]string, len(located))
@@ -628,7 +632,12 @@ func (s *progressSum) total() tasks.Progress {
 
 func (s *progressSum) totalLocked() tasks.Progress {
 	var t tasks.Progress
+	// What was sent is known when every part's rsync said it.
+	t.Sent = len(s.parts) > 0
 	for _, p := range s.parts {
+		t.Sent = t.Sent && p.Sent
+		t.Moved += p.Moved
+		t.FilesMoved += p.FilesMoved
 		t.Unit = firstNonEmpty(t.Unit, p.Unit)
 		t.Done += p.Done
 		t.Total += p.Total
