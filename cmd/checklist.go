@@ -147,6 +147,10 @@ func (a *app) loadChecklist(o checklistOptions, live *liveView) (*checklist.Doc,
 		st, err := wizard.LoadState(o.stateDir)
 		switch {
 		case errors.Is(err, wizard.ErrNoJournal):
+			if o.runbook == "" {
+				// Nothing to show without a runbook: one error says both.
+				return nil, usage(fmt.Errorf("which runbook? %s to take it from: give --runbook %s or a runbook file", noMigrationIn(o.stateDir), strings.Join(assets.Names(), "|")))
+			}
 			if o.stateDirSet {
 				fmt.Fprintf(a.stderr, "ferry checklist: no journal in %s: showing the procedure without statuses\n", o.stateDir)
 			}

@@ -33,7 +33,7 @@ status. It only reads.`),
 			}
 			st, err := wizard.LoadState(stateDir)
 			if errors.Is(err, wizard.ErrNoJournal) {
-				return usage(fmt.Errorf("no migration in %s (no journal there): give the state directory of a migration with --state-dir", stateDir))
+				return usage(fmt.Errorf("%s: give the --state-dir the migration ran with (the default is %s)", noMigrationIn(stateDir), DefaultStateDir))
 			}
 			if err != nil {
 				return usage(err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func (a *app) runStatus(dir string) error {
 	_, lockErr := os.Lstat(filepath.Join(dir, wizard.LockFile))
 	st, err := wizard.LoadStateChecked(dir, lockErr == nil, 0)
 	if errors.Is(err, wizard.ErrNoJournal) {
-		return usage(fmt.Errorf("no migration in %s (no journal): start one with ferry run, or give --state-dir", dir))
+		return usage(fmt.Errorf("%s: give the --state-dir the migration ran with (the default is %s), or start one with ferry run", noMigrationIn(dir), DefaultStateDir))
 	}
 	if err != nil {
 		return err
@@ -133,4 +134,13 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 			fmt.Fprintf(w, "             %s\n", warn)
 		}
 	}
+}
+
+// noMigrationIn says why the state directory dir holds no migration:
+// "no migration in DIR (no such directory)" or "(no journal there)".
+func noMigrationIn(dir string) string {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("no migration in %s (no such directory)", dir)
+	}
+	return fmt.Sprintf("no migration in %s (no journal there)", dir)
 }
