@@ -59,6 +59,10 @@ func (a *app) versionLine() string {
 	out := v.Version
 	if v.Commit != "" {
 		out += " " + v.Commit
+	} else {
+		// Built with no VCS information (-buildvcs=false, a source tree
+		// without .git): say so rather than leave the reader guessing.
+		out += " (commit unknown)"
 	}
 	if v.Date != "" {
 		out += " built " + v.Date

@@ -137,3 +137,15 @@ func TestVersionOfCheckoutBuild(t *testing.T) {
 		t.Errorf("--version %q is not the first line of version %q", v, out)
 	}
 }
+
+// TestVersionLineSaysWhenTheCommitIsUnknown: with no commit stamped and
+// none from the toolchain (go test records no VCS settings), the line says
+// so; a stamped commit is shown instead.
+func TestVersionLineSaysWhenTheCommitIsUnknown(t *testing.T) {
+	if got := newApp(BuildInfo{Version: "1.2.3"}).versionLine(); !strings.HasSuffix(got, "(commit unknown)") {
+		t.Errorf("no commit: %q", got)
+	}
+	if got := newApp(BuildInfo{Version: "1.2.3", Commit: "0123456789abcdef"}).versionLine(); strings.Contains(got, "unknown") || !strings.Contains(got, "0123456") {
+		t.Errorf("stamped commit: %q", got)
+	}
+}
