@@ -213,9 +213,9 @@ func CheckServicesUp(st ServiceStatus, allowedDown []string) CheckResult {
 	r.OK = true
 	r.Reason = fmt.Sprintf("All %d services are up", len(st.Services))
 	if len(excused) > 0 {
-		r.Reason = fmt.Sprintf("%d of %d services are up; %s may be down and is", up, len(st.Services), strings.Join(excused, ", "))
+		r.Reason = fmt.Sprintf("%d of %d services are up; %s is down, which is allowed", up, len(st.Services), strings.Join(excused, ", "))
 		if len(excused) > 1 {
-			r.Reason = fmt.Sprintf("%d of %d services are up; %s may be down and are", up, len(st.Services), strings.Join(excused, ", "))
+			r.Reason = fmt.Sprintf("%d of %d services are up; %s are down, which is allowed", up, len(st.Services), strings.Join(excused, ", "))
 		}
 	}
 	r.Reason += "."

@@ -125,6 +125,15 @@ func fmtDuration(d time.Duration) string {
 	return fmt.Sprintf("%ds", s)
 }
 
+// aboutDuration is an estimate in words: "about 3m05s", or "under a
+// second" where fmtDuration would round it to 0s.
+func aboutDuration(d time.Duration) string {
+	if d < 500*time.Millisecond {
+		return "under a second"
+	}
+	return "about " + fmtDuration(d)
+}
+
 // fmtClock writes a duration as a clock: 00:03:12.
 func fmtClock(d time.Duration) string {
 	if d < 0 {
@@ -146,7 +155,7 @@ func passLines(passes []time.Duration) []string {
 	}
 	return []string{
 		"Passes: " + strings.Join(parts, " · "),
-		"Next pass: about " + fmtDuration(wizard.PredictNext(passes)),
+		"Next pass: " + aboutDuration(wizard.PredictNext(passes)),
 	}
 }
 

@@ -835,3 +835,11 @@ func TestRunShowsTheOldAddressGiven(t *testing.T) {
 		t.Errorf("the connection's login and ssh command are not in the transfer shown:\n%s", s)
 	}
 }
+
+func TestAboutDurationNeverSaysZero(t *testing.T) {
+	for d, want := range map[time.Duration]string{62 * time.Millisecond: "under a second", 0: "under a second", 3 * time.Second: "about 3s", 185 * time.Second: "about 3m05s"} {
+		if got := aboutDuration(d); got != want {
+			t.Errorf("aboutDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
