@@ -14,13 +14,17 @@ type KindSpec struct {
 	// Values lists, for a parameter that takes one of a few words, those
 	// words; the loader refuses any other (a template is taken as it is).
 	Values map[string][]string
+	// Learns lists the answers the kind's task finds out by itself and
+	// hands back in Outcome.Answers (ssh-connect: the port it reached the
+	// old server on), so templates may read them as .Answers.NAME.
+	Learns []string
 }
 
 // Kinds is every task kind a runbook may use.
 var Kinds = map[string]KindSpec{
 	"check-root": {Summary: "ferry runs as root (effective uid 0)", Check: true},
 	"ssh-connect": {Summary: "connect to the old server over SSH with key authentication, verifying its host key",
-		Optional: []string{"user"}, Check: true},
+		Optional: []string{"user"}, Check: true, Learns: []string{"ssh_port"}},
 	"package-version": {Summary: "an installed package is at least a minimum version (rpm or dpkg ordering)",
 		Required: []string{"packages", "min"}, Check: true},
 	"path-absent": {Summary: "a path does not exist; if it does, show it and stop",

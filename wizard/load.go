@@ -364,6 +364,9 @@ type validator struct {
 	errs []*RunbookError
 	// sample is SampleData(rb), made on the first template checked.
 	sample *TemplateData
+	// names holds, for "Params" and "Answers", the keys a template may
+	// read under them (knownNames), made on the first template checked.
+	names map[string][]string
 }
 
 func (v *validator) fail(line int, field, format string, args ...any) {
@@ -665,5 +668,67 @@ func (v *validator) checkTemplate(line int, field, text string) {
 	}
 	if _, err := Render(text, *v.sample); err != nil {
 		v.fail(line, field, "template: %v", err)
+		return
 	}
+	// A key missing from .Params or .Answers renders as nothing, so a
+	// misspelt name would pass the render above and reach a command as an
+	// empty word ("rm -rf /" from a path of "{{.Params.old_qeue}}").
+	t, err := parsedTemplate(text)
+	if err != nil {
+		return
+	}
+	if v.names == nil {
+		v.names = knownNames(v.rb)
+	}
+	for _, r := range templateRefs(t) {
+		known := v.names[r.Root]
+		if slices.Contains(known, r.Name) {
+			continue
+		}
+		what := map[string]string{"Params": "a key of the runbook's params", "Answers": "the key of a question any step asks, nor an answer ferry learns by itself"}[r.Root]
+		if len(known) == 0 {
+			v.fail(line, field, "template reads .%s.%s, which is not %s (there are none)", r.Root, r.Name, what)
+			continue
+		}
+		v.fail(line, field, "template reads .%s.%s, which is not %s; did you mean .%s.%s?", r.Root, r.Name, what, r.Root, Nearest(r.Name, known))
+	}
+}
+
+// knownNames returns the keys templates of rb may read: under "Params" the
+// keys of its params, under "Answers" the key of every question its steps
+// ask, the lifeline question the loader adds to a step with cuts_access,
+// and the answers the kinds its steps and checks use learn (KindSpec.Learns).
+// Each list is sorted. Facts are found while ferry runs and are not listed.
+func knownNames(rb *Runbook) map[string][]string {
+	params := make([]string, 0, len(rb.Params))
+	for k := range rb.Params {
+		params = append(params, k)
+	}
+	answers := map[string]bool{}
+	for _, s := range rb.Steps {
+		for _, q := range s.Ask {
+			answers[q.Key] = true
+		}
+		if strings.TrimSpace(s.CutsAccess) != "" {
+			answers[LifelineKey] = true
+		}
+		kinds := []string{s.Kind}
+		for _, c := range []*Check{s.Precondition, s.Success} {
+			if c != nil {
+				kinds = append(kinds, c.Kind)
+			}
+		}
+		for _, k := range kinds {
+			for _, a := range Kinds[k].Learns {
+				answers[a] = true
+			}
+		}
+	}
+	sort.Strings(params)
+	keys := make([]string, 0, len(answers))
+	for k := range answers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return map[string][]string{"Params": params, "Answers": keys}
 }
