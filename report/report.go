@@ -438,7 +438,7 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	}
 
 	// Downtime.
-	d.Downtime = downtimeOf(st, title, startStep, endStep, runs)
+	d.Downtime = downtimeOf(st, title, startStep, endStep, runs, rb)
 
 	// Warnings.
 	for _, w := range st.Warnings {
@@ -507,7 +507,7 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 // it).
 var reportTime = time.Now
 
-func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run) downtime {
+func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run, rb *wizard.Runbook) downtime {
 	var dt downtime
 	if st.DowntimeStart.IsZero() {
 		dt.State = "none"
@@ -540,7 +540,7 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 		dt.Duration = dur(end.Sub(st.DowntimeStart))
 		dt.Summary = "Downtime lasted " + dt.Duration + ", from " + dt.Start + " to " + dt.End + "."
 	}
-	dt.Forecast = forecastText(st)
+	dt.Forecast = forecastText(st, rb)
 	// Where the window went: every run that began inside it.
 	type spent struct {
 		at   time.Time
@@ -570,8 +570,11 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 }
 
 // forecastText says the recorded downtime forecast and, once the window
-// closed, the measured window's distance from it in percent of the measure.
-func forecastText(st *wizard.State) string {
+// closed, the measured window's distance from it in percent of the
+// measure. The forecast counts ferry's own steps only, so what the window
+// spent on what it leaves out (leftOut) is taken off the measure first and
+// named.
+func forecastText(st *wizard.State, rb *wizard.Runbook) string {
 	v := st.Facts[wizard.FactDowntimeForecast]
 	secs, err := strconv.ParseFloat(v, 64)
 	if v == "" || err != nil || secs < 0 {
@@ -584,18 +587,64 @@ func forecastText(st *wizard.State) string {
 		// queue merge nothing could time), which the comparison needs.
 		out = "about " + dur(fc) + " (forecast before the window began: " + basis + ")"
 	}
-	if !st.DowntimeEnd.IsZero() && !st.DowntimeStart.IsZero() {
-		measured := st.DowntimeEnd.Sub(st.DowntimeStart)
-		if measured > 0 {
-			off := 100 * (fc.Seconds() - measured.Seconds()) / measured.Seconds()
-			word := "long"
-			if off < 0 {
-				word, off = "short", -off
+	if st.DowntimeEnd.IsZero() || st.DowntimeStart.IsZero() {
+		return out
+	}
+	measured := st.DowntimeEnd.Sub(st.DowntimeStart)
+	if measured <= 0 {
+		return out
+	}
+	compared := measured
+	out += "; measured " + dur(measured)
+	if left, names := leftOut(st, rb); left > 0 && left < measured {
+		compared = measured - left
+		out += fmt.Sprintf(", of which %s went to what the forecast leaves out (%s), %s to the rest", dur(left), strings.Join(names, ", "), dur(compared))
+	}
+	off := 100 * (fc.Seconds() - compared.Seconds()) / compared.Seconds()
+	word := "long"
+	if off < 0 {
+		word, off = "short", -off
+	}
+	return out + fmt.Sprintf(": the forecast fell %.0f%% %s", off, word)
+}
+
+// leftOut is the time the downtime window spent on what a forecast does not
+// count (wizard.ForecastDowntime): the admin's own time on manual steps and
+// queue merges, which nothing before the window can time; each from its
+// first event inside the window (put to the admin, or started) to its end
+// (done, or skipped).
+// It returns that time and the steps' titles; 0 without a runbook.
+func leftOut(st *wizard.State, rb *wizard.Runbook) (time.Duration, []string) {
+	if rb == nil {
+		return 0, nil
+	}
+	first := map[string]time.Time{}
+	var total time.Duration
+	var names []string
+	for _, ev := range st.Events {
+		if ev.Step == "" || ev.Time.Before(st.DowntimeStart) || ev.Time.After(st.DowntimeEnd) {
+			continue
+		}
+		s := rb.Step(ev.Step)
+		if s == nil || (s.Level != wizard.LevelManual && s.Kind != "queue-merge") {
+			continue
+		}
+		switch ev.Type {
+		case wizard.EvWaiting, wizard.EvStepStarted:
+			if _, ok := first[ev.Step]; !ok {
+				first[ev.Step] = ev.Time
 			}
-			out += fmt.Sprintf("; measured %s: the forecast fell %.0f%% %s", dur(measured), off, word)
+		case wizard.EvStepFinished, wizard.EvSkipped:
+			if t, ok := first[ev.Step]; ok {
+				total += ev.Time.Sub(t)
+				delete(first, ev.Step)
+				if !slices.Contains(names, s.Title) {
+					names = append(names, s.Title)
+				}
+			}
 		}
 	}
-	return out
+	return total, names
 }
 
 // counterText says what a step's counters hold, in words.

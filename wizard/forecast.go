@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"cmp"
 	"fmt"
 	"github.com/dustin/go-humanize/english"
 	"math"
@@ -143,7 +144,9 @@ const FactRehearsalRestore = "rehearsal_restore_seconds_"
 
 // StepForecast is one step's share of a downtime forecast.
 type StepForecast struct {
-	Step     string
+	Step string
+	// Title is the step's title, as the sentence names it.
+	Title    string
 	Expected time.Duration
 	// Basis says where the figure comes from (see ForecastDowntime):
 	// "measured", "hot passes", "measured alike", "dump size", "kind
@@ -153,37 +156,77 @@ type StepForecast struct {
 	Basis string
 }
 
-// Sentence says the forecast in words: the total, how it was made, and the
-// advice about one more hot pass.
+// Sentence says the forecast in words: the total, what it leaves out (the
+// admin's own time on manual steps, a step nothing could time), the advice
+// about one more hot pass, and then, in parentheses, each step's share by
+// its title and where the figure comes from (basisWords).
 func (f DowntimeForecast) Sentence() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "expected downtime about %s", roundDur(f.Total))
+	var out []string
 	if f.Manual > 0 {
-		fmt.Fprintf(&b, " plus the time of %s", english.Plural(f.Manual, "manual step", ""))
+		out = append(out, "your own time on "+english.Plural(f.Manual, "manual step", ""))
 	}
 	if len(f.Untimed) > 0 {
-		fmt.Fprintf(&b, " plus %s, which nothing before the window can time (it grows with the number of queued messages)", strings.Join(f.Untimed, ", "))
+		out = append(out, "the time of “"+strings.Join(f.untimedTitles(), "”, “")+"”, which grows with the number of queued messages and is not forecast")
 	}
-	fmt.Fprintf(&b, " (%s)", f.Basis())
+	if len(out) > 0 {
+		fmt.Fprintf(&b, ", plus %s", strings.Join(out, " and "))
+	}
 	if f.Saving >= time.Second {
 		fmt.Fprintf(&b, "; the hot passes still shrink: one more hot pass would save about %s", roundDur(f.Saving))
+	}
+	if basis := f.Basis(); basis != "" {
+		fmt.Fprintf(&b, " (%s)", basis)
 	}
 	return b.String()
 }
 
-// Basis names each step's share and where it comes from, in one line.
+// untimedTitles names the steps of Untimed by their titles where known.
+func (f DowntimeForecast) untimedTitles() []string {
+	var names []string
+	for _, id := range f.Untimed {
+		name := id
+		for _, s := range f.Steps {
+			if s.Step == id && s.Title != "" {
+				name = s.Title
+			}
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// basisWords says a StepForecast.Basis in plain words.
+var basisWords = map[string]string{
+	"measured":          "as it last ran",
+	"hot passes":        "from the hot passes",
+	"measured alike":    "as a step like it ran before",
+	"dump size":         "as long as the dump",
+	"kind median":       "typical of its kind here",
+	"typical step here": "a typical step here",
+	"reckoned":          "a guess (nothing timed yet)",
+}
+
+// Basis names each step's share and where it comes from, in one line:
+// "Stop the old server: 200ms, as a step like it ran before; …".
 func (f DowntimeForecast) Basis() string {
 	var parts []string
 	for _, s := range f.Steps {
 		if s.Basis == "manual" || s.Basis == basisUntimed {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s %s", s.Step, roundDur(s.Expected), s.Basis))
+		name := cmp.Or(s.Title, s.Step)
+		basis, check := s.Basis, ""
+		if rest, ok := strings.CutPrefix(basis, "manual, its check "); ok {
+			basis, check = rest, " (the check before it)"
+		}
+		parts = append(parts, fmt.Sprintf("%s%s: %s, %s", name, check, roundDur(s.Expected), cmp.Or(basisWords[basis], basis)))
 	}
 	if f.Gap > 0 {
 		parts = append(parts, fmt.Sprintf("%s between steps", roundDur(f.Gap)))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }
 
 func roundDur(d time.Duration) time.Duration {
@@ -284,7 +327,7 @@ func ForecastDowntime(rb *Runbook, st *State, applies func(*Step) bool) Downtime
 		if applies != nil && s.Level != LevelManual && !applies(s) {
 			continue
 		}
-		sf := StepForecast{Step: s.ID}
+		sf := StepForecast{Step: s.ID, Title: s.Title}
 		if s.Level == LevelManual {
 			f.Manual++
 			sf.Basis = "manual"

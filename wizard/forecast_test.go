@@ -110,7 +110,7 @@ func TestForecastDowntime(t *testing.T) {
 		t.Errorf("forecast %+v, want 14s in all, 5s saving, 1 manual step", f)
 	}
 	s := f.Sentence()
-	for _, w := range []string{"expected downtime about 14s", "plus the time of 1 manual step", "cold 10s hot passes", "one more hot pass would save about 5s"} {
+	for _, w := range []string{"expected downtime about 14s", "plus your own time on 1 manual step", "cold: 10s, from the hot passes", "one more hot pass would save about 5s"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("sentence %q lacks %q", s, w)
 		}
@@ -129,7 +129,7 @@ func TestForecastDowntime(t *testing.T) {
 	if f.Total != sec(1+10+7+7+1) {
 		t.Errorf("after the dump: %v (%s), want 26s", f.Total, f.Basis())
 	}
-	if b := f.Basis(); !strings.Contains(b, "dump 7s measured") || !strings.Contains(b, "restore 7s dump size") {
+	if b := f.Basis(); !strings.Contains(b, "dump: 7s, as it last ran") || !strings.Contains(b, "restore: 7s, as long as the dump") {
 		t.Errorf("basis %q", b)
 	}
 
@@ -176,12 +176,12 @@ func TestForecastQueueMergeIsUntimed(t *testing.T) {
 	if !slices.Contains(f.Untimed, "merge-queue") {
 		t.Fatalf("untimed %v, want merge-queue", f.Untimed)
 	}
-	if s := f.Sentence(); !strings.Contains(s, "plus merge-queue, which nothing before the window can time") || strings.Contains(f.Basis(), "merge-queue") {
+	if s := f.Sentence(); !strings.Contains(s, "and the time of “Merge the old disk queue into the new one”, which grows with the number of queued messages and is not forecast") || strings.Contains(f.Basis(), "Merge the old disk queue") {
 		t.Errorf("sentence %q, basis %q", s, f.Basis())
 	}
 	evs = append(evs, passEvents("merge-queue", sec(300), nil)...)
 	f = ForecastDowntime(rb, Replay(evs), nil)
-	if slices.Contains(f.Untimed, "merge-queue") || !strings.Contains(f.Basis(), "merge-queue 5m0s measured") {
+	if slices.Contains(f.Untimed, "merge-queue") || !strings.Contains(f.Basis(), "Merge the old disk queue into the new one: 5m0s, as it last ran") {
 		t.Errorf("after a merge ran: untimed %v, basis %q", f.Untimed, f.Basis())
 	}
 }
