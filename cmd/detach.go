@@ -228,6 +228,12 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 				events <- wizard.Event{Type: wizard.EvWarning, Time: time.Now(), Message: m.Notice}
 			}
 		})
+		if end == nil {
+			// The runner went without its last line: killed or crashed.
+			// Said as a failure, not as the admin's stop.
+			events <- wizard.Event{Type: wizard.EvRunFinished, Time: time.Now().UTC(), Status: wizard.StatusFailed,
+				Message: fmt.Sprintf("the runner (pid %d) ended without a word: it was killed or crashed, so nothing of the migration runs now, though a program it started may (ferry status --state-dir %s says where it stands)", w.PID, stateDir)}
+		}
 		endc <- end
 		close(events)
 	}()
