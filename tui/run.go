@@ -798,7 +798,7 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.scrollKey(msg) {
 		return nil
 	}
-	if m.waiting != nil {
+	if m.waiting != nil && !m.o.ReadOnly {
 		return m.waitingKey(msg)
 	}
 	if key.Matches(msg, k.Quit) {

@@ -843,3 +843,21 @@ func TestAboutDurationNeverSaysZero(t *testing.T) {
 		}
 	}
 }
+
+// TestRunReadOnlyOffersNoDecision: an observer's screen says what the run
+// waits for and takes no key that would decide it.
+func TestRunReadOnlyOffersNoDecision(t *testing.T) {
+	m, rec := newTestRun(t, nil, 100, 30)
+	m.o.ReadOnly = true
+	feed(m, wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old", Message: "Stop the mail service: type \"mail-old\" to go ahead"})
+	s := runScreen(m)
+	if !strings.Contains(s, "controlling screen") || strings.Contains(s, "press enter to go ahead") || strings.Contains(s, "i type") {
+		t.Errorf("the observer is offered a decision:\n%s", s)
+	}
+	keys(m, "i")
+	typeText(m, "mail-old")
+	keys(m, "enter", "s", "r")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("the observer's keys sent %+v", d)
+	}
+}

@@ -210,6 +210,9 @@ func (m *RunModel) hints() []string {
 		return []string{"enter confirm", "↑↓ pgup/pgdn scroll", "? help", "esc back"}
 	}
 	more := []string{"v step", "l log", "? help"}
+	if m.o.ReadOnly {
+		return append([]string{"q leave"}, append(more, "pgup/pgdn output")...)
+	}
 	if m.waiting == nil {
 		return append([]string{"q quit"}, append(more, "pgup/pgdn output")...)
 	}
@@ -735,6 +738,16 @@ func (m *RunModel) promptLines(w int) []string {
 		return out
 	}
 	ev := m.waiting
+	if m.o.ReadOnly {
+		// An observer sees what the run waits for, not a prompt it
+		// cannot answer.
+		out = append(out, text(st.Title, "The run waits for the admin at the controlling screen:")...)
+		if ev.Message != "" {
+			out = append(out, text(st.Row, ev.Message)...)
+		}
+		out = append(out, m.forecastLines(ev.Step, w)...)
+		return append(out, text(st.Dim, "read-only: this screen watches the run and takes no decision (v: the whole step · q: leave)")...)
+	}
 	switch {
 	case m.prompt == promptReason && m.reasonFor == wizard.ActOverride:
 		out = append(out, text(st.Title, "Why may this step run although the steps it requires did not pass? A reason is required; the journal and the report keep it, with your name.")...)
