@@ -684,13 +684,17 @@ func runCountFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 }
 
 func runRemoveDir(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
-	h, err := x.host(ctx, s, env)
-	if err != nil {
-		return Outcome{}, err
+	// The path is judged before anything is looked at or connected to.
+	if _, err := deletionTargets(p, s.Params, "path", false, false); err != nil {
+		return Outcome{}, refuseDeletion(s, err)
 	}
 	dir := removeDirPath(p)
 	if strings.Count(dir, "/") < 2 {
-		return Outcome{}, fmt.Errorf("refusing to remove %q: too close to the root", dir)
+		return Outcome{}, refuseDeletion(s, fmt.Errorf("parameter path renders %q, a directory right under the root: ferry removes only deeper trees; nothing was deleted", dir))
+	}
+	h, err := x.host(ctx, s, env)
+	if err != nil {
+		return Outcome{}, err
 	}
 	var o Outcome
 	if _, err := h.Stat(ctx, dir); errors.Is(err, fs.ErrNotExist) {
@@ -708,13 +712,18 @@ func runRemoveDir(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 }
 
 func runRemoveFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	// Every path is judged before the first is removed.
+	files, err := deletionTargets(p, s.Params, "paths", true, false)
+	if err != nil {
+		return Outcome{}, refuseDeletion(s, err)
+	}
 	h, err := x.host(ctx, s, env)
 	if err != nil {
 		return Outcome{}, err
 	}
 	var o Outcome
 	var gone, absent []string
-	for _, f := range p.list("paths") {
+	for _, f := range files {
 		if _, err := h.Stat(ctx, f); errors.Is(err, fs.ErrNotExist) {
 			absent = append(absent, f)
 			continue
@@ -735,6 +744,11 @@ func runRemoveFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 }
 
 func runDeleteFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *StepEnv) (Outcome, error) {
+	// Every directory is judged before the first is emptied.
+	dirs, err := deletionTargets(p, s.Params, "dirs", true, false)
+	if err != nil {
+		return Outcome{}, refuseDeletion(s, err)
+	}
 	h, err := x.host(ctx, s, env)
 	if err != nil {
 		return Outcome{}, err
@@ -742,7 +756,7 @@ func runDeleteFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	var o Outcome
 	var total int64
 	var parts []string
-	for _, d := range p.list("dirs") {
+	for _, d := range dirs {
 		if _, err := h.Stat(ctx, d); errors.Is(err, fs.ErrNotExist) {
 			parts = append(parts, d+": absent")
 			continue

@@ -578,21 +578,32 @@ func planCountFiles(s *Step, p params, d TemplateData) ([]PlanAction, error) {
 func removeDirPath(p params) string { return path.Clean("/" + p.str("path")) }
 
 func planRemoveDir(s *Step, p params, d TemplateData) ([]PlanAction, error) {
+	if _, err := deletionTargets(p, s.Params, "path", false, true); err != nil {
+		return nil, err
+	}
 	dir := removeDirPath(p)
 	return []PlanAction{{Host: hostOf(s), Argv: []string{"rm", "-rf", "--one-file-system", dir}, When: "only when " + dir + " exists"}}, nil
 }
 
 func planRemoveFiles(s *Step, p params, d TemplateData) ([]PlanAction, error) {
+	files, err := deletionTargets(p, s.Params, "paths", true, true)
+	if err != nil {
+		return nil, err
+	}
 	var acts []PlanAction
-	for _, f := range p.list("paths") {
+	for _, f := range files {
 		acts = append(acts, PlanAction{Host: hostOf(s), Argv: []string{"rm", "-f", f}, When: "only when it exists"})
 	}
 	return acts, nil
 }
 
 func planDeleteFiles(s *Step, p params, d TemplateData) ([]PlanAction, error) {
+	dirs, err := deletionTargets(p, s.Params, "dirs", true, true)
+	if err != nil {
+		return nil, err
+	}
 	var acts []PlanAction
-	for _, dir := range p.list("dirs") {
+	for _, dir := range dirs {
 		when := "only when " + dir + " exists"
 		acts = append(acts, countActions(hostOf(s), dir, when)...)
 		acts = append(acts, PlanAction{Host: hostOf(s), Argv: []string{"find", dir, "-type", "f", "-delete"}, When: when})
