@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -242,4 +243,37 @@ func TestClientGoneChangesNothing(t *testing.T) {
 	defer c2.Close()
 	col := collect(c2)
 	col.wait(t, "the last command", func(m Message) bool { return m.Event != nil && m.Event.Command == "cmd 99" })
+}
+
+// TestLateClientGetsEventsInOrder: a client attaching late gets the
+// journaled events and the kept output lines in the order they were
+// published, not the journal first and every line after it.
+func TestLateClientGetsEventsInOrder(t *testing.T) {
+	ts, path := newTestServer(t)
+	want := []string{"start a", "out a1", "done a", "start b", "out b1", "out b2", "waits b"}
+	ts.Publish(wizard.Event{Type: wizard.EvStepStarted, Step: "a", Message: "start a"})
+	ts.Publish(wizard.Event{Type: wizard.EvOutput, Step: "a", Message: "out a1"})
+	ts.Publish(wizard.Event{Type: wizard.EvStepFinished, Step: "a", Message: "done a"})
+	ts.Publish(wizard.Event{Type: wizard.EvStepStarted, Step: "b", Message: "start b"})
+	ts.Publish(wizard.Event{Type: wizard.EvOutput, Step: "b", Message: "out b1"})
+	ts.Publish(wizard.Event{Type: wizard.EvOutput, Step: "b", Message: "out b2"})
+	ts.Publish(wizard.Event{Type: wizard.EvWaiting, Step: "b", Message: "waits b", Need: wizard.NeedFailure})
+	c, err := Dial(path, Hello{Role: RoleObserve, Who: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	col := collect(c)
+	col.wait(t, "the waiting event", func(m Message) bool { return m.Event != nil && m.Event.Type == wizard.EvWaiting })
+	col.mu.Lock()
+	var got []string
+	for _, m := range col.msgs {
+		if m.Event != nil {
+			got = append(got, m.Event.Message)
+		}
+	}
+	col.mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Errorf("a late client got %q, want %q", got, want)
+	}
 }

@@ -2,11 +2,13 @@ package runner
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -54,11 +56,15 @@ type Server struct {
 	mu        sync.Mutex
 	clients   map[*client]struct{}
 	control   *client
-	journaled []wizard.Event
-	outputs   map[string][]wizard.Event
+	journaled []seqEvent
+	outputs   map[string][]seqEvent
 	progress  map[string]wizard.Event
-	end       *End
-	wg        sync.WaitGroup
+	// seq numbers the published events, so that a client attaching late
+	// gets the journaled events and the kept output in the order they
+	// happened.
+	seq uint64
+	end *End
+	wg  sync.WaitGroup
 }
 
 type client struct {
@@ -103,7 +109,7 @@ func Listen(o ServerOptions) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	s := &Server{o: o, ln: ln, clients: map[*client]struct{}{}, outputs: map[string][]wizard.Event{}, progress: map[string]wizard.Event{}}
+	s := &Server{o: o, ln: ln, clients: map[*client]struct{}{}, outputs: map[string][]seqEvent{}, progress: map[string]wizard.Event{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -192,13 +198,8 @@ func (s *Server) register(c *client) {
 	w := s.o.Welcome
 	w.Role = c.role
 	s.sendLocked(c, Message{Welcome: &w}, true)
-	for i := range s.journaled {
-		s.sendLocked(c, Message{Event: &s.journaled[i]}, true)
-	}
-	for _, evs := range s.outputs {
-		for i := range evs {
-			s.sendLocked(c, Message{Event: &evs[i]}, true)
-		}
+	for _, e := range s.backlog() {
+		s.sendLocked(c, Message{Event: &e.ev}, true)
 	}
 	for _, ev := range s.progress {
 		s.sendLocked(c, Message{Event: &ev}, true)
@@ -208,6 +209,25 @@ func (s *Server) register(c *client) {
 		s.sendLocked(c, Message{End: s.end}, true)
 	}
 	s.clients[c] = struct{}{}
+}
+
+// seqEvent is a published event with its place in the publishing order.
+type seqEvent struct {
+	n  uint64
+	ev wizard.Event
+}
+
+// backlog is what a client attaching now is sent before the live events:
+// every journaled event and each step's kept output, in the order they
+// were published (a follower printing lines shows them as they happened).
+// The caller holds s.mu.
+func (s *Server) backlog() []seqEvent {
+	all := slices.Clone(s.journaled)
+	for _, evs := range s.outputs {
+		all = append(all, evs...)
+	}
+	slices.SortFunc(all, func(a, b seqEvent) int { return cmp.Compare(a.n, b.n) })
+	return all
 }
 
 func (s *Server) unregister(c *client) {
@@ -285,7 +305,8 @@ func (s *Server) Publish(ev wizard.Event) {
 	defer s.mu.Unlock()
 	switch {
 	case ev.Type == wizard.EvOutput:
-		o := append(s.outputs[ev.Step], ev)
+		s.seq++
+		o := append(s.outputs[ev.Step], seqEvent{s.seq, ev})
 		if len(o) > outputKept {
 			o = append(o[:0:0], o[len(o)-outputKept:]...)
 		}
@@ -293,7 +314,8 @@ func (s *Server) Publish(ev wizard.Event) {
 	case ev.Type == wizard.EvProgress:
 		s.progress[ev.Step] = ev
 	default:
-		s.journaled = append(s.journaled, ev)
+		s.seq++
+		s.journaled = append(s.journaled, seqEvent{s.seq, ev})
 		if ev.Type == wizard.EvStepStarted {
 			delete(s.progress, ev.Step)
 		}
