@@ -208,7 +208,8 @@ func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizar
 		oldName: "simulated old server", newName: "simulated new server",
 		answers: func() *wizard.AnswerSet { return demoAnswers(rb, s) },
 		intro: func(srv *sim.Server) string {
-			return fmt.Sprintf("simulated servers in %s (old over SSH on %s:%d); the answers for the questions: backup directory %s", s.Dir, srv.Addr, srv.Port, sim.BackupDir)
+			a := demoAnswers(rb, s).Answers
+			return fmt.Sprintf("simulated servers in %s (old over SSH on %s:%d); answers that suit them: backup directory %s, IP addresses change %s, DNS resolvers %s, test message to %s", s.Dir, srv.Addr, srv.Port, a["backup_dir"], a["ip_change"], a["resolvers"], a["test_address"])
 		},
 	})
 }
