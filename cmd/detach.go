@@ -65,6 +65,9 @@ func (a *app) viaRunner(stateDir string, f frontEnd, done string) error {
 			fmt.Fprintf(a.stderr, "ferry: a runner (pid %d) already runs this migration: attaching to it\n", c.Welcome.PID)
 			return a.attachScreen(c, abs)
 		}
+		// The runner connects to the servers (a demo sets them up first)
+		// before the screen can show anything: say so meanwhile.
+		fmt.Fprintf(a.stderr, "ferry: starting the migration in a runner of its own (state in %s)…\n", abs)
 		c, err := a.spawnRunner(abs, f, hello)
 		if err != nil {
 			return err
