@@ -819,7 +819,7 @@ func runResolvConf(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 		if d.UseLocalCache {
 			o.Warnings = append(o.Warnings, "systemd-resolved now forwards to 127.0.0.1, but /etc/resolv.conf lists its own stub: GreenArrow's procedure expects 127.0.0.1 alone there")
 		}
-		o.Message = d.Reason + "; " + r.Reason
+		o.Message = strings.TrimSuffix(d.Reason, ".") + "; " + r.Reason
 		return o, nil
 	case "", resolvReplaceLink:
 	default:
@@ -830,7 +830,7 @@ func runResolvConf(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	if err != nil {
 		return o, err
 	}
-	o.Message = d.Reason + "; " + r.Reason
+	o.Message = strings.TrimSuffix(d.Reason, ".") + "; " + r.Reason
 	return o, nil
 }
 
