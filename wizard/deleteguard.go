@@ -41,12 +41,18 @@ func deletionTargets(p params, raw map[string]any, param string, list, planning 
 	} else if s := p.str(param); s != "" {
 		got = []string{s}
 	}
+	// What the refusal means for the admin: while planning nothing has run
+	// yet; at run time the refusal comes before any deletion.
+	outcome := "nothing was deleted"
+	if planning {
+		outcome = "the step will refuse to run"
+	}
 	from := ""
 	if t, ok := raw[param].(string); ok && strings.Contains(t, "{{") {
 		from = fmt.Sprintf(" (from %s)", t)
 	}
 	if len(got) == 0 {
-		return nil, fmt.Errorf("parameter %s%s renders empty: ferry deletes nothing rather than guess; nothing was deleted", param, from)
+		return nil, fmt.Errorf("parameter %s%s renders empty: ferry deletes nothing rather than guess; %s", param, from, outcome)
 	}
 	for _, g := range got {
 		g = strings.TrimSpace(g)
@@ -56,11 +62,11 @@ func deletionTargets(p params, raw map[string]any, param string, list, planning 
 		clean := path.Clean(g)
 		switch {
 		case g == "":
-			return nil, fmt.Errorf("parameter %s%s holds an empty path: ferry deletes nothing rather than guess; nothing was deleted", param, from)
+			return nil, fmt.Errorf("parameter %s%s holds an empty path: ferry deletes nothing rather than guess; %s", param, from, outcome)
 		case !path.IsAbs(g):
-			return nil, fmt.Errorf("parameter %s%s renders %q, not an absolute path: ferry deletes only what an absolute path names; nothing was deleted", param, from, g)
+			return nil, fmt.Errorf("parameter %s%s renders %q, not an absolute path: ferry deletes only what an absolute path names; %s", param, from, g, outcome)
 		case isSystemTop(clean):
-			return nil, fmt.Errorf("parameter %s%s renders %q, the root or a top-level system directory: ferry never deletes there; nothing was deleted", param, from, g)
+			return nil, fmt.Errorf("parameter %s%s renders %q, the root or a top-level system directory: ferry never deletes there; %s", param, from, g, outcome)
 		}
 	}
 	return got, nil

@@ -44,7 +44,10 @@ func Truthy(v any) bool {
 	return false
 }
 
-// Render executes a runbook template. Missing keys render as empty strings.
+// Render executes a runbook template. Missing keys render as empty strings;
+// the loader refuses a runbook whose templates read a .Params or .Answers
+// name it does not define (validator.checkTemplate), so what renders empty
+// is only what is not known yet: a fact not found, a question not answered.
 func Render(text string, data TemplateData) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
