@@ -283,8 +283,9 @@ func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
 		facts: map[string]string{"old_addr": srv.Addr},
 		// No spare sshd in a demo: the new server is a directory, with no
 		// sshd of its own to start on another port.
-		seed:    map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port), wizard.LifelineKey: "no"},
-		oldName: p.oldName, newName: p.newName,
+		seed:      map[string]string{"old_addr": srv.Addr, "ssh_port": strconv.Itoa(srv.Port), wizard.LifelineKey: "no"},
+		seedActor: "the demo (its simulated servers)",
+		oldName:   p.oldName, newName: p.newName,
 	}
 	if a.frontEnd(p.headless) != frontTUI {
 		// Nobody to ask: the demo answers itself.

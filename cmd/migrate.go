@@ -17,10 +17,13 @@ type migration struct {
 	exec     *wizard.TaskExecutor
 	// seed and facts come from the command line (--old) or the demo.
 	seed, facts map[string]string
-	headless    bool
-	answers     *wizard.AnswerSet
-	oldName     string
-	newName     string
+	// seedActor is who gave seed in the journal's words ("" is the
+	// command line).
+	seedActor string
+	headless  bool
+	answers   *wizard.AnswerSet
+	oldName   string
+	newName   string
 	// note is shown inside the run screen beside every question (the
 	// demo's answers), since anything printed before it is covered.
 	note string
@@ -46,7 +49,7 @@ func (a *app) migrate(m migration) error {
 	// Signs of an earlier migration on the new server: with a lost journal
 	// they stop the run before any step.
 	evidence := wizard.HostEvidence(ctx, m.exec.New, m.rb)
-	sess, err := wizard.OpenSession(wizard.SessionOptions{Runbook: m.rb, StateDir: m.stateDir, Exec: m.exec, Seed: m.seed, Facts: m.facts, Lock: m.lock,
+	sess, err := wizard.OpenSession(wizard.SessionOptions{Runbook: m.rb, StateDir: m.stateDir, Exec: m.exec, Seed: m.seed, SeedActor: m.seedActor, Facts: m.facts, Lock: m.lock,
 		HostEvidence: evidence, StartOver: a.startOver})
 	if err != nil {
 		return err

@@ -166,7 +166,7 @@ func (e *Engine) lifeline(ctx context.Context, s *Step) (func(), error) {
 		port, want, err := ParseLifeline(v)
 		if err == nil && !want {
 			return nop, e.emit(Event{Type: EvWarning, Step: s.ID, Message: fmt.Sprintf(
-				"%s; no spare sshd is kept (the answer %s is %q)", cutsWords(s), LifelineKey, v)})
+				"%s; no spare sshd is kept, as answered (%s: %q)", cutsWords(s), LifelineKey, v)})
 		}
 		var l *tasks.Lifeline
 		if err == nil && !can {

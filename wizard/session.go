@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,6 +31,9 @@ type SessionOptions struct {
 	// Seed holds answers given on the command line (--old gives old_addr);
 	// they are recorded unless the journal already has an answer.
 	Seed map[string]string
+	// SeedActor is who gave Seed, as the journal records it ("the demo");
+	// "" means "command line".
+	SeedActor string
 	// Facts learnt before the run (the address given with --old).
 	Facts map[string]string
 	// Lock is the state directory's lock when the caller has taken it
@@ -135,7 +139,7 @@ func (s *Session) seed(o SessionOptions) error {
 		}
 	}
 	if len(answers) > 0 {
-		return s.Engine.emit(Event{Type: EvAnswered, Answers: answers, Actor: "command line"})
+		return s.Engine.emit(Event{Type: EvAnswered, Answers: answers, Actor: cmp.Or(o.SeedActor, "command line")})
 	}
 	return nil
 }
