@@ -99,6 +99,9 @@ type Engine struct {
 	decisions chan Decision
 	secrets   map[string]string
 	secretKey map[string]bool
+	// tested holds the secret keys whose value in secrets a read-only
+	// check proved in this process (engine_secrets.go).
+	tested map[string]bool
 	// red masks secret values (secret answers, secret-stream lines) in
 	// every journaled event.
 	red Redactor
@@ -130,6 +133,7 @@ func NewEngine(rb *Runbook, j *Journal, past []Event, exec Executor, sink func(E
 		decisions: make(chan Decision, 16),
 		secrets:   map[string]string{},
 		secretKey: map[string]bool{},
+		tested:    map[string]bool{},
 		Actor:     Who(os.Getenv),
 	}
 	for _, s := range rb.Steps {
@@ -155,10 +159,12 @@ func (e *Engine) Decide(d Decision) {
 }
 
 // SetSecret provides a secret answer (from a prompt or an answers file).
+// A value set anew counts as untested until a check proves it.
 func (e *Engine) SetSecret(key, value string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.secrets[key] = value
+	delete(e.tested, key)
 	e.red.Add(value)
 }
 
@@ -611,6 +617,14 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 	if e.state.Status(s.ID) == StatusSkipped {
 		return nil
 	}
+	// The secrets the downtime window will need are asked, and tested,
+	// before the step that opens it (engine_secrets.go).
+	if err := e.askBeforeWindow(ctx, s); err != nil {
+		return err
+	}
+	if e.state.Status(s.ID) == StatusSkipped {
+		return nil
+	}
 	if status == StatusFailed && (!s.SafeToRerun || s.Destructive) {
 		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedFailure,
 			Message: "this step failed before: " + rec.Message})
@@ -917,6 +931,15 @@ func (e *Engine) ask(ctx context.Context, s *Step) error {
 			msg = cutsWords(s) + ": ferry can keep a spare sshd on another port until the step ends"
 		}
 	}
+	return e.put(ctx, s, missing, msg, "")
+}
+
+// put asks the questions missing, on behalf of step s, until each has a
+// valid answer or the admin skips s (journaled as skipped). msg, when not
+// empty, says why they are asked; note, when not empty, becomes the
+// message of the answered event. Secret answers are kept in memory only
+// (SetSecret); the others are journaled.
+func (e *Engine) put(ctx context.Context, s *Step, missing []Question, msg, note string) error {
 	for len(missing) > 0 {
 		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedAnswers, Questions: missing, Message: msg})
 		if err != nil {
@@ -948,7 +971,7 @@ func (e *Engine) ask(ctx context.Context, s *Step) error {
 			}
 		}
 		if len(public) > 0 {
-			if err := e.emit(Event{Type: EvAnswered, Step: s.ID, Answers: public, Actor: d.Actor}); err != nil {
+			if err := e.emit(Event{Type: EvAnswered, Step: s.ID, Answers: public, Actor: d.Actor, Message: note}); err != nil {
 				return err
 			}
 			if e.OnAnswers != nil {
@@ -1119,6 +1142,7 @@ func (e *Engine) attemptOn(ctx context.Context, s *Step, do func(func())) error 
 		if err = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: out.Message, Counters: counters, Duration: dur}); err != nil {
 			return
 		}
+		e.markTested(s)
 		if s.Downtime == DowntimeEnd && e.state.DowntimeEnd.IsZero() {
 			err = e.emit(Event{Type: EvDowntimeEnd, Step: s.ID, Message: "downtime ends"})
 		}
