@@ -30,6 +30,12 @@ func TestRunDestructiveManualStepNeedsTheWord(t *testing.T) {
 	if scr := runScreen(m); !strings.Contains(scr, "type old:mail") {
 		t.Errorf("the destructive manual step does not say which word to type:\n%s", scr)
 	}
+	// Destructive means it causes downtime or deletes data (DESIGN.md);
+	// the banner says so, and no longer that nothing can undo it (a stop
+	// step's help says how to undo it).
+	if scr := runScreen(m); !strings.Contains(scr, "Causes downtime or deletes data") || strings.Contains(scr, "cannot undo") {
+		t.Errorf("the destructive manual step's banner is not the truthful one:\n%s", scr)
+	}
 	keys(m, "d")
 	if d := rec.all(); len(d) != 0 {
 		t.Fatalf("d alone sent %+v for a destructive manual step", d)

@@ -786,7 +786,7 @@ func (m *RunModel) promptLines(w int) []string {
 		out = append(out, text(st.Title, "This step needs answers before it runs.")...)
 		out = append(out, text(st.Row, "enter: answer · s: skip the step (give a reason) · v: the whole step · q: stop here")...)
 	case wizard.NeedConfirm:
-		what := "⚠ Destructive step: ferry cannot undo it."
+		what := "⚠ Causes downtime or deletes data."
 		if s := m.step(ev.Step); s != nil {
 			what += " It runs the commands above on " + m.hostLabel(s.Host) + "."
 		}
@@ -809,7 +809,7 @@ func (m *RunModel) promptLines(w int) []string {
 			break
 		}
 		// A destructive step done by hand: done takes the typed word.
-		out = append(out, text(st.Warn, "⚠ Destructive step, done by hand: ferry cannot undo it.")...)
+		out = append(out, text(st.Warn, "⚠ Causes downtime or deletes data; done by hand.")...)
 		out = append(out, m.forecastLines(ev.Step, w)...)
 		out = append(out, text(st.Title, "Do this by hand as described above; when it is done, type "+ev.Word+" and press enter:")...)
 		out = append(out, m.input.View())
