@@ -98,3 +98,21 @@ func TestRunConfirmShowsTheDowntimeForecast(t *testing.T) {
 		t.Error("the forecast stays after the window began")
 	}
 }
+
+// A step held back before it ran (a secret refused before the downtime
+// opens) is not called failed; one that ran and failed is.
+func TestRunFailureHeadSaysWhetherTheStepRan(t *testing.T) {
+	held := wizard.Event{Type: wizard.EvWaiting, Step: "vendor", Need: wizard.NeedFailure,
+		Message: "db_password was refused before the downtime. Nothing was stopped yet: retry to type it again"}
+	m, _ := newTestRun(t, nil, 100, 30, held)
+	if scr := runScreen(m); !strings.Contains(scr, "cannot go on") || strings.Contains(scr, "The step failed") {
+		t.Errorf("a step that did not run reads as failed:\n%s", scr)
+	}
+	m, _ = newTestRun(t, nil, 100, 30,
+		wizard.Event{Type: wizard.EvStepStarted, Step: "vendor", Pass: 1},
+		wizard.Event{Type: wizard.EvStepFinished, Step: "vendor", Status: wizard.StatusFailed, Message: "boom"},
+		wizard.Event{Type: wizard.EvWaiting, Step: "vendor", Need: wizard.NeedFailure, Message: "boom"})
+	if scr := runScreen(m); !strings.Contains(scr, "The step failed") {
+		t.Errorf("a step that ran and failed does not say so:\n%s", scr)
+	}
+}

@@ -822,7 +822,14 @@ func (m *RunModel) promptLines(w int) []string {
 			out = append(out, text(st.Dim, "d or enter: type the word · s: skip (give a reason) · q: stop here")...)
 		}
 	case wizard.NeedFailure:
-		out = append(out, text(st.Failed, "✗ The step failed:")...)
+		// A step that ran and failed says so; one held back before it
+		// ran (a precondition, a secret refused before the downtime)
+		// did not fail.
+		head := "✗ The step cannot go on:"
+		if m.statusOf(ev.Step) == wizard.StatusFailed {
+			head = "✗ The step failed:"
+		}
+		out = append(out, text(st.Failed, head)...)
 		out = append(out, text(st.Failed, orText(ev.Message, "(no message)"))...)
 		if redo := m.redoOf(ev.Step); len(redo) > 0 {
 			out = append(out, text(st.Row, "e: run again "+strings.Join(redo, ", then ")+", then this step · r: retry · s: skip (give a reason) · q: stop here")...)

@@ -305,11 +305,12 @@ func (e *Engine) testSecrets(ctx context.Context, s *Step, needs []windowNeed) (
 			return nil, ctx.Err()
 		}
 		names := strings.Join(keys, ", ")
+		what := strings.TrimSuffix(strings.TrimSpace(c.Text), ".")
 		if err != nil {
-			return &refusal{keys: keys, Message: fmt.Sprintf("%s could not be tested before the downtime (%s, as step %s does): %v", names, c.Text, t.ID, err)}, nil
+			return &refusal{keys: keys, Message: fmt.Sprintf("%s could not be tested before the downtime by the check of step %s (%s): %v", names, t.ID, what, err)}, nil
 		}
 		if !ok {
-			return &refusal{keys: keys, refused: true, Message: fmt.Sprintf("%s was refused before the downtime (%s, as step %s checks): %s", names, c.Text, t.ID, reason)}, nil
+			return &refusal{keys: keys, refused: true, Message: fmt.Sprintf("%s was refused before the downtime by the check of step %s (%s): %s", names, t.ID, what, reason)}, nil
 		}
 		e.mu.Lock()
 		for _, k := range keys {
