@@ -125,6 +125,11 @@ summary on stdout and exits 0.`),
 			}
 			set, err := wizard.ReadAnswerSet(args[0])
 			if err != nil {
+				if set != nil {
+					// Values of the wrong type: what did decode is
+					// checked too, so that every problem is printed.
+					return usage(errors.Join(err, set.Validate(rb)))
+				}
 				return usage(err)
 			}
 			if err := set.Validate(rb); err != nil {

@@ -88,7 +88,10 @@ func ReadAnswerSet(path string) (*AnswerSet, error) {
 // (named with the nearest known field), values of the wrong type (named by
 // their field), bad syntax and text after the object are errors naming the
 // file, and the line where the syntax says it. Whether the answers suit a
-// runbook is Validate's work.
+// runbook is Validate's work. When values have the wrong type, every one
+// is named (errors joined) and the fields that did decode are returned
+// beside the error, so that a check can name what else is wrong; any
+// other error returns no answers.
 func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
 		return parseAnswerSetYAML(name, b)
@@ -104,8 +107,7 @@ func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 			line := 1 + bytes.Count(b[:min(int(se.Offset), len(b))], []byte("\n"))
 			return nil, fmt.Errorf("answers file %s:%d: %v", name, line, err)
 		case errors.As(err, &te) && te.Field != "":
-			line := 1 + bytes.Count(b[:min(int(te.Offset), len(b))], []byte("\n"))
-			return nil, fmt.Errorf("answers file %s:%d: %s: expected %s, got a JSON %s", name, line, fieldWords(b, te.Field, te.Type), kindWords(te.Type), te.Value)
+			return jsonFieldByField(name, b)
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			f, _ = strconv.Unquote(f)
@@ -121,6 +123,50 @@ func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 		return nil, fmt.Errorf("answers file %s:%d: text after the answers object", name, line)
 	}
 	return &a, nil
+}
+
+// jsonFieldByField reads the JSON answers file b (name), in which a value
+// has the wrong type, one top-level field at a time, so that every field
+// of the wrong type is named, each with its line, and not only the first.
+// It returns the fields that decode (for a check that goes on to name what
+// else is wrong, as ferry answers check does) and the errors joined.
+func jsonFieldByField(name string, b []byte) (*AnswerSet, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("answers file %s: %v", name, err)
+	}
+	a := &AnswerSet{source: name}
+	var errs []error
+	for _, f := range AnswerSetFields() {
+		v, ok := raw[f]
+		if !ok {
+			continue
+		}
+		one, err := json.Marshal(map[string]json.RawMessage{f: v})
+		if err != nil {
+			return nil, fmt.Errorf("answers file %s: %v", name, err)
+		}
+		var te *json.UnmarshalTypeError
+		err = json.Unmarshal(one, a)
+		if err != nil {
+			// Half-decoded, the field would be checked as if given so.
+			zeroAnswerField(a, f)
+		}
+		if errors.As(err, &te) {
+			// The line of the field's own value in the file.
+			line := 1
+			if i := bytes.Index(b, v); i >= 0 {
+				line += bytes.Count(b[:i], []byte("\n"))
+			}
+			errs = append(errs, fmt.Errorf("answers file %s:%d: %s: expected %s, got a JSON %s", name, line, fieldWords(b, te.Field, te.Type), kindWords(te.Type), te.Value))
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("answers file %s: %s: %v", name, f, err))
+		}
+	}
+	if len(errs) == 0 {
+		return nil, fmt.Errorf("answers file %s: a value of the wrong type", name)
+	}
+	return a, errors.Join(errs...)
 }
 
 // parseAnswerSetYAML is ParseAnswerSet for a YAML file.
@@ -151,10 +197,69 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(a); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 1 {
+			// The decoder goes on past a value of the wrong type and
+			// lists them all: every one is named, and the fields that
+			// decoded are returned for a check that names the rest.
+			var errs []error
+			for _, e := range te.Errors {
+				errs = append(errs, yamlAnswersError(name, errors.New(e), doc))
+				if m := yamlErrLine().FindStringSubmatch(e); m != nil {
+					line, _ := strconv.Atoi(m[1])
+					zeroAnswerField(a, yamlTopField(doc, line))
+				}
+			}
+			a.source = name
+			return a, errors.Join(errs...)
+		}
+		if errors.As(err, &te) {
+			if m := yamlErrLine().FindStringSubmatch(te.Errors[0]); m != nil {
+				line, _ := strconv.Atoi(m[1])
+				zeroAnswerField(a, yamlTopField(doc, line))
+			}
+			a.source = name
+			return a, yamlAnswersError(name, err, doc)
+		}
 		return nil, yamlAnswersError(name, err, doc)
 	}
 	a.source = name
 	return a, nil
+}
+
+// yamlTopField is the top-level field of the answers mapping doc whose key
+// or value spans line; "" when none does.
+func yamlTopField(doc *yaml.Node, line int) string {
+	field := ""
+	for i := 0; doc != nil && i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Line <= line {
+			field = doc.Content[i].Value
+		}
+	}
+	return field
+}
+
+// answerFieldType is the Go type of the answers file's top-level field
+// (its JSON name), nil for none.
+func answerFieldType(field string) reflect.Type {
+	t := reflect.TypeFor[AnswerSet]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == field && field != "" && field != "-" {
+			return t.Field(i).Type
+		}
+	}
+	return nil
+}
+
+// zeroAnswerField empties the top-level field (its JSON name) of a.
+func zeroAnswerField(a *AnswerSet, field string) {
+	v := reflect.ValueOf(a).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == field && field != "" && field != "-" {
+			v.Field(i).SetZero()
+		}
+	}
 }
 
 // yamlFieldAt names the field of the answers mapping doc whose value is on
@@ -163,7 +268,7 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 func yamlFieldAt(doc *yaml.Node, line int) string {
 	for i := 0; doc != nil && i+1 < len(doc.Content); i += 2 {
 		k, v := doc.Content[i], doc.Content[i+1]
-		if v.Kind == yaml.MappingNode {
+		if ft := answerFieldType(k.Value); v.Kind == yaml.MappingNode && ft != nil && ft.Kind() == reflect.Map {
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				if v.Content[j].Line == line || v.Content[j+1].Line == line {
 					if k.Value == "answers" {
@@ -213,6 +318,11 @@ func unknownField(f string) string {
 // entry, so the entry is found again in b: the first (in key order) whose
 // value does not decode as t.
 func fieldWords(b []byte, field string, t reflect.Type) string {
+	if ft := answerFieldType(field); ft == nil || ft.Kind() != reflect.Map {
+		// A list or a plain value given as something else: the field
+		// itself is wrong, not an entry of it.
+		return "field " + field
+	}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(b, &raw) == nil {
 		var entries map[string]json.RawMessage

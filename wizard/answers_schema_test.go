@@ -307,3 +307,26 @@ func TestNearest(t *testing.T) {
 		t.Error("nearest of nothing")
 	}
 }
+
+// TestAnswerSetNamesEveryWrongType: every value of the wrong type is named
+// with its line, JSON and YAML alike, and the fields that decode come back
+// for a check that names what else is wrong (the wrong ones left empty).
+func TestAnswerSetNamesEveryWrongType(t *testing.T) {
+	files := map[string]string{
+		"a.json": "{\"answers\": {\"ip_change\": \"no\"},\n \"confirm\": {\"x\": 1},\n \"repeat\": {\"migration-first-pass\": \"two\"},\n \"done\": [\"move-ips\"]}",
+		"a.yaml": "answers:\n  ip_change: \"no\"\nconfirm:\n  x: 1\nrepeat:\n  migration-first-pass: two\ndone: [move-ips]\n",
+	}
+	for name, text := range files {
+		set, err := ParseAnswerSet(name, []byte(text))
+		if err == nil || set == nil {
+			t.Fatalf("%s: set %v, err %v", name, set, err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "field confirm: expected a list") || !strings.Contains(msg, "field repeat.migration-first-pass: expected a whole number") {
+			t.Errorf("%s: not every wrong value is named:\n%s", name, msg)
+		}
+		if set.Answers["ip_change"] != "no" || !slices.Equal(set.Done, []string{"move-ips"}) || set.Confirm != nil || set.Repeat != nil {
+			t.Errorf("%s: decoded %+v, want answers and done, confirm and repeat left empty", name, set)
+		}
+	}
+}

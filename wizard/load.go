@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -295,8 +296,16 @@ func yamlWords(msg string) string {
 		}
 		return fmt.Sprintf("expected %s, found %s (%s)", goTypeWords(m[3]), found, m[2])
 	}
+	if m := yamlWrongShape().FindStringSubmatch(msg); m != nil {
+		// A list or a mapping where another shape belongs: the library
+		// quotes no value then.
+		found := map[string]string{"seq": "a list", "map": "a mapping"}[m[1]]
+		return fmt.Sprintf("expected %s, found %s", goTypeWords(m[2]), cmp.Or(found, m[1]))
+	}
 	return msg
 }
+
+var yamlWrongShape = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^cannot unmarshal !!(\w+) into (.+)$`) })
 
 // goTypeWords names a Go type of the runbook model as its author knows it.
 func goTypeWords(t string) string {
