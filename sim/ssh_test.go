@@ -326,17 +326,24 @@ func TestSSHRecordedPortTakenIsAClearError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := srv.Port
 	srv.Close()
 	kh, err := os.ReadFile(srv.KnownHostsFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	squatter, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	// Another program holds the recorded port. It takes a free port first
+	// and that one is recorded, rather than taking the port the server
+	// just left: on a busy machine another test could take that one in
+	// between (it did, once, in a run beside another suite).
+	squatter, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer squatter.Close()
+	port := squatter.Addr().(*net.TCPAddr).Port
+	if err := s.RecordSSHPort(port); err != nil {
+		t.Fatal(err)
+	}
 	_, err = s.StartSSH(context.Background())
 	if err == nil {
 		t.Fatal("StartSSH took another port (or shared this one) while the recorded one was taken")
