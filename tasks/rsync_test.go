@@ -310,7 +310,11 @@ func TestRsyncCountersNeverGoBackwards(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, ps := rep.snapshot()
-	if len(ps) < 4 {
+	// The --bwlimit makes the copy last two seconds whatever the load, so
+	// at least one report comes before the final one; how many more
+	// depends on how often the sampler got the processor (it once had
+	// three on a loaded machine), which this test does not ask.
+	if len(ps) < 2 {
 		t.Fatalf("only %d progress reports for a slowed transfer", len(ps))
 	}
 	checkMonotonic(t, ps)
