@@ -690,13 +690,14 @@ func (m *RunModel) decide(d wizard.Decision) {
 		return
 	}
 	d.Step = m.waiting.Step
-	if m.o.Decide != nil {
-		m.o.Decide(d)
-	}
 	if m.o.ReadOnly {
-		// The runner refuses it (and says so); the question stays.
+		// An observer sends no decision (the runner would refuse it);
+		// the question stays.
 		m.clearPrompt()
 		return
+	}
+	if m.o.Decide != nil {
+		m.o.Decide(d)
 	}
 	m.sent = d.Action
 	m.waiting = nil
@@ -762,6 +763,11 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return m.scrollView(&m.logView, msg)
 		}
 		return nil
+	}
+	if m.o.ReadOnly {
+		// An observer looks (help, log, a step's record, scrolling) and
+		// leaves; no key of a prompt reaches it.
+		m.clearPrompt()
 	}
 	switch m.prompt {
 	case promptForm:

@@ -41,6 +41,10 @@ type formState struct {
 // startPrompt prepares the input the waiting event needs.
 func (m *RunModel) startPrompt() tea.Cmd {
 	m.clearPrompt()
+	if m.o.ReadOnly {
+		// An observer answers nothing: no field to type into.
+		return nil
+	}
 	switch m.waiting.Need {
 	case wizard.NeedAnswers:
 		return m.startForm("")

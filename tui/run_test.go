@@ -860,4 +860,16 @@ func TestRunReadOnlyOffersNoDecision(t *testing.T) {
 	if d := rec.all(); len(d) != 0 {
 		t.Fatalf("the observer's keys sent %+v", d)
 	}
+	// Whatever path would open the word's field (a screen attached while
+	// the run already waits), an observer gets none and sends nothing.
+	m.startPrompt()
+	if s := runScreen(m); strings.Contains(s, "enter confirm") || !strings.Contains(s, "q leave") {
+		t.Errorf("the observer's key bar offers a decision:\n%s", s)
+	}
+	typeText(m, "mail-old")
+	keys(m, "enter")
+	m.decide(wizard.Decision{Action: wizard.ActConfirm, Text: "mail-old"})
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("the observer sent %+v", d)
+	}
 }

@@ -202,6 +202,8 @@ func (m *RunModel) hints() []string {
 		return []string{"↑↓ pgup/pgdn scroll", "home/end", "esc back"}
 	case m.overlay == overlayRecord:
 		return []string{"↑↓ pgup/pgdn scroll", "←→ other steps", "esc back"}
+	case m.o.ReadOnly:
+		return []string{"q leave", "v step", "l log", "? help", "pgup/pgdn output"}
 	case m.prompt == promptForm:
 		return []string{"enter next", "shift+tab back", "esc: skip, view, help", "ctrl+c quit"}
 	case m.prompt == promptReason:
@@ -210,9 +212,6 @@ func (m *RunModel) hints() []string {
 		return []string{"enter confirm", "↑↓ pgup/pgdn scroll", "? help", "esc back"}
 	}
 	more := []string{"v step", "l log", "? help"}
-	if m.o.ReadOnly {
-		return append([]string{"q leave"}, append(more, "pgup/pgdn output")...)
-	}
 	if m.waiting == nil {
 		return append([]string{"q quit"}, append(more, "pgup/pgdn output")...)
 	}
