@@ -90,11 +90,11 @@ func TestRunConfirmShowsTheDowntimeForecast(t *testing.T) {
 	m, _ := newTestRun(t, nil, 100, 30,
 		wizard.Event{Type: wizard.EvFact, Step: "stop-old", Facts: map[string]string{wizard.FactDowntimeForecastBasis: basis}},
 		wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old"})
-	if scr := strings.Join(strings.Fields(runScreen(m)), " "); !strings.Contains(scr, "Downtime: expected downtime about 12s plus merge") {
+	if scr := strings.Join(strings.Fields(runScreen(m)), " "); !strings.Contains(scr, "Expected downtime about 12s plus merge") {
 		t.Errorf("no forecast at the stop's confirmation:\n%s", runScreen(m))
 	}
 	feed(m, wizard.Event{Type: wizard.EvDowntimeStart, Step: "stop-old", Time: runT0})
-	if strings.Contains(runScreen(m), "Downtime: expected") {
+	if strings.Contains(runScreen(m), "Expected downtime") {
 		t.Error("the forecast stays after the window began")
 	}
 }

@@ -1043,7 +1043,8 @@ func (m *RunModel) forecastLines(id string, w int) []string {
 	if s == nil || s.Downtime != wizard.DowntimeStart || basis == "" || !m.downStart.IsZero() {
 		return nil
 	}
-	return wrapStyled(m.styles.Title, "Downtime: "+basis+".", w, "  ")
+	// The sentence begins "expected downtime …": it says its own subject.
+	return wrapStyled(m.styles.Title, strings.ToUpper(basis[:1])+basis[1:]+".", w, "  ")
 }
 
 // againCommand names what goes on with the migration after this run: the

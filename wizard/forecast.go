@@ -156,13 +156,18 @@ type StepForecast struct {
 	Basis string
 }
 
-// Sentence says the forecast in words: the total, what it leaves out (the
-// admin's own time on manual steps, a step nothing could time), the advice
-// about one more hot pass, and then, in parentheses, each step's share by
-// its title and where the figure comes from (basisWords).
+// Sentence says the forecast in words: the total with, in parentheses,
+// each step's share by its title and where the figure comes from
+// (basisWords); then what it leaves out (the admin's own time on manual
+// steps, a step nothing could time) and the advice about one more hot pass.
 func (f DowntimeForecast) Sentence() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "expected downtime about %s", roundDur(f.Total))
+	if basis := f.Basis(); basis != "" {
+		// The figure's parts right after it, so that they are not read
+		// as a list of what it leaves out.
+		fmt.Fprintf(&b, " (%s)", basis)
+	}
 	var out []string
 	if f.Manual > 0 {
 		out = append(out, "your own time on "+english.Plural(f.Manual, "manual step", ""))
@@ -175,9 +180,6 @@ func (f DowntimeForecast) Sentence() string {
 	}
 	if f.Saving >= time.Second {
 		fmt.Fprintf(&b, "; the hot passes still shrink: one more hot pass would save about %s", roundDur(f.Saving))
-	}
-	if basis := f.Basis(); basis != "" {
-		fmt.Fprintf(&b, " (%s)", basis)
 	}
 	return b.String()
 }
