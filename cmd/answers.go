@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -135,8 +136,8 @@ summary on stdout and exits 0.`),
 			if err := set.Validate(rb); err != nil {
 				return usage(err)
 			}
-			fmt.Fprintf(a.stdout, "%s: good for runbook %s: %d answers, %d steps confirmed, %d manual steps done, %d skipped\n",
-				args[0], rb.ID, len(set.Answers), len(set.Confirm), len(set.Done), len(set.Skip))
+			fmt.Fprintf(a.stdout, "%s: good for runbook %s: %s, %s confirmed, %s done, %d skipped\n",
+				args[0], rb.ID, english.Plural(len(set.Answers), "answer", ""), english.Plural(len(set.Confirm), "step", ""), english.Plural(len(set.Done), "manual step", ""), len(set.Skip))
 			if missing := unansweredKeys(rb, set); len(missing) > 0 {
 				fmt.Fprintf(a.stdout, "not given: %s (a headless run stops with exit 3 at a step that asks one of them when it is not known otherwise: --old gives old_addr, and ssh_port with HOST:PORT)\n", strings.Join(missing, ", "))
 			}

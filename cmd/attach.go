@@ -63,7 +63,7 @@ runner's exit code when the run ends; ctrl+c leaves, the run goes on.`),
 					return fmt.Errorf("ferry (pid %d) runs the migration in %s in the foreground, with no runner to attach to", pid, abs)
 				}
 				if _, jerr := os.Stat(filepath.Join(abs, wizard.JournalFile)); jerr != nil {
-					return fmt.Errorf("%s, so nothing to attach to: give the --state-dir the migration runs with (the default is %s)", noMigrationIn(abs), DefaultStateDir)
+					return usage(fmt.Errorf("%s, so nothing to attach to: give the --state-dir the migration runs with (the default is %s)", noMigrationIn(abs), DefaultStateDir))
 				}
 				return fmt.Errorf("no migration is running in %s: ferry run (the same command as before) resumes it; ferry status says where it stands", abs)
 			}

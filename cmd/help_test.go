@@ -18,11 +18,11 @@ func TestHelpListsOnlyWhatIsBuilt(t *testing.T) {
 	// Off a terminal too (it follows in plain lines), with no runner it
 	// says that none runs.
 	code, out, errs := run(t, "", false, "attach", "--state-dir", t.TempDir())
-	if code != ExitFailed || out != "" || !strings.Contains(errs, "(no journal there), so nothing to attach to") {
+	if code != ExitUsage || out != "" || !strings.Contains(errs, "(no journal there), so nothing to attach to") {
 		t.Errorf("attach off a terminal: code %d, stdout %q, stderr %q", code, out, errs)
 	}
 	code, _, errs = run(t, "", true, "attach", "--state-dir", t.TempDir())
-	if code != ExitFailed || !strings.Contains(errs, "(no journal there), so nothing to attach to") {
+	if code != ExitUsage || !strings.Contains(errs, "(no journal there), so nothing to attach to") {
 		t.Errorf("attach with no runner: code %d, stderr %q", code, errs)
 	}
 }
@@ -40,7 +40,7 @@ func TestNoSuchStateDirSaysSo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nope")
 	for _, args := range [][]string{{"status"}, {"report"}, {"attach"}, {"checklist", "--format", "markdown"}} {
 		code, _, errs := run(t, "", false, append(args, "--state-dir", dir)...)
-		if code == 0 || !strings.Contains(errs, "no migration in "+dir+" (no such directory)") {
+		if code != ExitUsage || !strings.Contains(errs, "no migration in "+dir+" (no such directory)") {
 			t.Errorf("%v: code %d, stderr %q", args, code, errs)
 		}
 		if _, err := os.Stat(dir); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"os"
 	"reflect"
 	"slices"
@@ -817,7 +818,7 @@ func (e *Engine) afterRepeatable(ctx context.Context, s *Step) error {
 			return err
 		}
 		if d.Action != ActRepeat {
-			return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: fmt.Sprintf("%d pass(es); going on", len(passes)), Duration: lastOr(passes)})
+			return e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: english.Plural(len(passes), "pass", "passes") + "; going on", Duration: lastOr(passes)})
 		}
 		if err := e.attempt(ctx, s); err != nil {
 			var sf *StepFailedError
