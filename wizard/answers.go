@@ -198,10 +198,11 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(a); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 1 {
+		if errors.As(err, &te) && len(te.Errors) > 0 {
 			// The decoder goes on past a value of the wrong type and
 			// lists them all: every one is named, and the fields that
-			// decoded are returned for a check that names the rest.
+			// decoded are returned (the wrong ones emptied) for a check
+			// that names the rest.
 			var errs []error
 			for _, e := range te.Errors {
 				errs = append(errs, yamlAnswersError(name, errors.New(e), doc))
@@ -212,14 +213,6 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 			}
 			a.source = name
 			return a, errors.Join(errs...)
-		}
-		if errors.As(err, &te) {
-			if m := yamlErrLine().FindStringSubmatch(te.Errors[0]); m != nil {
-				line, _ := strconv.Atoi(m[1])
-				zeroAnswerField(a, yamlTopField(doc, line))
-			}
-			a.source = name
-			return a, yamlAnswersError(name, err, doc)
 		}
 		return nil, yamlAnswersError(name, err, doc)
 	}
@@ -239,26 +232,33 @@ func yamlTopField(doc *yaml.Node, line int) string {
 	return field
 }
 
+// answerFieldIndex is the index in AnswerSet of the answers file's
+// top-level field (its JSON name, as AnswerSetFields lists them); -1 for
+// none.
+func answerFieldIndex(field string) int {
+	t := reflect.TypeFor[AnswerSet]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == field && name != "" && name != "-" && t.Field(i).IsExported() {
+			return i
+		}
+	}
+	return -1
+}
+
 // answerFieldType is the Go type of the answers file's top-level field
 // (its JSON name), nil for none.
 func answerFieldType(field string) reflect.Type {
-	t := reflect.TypeFor[AnswerSet]()
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == field && field != "" && field != "-" {
-			return t.Field(i).Type
-		}
+	if i := answerFieldIndex(field); i >= 0 {
+		return reflect.TypeFor[AnswerSet]().Field(i).Type
 	}
 	return nil
 }
 
 // zeroAnswerField empties the top-level field (its JSON name) of a.
 func zeroAnswerField(a *AnswerSet, field string) {
-	v := reflect.ValueOf(a).Elem()
-	t := v.Type()
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name == field && field != "" && field != "-" {
-			v.Field(i).SetZero()
-		}
+	if i := answerFieldIndex(field); i >= 0 {
+		reflect.ValueOf(a).Elem().Field(i).SetZero()
 	}
 }
 
