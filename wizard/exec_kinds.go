@@ -371,7 +371,7 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		return Outcome{}, err
 	}
 	var o Outcome
-	var total tasks.Progress
+	var finals []tasks.Progress
 	for _, t := range located {
 		dir := t.Location
 		if _, _, err := output(ctx, x.newHost(env.Data), "mkdir", "-p", dir); err != nil {
@@ -390,16 +390,12 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		if res.Warning != "" {
 			o.Warnings = append(o.Warnings, res.Warning)
 		}
-		// What was sent is known when every tablespace's rsync said it.
-		total.Sent = (total.Sent || total.Unit == "") && res.Final.Sent
-		total.Unit = "bytes"
-		total.Done += res.Final.Done
-		total.Total += res.Final.Total
-		total.FilesDone += res.Final.FilesDone
-		total.FilesTotal += res.Final.FilesTotal
-		total.Moved += res.Final.Moved
-		total.FilesMoved += res.Final.FilesMoved
+		finals = append(finals, res.Final)
 	}
+	// The copies are over: their sizes and what they sent add up; no
+	// rate or time left.
+	total := sumProgress(finals)
+	total.Unit, total.Rate, total.ETA = "bytes", 0, 0
 	o.Counters = &total
 	names := make([]string, len(located))
 	for i, t := range located {
@@ -630,11 +626,15 @@ func (s *progressSum) total() tasks.Progress {
 	return s.totalLocked()
 }
 
-func (s *progressSum) totalLocked() tasks.Progress {
+func (s *progressSum) totalLocked() tasks.Progress { return sumProgress(s.parts) }
+
+// sumProgress adds up the counters of transfers made together: sizes,
+// counts and rates add, the ETA is the longest, and what was sent is known
+// (Sent) only when every part's rsync said it.
+func sumProgress(parts []tasks.Progress) tasks.Progress {
 	var t tasks.Progress
-	// What was sent is known when every part's rsync said it.
-	t.Sent = len(s.parts) > 0
-	for _, p := range s.parts {
+	t.Sent = len(parts) > 0
+	for _, p := range parts {
 		t.Sent = t.Sent && p.Sent
 		t.Moved += p.Moved
 		t.FilesMoved += p.FilesMoved
