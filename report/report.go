@@ -626,7 +626,7 @@ func leftOut(st *wizard.State, rb *wizard.Runbook) (time.Duration, []string) {
 			continue
 		}
 		s := rb.Step(ev.Step)
-		if s == nil || (s.Level != wizard.LevelManual && s.Kind != "queue-merge") {
+		if s == nil || !wizard.ForecastLeavesOut(s) {
 			continue
 		}
 		switch ev.Type {

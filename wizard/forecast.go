@@ -449,7 +449,7 @@ func (k *known) estimate(s *Step) (time.Duration, string) {
 		}
 		return d, "measured"
 	}
-	if s.Kind == "queue-merge" {
+	if isUntimedKind(s) {
 		// Its cost is per message, and no step before the window merges
 		// any: a median of other steps would say milliseconds for what
 		// can take hours.
@@ -497,6 +497,16 @@ func (k *known) estimate(s *Step) (time.Duration, string) {
 	}
 	return untimedStep, "reckoned"
 }
+
+// isUntimedKind reports whether nothing before the window can time s: a
+// queue merge, whose cost is per message.
+func isUntimedKind(s *Step) bool { return s.Kind == "queue-merge" }
+
+// ForecastLeavesOut reports whether ForecastDowntime leaves step s's time
+// out of its total: a manual step (the admin's own time) or a step nothing
+// before the window can time (a queue merge). The report takes the same
+// steps off the measured window before comparing.
+func ForecastLeavesOut(s *Step) bool { return s.Level == LevelManual || isUntimedKind(s) }
 
 // basisUntimed is the Basis of a step whose time nothing before the window
 // tells (DowntimeForecast.Untimed).
