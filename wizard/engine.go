@@ -304,13 +304,7 @@ func (e *Engine) forecast(s *Step) (string, error) {
 	if s.Downtime != DowntimeStart || !e.state.DowntimeStart.IsZero() {
 		return "", nil
 	}
-	f := ForecastDowntime(e.rb, e.state, func(x *Step) bool {
-		if x.When == "" {
-			return true
-		}
-		w, err := Render(x.When, e.data(x))
-		return err != nil || strings.TrimSpace(w) == "true"
-	})
+	f := ForecastDowntime(e.rb, e.state, e.stepApplies)
 	sentence := f.Sentence()
 	err := e.emit(Event{Type: EvFact, Step: s.ID, Facts: map[string]string{
 		FactDowntimeForecast:      strconv.FormatFloat(f.Total.Seconds(), 'f', 1, 64),

@@ -54,7 +54,8 @@ func (e *Engine) window(s *Step) (int, []*Step) {
 
 // stepApplies reports whether step x applies here: its when is empty or
 // renders "true". A when that cannot be rendered yet counts as applying
-// (the step itself reports the error when it comes), as in the forecast.
+// (the step itself reports the error when it comes); the forecast counts
+// steps by it too.
 func (e *Engine) stepApplies(x *Step) bool {
 	if x.When == "" {
 		return true
