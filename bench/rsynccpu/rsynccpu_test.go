@@ -85,8 +85,10 @@ func now() usage {
 	return usage{self: cpu(s), children: cpu(c), at: time.Now()}
 }
 
-// sample is one copy: ferry's CPU, rsync's and ssh's CPU, wall time.
-type sample struct{ ferry, rsync, wall time.Duration }
+// sample is one copy: ferry's CPU, rsync's and ssh's CPU, wall time of
+// the whole variant (front end started and stopped included) and of the
+// copy alone (the call that runs rsync, from its start to its reaping).
+type sample struct{ ferry, rsync, wall, copy time.Duration }
 
 // headlessReporter prints what the headless front end prints: each line
 // at once and the progress ten times a second, one JSON event a line.
@@ -185,7 +187,11 @@ func ticker(fn func(), stop <-chan struct{}) *sync.WaitGroup {
 // rsync's and ssh's is that of the reaped children (RUSAGE_CHILDREN: the
 // local rsync and the ssh client it runs; the sshd side is not counted).
 // It prints, per variant, min / median / max of each and the ratios, and
-// the peak RSS of this process.
+// the peak RSS of this process. Wall ratios come twice: of the whole
+// variant (the TUI program's start and stop included, which a session
+// pays once, not per copy) and of the copy alone. The trees go under
+// TMPDIR; on a disk, rsync's own system time varies several-fold between
+// identical copies, so the wall ratio is read on a tmpfs (TMPDIR=/dev/shm).
 func BenchmarkRsyncSSHCPU(b *testing.B) {
 	if _, err := exec.LookPath("rsync"); err != nil {
 		b.Skip("SKIPPING: rsync is not installed")
@@ -227,25 +233,32 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 		}
 	}
 	results := map[string][]sample{}
-	// perRound holds each round's wall time by variant, for the ratios
+	// perRound holds each round's samples by variant, for the ratios
 	// paired within a round (a round's copies meet about the same load).
-	var perRound []map[string]time.Duration
+	var perRound []map[string]sample
+	// copyWall is set by each variant to the wall time of the copy alone.
+	var copyWall time.Duration
+	timed := func(fn func()) {
+		t := time.Now()
+		fn()
+		copyWall = time.Since(t)
+	}
 	measure := func(name string, fn func(o tasks.RsyncOptions)) {
 		o := fresh()
 		runtime.GC()
 		before := now()
 		fn(o)
 		after := now()
-		s := sample{ferry: after.self - before.self, rsync: after.children - before.children, wall: after.at.Sub(before.at)}
+		s := sample{ferry: after.self - before.self, rsync: after.children - before.children, wall: after.at.Sub(before.at), copy: copyWall}
 		results[name] = append(results[name], s)
-		perRound[len(perRound)-1][name] = s.wall
-		fmt.Fprintf(os.Stderr, "  %-8s wall %6.2fs  ferry cpu %6.3fs  rsync+ssh cpu %6.2fs  ratio %5.2f%%\n", name,
-			s.wall.Seconds(), s.ferry.Seconds(), s.rsync.Seconds(), 100*s.ferry.Seconds()/s.rsync.Seconds())
+		perRound[len(perRound)-1][name] = s
+		fmt.Fprintf(os.Stderr, "  %-8s wall %6.2fs (copy %6.2fs)  ferry cpu %6.3fs  rsync+ssh cpu %6.2fs  ratio %5.2f%%\n", name,
+			s.wall.Seconds(), s.copy.Seconds(), s.ferry.Seconds(), s.rsync.Seconds(), 100*s.ferry.Seconds()/s.rsync.Seconds())
 	}
 	for b.Loop() {
 		for r := range rounds {
 			fmt.Fprintf(os.Stderr, "round %d of %d\n", r+1, rounds)
-			perRound = append(perRound, map[string]time.Duration{})
+			perRound = append(perRound, map[string]sample{})
 			variants := []struct {
 				name string
 				fn   func(o tasks.RsyncOptions)
@@ -253,7 +266,9 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 				rep := &headlessReporter{enc: json.NewEncoder(io.Discard)}
 				stop := make(chan struct{})
 				wg := ticker(rep.flush, stop)
-				res, err := tasks.Rsync(context.Background(), o, rep)
+				var res tasks.RsyncResult
+				var err error
+				timed(func() { res, err = tasks.Rsync(context.Background(), o, rep) })
 				close(stop)
 				wg.Wait()
 				if err != nil {
@@ -270,7 +285,9 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 				rep := &tuiReporter{ch: ch}
 				stop := make(chan struct{})
 				wg := ticker(rep.flush, stop)
-				res, err := tasks.Rsync(context.Background(), o, rep)
+				var res tasks.RsyncResult
+				var err error
+				timed(func() { res, err = tasks.Rsync(context.Background(), o, rep) })
 				close(stop)
 				wg.Wait()
 				close(ch)
@@ -289,7 +306,7 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 				var stderr bytes.Buffer
 				cmd := exec.Command(argv[0], argv[1:]...)
 				cmd.Stderr = &stderr
-				if err := cmd.Run(); err != nil {
+				if timed(func() { err = cmd.Run() }); err != nil {
 					b.Fatalf("%q: %v: %s", argv, err, stderr.String())
 				}
 			}}}
@@ -308,8 +325,8 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(os.Stderr, "\n%d files over loopback SSH, %d rounds, %s, load average now %s\n", files, rounds,
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Fprintf(os.Stderr, "\n%d files over loopback SSH, %d rounds, %s, load average now %s, trees on %s (%s)\n", files, rounds,
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(strings.Fields(string(load))[:3], " "), newRoot, fsType(newRoot))
 	fmt.Fprintf(os.Stderr, "%-9s %-28s %-28s %-28s %s\n", "variant", "wall s min/med/max", "ferry cpu s min/med/max", "rsync+ssh cpu s min/med/max", "ferry/(rsync+ssh) cpu % min/med/max")
 	for _, name := range []string{"headless", "tui", "bare"} {
 		ss := results[name]
@@ -326,20 +343,52 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 		}
 		fmt.Fprintf(os.Stderr, "%-9s %-28s %-28s %-28s %s\n", name, mmm(wall, "%.2f"), mmm(fer, "%.3f"), mmm(rs, "%.2f"), ratio)
 	}
-	bw := median(secs(results["bare"], func(s sample) time.Duration { return s.wall }))
-	for _, name := range []string{"headless", "tui"} {
-		w := median(secs(results[name], func(s sample) time.Duration { return s.wall }))
-		var paired []float64
-		for _, pr := range perRound {
-			if pr[name] > 0 && pr["bare"] > 0 {
-				paired = append(paired, pr[name].Seconds()/pr["bare"].Seconds())
+	for _, which := range []struct {
+		what string
+		of   func(sample) time.Duration
+	}{{"wall ratio", func(s sample) time.Duration { return s.wall }},
+		{"copy-only wall ratio", func(s sample) time.Duration { return s.copy }}} {
+		base := median(secs(results["bare"], which.of))
+		for _, name := range []string{"headless", "tui"} {
+			var paired []float64
+			for _, pr := range perRound {
+				if v, ok := pr[name]; ok {
+					if bare, ok := pr["bare"]; ok {
+						paired = append(paired, which.of(v).Seconds()/which.of(bare).Seconds())
+					}
+				}
 			}
+			fmt.Fprintf(os.Stderr, "%s %s/bare: of the medians %.3f; within each round min/med/max %s\n",
+				which.what, name, median(secs(results[name], which.of))/base, mmm(paired, "%.3f"))
 		}
-		fmt.Fprintf(os.Stderr, "wall ratio %s/bare: of the medians %.3f; within each round min/med/max %s\n", name, w/bw, mmm(paired, "%.3f"))
+	}
+	for _, name := range []string{"headless", "tui"} {
 		b.ReportMetric(median(pctOf(results[name])), name+"-cpu-%")
 	}
 	fmt.Fprintf(os.Stderr, "peak RSS of this process (tree building, sshd start, all copies): %.1f MiB\n", float64(ru.Maxrss)/1024)
 	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+}
+
+// fsType names the file system that holds dir, as statfs(2) reports it
+// ("tmpfs", "ext4", …; the magic number in hex when not one of these).
+func fsType(dir string) string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return err.Error()
+	}
+	switch st.Type {
+	case 0x01021994:
+		return "tmpfs"
+	case 0xef53:
+		return "ext4"
+	case 0x58465342:
+		return "xfs"
+	case 0x9123683e:
+		return "btrfs"
+	case 0x794c7630:
+		return "overlayfs"
+	}
+	return fmt.Sprintf("file system 0x%x", st.Type)
 }
 
 func mustLocal(b *testing.B, root string) *remote.Local {
