@@ -69,7 +69,7 @@ func TestDemoBadAnswersFileWritesNothing(t *testing.T) {
 	if code != ExitUsage {
 		t.Fatalf("exit %d, want %d: %s", code, ExitUsage, errb)
 	}
-	for _, w := range []string{"answers file " + file + ": key ip_change", "answers file " + file + `: done: "stop-old" is not a manual step`} {
+	for _, w := range []string{"answers file " + file + ":2: key ip_change", "answers file " + file + `:3: done: "stop-old" is not a manual step`} {
 		if !strings.Contains(errb, w) {
 			t.Errorf("the refusal lacks %q:\n%s", w, errb)
 		}

@@ -55,6 +55,9 @@ type AnswerSet struct {
 	// source is the file name ParseAnswerSet read, named in Validate's
 	// errors ("" for a set built in memory).
 	source string
+	// lines is where each entry is written in that file, for Validate's
+	// errors (nil for a set built in memory).
+	lines answerLines
 	// ContinueChanged lets a run go on when the runbook changed since the
 	// journal began.
 	ContinueChanged bool `json:"continue_changed_runbook,omitempty" yaml:"continue_changed_runbook,omitempty"`
@@ -122,48 +125,71 @@ func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
 		line := 1 + bytes.Count(b[:off], []byte("\n"))
 		return nil, fmt.Errorf("answers file %s:%d: text after the answers object", name, line)
 	}
-	return &a, nil
+	lines, repeats := jsonAnswerLines(name, b)
+	a.lines = lines
+	// A name written twice: the last one decoded, the set is returned
+	// for a check to name the rest, and a run refuses the file.
+	return &a, errors.Join(repeats...)
 }
 
 // jsonFieldByField reads the JSON answers file b (name), in which a value
-// has the wrong type, one top-level field at a time, so that every field
-// of the wrong type is named, each with its line, and not only the first.
-// It returns the fields that decode (for a check that goes on to name what
-// else is wrong, as ferry answers check does) and the errors joined.
+// has the wrong type, one top-level field at a time, and a mapping field
+// one entry at a time, so that every value of the wrong type is named,
+// each with its line, and not only the first. It returns what decodes
+// (for a check that goes on to name what else is wrong, as ferry answers
+// check does) and the errors joined.
 func jsonFieldByField(name string, b []byte) (*AnswerSet, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("answers file %s: %v", name, err)
 	}
-	a := &AnswerSet{source: name}
-	var errs []error
+	lines, errs := jsonAnswerLines(name, b)
+	a := &AnswerSet{source: name, lines: lines}
+	typeErrors := 0
+	wrong := func(line int, what string, t reflect.Type, got string) {
+		typeErrors++
+		errs = append(errs, fmt.Errorf("answers file %s:%d: %s: expected %s, got a JSON %s", name, line, what, kindWords(t), got))
+	}
 	for _, f := range AnswerSetFields() {
 		v, ok := raw[f]
 		if !ok {
 			continue
 		}
-		one, err := json.Marshal(map[string]json.RawMessage{f: v})
-		if err != nil {
-			return nil, fmt.Errorf("answers file %s: %v", name, err)
+		i := answerFieldIndex(f)
+		field := reflect.ValueOf(a).Elem().Field(i)
+		var entries map[string]json.RawMessage
+		if field.Kind() == reflect.Map && json.Unmarshal(v, &entries) == nil {
+			// Entry by entry: one wrong value leaves the others checked.
+			m := reflect.MakeMap(field.Type())
+			for _, k := range slices.Sorted(maps.Keys(entries)) {
+				ev := reflect.New(field.Type().Elem())
+				var te *json.UnmarshalTypeError
+				if err := json.Unmarshal(entries[k], ev.Interface()); errors.As(err, &te) {
+					wrong(lines.at(f, k), repeatedWords(f, k), te.Type, te.Value)
+					continue
+				} else if err != nil {
+					errs = append(errs, fmt.Errorf("answers file %s:%d: %s: %v", name, lines.at(f, k), repeatedWords(f, k), err))
+					continue
+				}
+				m.SetMapIndex(reflect.ValueOf(k), ev.Elem())
+			}
+			if m.Len() > 0 {
+				field.Set(m)
+			}
+			continue
 		}
 		var te *json.UnmarshalTypeError
-		err = json.Unmarshal(one, a)
-		if err != nil {
+		if err := json.Unmarshal(v, field.Addr().Interface()); err != nil {
 			// Half-decoded, the field would be checked as if given so.
-			zeroAnswerField(a, f)
-		}
-		if errors.As(err, &te) {
-			// The line of the field's own value in the file.
-			line := 1
-			if i := bytes.Index(b, v); i >= 0 {
-				line += bytes.Count(b[:i], []byte("\n"))
+			field.SetZero()
+			if errors.As(err, &te) {
+				wrong(lines.at(f, ""), "field "+f, te.Type, te.Value)
+			} else {
+				errs = append(errs, fmt.Errorf("answers file %s: %s: %v", name, f, err))
 			}
-			errs = append(errs, fmt.Errorf("answers file %s:%d: %s: expected %s, got a JSON %s", name, line, fieldWords(b, te.Field, te.Type), kindWords(te.Type), te.Value))
-		} else if err != nil {
-			errs = append(errs, fmt.Errorf("answers file %s: %s: %v", name, f, err))
 		}
 	}
-	if len(errs) == 0 {
+	if typeErrors == 0 && len(errs) == 0 {
 		return nil, fmt.Errorf("answers file %s: a value of the wrong type", name)
 	}
 	return a, errors.Join(errs...)
@@ -193,17 +219,19 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 			return nil, fmt.Errorf("answers file %s:%d: %s", name, k.Line, unknownField(k.Value))
 		}
 	}
-	a = &AnswerSet{}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(a); err != nil {
+	// Every top-level field is known (above), and below it are only
+	// mappings and lists of plain values: decoding the tree, with the
+	// repeated keys taken out, refuses nothing that decoding the text
+	// with KnownFields would.
+	lines, errs := yamlAnswerLines(name, doc)
+	a = &AnswerSet{source: name, lines: lines}
+	if err := root.Decode(a); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) && len(te.Errors) > 0 {
 			// The decoder goes on past a value of the wrong type and
 			// lists them all: every one is named, and the fields that
 			// decoded are returned (the wrong ones emptied) for a check
 			// that names the rest.
-			var errs []error
 			for _, e := range te.Errors {
 				errs = append(errs, yamlAnswersError(name, errors.New(e), doc))
 				if m := yamlErrLine().FindStringSubmatch(e); m != nil {
@@ -211,13 +239,11 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 					zeroAnswerField(a, yamlTopField(doc, line))
 				}
 			}
-			a.source = name
 			return a, errors.Join(errs...)
 		}
 		return nil, yamlAnswersError(name, err, doc)
 	}
-	a.source = name
-	return a, nil
+	return a, errors.Join(errs...)
 }
 
 // yamlTopField is the top-level field of the answers mapping doc whose key
@@ -312,34 +338,6 @@ func unknownField(f string) string {
 	return fmt.Sprintf("unknown field %q (nearest known field: %s; the fields are %s)", f, Nearest(f, AnswerSetFields()), strings.Join(AnswerSetFields(), ", "))
 }
 
-// fieldWords names the field of a JSON type error for a message: "key
-// ssh_port" for an answer, "field repeat.X" for a map entry of another
-// field, "field confirm" else. encoding/json names a map field but not the
-// entry, so the entry is found again in b: the first (in key order) whose
-// value does not decode as t.
-func fieldWords(b []byte, field string, t reflect.Type) string {
-	if ft := answerFieldType(field); ft == nil || ft.Kind() != reflect.Map {
-		// A list or a plain value given as something else: the field
-		// itself is wrong, not an entry of it.
-		return "field " + field
-	}
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(b, &raw) == nil {
-		var entries map[string]json.RawMessage
-		if json.Unmarshal(raw[field], &entries) == nil {
-			for _, k := range slices.Sorted(maps.Keys(entries)) {
-				if json.Unmarshal(entries[k], reflect.New(t).Interface()) != nil {
-					if field == "answers" {
-						return "key " + k
-					}
-					return "field " + field + "." + k
-				}
-			}
-		}
-	}
-	return "field " + field
-}
-
 // kindWords says in words what a Go type of AnswerSet holds.
 func kindWords(t reflect.Type) string {
 	switch t.Kind() {
@@ -404,26 +402,24 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 		}
 	}
 	var errs []error
-	prefix := "answers file: "
-	if a.source != "" {
-		prefix = "answers file " + a.source + ": "
-	}
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf(prefix+format, args...))
+	// bad adds a finding about the entry field.key (the field itself
+	// when key is ""), with the file's line for it when known.
+	bad := func(field, key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(a.where(field, key)+format, args...))
 	}
 	for _, k := range slices.Sorted(maps.Keys(a.Answers)) {
 		q, ok := qs[k]
 		if !ok {
-			bad("key %q is not a question of runbook %s (nearest known key: %s)", k, rb.ID, Nearest(k, qkeys))
+			bad("answers", k, "key %q is not a question of runbook %s (nearest known key: %s)", k, rb.ID, Nearest(k, qkeys))
 			continue
 		}
 		if err := ValidateAnswer(q, a.Answers[k]); err != nil {
-			errs = append(errs, fmt.Errorf("%s%w", prefix, err))
+			errs = append(errs, fmt.Errorf("%s%w", a.where("answers", k), err))
 		}
 	}
 	step := func(field, id string) {
 		if rb.Step(id) == nil {
-			bad("%s: %q is not a step of runbook %s (nearest step: %s)", field, id, rb.ID, Nearest(id, ids))
+			bad(field, id, "%s: %q is not a step of runbook %s (nearest step: %s)", field, id, rb.ID, Nearest(id, ids))
 		}
 	}
 	for _, f := range []struct {
@@ -444,41 +440,41 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 	}
 	for _, id := range a.Done {
 		if s := rb.Step(id); s != nil && s.Level != LevelManual {
-			bad("done: %q is not a manual step of runbook %s; ferry runs it (manual steps: %s)", id, rb.ID, strings.Join(manual, ", "))
+			bad("done", id, "done: %q is not a manual step of runbook %s; ferry runs it (manual steps: %s)", id, rb.ID, strings.Join(manual, ", "))
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(a.Skip)) {
 		step("skip", id)
 		if strings.TrimSpace(a.Skip[id]) == "" {
 			// As on the screen: a skip goes into the journal with its why.
-			bad("skip: %s needs a reason", id)
+			bad("skip", id, "skip: %s needs a reason", id)
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(a.Override)) {
 		if s := rb.Step(id); s == nil || len(s.Requires) == 0 {
-			bad("override: %q is not a step of runbook %s that requires others to pass (those that do: %s)", id, rb.ID, strings.Join(gated, ", "))
+			bad("override", id, "override: %q is not a step of runbook %s that requires others to pass (those that do: %s)", id, rb.ID, strings.Join(gated, ", "))
 		} else if strings.TrimSpace(a.Override[id]) == "" {
-			bad("override: %s needs a reason", id)
+			bad("override", id, "override: %s needs a reason", id)
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(a.Repeat)) {
 		n := a.Repeat[id]
 		if s := rb.Step(id); s == nil || !s.Repeatable {
-			bad("repeat: %q is not a repeatable step of runbook %s (repeatable: %s)", id, rb.ID, strings.Join(repeatable, ", "))
+			bad("repeat", id, "repeat: %q is not a repeatable step of runbook %s (repeatable: %s)", id, rb.ID, strings.Join(repeatable, ", "))
 		} else if n < 1 {
-			bad("repeat: %s runs at least one pass, not %d", id, n)
+			bad("repeat", id, "repeat: %s runs at least one pass, not %d", id, n)
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(a.ConfirmDeletions)) {
 		n := a.ConfirmDeletions[id]
 		if rb.Step(id) == nil {
-			bad("confirm_deletions: %q is not a step of runbook %s (nearest step: %s)", id, rb.ID, Nearest(id, ids))
+			bad("confirm_deletions", id, "confirm_deletions: %q is not a step of runbook %s (nearest step: %s)", id, rb.ID, Nearest(id, ids))
 		} else if n < 1 {
-			bad("confirm_deletions: %s: %d is not a number of deletions (1 or more)", id, n)
+			bad("confirm_deletions", id, "confirm_deletions: %s: %d is not a number of deletions (1 or more)", id, n)
 		}
 	}
 	if a.TrustHostKey != "" && !trustKeyForm().MatchString(a.TrustHostKey) {
-		bad("trust_host_key: expected a host key fingerprint as ssh-keygen -l prints it (SHA256: and 43 characters), got %q", a.TrustHostKey)
+		bad("trust_host_key", "", "trust_host_key: expected a host key fingerprint as ssh-keygen -l prints it (SHA256: and 43 characters), got %q", a.TrustHostKey)
 	}
 	return errors.Join(errs...)
 }

@@ -330,3 +330,52 @@ func TestAnswerSetNamesEveryWrongType(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerSetRepeatedNamesHideNothing: a key or field written twice is
+// named with both lines, JSON and YAML alike, and every other finding of
+// the file is still reported, each with the line to edit.
+func TestAnswerSetRepeatedNamesHideNothing(t *testing.T) {
+	rb, err := LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"a.yaml": "answers:\n  ssh_port: \"22\"\n  ssh_port: \"2222\"\n  backup_dir: rel\n  no_such_key: x\nconfirm: [stop-old, nosuchstep]\nskip:\n  move-ips: \"\"\n",
+		"a.json": "{\"answers\": {\n  \"ssh_port\": \"22\",\n  \"ssh_port\": \"2222\",\n  \"backup_dir\": \"rel\",\n  \"no_such_key\": \"x\"},\n\"confirm\": [\"stop-old\", \"nosuchstep\"],\n\"skip\": {\n  \"move-ips\": \"\"}}",
+	}
+	for name, text := range files {
+		set, err := ParseAnswerSet(name, []byte(text))
+		if err == nil || set == nil {
+			t.Fatalf("%s: set %v, err %v", name, set, err)
+		}
+		msg := errors.Join(err, set.Validate(rb)).Error()
+		for _, want := range []string{
+			name + ":3: key ssh_port is written twice (first at line 2)",
+			name + ":4: key backup_dir: expected an absolute path",
+			name + `:5: key "no_such_key" is not a question`,
+			name + `:6: confirm: "nosuchstep" is not a step`,
+			name + ":8: skip: move-ips needs a reason",
+		} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: the findings lack %q:\n%s", name, want, msg)
+			}
+		}
+	}
+	// A whole field written twice is named too.
+	_, err = ParseAnswerSet("b.yaml", []byte("confirm: [stop-old]\ndone: []\nconfirm: [move-ips]\n"))
+	if err == nil || !strings.Contains(err.Error(), "b.yaml:3: field confirm is written twice (first at line 1)") {
+		t.Errorf("a repeated field: %v", err)
+	}
+}
+
+// TestJSONAnswersOneWrongValueKeepsTheOthers: in a JSON file, an answer of
+// the wrong type leaves the other answers decoded and checked.
+func TestJSONAnswersOneWrongValueKeepsTheOthers(t *testing.T) {
+	set, err := ParseAnswerSet("c.json", []byte("{\"answers\": {\"ssh_port\": 22,\n \"backup_dir\": \"/srv/backup\"}}"))
+	if err == nil || !strings.Contains(err.Error(), "c.json:1: key ssh_port: expected a string (in quotes), got a JSON number") {
+		t.Fatalf("err %v", err)
+	}
+	if set == nil || set.Answers["backup_dir"] != "/srv/backup" || len(set.Answers) != 1 {
+		t.Errorf("decoded %+v, want backup_dir alone", set)
+	}
+}
