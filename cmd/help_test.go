@@ -48,3 +48,21 @@ func TestNoSuchStateDirSaysSo(t *testing.T) {
 		}
 	}
 }
+
+// TestStateDirThatIsAFileSaysSo: a --state-dir that names a regular file
+// is said to be a file by every reading command, which changes nothing.
+func TestStateDirThatIsAFileSaysSo(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(file, []byte("not a state dir\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"status"}, {"report"}, {"attach"}, {"checklist", "--format", "markdown"}} {
+		code, _, errs := run(t, "", false, append(args, "--state-dir", file)...)
+		if code != ExitUsage || !strings.Contains(errs, "no migration in "+file+" (a file, not a directory)") {
+			t.Errorf("%v: code %d, stderr %q", args, code, errs)
+		}
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "not a state dir\n" {
+		t.Errorf("the file changed: %q %v", b, err)
+	}
+}

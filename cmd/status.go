@@ -137,10 +137,15 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 }
 
 // noMigrationIn says why the state directory dir holds no migration:
-// "no migration in DIR (no such directory)" or "(no journal there)".
+// "no migration in DIR (no such directory)", "(a file, not a directory)"
+// or "(no journal there)".
 func noMigrationIn(dir string) string {
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Sprintf("no migration in %s (no such directory)", dir)
+	}
+	if err == nil && !fi.IsDir() {
+		return fmt.Sprintf("no migration in %s (a file, not a directory)", dir)
 	}
 	return fmt.Sprintf("no migration in %s (no journal there)", dir)
 }

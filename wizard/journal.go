@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ferry-migrate/ferry/remote"
@@ -93,8 +94,8 @@ func NewMigrationID() string {
 // there is none.
 func ReadMigrationID(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, MigrationIDFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return "", nil // dir is a file: the journal's reader says so
 	}
 	if err != nil {
 		return "", fmt.Errorf("migration id: %w", err)
@@ -266,7 +267,7 @@ func ReadJournal(dir string) (events []Event, torn int, err error) {
 func InspectJournal(dir string) (*JournalScan, error) {
 	path := filepath.Join(dir, JournalFile)
 	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, ErrNoJournal
 	}
 	if err != nil {

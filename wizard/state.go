@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/ferry-migrate/ferry/tasks"
@@ -145,7 +146,7 @@ func LoadStateChecked(dir string, lockExisted bool, keep int) (*State, error) {
 func loadStateTail(dir string, keep int) (*State, *JournalHeader, error) {
 	path := filepath.Join(dir, JournalFile)
 	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, nil, ErrNoJournal
 	}
 	if err != nil {
