@@ -88,41 +88,85 @@ func (a *app) runChecklist(o checklistOptions) error {
 	if o.stateDir != "" {
 		if l, err := dialLive(o.stateDir, wizard.Who(os.Getenv)+" (ferry checklist)"); err == nil {
 			live = l
-			defer live.Close()
 		}
 	}
 	doc, err := a.loadChecklist(o, live)
 	if err != nil {
+		if live != nil {
+			live.Close()
+		}
 		return err
 	}
 	switch format {
 	case checklist.FormatJSON:
+		defer closeLive(live)
 		return checklist.JSON(a.stdout, doc)
 	case checklist.FormatMarkdown:
+		defer closeLive(live)
 		return checklist.Markdown(a.stdout, doc)
 	}
 	p := tea.NewProgram(tui.NewChecklist(doc), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
-	if live != nil {
-		// The view follows the runner: rebuilt every second.
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			t := time.NewTicker(checklistRefresh)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					if d, err := a.loadChecklist(o, live); err == nil {
-						p.Send(tui.ChecklistDocMsg{Doc: d})
-					}
-				}
-			}
-		}()
+	if o.stateDir == "" {
+		_, err = p.Run()
+		return err
 	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		a.followChecklist(o, live, func(d *checklist.Doc) { p.Send(tui.ChecklistDocMsg{Doc: d}) }, stop)
+	}()
 	_, err = p.Run()
+	close(stop)
+	<-done
 	return err
+}
+
+// followChecklist rebuilds the checklist of o every checklistRefresh and
+// gives it to send, until stop is closed: the runner's state while one
+// runs (live, when not nil, is the one already joined; it is closed on
+// return), the journal when none does; a runner that starts later, or
+// again on a resume, is joined.
+func (a *app) followChecklist(o checklistOptions, live *liveView, send func(*checklist.Doc), stop <-chan struct{}) {
+	defer func() { closeLive(live) }()
+	// "No journal" was said once, when the view opened: not every second.
+	o.stateDirSet = false
+	t := time.NewTicker(checklistRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if live != nil && live.Ended() {
+			// Its run is over: the journal says the rest, until a
+			// runner starts again.
+			closeLive(live)
+			live = nil
+		}
+		if live == nil {
+			if l, err := dialLive(o.stateDir, wizard.Who(os.Getenv)+" (ferry checklist)"); err == nil {
+				live = l
+			}
+		}
+		if d, err := a.loadChecklist(o, live); err == nil {
+			send(d)
+		}
+	}
+}
+
+// closeLive leaves the runner l follows, if any.
+func closeLive(l *liveView) {
+	if l != nil {
+		_ = l.Close()
+	}
+}
+
+// Ended tells whether the runner l follows has ended its run or gone.
+func (l *liveView) Ended() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended
 }
 
 // checklistRefresh is how often the checklist's view is rebuilt while a

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-migrate/ferry/checklist"
 	"github.com/ferry-migrate/ferry/wizard"
 )
 
@@ -120,4 +122,123 @@ type firstWrite struct {
 func (f *firstWrite) Write(b []byte) (int, error) {
 	f.once.Do(func() { close(f.first) })
 	return f.w.Write(b)
+}
+
+// TestChecklistOpenedBeforeTheRunnerGoesLive: the checklist's browsable
+// view follows its state directory (followChecklist, what the TUI is fed
+// every second): opened where no migration has begun, it shows the
+// procedure without statuses; once a runner starts there, the view gets
+// the runner's live state without being reopened; when that run ends, the
+// journal's.
+func TestChecklistOpenedBeforeTheRunnerGoesLive(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the demo's steps check that ferry runs as root")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	state := filepath.Join(dir, "state")
+	pauseFile := filepath.Join(t.TempDir(), "merge.paused")
+	t.Setenv("SIM_MERGE_DELAY", "0")
+	t.Setenv("SIM_MERGE_PAUSE", "3:done")
+	t.Setenv("SIM_MERGE_PAUSE_FILE", pauseFile)
+
+	var errb bytes.Buffer
+	app := newApp(BuildInfo{Version: "1.2.3"})
+	app.stdout, app.stderr = io.Discard, &errb
+	docs := make(chan *checklist.Doc, 1000)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		app.followChecklist(checklistOptions{runbook: "greenarrow", stateDir: state, stateDirSet: true}, nil, func(d *checklist.Doc) { docs <- d }, stop)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-done
+		os.Remove(pauseFile)
+		if pid, held := wizard.LockHeld(state); held && pid != os.Getpid() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	next := func(what string) *checklist.Doc {
+		t.Helper()
+		select {
+		case d := <-docs:
+			return d
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no view in 30 s (%s)", what)
+		}
+		return nil
+	}
+	// No migration yet: the procedure, no statuses.
+	for range 2 {
+		if d := next("before the run"); d.HasState {
+			t.Fatalf("statuses before any migration began: %v", d.Notes)
+		}
+	}
+
+	type result struct {
+		code int
+		err  string
+	}
+	demo := make(chan result, 1)
+	go func() {
+		code, _, errs := run(t, "", false, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "20")
+		demo <- result{code, errs}
+	}()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(pauseFile); err == nil {
+			break
+		}
+		select {
+		case r := <-demo:
+			t.Fatalf("the demo ended (exit %d) before the merge was held\nstderr:\n%s", r.code, r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the merge was never held")
+		}
+	}
+	// The runner holds the merge: the view, opened before it, follows it.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		d := next("while the runner holds the merge")
+		if d.HasState && strings.Contains(strings.Join(d.Notes, "\n"), "step merge-queue is running") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the view never showed the runner's live state; last notes %q", d.Notes)
+		}
+	}
+	if err := os.Remove(pauseFile); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-demo; r.code != 0 {
+		t.Fatalf("the demo exited %d\nstderr:\n%s", r.code, r.err)
+	}
+	// The run is over: the journal's statuses, every step accounted for.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		d := next("after the run")
+		if d.HasState && !strings.Contains(strings.Join(d.Notes, "\n"), "live: ") && strings.HasPrefix(wizard.Tally(d.Statuses()), fmt.Sprintf("%d of %d done", len(d.Steps)-countSkipped(d), len(d.Steps))) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the view never showed the ended run from the journal; notes %q, tally %s", d.Notes, wizard.Tally(d.Statuses()))
+		}
+	}
+	if strings.Contains(errb.String(), "no journal in") {
+		t.Errorf("the refreshes said \"no journal\": %q", errb.String())
+	}
+}
+
+// countSkipped is how many of d's steps are skipped.
+func countSkipped(d *checklist.Doc) int {
+	n := 0
+	for _, s := range d.Statuses() {
+		if s == wizard.StatusSkipped {
+			n++
+		}
+	}
+	return n
 }
