@@ -32,34 +32,7 @@ func TestObserversOffATerminalFollowTheRunner(t *testing.T) {
 	t.Setenv("SIM_MERGE_DELAY", "0")
 	t.Setenv("SIM_MERGE_PAUSE", "3:done")
 	t.Setenv("SIM_MERGE_PAUSE_FILE", pauseFile)
-	type result struct {
-		code     int
-		out, err string
-	}
-	demo := make(chan result, 1)
-	go func() {
-		code, out, errs := run(t, "", false, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "20")
-		demo <- result{code, out, errs}
-	}()
-	t.Cleanup(func() {
-		os.Remove(pauseFile)
-		if pid, held := wizard.LockHeld(state); held && pid != os.Getpid() {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(pauseFile); err == nil {
-			break
-		}
-		select {
-		case r := <-demo:
-			t.Fatalf("the demo ended (exit %d) before the merge was held\nstderr:\n%s", r.code, r.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the merge was never held")
-		}
-	}
+	demo := startHeldDemo(t, dir, state, pauseFile)
 	// The live checklist: the merge runs now (the journal says so too);
 	// the note says the runner serves it, which only the runner knows.
 	code, out, errs := run(t, "", false, "checklist", "--state-dir", state, "--format", "markdown")
@@ -71,7 +44,7 @@ func TestObserversOffATerminalFollowTheRunner(t *testing.T) {
 	}
 	// The observer, off a terminal: started while the merge is held, it
 	// prints the run from its start.
-	att := make(chan result, 1)
+	att := make(chan demoResult, 1)
 	first := make(chan struct{})
 	go func() {
 		var out, errb bytes.Buffer
@@ -80,7 +53,7 @@ func TestObserversOffATerminalFollowTheRunner(t *testing.T) {
 		app.stdout = &firstWrite{w: &out, first: first}
 		app.interactive = func() bool { return false }
 		code := app.execute([]string{"attach", "--state-dir", state})
-		att <- result{code, out.String(), errb.String()}
+		att <- demoResult{code, out.String(), errb.String()}
 	}()
 	// It prints the run so far as soon as it is attached; then the merge
 	// goes on.
@@ -151,16 +124,8 @@ func TestChecklistOpenedBeforeTheRunnerGoesLive(t *testing.T) {
 		app.followChecklist(checklistOptions{runbook: "greenarrow", stateDir: state, stateDirSet: true}, nil, func(d *checklist.Doc) { docs <- d }, stop)
 	}()
 	t.Cleanup(func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
+		close(stop)
 		<-done
-		os.Remove(pauseFile)
-		if pid, held := wizard.LockHeld(state); held && pid != os.Getpid() {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
 	})
 	next := func(what string) *checklist.Doc {
 		t.Helper()
@@ -179,28 +144,7 @@ func TestChecklistOpenedBeforeTheRunnerGoesLive(t *testing.T) {
 		}
 	}
 
-	type result struct {
-		code int
-		err  string
-	}
-	demo := make(chan result, 1)
-	go func() {
-		code, _, errs := run(t, "", false, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "20")
-		demo <- result{code, errs}
-	}()
-	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(pauseFile); err == nil {
-			break
-		}
-		select {
-		case r := <-demo:
-			t.Fatalf("the demo ended (exit %d) before the merge was held\nstderr:\n%s", r.code, r.err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the merge was never held")
-		}
-	}
+	demo := startHeldDemo(t, dir, state, pauseFile)
 	// The runner holds the merge: the view, opened before it, follows it.
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		d := next("while the runner holds the merge")
@@ -241,4 +185,43 @@ func countSkipped(d *checklist.Doc) int {
 		}
 	}
 	return n
+}
+
+// demoResult is how a headless demo run through the app ended.
+type demoResult struct {
+	code     int
+	out, err string
+}
+
+// startHeldDemo starts the headless GreenArrow demo in dir (state dir
+// state), its queue merge held at message 3 (SIM_MERGE_PAUSE, which the
+// caller sets with pauseFile), and returns once the merge is held; the
+// demo's end comes on the channel. Cleanup lets the merge go and kills a
+// runner left behind.
+func startHeldDemo(t *testing.T, dir, state, pauseFile string) <-chan demoResult {
+	t.Helper()
+	demo := make(chan demoResult, 1)
+	go func() {
+		code, out, errs := run(t, "", false, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", "20")
+		demo <- demoResult{code, out, errs}
+	}()
+	t.Cleanup(func() {
+		os.Remove(pauseFile)
+		if pid, held := wizard.LockHeld(state); held && pid != os.Getpid() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(pauseFile); err == nil {
+			return demo
+		}
+		select {
+		case r := <-demo:
+			t.Fatalf("the demo ended (exit %d) before the merge was held\nstderr:\n%s", r.code, r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the merge was never held")
+		}
+	}
 }
