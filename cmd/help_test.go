@@ -50,7 +50,8 @@ func TestNoSuchStateDirSaysSo(t *testing.T) {
 }
 
 // TestStateDirThatIsAFileSaysSo: a --state-dir that names a regular file
-// is said to be a file by every reading command, which changes nothing.
+// is said to be a file by every reading command and by run, which change
+// nothing.
 func TestStateDirThatIsAFileSaysSo(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "state")
 	if err := os.WriteFile(file, []byte("not a state dir\n"), 0o600); err != nil {
@@ -61,6 +62,10 @@ func TestStateDirThatIsAFileSaysSo(t *testing.T) {
 		if code != ExitUsage || !strings.Contains(errs, "no migration in "+file+" (a file, not a directory)") {
 			t.Errorf("%v: code %d, stderr %q", args, code, errs)
 		}
+	}
+	code, _, errs := run(t, "", false, "run", "--runbook", "greenarrow", "--old", "127.0.0.1", "--headless", "--state-dir", file)
+	if code != ExitUsage || !strings.Contains(errs, "--state-dir "+file+" is a file, not a directory") {
+		t.Errorf("run: code %d, stderr %q", code, errs)
 	}
 	if b, err := os.ReadFile(file); err != nil || string(b) != "not a state dir\n" {
 		t.Errorf("the file changed: %q %v", b, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,6 +102,9 @@ func (a *app) runRun(o runOptions) error {
 	// A migration under way knows its runbook: a resume needs no
 	// --runbook, and one naming another runbook is refused before anything
 	// is written.
+	if fi, err := os.Stat(o.stateDir); err == nil && !fi.IsDir() {
+		return usage(fmt.Errorf("--state-dir %s is a file, not a directory: give the directory that holds (or will hold) the migration's journal (the default is %s)", o.stateDir, DefaultStateDir))
+	}
 	past, err := wizard.LoadState(o.stateDir)
 	if err != nil && !errors.Is(err, wizard.ErrNoJournal) {
 		return usage(fmt.Errorf("reading the migration in %s: %w", o.stateDir, err))
