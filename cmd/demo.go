@@ -205,7 +205,7 @@ func (a *app) runDemo(name, dir string, headless bool, messages int, file *wizar
 	defer cancel()
 	return a.migrateSimulatedPair(ctx, simulatedPair{
 		rb: rb, sim: s, lock: lock, headless: headless, file: file,
-		oldName: "simulated old server", newName: "simulated new server",
+		oldName: "the simulated old server", newName: "the simulated new server",
 		answers: func() *wizard.AnswerSet { return demoAnswers(rb, s) },
 		intro: func(srv *sim.Server) string {
 			a := demoAnswers(rb, s).Answers

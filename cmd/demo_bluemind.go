@@ -71,7 +71,7 @@ func (a *app) runBlueMindDemo(dir string, headless bool, file *wizard.AnswerSet)
 	defer flow.Stop()
 	return a.migrateSimulatedPair(ctx, simulatedPair{
 		rb: rb, sim: s, lock: lock, headless: headless, file: file,
-		oldName: "simulated old BlueMind server", newName: "simulated new BlueMind server",
+		oldName: "the simulated old BlueMind server", newName: "the simulated new BlueMind server",
 		answers: func() *wizard.AnswerSet { return blueMindDemoAnswers(rb) },
 		intro: func(srv *sim.Server) string {
 			return fmt.Sprintf("simulated BlueMind servers in %s (old over SSH on %s:%d, its PostgreSQL on 127.0.0.1:%d); the password of the bj database user is %s",

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -30,10 +32,10 @@ func TestRunDestructiveManualStepNeedsTheWord(t *testing.T) {
 	if scr := runScreen(m); !strings.Contains(scr, "type old:mail") {
 		t.Errorf("the destructive manual step does not say which word to type:\n%s", scr)
 	}
-	// Destructive means it causes downtime or deletes data (DESIGN.md);
-	// the banner says so, and no longer that nothing can undo it (a stop
+	// The banner says what the step does and where (wizard.Harm: a manual
+	// step changes its server), and not that nothing can undo it (a stop
 	// step's help says how to undo it).
-	if scr := runScreen(m); !strings.Contains(scr, "Causes downtime or deletes data") || strings.Contains(scr, "cannot undo") {
+	if scr := runScreen(m); !strings.Contains(scr, "⚠ Changes mail-new.example.net (new).") || strings.Contains(scr, "cannot undo") {
 		t.Errorf("the destructive manual step's banner is not the truthful one:\n%s", scr)
 	}
 	keys(m, "d")
@@ -114,5 +116,24 @@ func TestRunFailureHeadSaysWhetherTheStepRan(t *testing.T) {
 		wizard.Event{Type: wizard.EvWaiting, Step: "vendor", Need: wizard.NeedFailure, Message: "boom"})
 	if scr := runScreen(m); !strings.Contains(scr, "The step failed") {
 		t.Errorf("a step that ran and failed does not say so:\n%s", scr)
+	}
+}
+
+// An observer of a step that starts the downtime reads what the step does,
+// the forecast and the word it waits for once each, though the engine's
+// message restates the harm and the forecast (it is for plain output).
+func TestRunObserverSaysEachThingOnce(t *testing.T) {
+	basis := "expected downtime about 12s (Stop the mail service: 2s, as it last ran)"
+	m, _ := newTestRun(t, nil, 100, 30,
+		wizard.Event{Type: wizard.EvFact, Step: "stop-old", Facts: map[string]string{wizard.FactDowntimeForecastBasis: basis}})
+	m.o.ReadOnly = true
+	feed(m, wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old",
+		Message: "Stops mail on the old server (mail-old) (" + basis + "): type \"mail-old\" to go ahead"})
+	// The step pane's words, with the wraps undone.
+	scr := strings.Join(strings.Fields(ansi.Strip(strings.Join(m.paneLines(), " "))), " ")
+	for _, once := range []string{"xpected downtime about 12s", "Stops mail on mail-old.example.net (old).", "to type mail-old."} {
+		if n := strings.Count(scr, once); n != 1 {
+			t.Errorf("the observer shows %q %d times, want once:\n%s", once, n, runScreen(m))
+		}
 	}
 }

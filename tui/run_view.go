@@ -740,11 +740,22 @@ func (m *RunModel) promptLines(w int) []string {
 	if m.o.ReadOnly {
 		// An observer sees what the run waits for, not a prompt it
 		// cannot answer.
-		out = append(out, text(st.Title, "The run waits for the admin at the controlling screen:")...)
-		if ev.Message != "" {
-			out = append(out, text(st.Row, ev.Message)...)
+		switch {
+		case ev.Word != "" && (ev.Need == wizard.NeedConfirm || ev.Need == wizard.NeedManual):
+			// What the controlling screen shows, once: the engine's
+			// message restates the same harm and forecast in one line.
+			out = append(out, m.harmLines(ev.Step, w)...)
+			what := "to type " + ev.Word
+			if ev.Need == wizard.NeedManual {
+				what = "to do this by hand and type " + ev.Word
+			}
+			out = append(out, text(st.Title, "The run waits for the admin at the controlling screen "+what+".")...)
+		default:
+			out = append(out, text(st.Title, "The run waits for the admin at the controlling screen:")...)
+			if ev.Message != "" {
+				out = append(out, text(st.Row, ev.Message)...)
+			}
 		}
-		out = append(out, m.forecastLines(ev.Step, w)...)
 		return append(out, text(st.Dim, "read-only: this screen watches the run and takes no decision (v: the whole step · q: leave)")...)
 	}
 	switch {
@@ -785,12 +796,7 @@ func (m *RunModel) promptLines(w int) []string {
 		out = append(out, text(st.Title, "This step needs answers before it runs.")...)
 		out = append(out, text(st.Row, "enter: answer · s: skip the step (give a reason) · v: the whole step · q: stop here")...)
 	case wizard.NeedConfirm:
-		what := "⚠ Causes downtime or deletes data."
-		if s := m.step(ev.Step); s != nil {
-			what += " It runs the commands above on " + m.hostLabel(s.Host) + "."
-		}
-		out = append(out, text(st.Warn, what)...)
-		out = append(out, m.forecastLines(ev.Step, w)...)
+		out = append(out, m.harmLines(ev.Step, w)...)
 		out = append(out, text(st.Title, "Type "+ev.Word+" and press enter to go ahead:")...)
 		out = append(out, m.input.View())
 		if m.inErr != "" {
@@ -808,8 +814,7 @@ func (m *RunModel) promptLines(w int) []string {
 			break
 		}
 		// A destructive step done by hand: done takes the typed word.
-		out = append(out, text(st.Warn, "⚠ Causes downtime or deletes data; done by hand.")...)
-		out = append(out, m.forecastLines(ev.Step, w)...)
+		out = append(out, m.harmLines(ev.Step, w)...)
 		out = append(out, text(st.Title, "Do this by hand as described above; when it is done, type "+ev.Word+" and press enter:")...)
 		out = append(out, m.input.View())
 		if m.inErr != "" {
@@ -1045,6 +1050,19 @@ func (m *RunModel) forecastLines(id string, w int) []string {
 	}
 	// The sentence begins "expected downtime …": it says its own subject.
 	return wrapStyled(m.styles.Title, strings.ToUpper(basis[:1])+basis[1:]+".", w, "  ")
+}
+
+// harmLines are what a destructive step shows above its typed word: what
+// it does and where, from the step's data (wizard.Harm), then the downtime
+// forecast when it opens the window.
+func (m *RunModel) harmLines(id string, w int) []string {
+	s := m.step(id)
+	if s == nil {
+		return nil
+	}
+	data := wizard.DisplayData(m.rb, m.facts[s.Host+"_family"], m.answers, m.facts)
+	out := wrapStyled(m.styles.Warn, "⚠ "+wizard.Harm(s, data, m.hostLabel(s.Host))+".", w, "  ")
+	return append(out, m.forecastLines(id, w)...)
 }
 
 // againCommand names what goes on with the migration after this run: the

@@ -1184,10 +1184,13 @@ func (e *Engine) confirmStep(ctx context.Context, s *Step, check func(*Check, st
 		return false, nil
 	}
 	word := e.confirmWord(s)
-	msg := fmt.Sprintf("%s, on %s: type %q to go ahead", s.Title, e.serverWords(s), word)
+	// What the step does and where, from its data (Harm); the step's
+	// title is the event's step, and often names the server already.
+	msg := Harm(s, e.data(s), e.serverWords(s))
 	if forecast != "" {
-		msg = fmt.Sprintf("%s, on %s (%s): type %q to go ahead", s.Title, e.serverWords(s), forecast, word)
+		msg += " (" + forecast + ")"
 	}
+	msg += fmt.Sprintf(": type %q to go ahead", word)
 	for {
 		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedConfirm, Word: word,
 			Message: msg})
