@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/dustin/go-humanize/english"
 	"image/color"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -142,47 +143,89 @@ func (m *RunModel) header() string {
 	return m.styles.Header.Render(title) + gap + m.styles.HeaderInfo.Render(info)
 }
 
-// clocks is the right part of the footer: the downtime clock (in words,
-// so it reads without colour) and the total time.
-func (m *RunModel) clocks() string {
+// clocks are the right part of the footer, fullest first, each a choice
+// the footer may take when the keys leave too little room: what the screen
+// is (read-only, detached, or the run ended), the downtime clock (in
+// words, so it reads without colour) and the total time. The later ones
+// say "detached" without "safe to close", then leave out the total, then
+// the word detached; read-only and the downtime clock always stay.
+func (m *RunModel) clocks() []string {
 	now := m.o.Now()
-	var parts []string
+	var down, total, role string
 	switch {
 	case !m.downStart.IsZero() && m.downEnd.IsZero():
-		parts = append(parts, m.styles.Warn.Render("⏱ downtime "+fmtClock(now.Sub(m.downStart))))
+		down = m.styles.Warn.Render("⏱ downtime " + fmtClock(now.Sub(m.downStart)))
 	case !m.downStart.IsZero():
-		parts = append(parts, "downtime was "+fmtClock(m.downEnd.Sub(m.downStart)))
+		down = "downtime was " + fmtClock(m.downEnd.Sub(m.downStart))
 	}
 	if !m.o.Started.IsZero() {
-		parts = append(parts, "total "+fmtClock(now.Sub(m.o.Started)))
+		total = "total " + fmtClock(now.Sub(m.o.Started))
 	}
+	short := ""
 	switch {
+	case m.closed:
+		// The runner is gone: nothing is left to detach from.
+		role, short = "run ended", "run ended"
 	case m.o.ReadOnly:
-		parts = append([]string{"read-only"}, parts...)
+		role, short = "read-only", "read-only"
 	case m.o.Detached:
 		// The runner outlives this terminal: closing it is safe.
-		parts = append([]string{"detached: safe to close"}, parts...)
+		role, short = "detached: safe to close", "detached"
 	}
-	return strings.Join(parts, " · ")
+	join := func(parts ...string) string {
+		var out []string
+		for _, p := range parts {
+			if p != "" {
+				out = append(out, p)
+			}
+		}
+		return strings.Join(out, " · ")
+	}
+	last := short
+	if !m.o.ReadOnly || m.closed {
+		last = ""
+	}
+	return []string{join(role, down, total), join(short, down, total), join(short, down), join(last, down)}
 }
 
+// footerDrops are the keys the footer leaves out first when the line is
+// too narrow for all of them, in that order: what the help (?) and the
+// step pane also offer. The keys that answer what the run waits for stay.
+var footerDrops = []string{"pgup/pgdn output", "l log", "home/end", "←→ other steps", "v step", "↑↓ scroll", "shift+tab back", "? help"}
+
+// footer is the key bar: the keys that do something now on the left, the
+// clocks on the right, on one line of the screen's width. When they do not
+// fit, the right part takes its shorter forms first, then the keys in
+// footerDrops go one after another; only then is the line cut.
 func (m *RunModel) footer() string {
-	hints := strings.Join(m.hints(), " · ")
-	right := m.clocks()
-	if right != "" {
-		right += " "
+	hints := m.hints()
+	rights := m.clocks()
+	fits := func(left, right string) bool {
+		return ansi.StringWidth(left)+1+ansi.StringWidth(right)+1 <= m.width
 	}
-	if ansi.StringWidth(" "+hints)+ansi.StringWidth(right)+1 > m.width {
-		// Narrow: the keys matter more than the words about the runner.
-		right = strings.Replace(right, "detached: safe to close", "detached", 1)
+	for drop := 0; ; drop++ {
+		left := " " + strings.Join(hints, " · ")
+		for _, right := range rights {
+			if fits(left, right) {
+				gap := strings.Repeat(" ", max(1, m.width-ansi.StringWidth(left)-ansi.StringWidth(right)-1))
+				return m.styles.Footer.Render(left) + gap + right + " "
+			}
+		}
+		if drop >= len(footerDrops) {
+			break
+		}
+		if i := slices.Index(hints, footerDrops[drop]); i >= 0 {
+			hints = slices.Delete(slices.Clone(hints), i, i+1)
+		}
 	}
-	room := m.width - ansi.StringWidth(right) - 1
-	left := ansi.Truncate(" "+hints, max(0, room), "…")
-	gap := strings.Repeat(" ", max(1, m.width-ansi.StringWidth(left)-ansi.StringWidth(right)))
-	if ansi.StringWidth(left)+ansi.StringWidth(right)+1 > m.width {
-		return m.styles.Footer.Render(ansi.Truncate(left, m.width, "…"))
+	right := rights[len(rights)-1]
+	room := m.width - ansi.StringWidth(right) - 2
+	if room < 12 {
+		return m.styles.Footer.Render(ansi.Truncate(" "+strings.Join(hints, " · "), m.width, "…"))
 	}
-	return m.styles.Footer.Render(left) + gap + right
+	left := ansi.Truncate(" "+strings.Join(hints, " · "), room, "…")
+	gap := strings.Repeat(" ", max(1, m.width-ansi.StringWidth(left)-ansi.StringWidth(right)-1))
+	return m.styles.Footer.Render(left) + gap + right + " "
 }
 
 // hints are the keys that do something now.
@@ -209,7 +252,7 @@ func (m *RunModel) hints() []string {
 	case m.prompt == promptReason:
 		return []string{"enter skip", "esc back"}
 	case m.prompt == promptConfirm && m.input.Focused():
-		return []string{"enter confirm", "↑↓ pgup/pgdn scroll", "? help", "esc back"}
+		return []string{"enter confirm", "esc back", "? help", "↑↓ scroll"}
 	}
 	more := []string{"v step", "l log", "? help"}
 	if m.waiting == nil {
