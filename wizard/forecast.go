@@ -199,19 +199,20 @@ func (f DowntimeForecast) untimedTitles() []string {
 	return names
 }
 
-// basisWords says a StepForecast.Basis in plain words.
+// basisWords says a StepForecast.Basis in plain words, all in one form:
+// as what ran (or would run) took, so that the figures read alike.
 var basisWords = map[string]string{
 	"measured":          "as it last ran",
-	"hot passes":        "from the hot passes",
-	"measured alike":    "as a step like it ran before",
-	"dump size":         "as long as the dump",
-	"kind median":       "typical of its kind here",
-	"typical step here": "a typical step here",
-	"reckoned":          "a guess (nothing timed yet)",
+	"hot passes":        "as the next hot pass would run",
+	"measured alike":    "as a step like it ran",
+	"dump size":         "as the dump ran",
+	"kind median":       "as steps of its kind ran here",
+	"typical step here": "as steps of any kind ran here",
+	"reckoned":          "a guess: nothing has run yet",
 }
 
 // Basis names each step's share and where it comes from, in one line:
-// "Stop the old server: 200ms, as a step like it ran before; …".
+// "Stop the old server: 200ms, as a step like it ran; …".
 func (f DowntimeForecast) Basis() string {
 	var parts []string
 	for _, s := range f.Steps {

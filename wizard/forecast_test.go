@@ -110,7 +110,7 @@ func TestForecastDowntime(t *testing.T) {
 		t.Errorf("forecast %+v, want 14s in all, 5s saving, 1 manual step", f)
 	}
 	s := f.Sentence()
-	for _, w := range []string{"expected downtime about 14s", "plus your own time on 1 manual step", "cold: 10s, from the hot passes", "one more hot pass would save about 5s"} {
+	for _, w := range []string{"expected downtime about 14s", "plus your own time on 1 manual step", "cold: 10s, as the next hot pass would run", "one more hot pass would save about 5s"} {
 		if !strings.Contains(s, w) {
 			t.Errorf("sentence %q lacks %q", s, w)
 		}
@@ -129,7 +129,7 @@ func TestForecastDowntime(t *testing.T) {
 	if f.Total != sec(1+10+7+7+1) {
 		t.Errorf("after the dump: %v (%s), want 26s", f.Total, f.Basis())
 	}
-	if b := f.Basis(); !strings.Contains(b, "dump: 7s, as it last ran") || !strings.Contains(b, "restore: 7s, as long as the dump") {
+	if b := f.Basis(); !strings.Contains(b, "dump: 7s, as it last ran") || !strings.Contains(b, "restore: 7s, as the dump ran") {
 		t.Errorf("basis %q", b)
 	}
 
@@ -183,5 +183,19 @@ func TestForecastQueueMergeIsUntimed(t *testing.T) {
 	f = ForecastDowntime(rb, Replay(evs), nil)
 	if slices.Contains(f.Untimed, "merge-queue") || !strings.Contains(f.Basis(), "Merge the old disk queue into the new one: 5m0s, as it last ran") {
 		t.Errorf("after a merge ran: untimed %v, basis %q", f.Untimed, f.Basis())
+	}
+}
+
+// TestBasisWordsReadAlike: every figure the forecast has a timing for says
+// where it comes from in one form ("as … ran"), so the shares of one
+// sentence read alike; only the guess, with no timing, says so.
+func TestBasisWordsReadAlike(t *testing.T) {
+	for basis, words := range basisWords {
+		if basis == "reckoned" {
+			continue
+		}
+		if !strings.HasPrefix(words, "as ") || !strings.HasSuffix(words, " ran") && !strings.HasSuffix(words, " ran here") && !strings.HasSuffix(words, " would run") {
+			t.Errorf("basis %q reads %q, not \"as … ran\"", basis, words)
+		}
 	}
 }
