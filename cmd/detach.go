@@ -233,9 +233,9 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 		})
 		if end == nil {
 			// The runner went without its last line: killed or crashed.
-			// Said as a failure, not as the admin's stop.
-			events <- wizard.Event{Type: wizard.EvRunFinished, Time: time.Now().UTC(), Status: wizard.StatusFailed,
-				Message: fmt.Sprintf("the runner (pid %d) ended without a word: it was killed or crashed, so nothing of the migration runs now, though a program it started may (ferry status --state-dir %s says where it stands)", w.PID, stateDir)}
+			// Said as a lost run, neither a failure nor the admin's stop.
+			events <- wizard.Event{Type: wizard.EvRunFinished, Time: time.Now().UTC(), Status: wizard.StatusInterrupted, Lost: true, PID: w.PID,
+				Message: fmt.Sprintf("The runner (pid %d) ended without a word: it was killed or crashed, or the server went down. Nothing of the migration runs now, though a program it started may; the outcome of a step under way is unknown (ferry status --state-dir %s says where it stands).", w.PID, stateDir)}
 		}
 		endc <- end
 		close(events)
@@ -313,6 +313,7 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 		return err
 	}
 	srv.WaitClient(time.Minute)
+	sess.Engine.Resume = resumeCommand(a.args)
 	if unattended {
 		err = wizard.RunUnattended(engineCtx, sess, m.answers, srv.Publish)
 	} else {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -83,29 +84,68 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 		fmt.Fprintf(w, "  runbook    changed since the migration began: ferry will ask before going on\n")
 	}
 	// Read from the journal alone, a step that was running reads as
-	// interrupted; the lock says whether it still runs.
-	if held {
+	// interrupted; the lock says whether it still runs. A last run without
+	// its end and no lock holder lost its runner (wizard.State.RunLost).
+	lost := st.RunLost(held)
+	resume := cmp.Or(st.LastRun.Command, "the same command again (ferry run, or ferry demo)")
+	switch {
+	case held:
 		fmt.Fprintf(w, "  runner     ferry (pid %d) is running this migration now\n", pid)
-	} else if st.Finished {
+	case st.Finished:
 		fmt.Fprintf(w, "  runner     none: the migration is finished\n")
-	} else {
-		fmt.Fprintf(w, "  runner     none: run the same command again (ferry run, or ferry demo) to go on\n")
+	case lost:
+		// An older journal lacks the pid; the lock file keeps its holder's.
+		who := "the runner"
+		if p := cmp.Or(st.LastRun.PID, pid); p > 0 {
+			who = fmt.Sprintf("the runner (pid %d)", p)
+		}
+		fmt.Fprintf(w, "  runner     gone: %s ended without finishing (killed, crashed, or the server went down); its last word was at %s, %s ago\n",
+			who, st.Updated.Local().Format("2006-01-02 15:04:05"), now.Sub(st.Updated).Round(time.Second))
+	case st.LastRun.Ended && st.LastRun.Message != "":
+		fmt.Fprintf(w, "  runner     none: the last run ended %s (%s)\n", st.LastRun.Status, st.LastRun.Message)
+	default:
+		fmt.Fprintf(w, "  runner     none\n")
+	}
+	if !held && !st.Finished {
+		fmt.Fprintf(w, "  resume     %s\n", resume)
 	}
 	if held {
 		st.MarkLive(pid)
 	}
 	counts := map[wizard.Status]int{}
-	var current, waiting string
+	var current []string
 	sts := make([]wizard.Status, 0, len(ids))
 	for _, id := range ids {
 		s := st.Status(id)
 		sts = append(sts, s)
 		counts[s]++
 		if s == wizard.StatusRunning || s == wizard.StatusInterrupted || s == wizard.StatusFailed {
-			current = fmt.Sprintf("%s %s (%s)", s.Symbol(), stepTitle(id), s)
+			current = []string{fmt.Sprintf("%s %s (%s)", s.Symbol(), stepTitle(id), s)}
 		}
-		if r := st.Steps[id]; r != nil && r.Waiting != "" && waiting == "" && !s.Done() {
-			waiting = fmt.Sprintf("%s waits for %s", stepTitle(id), wizard.NeedText(r.Waiting))
+	}
+	if lost {
+		// What the dead runner had under way: its outcome is unknown.
+		if steps := st.Unfinished(ids); len(steps) > 0 {
+			current = current[:0]
+			for _, id := range steps {
+				var step *wizard.Step
+				if rb != nil {
+					step = rb.Step(id)
+				}
+				current = append(current, fmt.Sprintf("%s %s was under way when the runner died; its outcome is unknown: %s",
+					wizard.StatusInterrupted.Symbol(), stepTitle(id), wizard.OnResume(step)))
+			}
+		}
+	}
+	var waiting string
+	if id, need := st.Waits(ids); id != "" {
+		switch {
+		case held:
+			waiting = fmt.Sprintf("%s waits for %s", stepTitle(id), wizard.NeedText(need))
+		case lost:
+			waiting = fmt.Sprintf("nobody: %s was waiting for %s when the runner died; the next start asks again", stepTitle(id), wizard.NeedText(need))
+		default:
+			waiting = fmt.Sprintf("nobody: %s was waiting for %s when the run stopped; the next start asks again", stepTitle(id), wizard.NeedText(need))
 		}
 	}
 	fmt.Fprintf(w, "  progress   %s", wizard.Tally(sts))
@@ -113,8 +153,8 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 		fmt.Fprintf(w, ", %d failed", n)
 	}
 	fmt.Fprintln(w)
-	if current != "" {
-		fmt.Fprintf(w, "  now        %s\n", current)
+	for _, c := range current {
+		fmt.Fprintf(w, "  now        %s\n", c)
 	}
 	if waiting != "" {
 		fmt.Fprintf(w, "  waiting    %s\n", waiting)

@@ -239,7 +239,11 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 			d.History = append(d.History, historyRow{at, "runbook changed", clean(ev.Message)})
 		case wizard.EvRunFinished:
 			lastFinish = ev
-			d.History = append(d.History, historyRow{at, "run ended: " + clean(string(ev.Status)), clean(ev.Message)})
+			what := "run ended: " + clean(string(ev.Status))
+			if ev.Lost {
+				what = "run ended unfinished: its runner died"
+			}
+			d.History = append(d.History, historyRow{at, what, clean(ev.Message)})
 		case wizard.EvStepStarted:
 			rs := runs[ev.Step]
 			if n := len(rs); n > 0 && !rs[n-1].closed {
@@ -319,6 +323,9 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		d.Outcome = "yes: the migration ran to its end"
 	case st.LivePID > 0:
 		d.Outcome = fmt.Sprintf("no: under way, ferry (pid %d) is running it now", st.LivePID)
+	case st.RunLost(false):
+		// Not yet journaled by a next run: said from the journal's end.
+		d.Outcome = "no: " + clean(st.LostRunText(rb.StepIDs()))
 	case lastFinish.Type == wizard.EvRunFinished && lastFinish.Status != "":
 		d.Outcome = "no: the last run ended " + clean(string(lastFinish.Status))
 		if lastFinish.Message != "" {

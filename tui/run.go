@@ -647,6 +647,15 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		f := *ev
 		m.finished = &f
 		m.running = ""
+		if ev.Lost {
+			// The runner died: what it had under way ended unknown, as
+			// the journal will read (wizard.State.Unfinished).
+			for id, s := range m.status {
+				if s == wizard.StatusRunning {
+					m.status[id] = wizard.StatusInterrupted
+				}
+			}
+		}
 	case wizard.EvRunStarted, wizard.EvRunResumed:
 		if m.o.Started.IsZero() {
 			m.o.Started = ev.Time
@@ -1052,6 +1061,8 @@ func (m *RunModel) Outcome() string {
 		return "done"
 	case m.finished != nil && m.finished.Status == wizard.StatusFailed:
 		return "failed"
+	case m.finished != nil && m.finished.Lost:
+		return "lost"
 	}
 	return "stopped"
 }

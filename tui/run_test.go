@@ -873,3 +873,43 @@ func TestRunReadOnlyOffersNoDecision(t *testing.T) {
 		t.Fatalf("the observer sent %+v", d)
 	}
 }
+
+// TestRunLostRunnerReadsAsSuch: when the runner dies without a word while
+// a step waits, the closing screen says the runner stopped unexpectedly
+// (not a failure), no longer says the step waits for the admin, and names
+// the command that goes on.
+func TestRunLostRunnerReadsAsSuch(t *testing.T) {
+	m, _ := newTestRun(t, nil, 100, 30,
+		wizard.Event{Type: wizard.EvWaiting, Step: "ssh", Need: wizard.NeedAnswers, Message: "old server"},
+		wizard.Event{Type: wizard.EvRunFinished, Status: wizard.StatusInterrupted, Lost: true, PID: 4242,
+			Message: "The runner (pid 4242) ended without a word."})
+	m.o.Again = "ferry demo greenarrow --dir /tmp/x"
+	m.Update(runEventsMsg{closed: true})
+	if m.Outcome() != "lost" {
+		t.Errorf("Outcome = %q, want lost", m.Outcome())
+	}
+	s := runScreen(m)
+	for _, want := range []string{"The runner stopped unexpectedly", "pid 4242", "ferry demo greenarrow --dir /tmp/x"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, s)
+		}
+	}
+	for _, bad := range []string{"failure", "? waiting for you", "· waiting for you"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("the screen says %q:\n%s", bad, s)
+		}
+	}
+}
+
+// TestRunLostRunnerStepUnderWay: a step running when the runner died reads
+// as under way with an unknown outcome, not as running.
+func TestRunLostRunnerStepUnderWay(t *testing.T) {
+	m, _ := newTestRun(t, nil, 100, 30,
+		wizard.Event{Type: wizard.EvStepStarted, Step: "ssh"},
+		wizard.Event{Type: wizard.EvRunFinished, Status: wizard.StatusInterrupted, Lost: true, PID: 4242})
+	m.Update(runEventsMsg{closed: true})
+	s := runScreen(m)
+	if !strings.Contains(s, "its outcome is unknown") || strings.Contains(s, "running") {
+		t.Errorf("the step under way does not read as such:\n%s", s)
+	}
+}

@@ -602,8 +602,15 @@ func (m *RunModel) statusLines(s *wizard.Step, w int) []string {
 		}
 	case wizard.StatusWaiting:
 		text = "? waiting for you"
+		if m.closed {
+			// Nobody waits once the run is over; the next start asks again.
+			text = "? was waiting for you when the run ended"
+		}
 	case wizard.StatusInterrupted:
 		text = "! interrupted when ferry stopped"
+		if m.finished != nil && m.finished.Lost {
+			text = "! under way when the runner stopped: its outcome is unknown"
+		}
 	default:
 		text = "· not started"
 	}
@@ -745,6 +752,13 @@ func (m *RunModel) promptLines(w int) []string {
 				out = append(out, text(st.Failed, m.finished.Message)...)
 			}
 			out = append(out, text(st.Row, "Run "+m.againCommand()+" to retry from there; the journal keeps the place.")...)
+		case "lost":
+			// Nothing failed: the runner is gone (wizard.State.RunLost).
+			out = append(out, text(st.Warn, "■ The runner stopped unexpectedly.")...)
+			if m.finished.Message != "" {
+				out = append(out, text(st.Row, m.finished.Message)...)
+			}
+			out = append(out, text(st.Row, "Run "+m.againCommand()+" to go on from there: the journal keeps the place, and a step that was under way is checked and redone as the runbook says.")...)
 		default:
 			out = append(out, text(st.Warn, "■ The run stopped. The journal keeps the place: run "+m.againCommand()+" to go on from here.")...)
 		}

@@ -119,7 +119,11 @@ type Engine struct {
 	// person who decides after each pass; a headless run sets
 	// HeadlessMaxPassFailures.
 	MaxPassFailures int
-	mu              sync.Mutex
+	// Resume is the ferry command that resumes this migration ("ferry demo
+	// greenarrow --dir /tmp/x"), journaled with the run's start so that
+	// ferry status can name it once the runner is gone; "" when not known.
+	Resume string
+	mu     sync.Mutex
 }
 
 // NewEngine makes an engine for rb writing to j, whose past events are
@@ -224,8 +228,12 @@ func (e *Engine) Run(ctx context.Context) error {
 			err = e.runStep(ctx, s)
 		}
 		if err != nil {
+			// Every end is journaled, so that a run without one reads as
+			// a runner that died (State.RunLost).
 			if !errors.Is(err, ErrStopped) && !errors.Is(err, ErrNeedsHuman) && !errors.Is(err, context.Canceled) {
 				_ = e.emit(Event{Type: EvRunFinished, Status: StatusFailed, Message: err.Error()})
+			} else {
+				_ = e.emit(Event{Type: EvRunFinished, Status: StatusInterrupted, Message: stopWords(err)})
 			}
 			return err
 		}
@@ -235,11 +243,19 @@ func (e *Engine) Run(ctx context.Context) error {
 
 func (e *Engine) start(ctx context.Context) error {
 	st := e.state
+	pid := os.Getpid()
 	if st.Runbook == "" {
-		return e.emit(Event{Type: EvRunStarted, Runbook: e.rb.ID, Hash: e.rb.Hash, Message: e.rb.Title})
+		return e.emit(Event{Type: EvRunStarted, Runbook: e.rb.ID, Hash: e.rb.Hash, Message: e.rb.Title, PID: pid, Command: e.Resume})
 	}
 	if st.Runbook != e.rb.ID {
 		return fmt.Errorf("this state directory holds a %s migration, not %s: use another --state-dir", st.Runbook, e.rb.ID)
+	}
+	// This engine holds the lock: a last run without its end lost its
+	// runner. That is journaled first, so the run history shows it.
+	if st.RunLost(false) {
+		if err := e.emit(st.LostRunEvent(e.rb.StepIDs())); err != nil {
+			return err
+		}
 	}
 	if st.Hash != e.rb.Hash {
 		msg := fmt.Sprintf("runbook %s (%s) changed since this migration began (journal has %.12s, now %.12s)", e.rb.ID, e.rb.File, st.Hash, e.rb.Hash)
@@ -254,7 +270,16 @@ func (e *Engine) start(ctx context.Context) error {
 			return ErrStopped
 		}
 	}
-	return e.emit(Event{Type: EvRunResumed, Runbook: e.rb.ID, Hash: e.rb.Hash, Message: "resuming from the journal"})
+	return e.emit(Event{Type: EvRunResumed, Runbook: e.rb.ID, Hash: e.rb.Hash, Message: "resuming from the journal", PID: pid, Command: e.Resume})
+}
+
+// stopWords says why a run stopped without failing (err is ErrStopped, a
+// *NeedsHumanError or a cancelled context), for its run_finished event.
+func stopWords(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "stopped: ferry was told to stop (interrupt or TERM)"
+	}
+	return "stopped: " + err.Error()
 }
 
 // wait emits a waiting event and blocks for a decision about that step.

@@ -12,8 +12,8 @@ type EventType string
 // Event types. Those marked "journal" are written to the journal; the others
 // (output lines and progress snapshots) only go to the front ends.
 const (
-	EvRunStarted     EventType = "run_started"     // journal: Runbook, Hash
-	EvRunResumed     EventType = "run_resumed"     // journal: Runbook, Hash, Message when the runbook changed
+	EvRunStarted     EventType = "run_started"     // journal: Runbook, Hash, PID and Command of the runner (since the runner journals them)
+	EvRunResumed     EventType = "run_resumed"     // journal: Runbook, Hash, Message when the runbook changed, PID and Command as run_started
 	EvStepStarted    EventType = "step_started"    // journal: Step, Pass
 	EvStepFinished   EventType = "step_finished"   // journal: Step, Status, Message, Counters, Duration
 	EvWaiting        EventType = "waiting"         // journal: Step, Need, Questions/Word
@@ -25,7 +25,7 @@ const (
 	EvWarning        EventType = "warning"         // journal: Step, Message
 	EvDowntimeStart  EventType = "downtime_start"  // journal: Step
 	EvDowntimeEnd    EventType = "downtime_end"    // journal: Step
-	EvRunFinished    EventType = "run_finished"    // journal: Status, Message
+	EvRunFinished    EventType = "run_finished"    // journal: Status, Message; Lost and PID for a run whose runner died (journaled by the next run)
 	EvOutput         EventType = "output"          // front ends only: Step, Stream, Message (one line)
 	EvProgress       EventType = "progress"        // front ends only: Step, Progress
 	EvRunbookChanged EventType = "runbook_changed" // journal: Message naming the change
@@ -71,9 +71,21 @@ type Event struct {
 	Actor     string            `json:"actor,omitempty"`
 	Facts     map[string]string `json:"facts,omitempty"`
 
-	Host    string `json:"host,omitempty"`
+	Host string `json:"host,omitempty"`
+	// Command is the command line of a command event, or, on run_started
+	// and run_resumed, the ferry command that resumes the migration.
 	Command string `json:"command,omitempty"`
 	Exit    *int   `json:"exit,omitempty"`
+
+	// PID is the runner's process id: on run_started and run_resumed the
+	// runner that journals them; on a lost run's run_finished, the runner
+	// that died. 0 in journals written before ferry recorded it.
+	PID int `json:"pid,omitempty"`
+	// Lost marks a run_finished that says a run ended without finishing:
+	// its runner died without journaling its end (kill -9, a crash, the
+	// server going down). The next run journals it when it starts, and a
+	// client that loses its runner makes one up for its screen.
+	Lost bool `json:"lost,omitempty"`
 
 	Progress *tasks.Progress `json:"progress,omitempty"`
 	Counters *tasks.Progress `json:"counters,omitempty"`

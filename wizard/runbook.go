@@ -190,6 +190,19 @@ func (s *Step) Families() []string {
 	return out
 }
 
+// StepIDs returns the ids of the runbook's steps in their order; nil for
+// a nil runbook.
+func (rb *Runbook) StepIDs() []string {
+	if rb == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(rb.Steps))
+	for _, s := range rb.Steps {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
 // Step returns the step with the given id, or nil.
 func (rb *Runbook) Step(id string) *Step {
 	for i := range rb.Steps {

@@ -2,6 +2,7 @@ package wizard
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,10 @@ type State struct {
 	// LivePID is the pid of the ferry that holds the state directory's
 	// lock while this state was read (MarkLive); 0 when none does.
 	LivePID int
+	// Runs counts the runs the journal records (its run_started and
+	// run_resumed events); LastRun is the latest (runend.go).
+	Runs    int
+	LastRun RunRecord
 }
 
 // MarkLive tells the state that ferry process pid holds the lock of its
@@ -232,6 +237,8 @@ func (st *State) Apply(ev Event) {
 	case EvRunStarted, EvRunResumed:
 		st.Runbook, st.Hash = ev.Runbook, ev.Hash
 		st.Finished = false
+		st.Runs++
+		st.LastRun = RunRecord{N: st.Runs, PID: ev.PID, Command: cmp.Or(ev.Command, st.LastRun.Command), Started: ev.Time}
 		// Steps started so far belong to an earlier run.
 		for _, r := range st.Steps {
 			r.inLastRun = false
@@ -302,6 +309,7 @@ func (st *State) Apply(ev Event) {
 		st.DowntimeEnd = ev.Time
 	case EvRunFinished:
 		st.Finished = ev.Status == StatusOK
+		st.LastRun.Ended, st.LastRun.Status, st.LastRun.Message = true, ev.Status, ev.Message
 	}
 }
 

@@ -1,0 +1,139 @@
+package wizard
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// appendAll writes events to a real journal in dir and closes it.
+func appendAll(t *testing.T, dir string, evs ...Event) {
+	t.Helper()
+	j, _, _, err := OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if _, err := j.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func loadTail(t *testing.T, dir string) *State {
+	t.Helper()
+	st, err := LoadStateTail(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestRunLostFromARealJournal: a journal whose last run has no end reads
+// as a lost run (when no ferry holds the lock), naming the runner's pid,
+// the step under way and the command that resumes; the next run's note
+// ends it, and a run that stops journals its end, so it is not lost.
+func TestRunLostFromARealJournal(t *testing.T) {
+	dir := t.TempDir()
+	ids := []string{"check-a", "hot", "stop"}
+	appendAll(t, dir,
+		Event{Type: EvRunStarted, Runbook: "test", Hash: "h", PID: 4321, Command: "ferry demo greenarrow --dir /x"},
+		Event{Type: EvStepStarted, Step: "check-a"},
+		Event{Type: EvStepFinished, Step: "check-a", Status: StatusOK},
+		Event{Type: EvStepStarted, Step: "hot"},
+		Event{Type: EvCommand, Step: "hot", Host: "new", Command: "rsync -a /a /b"})
+	st := loadTail(t, dir)
+	if !st.RunLost(false) || st.RunLost(true) {
+		t.Fatalf("RunLost(false) = %v, RunLost(true) = %v; want true, false", st.RunLost(false), st.RunLost(true))
+	}
+	if st.LastRun.PID != 4321 || st.LastRun.Command != "ferry demo greenarrow --dir /x" || st.LastRun.N != 1 {
+		t.Errorf("LastRun = %+v", st.LastRun)
+	}
+	if got := st.Unfinished(ids); !slices.Equal(got, []string{"hot"}) {
+		t.Errorf("Unfinished = %v, want [hot]", got)
+	}
+	text := st.LostRunText(ids)
+	for _, want := range []string{"run 1 ended without finishing", "pid 4321", "died without a word", st.Updated.UTC().Format("15:04:05"), "hot was under way"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("LostRunText lacks %q: %s", want, text)
+		}
+	}
+
+	// The next run journals the lost one first, then its own start.
+	appendAll(t, dir, st.LostRunEvent(ids),
+		Event{Type: EvRunResumed, Runbook: "test", Hash: "h", PID: 5555})
+	st = loadTail(t, dir)
+	if st.Runs != 2 || st.LastRun.PID != 5555 || st.LastRun.Command != "ferry demo greenarrow --dir /x" {
+		t.Errorf("after the resume: Runs %d, LastRun %+v", st.Runs, st.LastRun)
+	}
+	if len(st.Unfinished(ids)) != 0 {
+		t.Errorf("the step of the lost run still counts as under way in the new run: %v", st.Unfinished(ids))
+	}
+	evs, _, err := ReadJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var note *Event
+	for i := range evs {
+		if evs[i].Type == EvRunFinished && evs[i].Lost {
+			note = &evs[i]
+		}
+	}
+	if note == nil || note.PID != 4321 || note.Status != StatusInterrupted || !strings.Contains(note.Message, "hot was under way") {
+		t.Fatalf("the journal lacks the lost run's note: %+v", note)
+	}
+
+	// A run that stops journals its end: not lost.
+	appendAll(t, dir, Event{Type: EvRunFinished, Status: StatusInterrupted, Message: "stopped: at the admin's request"})
+	if st = loadTail(t, dir); st.RunLost(false) {
+		t.Error("a run that journaled its stop reads as lost")
+	}
+}
+
+// TestRunLostInAnOlderJournal: a journal written before ferry recorded the
+// runner's pid (no pid key at all) still reads, and its unfinished last run
+// reads as lost without a pid.
+func TestRunLostInAnOlderJournal(t *testing.T) {
+	dir := t.TempDir()
+	lines := `{"ferry_journal":1,"migration":"20261130-000000000001","runbook":"test","hash":"h","created":"2026-11-30T10:00:00Z"}
+{"seq":1,"time":"2026-11-30T10:00:00Z","type":"run_started","runbook":"test","hash":"h"}
+{"seq":2,"time":"2026-11-30T10:00:01Z","type":"waiting","step":"ask-b","need":"answers"}
+`
+	if err := os.WriteFile(filepath.Join(dir, JournalFile), []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := loadTail(t, dir)
+	if !st.RunLost(false) || st.LastRun.PID != 0 {
+		t.Fatalf("RunLost = %v, LastRun %+v", st.RunLost(false), st.LastRun)
+	}
+	text := st.LostRunText(nil)
+	if !strings.Contains(text, "its runner died") || !strings.Contains(text, "2026-11-30 10:00:01 UTC") || !strings.Contains(text, "ask-b waited for answers to its questions") {
+		t.Errorf("LostRunText: %s", text)
+	}
+}
+
+// TestWaitsCountsTheRepeatChoice: a repeatable step that finished a pass
+// and waits for the choice of another pass reads as waiting, though it is
+// done; going on ends the wait.
+func TestWaitsCountsTheRepeatChoice(t *testing.T) {
+	dir := t.TempDir()
+	appendAll(t, dir,
+		Event{Type: EvRunStarted, Runbook: "test", Hash: "h", PID: 1},
+		Event{Type: EvStepStarted, Step: "hot", Pass: 1},
+		Event{Type: EvStepFinished, Step: "hot", Status: StatusOK, Duration: time.Minute},
+		Event{Type: EvWaiting, Step: "hot", Need: NeedRepeat})
+	st := loadTail(t, dir)
+	if step, need := st.Waits(nil); step != "hot" || need != NeedRepeat {
+		t.Errorf("Waits = %q, %q; want hot, repeat", step, need)
+	}
+	appendAll(t, dir, Event{Type: EvStepFinished, Step: "hot", Status: StatusOK, Message: "1 pass; going on"})
+	if step, _ := loadTail(t, dir).Waits(nil); step != "" {
+		t.Errorf("Waits = %q after going on", step)
+	}
+}
