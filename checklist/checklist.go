@@ -71,15 +71,19 @@ type Phase struct {
 
 // Step is one numbered line of the checklist.
 type Step struct {
-	Number      int           `json:"number"`
-	ID          string        `json:"id"`
-	Phase       string        `json:"phase"`
-	Title       string        `json:"title"`
-	Help        string        `json:"help,omitempty"`
-	Host        string        `json:"host"`
-	Level       string        `json:"level"`
-	Kind        string        `json:"kind"`
-	Destructive bool          `json:"destructive"`
+	Number      int    `json:"number"`
+	ID          string `json:"id"`
+	Phase       string `json:"phase"`
+	Title       string `json:"title"`
+	Help        string `json:"help,omitempty"`
+	Host        string `json:"host"`
+	Level       string `json:"level"`
+	Kind        string `json:"kind"`
+	Destructive bool   `json:"destructive"`
+	// Harm says, for a destructive step, what it does and where
+	// (wizard.Harm): "Stops mail on the old server", "Deletes ‹dir› on
+	// the new server". Empty for any other step.
+	Harm        string        `json:"harm,omitempty"`
 	SafeToRerun bool          `json:"safe_to_rerun"`
 	Repeatable  bool          `json:"repeatable,omitempty"`
 	Downtime    string        `json:"downtime,omitempty"`
@@ -267,6 +271,9 @@ func buildStep(s *wizard.Step, data, known wizard.TemplateData, opts Options) St
 		When:        clean(s.When),
 		WhenText:    WhenText(s.When),
 		Vendor:      clean(s.Vendor),
+	}
+	if s.Destructive {
+		st.Harm = cleanText(wizard.Harm(s, data, strings.TrimPrefix(HostText(s.Host), "on ")))
 	}
 	if opts.State != nil {
 		if v := opts.State.Status(s.ID); v != "" {

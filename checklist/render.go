@@ -164,7 +164,7 @@ func markdownStep(w io.Writer, d *Doc, s Step) {
 		items = append(items, "Applies "+s.WhenText)
 	}
 	if s.Destructive {
-		items = append(items, "⚠ Causes downtime or deletes data: ferry asks for a typed confirmation first")
+		items = append(items, "⚠ "+s.Harm+": ferry asks for a typed confirmation first")
 	}
 	if t := s.DowntimeText(); t != "" {
 		items = append(items, "⏱ "+strings.ToUpper(t[:1])+t[1:])

@@ -422,7 +422,7 @@ func (m Checklist) detailLines() []string {
 		field("Status", s.Status.Symbol()+" "+string(s.Status))
 	}
 	if s.Destructive {
-		add(st.Warn, "⚠ Causes downtime or deletes data: ferry asks for a typed confirmation first.", "  ")
+		add(st.Warn, "⚠ "+s.Harm+": ferry asks for a typed confirmation first.", "  ")
 	}
 	if t := s.DowntimeText(); t != "" {
 		add(st.Warn, "⏱ "+strings.ToUpper(t[:1])+t[1:]+".", "  ")

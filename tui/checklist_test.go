@@ -128,7 +128,7 @@ func TestChecklistViewGolden(t *testing.T) {
 			t.Fatalf("selected %q, want stop-old", got)
 		}
 		out := screen(t, m)
-		for _, want := range []string{"⚠ Causes downtime or deletes data", "⏱ Downtime starts here", "more lines (tab to scroll)"} {
+		for _, want := range []string{"⚠ Stops mail on the old server", "⏱ Downtime starts here", "more lines (tab to scroll)"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("screen lacks %q:\n%s", want, out)
 			}
