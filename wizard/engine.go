@@ -741,7 +741,12 @@ func (e *Engine) runStep(ctx context.Context, s *Step) error {
 			// A destructive step done by hand is confirmed like any other:
 			// the admin types the word naming the server.
 			word = e.confirmWord(s)
-			msg = fmt.Sprintf("%s, on %s: when it is done, type %q", msg, e.serverWords(s), word)
+			// The server once: a title that names it ("Switch the old
+			// server off") is not followed by "on the old server".
+			if !strings.Contains(s.Title, "the "+s.Host+" server") {
+				msg += ", on " + e.serverWords(s)
+			}
+			msg = fmt.Sprintf("%s: when it is done, type %q", msg, word)
 		}
 		var d Decision
 		for {

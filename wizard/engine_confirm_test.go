@@ -104,15 +104,15 @@ func (n *namesExec) Run(ctx context.Context, s *Step, env *StepEnv) (Outcome, er
 
 func TestConfirmationWordIsTheStepsServer(t *testing.T) {
 	rb := mustParse(t, confirmRunbook)
-	words := map[string]string{}
+	words, msgs := map[string]string{}, map[string]string{}
 	var manualTries int
 	script := func(ev Event) (Decision, bool) {
 		switch ev.Need {
 		case NeedConfirm:
-			words[ev.Step] = ev.Word
+			words[ev.Step], msgs[ev.Step] = ev.Word, ev.Message
 			return Decision{Action: ActConfirm, Text: ev.Word}, true
 		case NeedManual:
-			words[ev.Step] = ev.Word
+			words[ev.Step], msgs[ev.Step] = ev.Word, ev.Message
 			manualTries++
 			if manualTries == 1 {
 				// d alone, as before: refused for a destructive step.
@@ -132,6 +132,16 @@ func TestConfirmationWordIsTheStepsServer(t *testing.T) {
 	}
 	if manualTries != 2 {
 		t.Fatalf("the destructive manual step was put %d times, want 2 (a bare done refused)", manualTries)
+	}
+	// The question names the step's server once, with what the step does
+	// (Harm) or by its title.
+	for step, want := range map[string]string{
+		"wipe-old": `Changes the old server (mail): type "old:mail" to go ahead`,
+		"off":      `Switch the old server off: when it is done, type "old:mail"`,
+	} {
+		if msgs[step] != want {
+			t.Errorf("step %s asks %q, want %q", step, msgs[step], want)
+		}
 	}
 	st := LoadStateMust(t, dir)
 	if !st.Confirmed["off"] || st.Status("off") != StatusOK {
