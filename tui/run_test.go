@@ -168,6 +168,9 @@ type runScene struct {
 	evs   func() []wizard.Event
 	keys  []string
 	text  string
+	// readOnly and detached draw the screen as an observer's (attach
+	// --read-only) or a detached runner's would be.
+	readOnly, detached bool
 }
 
 func runScenes() []runScene {
@@ -204,6 +207,24 @@ func runScenes() []runScene {
 			return append(evs, wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old",
 				Message: `Stop the mail service on the old server: type "mail-old" to go ahead`})
 		}, text: "mail-ol"},
+		{name: "observer-confirm", readOnly: true, evs: func() []wizard.Event {
+			evs := preflightDone()
+			evs = append(evs, finished("hot-sync", runAt(20*time.Minute), 12*time.Minute)...)
+			basis := "expected downtime about 2m10s (Stop the mail service on the old server: 4s, as steps of its kind ran here; " +
+				"Copy the mail store (final): 2m6s, as the next hot pass would run)"
+			return append(evs,
+				wizard.Event{Type: wizard.EvFact, Step: "stop-old", Facts: map[string]string{wizard.FactDowntimeForecastBasis: basis}},
+				wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old",
+					Message: "Stops mail on the old server (mail-old) (" + basis + `): type "mail-old" to go ahead`})
+		}},
+		{name: "failure-detached", detached: true, evs: func() []wizard.Event {
+			evs := cutover()[:len(cutover())-2]
+			evs = append(evs, wizard.Event{Type: wizard.EvStepStarted, Step: "final-sync", Pass: 1, Time: runAt(3 * time.Minute)})
+			evs = append(evs, wizard.Event{Type: wizard.EvStepFinished, Step: "final-sync", Status: wizard.StatusFailed,
+				Time: runAt(2 * time.Minute), Duration: time.Minute, Message: "rsync exited with code 23"})
+			return append(evs, wizard.Event{Type: wizard.EvWaiting, Step: "final-sync", Need: wizard.NeedGate,
+				Message: "Copy the mail store (hot) did not pass"})
+		}},
 		{name: "repeat-two-passes",
 			state: func() *wizard.State {
 				return wizard.Replay(append(preflightDone(), finished("hot-sync", runAt(40*time.Minute), 12*time.Minute+3*time.Second)...))
@@ -241,7 +262,9 @@ func TestRunViewGolden(t *testing.T) {
 				if sc.state != nil {
 					st = sc.state()
 				}
-				m, _ := newTestRun(t, st, size[0], size[1], sc.evs()...)
+				m, _ := newTestRun(t, st, size[0], size[1])
+				m.o.ReadOnly, m.o.Detached = sc.readOnly, sc.detached
+				feed(m, sc.evs()...)
 				keys(m, sc.keys...)
 				typeText(m, sc.text)
 				out := runScreen(m)
