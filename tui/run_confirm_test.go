@@ -1,12 +1,13 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
-
-	"github.com/charmbracelet/x/ansi"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -135,5 +136,24 @@ func TestRunObserverSaysEachThingOnce(t *testing.T) {
 		if n := strings.Count(scr, once); n != 1 {
 			t.Errorf("the observer shows %q %d times, want once:\n%s", once, n, runScreen(m))
 		}
+	}
+}
+
+// A word the step's task asks for while it runs (rsync would delete more
+// than the unconfirmed limit) shows the task's own words, what it would
+// delete, not the step's harm (an rsync step is not destructive).
+func TestRunDeletionsConfirmSaysWhatGoes(t *testing.T) {
+	msg := "the copy of /var/hvmail/ would delete 1500 entries on the new server, more than the 1000 ferry lets through unconfirmed (first: a, b)"
+	word := wizard.DeletionsWord(1500)
+	m, _ := newTestRun(t, nil, 100, 30,
+		wizard.Event{Type: wizard.EvStepStarted, Step: "hot-sync", Pass: 1, Time: runAt(time.Minute)},
+		wizard.Event{Type: wizard.EvWaiting, Step: "hot-sync", Need: wizard.NeedConfirm, Word: word,
+			Message: msg + fmt.Sprintf(": type %q to let it", word)})
+	scr := strings.Join(strings.Fields(ansi.Strip(strings.Join(m.paneLines(), " "))), " ")
+	if !strings.Contains(scr, "⚠ "+msg+".") || strings.Contains(scr, "to let it") || strings.Contains(scr, "Changes") {
+		t.Errorf("the deletions' confirmation does not say what goes, once:\n%s", runScreen(m))
+	}
+	if !strings.Contains(scr, "Type delete 1500 and press enter") {
+		t.Errorf("the word to type is not asked:\n%s", runScreen(m))
 	}
 }

@@ -801,7 +801,7 @@ func (m *RunModel) promptLines(w int) []string {
 		case ev.Word != "" && (ev.Need == wizard.NeedConfirm || ev.Need == wizard.NeedManual):
 			// What the controlling screen shows, once: the engine's
 			// message restates the same harm and forecast in one line.
-			out = append(out, m.harmLines(ev.Step, w)...)
+			out = append(out, m.harmLines(ev, w)...)
 			what := "to type " + ev.Word
 			if ev.Need == wizard.NeedManual {
 				what = "to do this by hand and type " + ev.Word
@@ -853,7 +853,7 @@ func (m *RunModel) promptLines(w int) []string {
 		out = append(out, text(st.Title, "This step needs answers before it runs.")...)
 		out = append(out, text(st.Row, "enter: answer · s: skip the step (give a reason) · v: the whole step · q: stop here")...)
 	case wizard.NeedConfirm:
-		out = append(out, m.harmLines(ev.Step, w)...)
+		out = append(out, m.harmLines(ev, w)...)
 		out = append(out, text(st.Title, "Type "+ev.Word+" and press enter to go ahead:")...)
 		out = append(out, m.input.View())
 		if m.inErr != "" {
@@ -871,7 +871,7 @@ func (m *RunModel) promptLines(w int) []string {
 			break
 		}
 		// A destructive step done by hand: done takes the typed word.
-		out = append(out, m.harmLines(ev.Step, w)...)
+		out = append(out, m.harmLines(ev, w)...)
 		out = append(out, text(st.Title, "Do this by hand as described above; when it is done, type "+ev.Word+" and press enter:")...)
 		out = append(out, m.input.View())
 		if m.inErr != "" {
@@ -1109,17 +1109,23 @@ func (m *RunModel) forecastLines(id string, w int) []string {
 	return wrapStyled(m.styles.Title, strings.ToUpper(basis[:1])+basis[1:]+".", w, "  ")
 }
 
-// harmLines are what a destructive step shows above its typed word: what
-// it does and where, from the step's data (wizard.Harm), then the downtime
-// forecast when it opens the window.
-func (m *RunModel) harmLines(id string, w int) []string {
-	s := m.step(id)
+// harmLines are what a step waiting for a typed word (ev) shows above it:
+// for a destructive step about to run, what it does and where, from the
+// step's data (wizard.Harm), then the downtime forecast when it opens the
+// window; for a question the step's task asks while it runs (rsync's
+// deletions beyond the limit), the task's own message, which says it.
+func (m *RunModel) harmLines(ev *wizard.Event, w int) []string {
+	s := m.step(ev.Step)
 	if s == nil {
 		return nil
 	}
+	if ev.Message != "" && (!s.Destructive || m.statusOf(s.ID) == wizard.StatusRunning) {
+		msg, _, _ := strings.Cut(ev.Message, fmt.Sprintf(": type %q", ev.Word))
+		return wrapStyled(m.styles.Warn, "⚠ "+msg+".", w, "  ")
+	}
 	data := wizard.DisplayData(m.rb, m.facts[s.Host+"_family"], m.answers, m.facts)
 	out := wrapStyled(m.styles.Warn, "⚠ "+wizard.Harm(s, data, m.hostLabel(s.Host))+".", w, "  ")
-	return append(out, m.forecastLines(id, w)...)
+	return append(out, m.forecastLines(s.ID, w)...)
 }
 
 // againCommand names what goes on with the migration after this run: the
