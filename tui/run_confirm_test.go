@@ -39,10 +39,14 @@ func TestRunDestructiveManualStepNeedsTheWord(t *testing.T) {
 	if scr := runScreen(m); !strings.Contains(scr, "⚠ Changes mail-new.example.net (new).") || strings.Contains(scr, "cannot undo") {
 		t.Errorf("the destructive manual step's banner is not the truthful one:\n%s", scr)
 	}
+	if !m.input.Focused() {
+		t.Fatal("the field asked for is not ready to take the word")
+	}
 	keys(m, "d")
 	if d := rec.all(); len(d) != 0 {
 		t.Fatalf("d alone sent %+v for a destructive manual step", d)
 	}
+	m.input.SetValue("")
 	typeText(m, "old:ma")
 	// What is typed shows (the field was once left off the screen).
 	if scr := runScreen(m); !strings.Contains(scr, "old:ma") || !strings.Contains(scr, "esc: leave the input") {
@@ -64,6 +68,28 @@ func TestRunDestructiveManualStepNeedsTheWord(t *testing.T) {
 	d := rec.all()
 	if len(d) != 1 || d[0].Action != wizard.ActDone || d[0].Text != "old:mail" || d[0].Step != "vendor" {
 		t.Fatalf("decisions = %+v, want one done of vendor with old:mail", d)
+	}
+}
+
+// TestRunDestructiveManualWordTakesEveryKey: at a destructive manual step
+// the word is typed straight into the field the screen shows, even when
+// it holds letters that are keys elsewhere (s skips, q stops, v shows the
+// step, d is done): a server named "mx-sqvd1" is confirmed, not skipped
+// with "qvd1" as the reason.
+func TestRunDestructiveManualWordTakesEveryKey(t *testing.T) {
+	for _, need := range []string{wizard.NeedManual, wizard.NeedConfirm} {
+		m, rec := newTestRun(t, nil, 100, 30, wizard.Event{Type: wizard.EvWaiting, Step: "vendor",
+			Need: need, Word: "mx-sqvd1.example.net"})
+		typeText(m, "mx-sqvd1.example.net")
+		keys(m, "enter")
+		d := rec.all()
+		want := wizard.ActDone
+		if need == wizard.NeedConfirm {
+			want = wizard.ActConfirm
+		}
+		if len(d) != 1 || d[0].Action != want || d[0].Text != "mx-sqvd1.example.net" {
+			t.Errorf("%s: decisions = %+v, want one %s with the whole word", need, d, want)
+		}
 	}
 }
 

@@ -52,13 +52,12 @@ func (m *RunModel) startPrompt() tea.Cmd {
 		if m.waiting.Need == wizard.NeedManual && m.waiting.Word == "" {
 			return nil
 		}
+		// The field takes the word at once, a destructive manual step's
+		// too: the screen asks to type it, so a key typed there is
+		// never read as a command (an "s" in a server's name opened the
+		// skip and the rest of the word became its reason). esc leaves
+		// the field for the keys.
 		m.prompt = promptConfirm
-		if m.waiting.Need == wizard.NeedManual {
-			// A destructive manual step: d (done) opens the field.
-			m.input.Placeholder = ""
-			m.input.EchoMode = 0
-			return nil
-		}
 		// No placeholder: without colour it would read as already typed.
 		m.input.Placeholder = ""
 		m.input.EchoMode = 0
