@@ -289,13 +289,6 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 				}
 				d.Answers = append(d.Answers, answerRow{at, title(ev.Step), orUnknown(clean(ev.Actor)), clean(k), v})
 			}
-		case wizard.EvCommand:
-			exit, failed := "not recorded", false
-			if ev.Exit != nil {
-				exit = fmt.Sprint(*ev.Exit)
-				failed = *ev.Exit != 0
-			}
-			d.Commands = append(d.Commands, commandRow{at, title(ev.Step), orUnknown(clean(ev.Host)), clean(ev.Command), exit, failed})
 		case wizard.EvDowntimeStart:
 			startStep = ev.Step
 		case wizard.EvDowntimeEnd:
@@ -304,6 +297,20 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	}
 	for _, id := range slices.Sorted(maps.Keys(st.Steps)) {
 		note(id) // steps known to the state but in no event (should not happen)
+	}
+
+	// Commands: one list per run of a step, with what a run that never
+	// ended had started (wizard.StepCommands).
+	for _, ev := range wizard.StepCommands(st.Events) {
+		exit, failed := "not recorded", false
+		switch {
+		case ev.Exit != nil:
+			exit = fmt.Sprint(*ev.Exit)
+			failed = *ev.Exit != 0
+		case ev.CommandStarted():
+			exit = "unknown: started, and its run ended before it was recorded"
+		}
+		d.Commands = append(d.Commands, commandRow{stamp(ev.Time), title(ev.Step), orUnknown(clean(ev.Host)), clean(ev.Command), exit, failed})
 	}
 
 	// Outcome.

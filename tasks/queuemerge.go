@@ -196,6 +196,10 @@ type QueueMergeOptions struct {
 	// PollInterval is how often the messages left are counted; zero means
 	// one second.
 	PollInterval time.Duration
+	// Started, when set, is called with the merge program's argv, its
+	// queues as runbook paths, right before it runs; not when there is
+	// nothing to merge.
+	Started func(argv []string)
 }
 
 // QueueMergeResult is how a merge ended.
@@ -276,6 +280,9 @@ func QueueMerge(ctx context.Context, o QueueMergeOptions, rep Reporter) (QueueMe
 		_, _ = WatchFileCount(watchCtx, h, path.Join(o.OldQueue, "mess"), WatchOptions{Interval: o.PollInterval}, report)
 	}()
 	tail := newLineTail(20)
+	if o.Started != nil {
+		o.Started([]string{o.Merge, o.OldQueue, o.Queue})
+	}
 	r, err := h.Exec(ctx, remote.Cmd{
 		Argv:   []string{o.Merge, h.Path(o.OldQueue), h.Path(o.Queue)},
 		Stdin:  &input,

@@ -48,6 +48,10 @@ type RsyncOptions struct {
 	// SourceHost is where Src can be inspected for the --delete guard. When
 	// nil it is Host (local copy) or Remote if that is also a remote.Host.
 	SourceHost remote.Host
+	// Started, when set, is called with rsync's argv (as RsyncResult.Argv
+	// will hold it) right before rsync runs; not for a transfer refused
+	// before it starts.
+	Started func(argv []string)
 	// Src and Dst are runbook paths. A trailing slash on Src copies the
 	// directory's content rather than the directory, as with rsync itself.
 	Src, Dst string
@@ -383,6 +387,9 @@ func Rsync(ctx context.Context, o RsyncOptions, rep Reporter) (RsyncResult, erro
 		}
 		rep.Line("stderr", line)
 	})
+	if o.Started != nil {
+		o.Started(argv)
+	}
 	r, err := o.Host.Exec(ctx, remote.Cmd{Argv: argv, Stdout: stdout, Stderr: stderr})
 	stdout.Flush()
 	stderr.Flush()

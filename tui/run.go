@@ -598,8 +598,11 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 		m.clearWaitingFor(ev.Step)
 	case wizard.EvCommand:
 		line := "$ " + ev.Command
-		if ev.Exit != nil {
+		switch {
+		case ev.Exit != nil:
 			line += " (exit " + itoa(*ev.Exit) + ")"
+		case ev.CommandStarted():
+			line += " (starts)"
 		}
 		m.ring(ev.Step).add(line)
 		m.logStale = true

@@ -150,13 +150,16 @@ func (m *RunModel) recordLines(id string, w int) []string {
 	}
 	var journal []string
 	if m.o.State != nil {
-		for _, ev := range m.o.State.Events {
-			if ev.Step != s.ID || ev.Type != wizard.EvCommand {
+		for _, ev := range wizard.StepCommands(m.o.State.Events) {
+			if ev.Step != s.ID {
 				continue
 			}
 			line := "$ " + ev.Command
-			if ev.Exit != nil {
+			switch {
+			case ev.Exit != nil:
 				line += " (exit " + itoa(*ev.Exit) + ")"
+			case ev.CommandStarted():
+				line += " (started; its exit is unknown)"
 			}
 			journal = append(journal, wrapWords(cleanLine(line), w, "    ")...)
 		}

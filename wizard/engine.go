@@ -61,6 +61,18 @@ type StepEnv struct {
 	// would happen, word is what must be typed. It reports whether word was
 	// typed, and who decided.
 	Confirm func(message, word string) (ok bool, actor string, err error)
+	// Started journals that the step begins a command (host is the host's
+	// name, command the command line as the outcome will record it), so
+	// that a step whose runner dies leaves its commands in the journal. It
+	// is safe for concurrent use; nil does nothing (CommandStarted).
+	Started func(host, command string)
+}
+
+// CommandStarted calls env.Started when env and it are set.
+func (env *StepEnv) CommandStarted(host, command string) {
+	if env != nil && env.Started != nil {
+		env.Started(host, command)
+	}
 }
 
 // Outcome is what a step produced.
@@ -1056,6 +1068,7 @@ func (e *Engine) envOn(s *Step, pass int, rep tasks.Reporter, ctx context.Contex
 		secrets[k] = v
 	}
 	e.mu.Unlock()
+	var started sync.Mutex
 	return &StepEnv{
 		Data: e.data(s), Report: rep, Pass: pass, Secrets: secrets,
 		Ask: func(need, message string) (d Decision, err error) {
@@ -1074,6 +1087,14 @@ func (e *Engine) envOn(s *Step, pass int, rep tasks.Reporter, ctx context.Contex
 				return false, "", err
 			}
 			return d.Action == ActConfirm && wordTyped(d.Text, word), d.Actor, nil
+		},
+		Started: func(host, command string) {
+			// A task's goroutines may start commands at once.
+			started.Lock()
+			defer started.Unlock()
+			do(func() {
+				_ = e.emit(Event{Type: EvCommand, Step: s.ID, Host: host, Command: command, Status: StatusRunning})
+			})
 		},
 	}
 }

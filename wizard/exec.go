@@ -257,8 +257,14 @@ func (x *TaskExecutor) newHost(data TemplateData) remote.Host {
 	return remote.WithEnv(x.New, profileEnv(data))
 }
 
-// run runs one command and records it.
-func run(ctx context.Context, h remote.Host, spec tasks.CommandSpec, rep tasks.Reporter, out *Outcome) (tasks.CommandResult, error) {
+// run runs one command of a step (its output to env.Report) and records
+// it: journaled as it starts (env.CommandStarted), in out with its exit.
+func run(ctx context.Context, h remote.Host, spec tasks.CommandSpec, env *StepEnv, out *Outcome) (tasks.CommandResult, error) {
+	env.CommandStarted(h.Name(), spec.Display())
+	var rep tasks.Reporter
+	if env != nil {
+		rep = env.Report
+	}
 	res, err := tasks.RunCommand(ctx, h, spec, rep)
 	out.Commands = append(out.Commands, CommandRecord{Host: h.Name(), Command: spec.Display(), Exit: res.ExitCode})
 	if err != nil {
@@ -273,9 +279,16 @@ func run(ctx context.Context, h remote.Host, spec tasks.CommandSpec, rep tasks.R
 	return res, nil
 }
 
+// startedArgv journals, through env.CommandStarted, a command given as
+// words that a task starts on host (its name), in the form its outcome
+// records it (tasks.CommandSpec.Display).
+func startedArgv(env *StepEnv, host string) func(argv []string) {
+	return func(argv []string) { env.CommandStarted(host, tasks.CommandSpec{Argv: argv}.Display()) }
+}
+
 // runArgv runs a command given as words.
-func runArgv(ctx context.Context, h remote.Host, rep tasks.Reporter, out *Outcome, argv ...string) (tasks.CommandResult, error) {
-	return run(ctx, h, tasks.CommandSpec{Argv: argv}, rep, out)
+func runArgv(ctx context.Context, h remote.Host, env *StepEnv, out *Outcome, argv ...string) (tasks.CommandResult, error) {
+	return run(ctx, h, tasks.CommandSpec{Argv: argv}, env, out)
 }
 
 // output runs a command quietly and returns its whole standard output.

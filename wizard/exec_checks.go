@@ -108,11 +108,13 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	if err := waitForEarlierMerge(ctx, h, p.str("merge"), p.str("old_queue"), first, env.Report); err != nil {
 		return Outcome{}, err
 	}
-	res, err := tasks.QueueMerge(ctx, tasks.QueueMergeOptions{Host: h, OldQueue: p.str("old_queue"), Queue: p.str("queue"), Merge: p.str("merge")}, wholeQueue{env.Report, first})
+	merge := []string{p.str("merge"), p.str("old_queue"), p.str("queue")}
+	res, err := tasks.QueueMerge(ctx, tasks.QueueMergeOptions{Host: h, OldQueue: p.str("old_queue"), Queue: p.str("queue"), Merge: p.str("merge"),
+		Started: startedArgv(env, h.Name())}, wholeQueue{env.Report, first})
 	o := Outcome{Counters: &tasks.Progress{Unit: "messages", Done: res.Merged, Total: res.Total, Remaining: res.Remaining}}
 	if res.ExitCode >= 0 {
 		// The merge program as it ran (its input: the message files found).
-		o.Commands = append(o.Commands, CommandRecord{Host: h.Name(), Command: tasks.CommandSpec{Argv: []string{p.str("merge"), p.str("old_queue"), p.str("queue")}}.Display(), Exit: res.ExitCode})
+		o.Commands = append(o.Commands, CommandRecord{Host: h.Name(), Command: tasks.CommandSpec{Argv: merge}.Display(), Exit: res.ExitCode})
 	}
 	if err != nil {
 		return o, err

@@ -193,7 +193,7 @@ func runInstallPackages(ctx context.Context, x *TaskExecutor, s *Step, p params,
 		o.Message = "already installed: " + strings.Join(pkgs, ", ")
 		return o, nil
 	}
-	if _, err := runArgv(ctx, h, env.Report, &o, installArgv(fam, pkgs)...); err != nil {
+	if _, err := runArgv(ctx, h, env, &o, installArgv(fam, pkgs)...); err != nil {
 		return o, err
 	}
 	o.Message = "installed " + strings.Join(missing, ", ")
@@ -308,7 +308,7 @@ func runSSHConfig(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	// Prove what the vendor's script will do: the system ssh, in batch mode
 	// so that no hidden prompt can hang, reaching the alias through this
 	// configuration file.
-	if _, err := runArgv(ctx, x.New, env.Report, &o, "ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+	if _, err := runArgv(ctx, x.New, env, &o, "ssh", "-F", cfg, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
 		"-o", "ConnectTimeout=15", alias, "true"); err != nil {
 		err = fmt.Errorf("the system ssh cannot reach %s in batch mode (the vendor's script and rsync need it): %w", alias, err)
 		if declined != "" {
@@ -344,7 +344,7 @@ func runCopyFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		}
 	}
 	var o Outcome
-	if _, err := runArgv(ctx, nh, env.Report, &o, acts[len(acts)-1].Argv...); err != nil {
+	if _, err := runArgv(ctx, nh, env, &o, acts[len(acts)-1].Argv...); err != nil {
 		return o, err
 	}
 	o.Message = fmt.Sprintf("copied %s into %s", english.Plural(len(p.list("items")), "item", ""), path.Clean(cmp.Or(p.str("to_dir"), "/")))
@@ -379,6 +379,7 @@ func runTablespaces(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		}
 		opts := tablespaceRsync(p, dir)
 		opts.Host, opts.Remote, opts.SourceHost = x.newHost(env.Data), old, old
+		opts.Started = startedArgv(env, x.New.Name())
 		res, err := tasks.Rsync(ctx, opts, env.Report)
 		if len(res.Argv) > 0 {
 			// A transfer refused before it started ran no command.
@@ -482,7 +483,7 @@ func runCommandKind(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		if i == len(specs)-1 {
 			spec.ExpectLastLine = p.str("expect_last_line")
 		}
-		last, err = run(ctx, h, spec, env.Report, &o)
+		last, err = run(ctx, h, spec, env, &o)
 		if err != nil {
 			return o, err
 		}
@@ -521,6 +522,7 @@ func runRsync(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Step
 		if n, err := strconv.ParseInt(env.Data.Facts[TreeEntriesFact(dir)], 10, 64); err == nil && n > 0 {
 			opts.TreeEntries = n
 		}
+		opts.Started = startedArgv(env, x.New.Name())
 		res, err := tasks.Rsync(ctx, opts, sum.part(i))
 		mu.Lock()
 		defer mu.Unlock()
@@ -704,7 +706,7 @@ func runRemoveDir(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	if err != nil {
 		return Outcome{}, err
 	}
-	if _, err := runArgv(ctx, h, env.Report, &o, acts[0].Argv...); err != nil {
+	if _, err := runArgv(ctx, h, env, &o, acts[0].Argv...); err != nil {
 		return o, err
 	}
 	o.Message = "removed " + dir + " on " + h.Name()
@@ -728,7 +730,7 @@ func runRemoveFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 			absent = append(absent, f)
 			continue
 		}
-		if _, err := runArgv(ctx, h, env.Report, &o, "rm", "-f", f); err != nil {
+		if _, err := runArgv(ctx, h, env, &o, "rm", "-f", f); err != nil {
 			return o, err
 		}
 		gone = append(gone, f)
@@ -765,7 +767,7 @@ func runDeleteFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		if err != nil {
 			return o, err
 		}
-		if _, err := runArgv(ctx, h, env.Report, &o, "find", d, "-type", "f", "-delete"); err != nil {
+		if _, err := runArgv(ctx, h, env, &o, "find", d, "-type", "f", "-delete"); err != nil {
 			return o, err
 		}
 		total += n
@@ -813,7 +815,7 @@ func runResolvConf(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 		if err != nil {
 			return o, err
 		}
-		if _, err := runArgv(ctx, x.New, env.Report, &o, "systemctl", "restart", "systemd-resolved"); err != nil {
+		if _, err := runArgv(ctx, x.New, env, &o, "systemctl", "restart", "systemd-resolved"); err != nil {
 			return o, err
 		}
 		if d.UseLocalCache {

@@ -103,6 +103,7 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 	if p.int("parallel", 2) < 2 {
 		// One at a time, in order, when the runbook asks.
 		for _, op := range opts {
+			startedArgv(env, old.Name())(tasks.DumpArgv(op.Server, op.Database))
 			r, err := tasks.Dump(ctx, op, env.Report)
 			o.Commands = append(o.Commands, CommandRecord{Host: old.Name(), Command: tasks.CommandSpec{Argv: tasks.DumpArgv(op.Server, op.Database)}.Display(), Exit: exitOf(err)})
 			if err != nil {
@@ -112,6 +113,10 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 			o.Message += fmt.Sprintf("%s: %d bytes; ", r.Database, r.Bytes)
 		}
 		return o, nil
+	}
+	// Journaled as begun all together: DumpAll runs them side by side.
+	for _, op := range opts {
+		startedArgv(env, old.Name())(tasks.DumpArgv(op.Server, op.Database))
 	}
 	res, err := tasks.DumpAll(ctx, opts, env.Report)
 	var total int64
@@ -195,6 +200,7 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 	// runs as (the only change before the checks, to ferry's own files).
 	for _, argv := range pl.Access {
 		// Runbook paths, as shown: a simulated host maps them itself.
+		startedArgv(env, x.New.Name())(argv)
 		res, err := tasks.RunCommand(ctx, x.newHost(env.Data), tasks.CommandSpec{Argv: argv}, env.Report)
 		o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: argv}.Display(), Exit: res.ExitCode})
 		if err == nil && !res.OK {
@@ -221,6 +227,9 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			for _, argv := range tasks.RestoreCommands(pl.Server, c.Database, c.Owner, c.Encoding, c.Options.Jobs, c.Options.File) {
+				startedArgv(env, x.New.Name())(argv)
+			}
 			results[i], errs[i] = tasks.RestoreChecked(ctx, c, slotReporter{sum, i})
 		}()
 	}
@@ -243,6 +252,7 @@ func runPGRestore(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		// A rehearsal leaves nothing behind: its scratch databases (the
 		// ones that failed too) and its archives go.
 		for _, c := range pl.Opts {
+			startedArgv(env, x.New.Name())(tasks.DropCommand(pl.Server, c.Database))
 			err := tasks.DropDatabase(ctx, c.Target, pl.Server, c.Database, env.Report)
 			o.Commands = append(o.Commands, CommandRecord{Host: x.New.Name(), Command: tasks.CommandSpec{Argv: tasks.DropCommand(pl.Server, c.Database)}.Display(), Exit: exitOf(err)})
 			if err != nil {

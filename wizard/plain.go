@@ -160,6 +160,10 @@ func (p *plainPrinter) print(ev Event) {
 		}
 		p.line(ev, text)
 	case EvCommand:
+		if ev.CommandStarted() {
+			p.line(ev, fmt.Sprintf("runs on %s: %s", plainText(ev.Host), plainText(ev.Command)))
+			return
+		}
 		exit := "exit status unknown"
 		if ev.Exit != nil {
 			exit = "exit " + strconv.Itoa(*ev.Exit)

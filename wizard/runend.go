@@ -117,3 +117,47 @@ func OnResume(s *Step) string {
 	}
 	return "it is not safe to re-run blindly: when the migration resumes, ferry asks you to check its effect, then retry it, mark it done or skip it"
 }
+
+// CommandStarted reports whether ev is the journal's note that a command
+// began (a command event with status running, no exit): ferry journals
+// each command of a step as it starts, then the step's whole list with
+// the exits when the step ends (Engine.recordOutcome).
+func (ev Event) CommandStarted() bool {
+	return ev.Type == EvCommand && ev.Status == StatusRunning
+}
+
+// StepCommands returns the command events of events, one list per run of
+// a step: a started note (CommandStarted) is left out once its step's run
+// journaled the list with the exits, and kept where that run never ended
+// (its runner died), so the commands a killed step had started are there.
+func StepCommands(events []Event) []Event {
+	var out []Event
+	drop := map[int]bool{}
+	pending := map[string][]int{} // step: indices in out of its run's started notes
+	for _, ev := range events {
+		switch {
+		case ev.CommandStarted():
+			pending[ev.Step] = append(pending[ev.Step], len(out))
+			out = append(out, ev)
+		case ev.Type == EvCommand:
+			for _, i := range pending[ev.Step] {
+				drop[i] = true
+			}
+			delete(pending, ev.Step)
+			out = append(out, ev)
+		case ev.Type == EvStepStarted, ev.Type == EvStepFinished:
+			// A new run, or an end without a list: the notes stay.
+			delete(pending, ev.Step)
+		}
+	}
+	if len(drop) == 0 {
+		return out
+	}
+	kept := out[:0:0]
+	for i, ev := range out {
+		if !drop[i] {
+			kept = append(kept, ev)
+		}
+	}
+	return kept
+}

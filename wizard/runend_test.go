@@ -137,3 +137,51 @@ func TestWaitsCountsTheRepeatChoice(t *testing.T) {
 		t.Errorf("Waits = %q after going on", step)
 	}
 }
+
+// TestStepCommandsKeepsWhatAKilledRunStarted: in a real journal, the
+// started notes of a run that journaled its list with exits give way to
+// that list (one list per run), while those of a run whose runner died
+// stay, and an older journal without notes reads as before.
+func TestStepCommandsKeepsWhatAKilledRunStarted(t *testing.T) {
+	dir := t.TempDir()
+	exit0, exit1 := 0, 1
+	appendAll(t, dir,
+		Event{Type: EvRunStarted, Runbook: "test", Hash: "h", PID: 7},
+		Event{Type: EvStepStarted, Step: "hot"},
+		Event{Type: EvCommand, Step: "hot", Host: "new", Command: "rsync a b", Status: StatusRunning},
+		Event{Type: EvCommand, Step: "hot", Host: "new", Command: "rsync a b", Exit: &exit0},
+		Event{Type: EvStepFinished, Step: "hot", Status: StatusOK},
+		Event{Type: EvStepStarted, Step: "merge"},
+		Event{Type: EvCommand, Step: "merge", Host: "new", Command: "merge old new", Status: StatusRunning},
+		// The runner dies; the next run journals it and runs the step again.
+		Event{Type: EvRunFinished, Status: StatusInterrupted, Lost: true, PID: 7},
+		Event{Type: EvRunResumed, Runbook: "test", Hash: "h", PID: 8},
+		Event{Type: EvStepStarted, Step: "merge"},
+		Event{Type: EvCommand, Step: "merge", Host: "new", Command: "merge old new", Status: StatusRunning},
+		Event{Type: EvCommand, Step: "merge", Host: "new", Command: "merge old new", Exit: &exit1},
+		Event{Type: EvStepFinished, Step: "merge", Status: StatusFailed})
+	evs, _, err := ReadJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range StepCommands(evs) {
+		s := ev.Step + ": " + ev.Command
+		switch {
+		case ev.CommandStarted():
+			s += " (started)"
+		case ev.Exit != nil:
+			s += " exit " + string(rune('0'+*ev.Exit))
+		}
+		got = append(got, s)
+	}
+	want := []string{"hot: rsync a b exit 0", "merge: merge old new (started)", "merge: merge old new exit 1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("StepCommands = %q, want %q", got, want)
+	}
+	// An older journal: commands at the step's end only, no notes.
+	old := []Event{{Type: EvCommand, Step: "hot", Command: "x", Exit: &exit0}, {Type: EvCommand, Step: "hot", Command: "y"}}
+	if got := StepCommands(old); len(got) != 2 || got[1].CommandStarted() {
+		t.Errorf("an older journal's commands: %+v", got)
+	}
+}
