@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -65,7 +66,16 @@ runner's exit code when the run ends; ctrl+c leaves, the run goes on.`),
 				if _, jerr := os.Stat(filepath.Join(abs, wizard.JournalFile)); jerr != nil {
 					return usage(fmt.Errorf("%s, so nothing to attach to: give the --state-dir the migration runs with (the default is %s)", noMigrationIn(abs), DefaultStateDir))
 				}
-				return fmt.Errorf("no migration is running in %s: ferry run (the same command as before) resumes it; ferry status says where it stands", abs)
+				// The journal names the command that resumes, and says
+				// whether the last runner died without finishing.
+				resume, why := "ferry run (the same command as before)", ""
+				if st, err := wizard.LoadStateTail(abs, 0); err == nil {
+					resume = cmp.Or(st.LastRun.Command, resume)
+					if st.RunLost(false) {
+						why = " (" + st.LostRunText(nil) + ")"
+					}
+				}
+				return fmt.Errorf("no migration is running in %s%s: %s resumes it; ferry status says where it stands", abs, why, resume)
 			}
 			if err != nil {
 				return err

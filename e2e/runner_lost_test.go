@@ -55,6 +55,12 @@ func TestRunnerKilledStatusAndReport(t *testing.T) {
 			t.Errorf("status after the kill says %q:\n%s", bad, status)
 		}
 	}
+	// attach finds no runner, and says why and what resumes.
+	_, errb, _ = ferry(t, "attach", "--state-dir", state)
+	if s := string(errb); !strings.Contains(s, fmt.Sprintf("run 1 ended without finishing: its runner (pid %d) died", pid)) ||
+		!strings.Contains(s, "ferry demo greenarrow --headless --dir "+dir) {
+		t.Errorf("attach after the kill says:\n%s", s)
+	}
 	out, errb, code = ferry(t, "report", "--state-dir", state)
 	if code != 0 {
 		t.Fatalf("report: exit %d: %s", code, errb)
@@ -62,6 +68,12 @@ func TestRunnerKilledStatusAndReport(t *testing.T) {
 	if rep := string(out); !strings.Contains(rep, fmt.Sprintf("run 1 ended without finishing: its runner (pid %d) died without a word", pid)) ||
 		!strings.Contains(rep, "merge-queue was under way") {
 		t.Errorf("the report after the kill does not say the run was lost:\n%s", rep)
+	}
+	// The merge the killed step had started is in the report's commands,
+	// journaled as it started.
+	started := mergeRows(string(out))
+	if len(started) != 1 || !strings.Contains(started[0], "unknown: started, and its run ended before it was recorded") {
+		t.Errorf("the report after the kill lists the merge as %q, want one row started with its exit unknown", started)
 	}
 
 	out, errb, code = ferryEnv(t, []string{noMergeDelay}, "demo", "greenarrow", "--headless", "--dir", dir, "--messages", fmt.Sprint(killMessages))
@@ -78,6 +90,26 @@ func TestRunnerKilledStatusAndReport(t *testing.T) {
 	if !strings.Contains(rep, "run ended unfinished: its runner died") || !strings.Contains(rep, fmt.Sprintf("run 1 ended without finishing: its runner (pid %d) died", pid)) {
 		t.Errorf("the run history after the resume does not record the lost run:\n%s", rep)
 	}
+	// The killed run's merge, exit unknown, stays; the resumed run's, when
+	// there was still something to merge (the killed runner's merge
+	// program may have merged it all), is there once, with its exit.
+	rows := mergeRows(rep)
+	if len(rows) == 0 || len(rows) > 2 || !strings.Contains(rows[0], "unknown: started") ||
+		(len(rows) == 2 && !strings.HasSuffix(strings.TrimSpace(rows[1]), "| 0 |")) {
+		t.Errorf("the report after the resume lists the merge as %q, want the killed run's (exit unknown), then at most the resumed run's (exit 0)", rows)
+	}
+}
+
+// mergeRows are the rows of a markdown report's command table that ran
+// the queue merge.
+func mergeRows(report string) []string {
+	var out []string
+	for _, line := range strings.Split(report, "\n") {
+		if strings.HasPrefix(line, "| ") && strings.Contains(line, "(merge-queue)") && strings.Contains(line, "hvmail_queue_merge") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // tailText is the last n bytes of s.
