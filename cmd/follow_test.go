@@ -149,6 +149,13 @@ func TestChecklistOpenedBeforeTheRunnerGoesLive(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		d := next("while the runner holds the merge")
 		if d.HasState && strings.Contains(strings.Join(d.Notes, "\n"), "step merge-queue is running") {
+			// The step the runner runs is running, not "interrupted"
+			// as the journal alone would have it.
+			for _, s := range d.Steps {
+				if s.ID == "merge-queue" && s.Status != wizard.StatusRunning {
+					t.Errorf("merge-queue reads %s while the runner runs it", s.Status)
+				}
+			}
 			break
 		}
 		if time.Now().After(deadline) {

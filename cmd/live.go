@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-migrate/ferry/runner"
+	"github.com/ferry-migrate/ferry/tasks"
 	"github.com/ferry-migrate/ferry/wizard"
 )
 
@@ -77,12 +78,29 @@ func dialLive(stateDir, who string) (*liveView, error) {
 func (l *liveView) Close() error { return l.c.Close() }
 
 // State is the migration's state now: the journal as the runner started
-// from it, and every journaled event of its run so far.
+// from it, and every journaled event of its run so far. While the run
+// goes on, a step it has started and not finished is running (not
+// interrupted, as a journal read alone would have it), with its latest
+// counters.
 func (l *liveView) State() *wizard.State {
 	l.mu.Lock()
 	evs := append(append([]wizard.Event(nil), l.c.Welcome.Before...), l.journaled...)
+	ended := l.ended
+	progress := make(map[string]*tasks.Progress, len(l.progress))
+	for step, ev := range l.progress {
+		progress[step] = ev.Progress
+	}
 	l.mu.Unlock()
-	return wizard.Replay(evs)
+	st := wizard.Replay(evs)
+	if !ended {
+		st.MarkLive(l.c.Welcome.PID)
+		for step, p := range progress {
+			if r := st.Steps[step]; r != nil && r.Status == wizard.StatusRunning && p != nil {
+				r.Counters = p
+			}
+		}
+	}
+	return st
 }
 
 // Note is one sentence on what the runner does now: the step that runs

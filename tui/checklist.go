@@ -29,6 +29,9 @@ type Checklist struct {
 	detailTop     int // first detail line on screen
 	detailFocus   bool
 	help          bool
+	// moved is set once the admin moves the selection: until then it
+	// follows the migration's current step.
+	moved bool
 }
 
 // checklistRow is one line of the step list: a phase title (step < 0) or a
@@ -44,7 +47,8 @@ var _ tea.Model = Checklist{}
 // document with another number of steps is ignored.
 type ChecklistDocMsg struct{ Doc *checklist.Doc }
 
-// NewChecklist returns the view of d, with the first step selected.
+// NewChecklist returns the view of d, with the migration's current step
+// selected (currentStep), else the first.
 func NewChecklist(d *checklist.Doc) Checklist {
 	m := Checklist{doc: d, keys: DefaultChecklistKeys(), styles: NewStyles(true)}
 	for pi, ph := range d.Phases {
@@ -53,7 +57,23 @@ func NewChecklist(d *checklist.Doc) Checklist {
 			m.rows = append(m.rows, checklistRow{phase: pi, step: si})
 		}
 	}
+	if c, ok := currentStep(d); ok {
+		m.cursor = c
+	}
 	return m
+}
+
+// currentStep is the index of the step a migration is at in d: the first
+// that runs, waits, failed or was interrupted; false when none is (no
+// migration, or one that has not begun or has ended).
+func currentStep(d *checklist.Doc) (int, bool) {
+	for i, s := range d.Steps {
+		switch s.Status {
+		case wizard.StatusRunning, wizard.StatusWaiting, wizard.StatusFailed, wizard.StatusInterrupted:
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // Selected returns the id of the selected step ("" when there are none).
@@ -76,6 +96,12 @@ func (m Checklist) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// and the cursor stay.
 		if msg.Doc != nil && len(msg.Doc.Steps) == len(m.doc.Steps) {
 			m.doc = msg.Doc
+			// Until the admin moves, the selection follows the run.
+			if c, ok := currentStep(m.doc); ok && !m.moved && c != m.cursor {
+				m.cursor, m.detailTop = c, 0
+			}
+			m.scrollList()
+			m.clampDetail()
 		}
 	case tea.WindowSizeMsg:
 		m.width, m.height = max(0, msg.Width), max(0, msg.Height)
@@ -157,6 +183,7 @@ func (m *Checklist) move(n int) {
 		m.cursor = c
 		m.detailTop = 0
 	}
+	m.moved = true
 	m.scrollList()
 }
 
@@ -204,9 +231,32 @@ func (m Checklist) cursorRow() int {
 	return -1
 }
 
-// Layout: one header line, the body, one footer line. The list takes about
-// two fifths of the width, a one-column separator, then the detail pane.
-func (m Checklist) bodyHeight() int { return max(0, m.height-2) }
+// Layout: one header line, the notes (noteLines), the body, one footer
+// line. The list takes about two fifths of the width, a one-column
+// separator, then the detail pane.
+func (m Checklist) bodyHeight() int { return max(0, m.height-2-len(m.noteLines())) }
+
+// noteLines are the document's notes (the live runner's sentence, the
+// migration's warnings), one line each, cut to the width; at most two
+// (when there are more, the second says how many), and none on a screen
+// under ten lines high.
+func (m Checklist) noteLines() []string {
+	notes := m.doc.Notes
+	if len(notes) == 0 || m.height < 10 || m.width <= 0 {
+		return nil
+	}
+	line := func(n string) string {
+		return m.styles.Dim.Render(ansi.Truncate(" "+n, m.width, "…"))
+	}
+	out := []string{line(notes[0])}
+	switch {
+	case len(notes) == 2:
+		out = append(out, line(notes[1]))
+	case len(notes) > 2:
+		out = append(out, line(fmt.Sprintf("and %d more notes: ferry checklist --format markdown lists them", len(notes)-1)))
+	}
+	return out
+}
 
 func (m Checklist) listWidth() int {
 	if m.width < 60 {
@@ -239,7 +289,7 @@ func (m Checklist) render() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	lines := []string{m.header()}
+	lines := append([]string{m.header()}, m.noteLines()...)
 	body := m.bodyHeight()
 	if m.help {
 		lines = append(lines, fitLines(m.helpLines(), m.width, body)...)

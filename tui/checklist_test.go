@@ -114,16 +114,22 @@ func screen(t *testing.T, m tea.Model) string {
 func TestChecklistViewGolden(t *testing.T) {
 	st := statusMap{"root": wizard.StatusOK, "ssh": wizard.StatusOK, "ruby": wizard.StatusSkipped, "pass1": wizard.StatusFailed}
 	t.Run("first", func(t *testing.T) {
+		// Opened on a migration, the view selects the step it is at
+		// (here the failed one), not the first.
 		m := sized(NewChecklist(testDoc(t, st)), 80, 24)
 		out := screen(t, m)
-		if !strings.Contains(out, "›✓ ") || !strings.Contains(out, "1. Running as root on the new server") {
-			t.Errorf("first step not selected:\n%s", out)
+		if !strings.Contains(out, "›✗ ") || !strings.Contains(out, "4. Migration script, first pass") {
+			t.Errorf("the migration's current step is not selected:\n%s", out)
+		}
+		m = press(m, "g")
+		if out = screen(t, m); !strings.Contains(out, "›✓ ") || !strings.Contains(out, "1. Running as root on the new server") {
+			t.Errorf("g does not select the first step:\n%s", out)
 		}
 		golden.RequireEqual(t, out)
 	})
 	t.Run("destructive", func(t *testing.T) {
 		m := sized(NewChecklist(testDoc(t, st)), 80, 24)
-		m = press(m, "down", "down", "down", "down")
+		m = press(m, "g", "down", "down", "down", "down")
 		if got := m.(Checklist).Selected(); got != "stop-old" {
 			t.Fatalf("selected %q, want stop-old", got)
 		}
@@ -137,7 +143,7 @@ func TestChecklistViewGolden(t *testing.T) {
 	})
 	t.Run("detail-scrolled", func(t *testing.T) {
 		m := sized(NewChecklist(testDoc(t, st)), 80, 24)
-		m = press(m, "down", "down", "down", "down", "tab", "pgdown", "pgdown", "pgdown")
+		m = press(m, "g", "down", "down", "down", "down", "tab", "pgdown", "pgdown", "pgdown")
 		out := screen(t, m)
 		if !strings.Contains(out, "Vendor: Migration procedure, step 15") || !strings.Contains(out, "(end;") {
 			t.Errorf("detail not scrolled to its end:\n%s", out)
@@ -303,5 +309,38 @@ func TestChecklistTakesANewerDoc(t *testing.T) {
 	m, _ = m.Update(ChecklistDocMsg{Doc: other})
 	if len(m.(Checklist).doc.Steps) == 3 {
 		t.Error("a doc with another number of steps replaced the view's")
+	}
+}
+
+// TestChecklistFollowsTheRunUntilMoved: a newer document (what ferry
+// checklist sends every second while a runner runs) moves the selection
+// to the step the run is at, and its notes (the runner's sentence) show
+// under the header; once the admin moves, the selection stays where they
+// put it.
+func TestChecklistFollowsTheRunUntilMoved(t *testing.T) {
+	build := func(st statusMap, notes ...string) *checklist.Doc {
+		d, err := checklist.Build(testRunbook(), checklist.Options{State: st, StateDir: "/state", Notes: notes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	m := sized(NewChecklist(build(statusMap{})), 80, 24)
+	if got := m.(Checklist).Selected(); got != "root" {
+		t.Fatalf("nothing under way, yet %q selected", got)
+	}
+	live := "live: a runner (pid 42) runs this migration; step stop-old is running"
+	m, _ = m.Update(ChecklistDocMsg{Doc: build(statusMap{"root": wizard.StatusOK, "ssh": wizard.StatusOK, "ruby": wizard.StatusOK, "pass1": wizard.StatusOK, "stop-old": wizard.StatusRunning}, live)})
+	if got := m.(Checklist).Selected(); got != "stop-old" {
+		t.Errorf("the selection did not follow the run: %q", got)
+	}
+	out := screen(t, m)
+	if lines := strings.Split(out, "\n"); len(lines) < 2 || !strings.Contains(lines[1], "live: a runner (pid 42)") {
+		t.Errorf("the runner's sentence is not under the header:\n%s", out)
+	}
+	m = press(m, "up")
+	m, _ = m.Update(ChecklistDocMsg{Doc: build(statusMap{"root": wizard.StatusOK, "ssh": wizard.StatusOK, "ruby": wizard.StatusOK, "pass1": wizard.StatusOK, "stop-old": wizard.StatusOK, "merge": wizard.StatusRunning}, live)})
+	if got := m.(Checklist).Selected(); got != "pass1" {
+		t.Errorf("the selection moved away from the admin's choice: %q", got)
 	}
 }
