@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-migrate/ferry/wizard"
 )
@@ -115,4 +116,58 @@ func mergeRows(report string) []string {
 // tailText is the last n bytes of s.
 func tailText(s string, n int) string {
 	return s[max(0, len(s)-n):]
+}
+
+// TestRunnerKilledTheScreenSaysSo: the run screen in tmux, waiting for the
+// admin's first answer, loses its runner to kill -9 of its pid. The screen
+// heads "The runner stopped unexpectedly" (not a failure), no step waits
+// for the admin any more, and it names the command that resumes; status
+// says nobody waits and names the question that was open.
+func TestRunnerKilledTheScreenSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	demo := filepath.Join(dir, "demo")
+	state := filepath.Join(demo, "state")
+	s := startTmux(t, 100, 30, fmt.Sprintf("%s demo greenarrow --dir %s; sleep 300", ferryBin, demo))
+	killRunnerAtEnd(t, state)
+	scr := s.waitScreen("the first question", func(scr string) bool { return strings.Contains(scr, "? waiting for you") })
+	pid := runnerPID(t, state)
+	killRunner(t, pid)
+	scr = s.waitScreen("the screen's closing words", func(scr string) bool { return strings.Contains(scr, "Press any key to leave") })
+	// The words wrap beside the step list: each piece is on one line.
+	for _, want := range []string{"The runner stopped unexpectedly", fmt.Sprintf("The runner (pid %d) ended without a word", pid), "Run ferry demo greenarrow --dir", demo} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("the screen lacks %q:\n%s", want, scr)
+		}
+	}
+	// The resume command's directory: on its line, or wrapped to the next.
+	lines := strings.Split(scr, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "Run ferry demo greenarrow --dir") && !strings.Contains(l, demo) && (i+1 == len(lines) || !strings.Contains(lines[i+1], demo)) {
+			t.Errorf("the resume command lacks the demo's directory %s:\n%s", demo, scr)
+		}
+	}
+	for _, bad := range []string{"failure", "? waiting for you"} {
+		if strings.Contains(scr, bad) {
+			t.Errorf("the screen says %q:\n%s", bad, scr)
+		}
+	}
+	out, _, _ := ferry(t, "status", "--state-dir", state)
+	if st := string(out); !strings.Contains(st, "waiting    nobody: ") || !strings.Contains(st, "when the runner died; the next start asks again") ||
+		!strings.Contains(st, fmt.Sprintf("runner     gone: the runner (pid %d)", pid)) {
+		t.Errorf("status after the kill:\n%s", st)
+	}
+}
+
+// waitScreen polls the screen until ok accepts it (at most a minute) and
+// returns it; it fails the test with the last screen otherwise.
+func (s *tmuxSession) waitScreen(what string, ok func(string) bool) string {
+	s.t.Helper()
+	var scr string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if scr = s.screen(); ok(scr) {
+			return scr
+		}
+	}
+	s.t.Fatalf("no %s on the screen in a minute; last screen:\n%s", what, scr)
+	return scr
 }

@@ -647,6 +647,12 @@ func (m *RunModel) apply(ev *wizard.Event) tea.Cmd {
 			m.progress[ev.Step] = &p
 		}
 	case wizard.EvRunFinished:
+		if ev.Lost && ev.Seq > 0 {
+			// Journaled by this run as it began: an earlier run's end,
+			// not this one's (a client that loses its runner makes one
+			// up, never journaled).
+			break
+		}
 		f := *ev
 		m.finished = &f
 		m.running = ""

@@ -936,3 +936,20 @@ func TestRunLostRunnerStepUnderWay(t *testing.T) {
 		t.Errorf("the step under way does not read as such:\n%s", s)
 	}
 }
+
+// TestRunEarlierLostRunIsNotThisOnesEnd: the note a resumed run journals
+// about the earlier run whose runner died is history: a run that then
+// stops without its own end reads as stopped, not as a lost runner.
+func TestRunEarlierLostRunIsNotThisOnesEnd(t *testing.T) {
+	m, _ := newTestRun(t, nil, 100, 30,
+		wizard.Event{Seq: 7, Type: wizard.EvRunFinished, Status: wizard.StatusInterrupted, Lost: true, PID: 4242,
+			Message: "run 1 ended without finishing: its runner (pid 4242) died without a word"},
+		wizard.Event{Seq: 8, Type: wizard.EvRunResumed})
+	m.Update(runEventsMsg{closed: true})
+	if m.Outcome() != "stopped" {
+		t.Errorf("Outcome = %q, want stopped", m.Outcome())
+	}
+	if s := runScreen(m); strings.Contains(s, "unexpectedly") {
+		t.Errorf("the screen reads the earlier run's end as this one's:\n%s", s)
+	}
+}

@@ -257,6 +257,10 @@ func (p *plainPrinter) print(ev Event) {
 		if msg != "" {
 			text += ": " + msg
 		}
+		if ev.Lost {
+			// An earlier run's end, journaled by the run that begins.
+			text = "earlier run: " + msg
+		}
 		p.line(ev, text)
 	default:
 		if msg != "" {
