@@ -136,6 +136,9 @@ type Engine struct {
 	// ferry status can name it once the runner is gone; "" when not known.
 	Resume string
 	mu     sync.Mutex
+	// emitMu serializes journaled events: a task's goroutines may journal
+	// a command's start (StepEnv.Started) or ask (StepEnv.Confirm) at once.
+	emitMu sync.Mutex
 }
 
 // NewEngine makes an engine for rb writing to j, whose past events are
@@ -194,13 +197,17 @@ func (e *Engine) emit(ev Event) error {
 		}
 	}
 	if ev.Type.Journaled() {
+		e.emitMu.Lock()
 		e.redact(&ev)
 		var err error
 		ev, err = e.j.Append(ev)
+		if err == nil {
+			e.state = e.state.with(ev)
+		}
+		e.emitMu.Unlock()
 		if err != nil {
 			return err
 		}
-		e.state = e.state.with(ev)
 	}
 	if e.sink != nil {
 		e.sink(ev)
@@ -1068,7 +1075,6 @@ func (e *Engine) envOn(s *Step, pass int, rep tasks.Reporter, ctx context.Contex
 		secrets[k] = v
 	}
 	e.mu.Unlock()
-	var started sync.Mutex
 	return &StepEnv{
 		Data: e.data(s), Report: rep, Pass: pass, Secrets: secrets,
 		Ask: func(need, message string) (d Decision, err error) {
@@ -1089,9 +1095,8 @@ func (e *Engine) envOn(s *Step, pass int, rep tasks.Reporter, ctx context.Contex
 			return d.Action == ActConfirm && wordTyped(d.Text, word), d.Actor, nil
 		},
 		Started: func(host, command string) {
-			// A task's goroutines may start commands at once.
-			started.Lock()
-			defer started.Unlock()
+			// A task's goroutines may start commands at once (emit
+			// serializes them).
 			do(func() {
 				_ = e.emit(Event{Type: EvCommand, Step: s.ID, Host: host, Command: command, Status: StatusRunning})
 			})
