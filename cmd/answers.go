@@ -1,9 +1,13 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"github.com/dustin/go-humanize/english"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -129,7 +133,7 @@ summary on stdout and exits 0.`),
 				if set != nil {
 					// Values of the wrong type: what did decode is
 					// checked too, so that every problem is printed.
-					return usage(errors.Join(err, set.Validate(rb)))
+					return usage(inFileOrder(args[0], errors.Join(err, set.Validate(rb))))
 				}
 				return usage(err)
 			}
@@ -141,11 +145,74 @@ summary on stdout and exits 0.`),
 			if missing := unansweredKeys(rb, set); len(missing) > 0 {
 				fmt.Fprintf(a.stdout, "not given: %s (a headless run stops with exit 3 at a step that asks one of them when it is not known otherwise: --old gives old_addr, and ssh_port with HOST:PORT)\n", strings.Join(missing, ", "))
 			}
+			if manual, unconfirmed := openSteps(rb, set); len(manual)+len(unconfirmed) > 0 {
+				var parts []string
+				if len(manual) > 0 {
+					parts = append(parts, "manual steps not listed in done: "+strings.Join(manual, ", "))
+				}
+				if len(unconfirmed) > 0 {
+					parts = append(parts, "destructive steps not listed in confirm: "+strings.Join(unconfirmed, ", "))
+				}
+				fmt.Fprintf(a.stdout, "a headless run also stops with exit 3 at each of these that applies to the servers (list it, or in skip with a reason): %s\n", strings.Join(parts, "; "))
+			}
 			return nil
 		}),
 	}
 	runbookFlag(c, &rbName)
 	return c
+}
+
+// inFileOrder returns the findings joined in err (each "answers file
+// FILE:LINE: …" or "answers file FILE: …") one per line in the order of
+// their lines in file, those without a line last.
+func inFileOrder(file string, err error) error {
+	var flat []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if e != nil {
+			flat = append(flat, e)
+		}
+	}
+	walk(err)
+	line := func(e error) int {
+		rest, ok := strings.CutPrefix(e.Error(), "answers file "+file+":")
+		if !ok {
+			return math.MaxInt
+		}
+		n, err := strconv.Atoi(rest[:strings.IndexFunc(rest+":", func(r rune) bool { return r < '0' || r > '9' })])
+		if err != nil {
+			return math.MaxInt
+		}
+		return n
+	}
+	slices.SortStableFunc(flat, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	return errors.Join(flat...)
+}
+
+// openSteps lists the steps of rb at which a headless run with set stops
+// for a person: the manual steps set does not mark done, and the
+// destructive steps it does not confirm (a destructive manual step needs
+// both), leaving out the steps it skips. Whether a step applies to the
+// servers (its platform condition) is not known here.
+func openSteps(rb *wizard.Runbook, set *wizard.AnswerSet) (manual, unconfirmed []string) {
+	for _, st := range rb.Steps {
+		if _, skipped := set.Skip[st.ID]; skipped {
+			continue
+		}
+		if st.Level == wizard.LevelManual && !slices.Contains(set.Done, st.ID) {
+			manual = append(manual, st.ID)
+		}
+		if st.Destructive && !slices.Contains(set.Confirm, st.ID) {
+			unconfirmed = append(unconfirmed, st.ID)
+		}
+	}
+	return manual, unconfirmed
 }
 
 // unansweredKeys lists the question keys of rb that set does not answer:

@@ -201,3 +201,36 @@ func TestDemoAnswersFlagRefusals(t *testing.T) {
 		t.Errorf("a refused demo made its directory (%v)", err)
 	}
 }
+
+// TestAnswersCheckOrderAndOpenSteps: the findings come in the file's line
+// order (a type error found while reading, below a misspelt step found
+// while checking, comes after it), and a good file's summary names the
+// manual and destructive steps a headless run would still stop at.
+func TestAnswersCheckOrderAndOpenSteps(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("confirm: [stop-olds]\nanswers:\n  ssh_port: [22]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := run(t, "", false, "answers", "check", "--runbook", "greenarrow", bad)
+	i1, i3 := strings.Index(errs, "bad.yaml:1: confirm"), strings.Index(errs, "bad.yaml:3: key ssh_port")
+	if code != ExitUsage || i1 < 0 || i3 < 0 || i1 > i3 {
+		t.Errorf("exit %d, findings not in line order:\n%s", code, errs)
+	}
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("answers:\n  ip_change: \"no\"\nconfirm: [stop-old]\ndone: [tell-vendor]\nskip:\n  backup-old: \"backed up last night\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "", false, "answers", "check", "--runbook", "greenarrow", good)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "manual steps not listed in done: repository-key,") || !strings.Contains(out, "destructive steps not listed in confirm: remove-old-queue,") {
+		t.Errorf("the summary does not name the steps a headless run stops at:\n%s", out)
+	}
+	for _, listed := range []string{"backup-old", "tell-vendor", "stop-old,"} {
+		if strings.Contains(out[strings.Index(out, "a headless run also stops"):], " "+listed) {
+			t.Errorf("%s is named although the file skips, marks done or confirms it:\n%s", listed, out)
+		}
+	}
+}

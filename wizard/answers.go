@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ferry-migrate/ferry/assets"
 	"github.com/ferry-migrate/ferry/remote"
 	"github.com/ferry-migrate/ferry/tasks"
 )
@@ -96,7 +97,11 @@ func ReadAnswerSet(path string) (*AnswerSet, error) {
 // beside the error, so that a check can name what else is wrong; any
 // other error returns no answers.
 func ParseAnswerSet(name string, b []byte) (*AnswerSet, error) {
-	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 {
+		return nil, errNothingIn(name)
+	}
+	if t[0] != '{' {
 		return parseAnswerSetYAML(name, b)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -145,9 +150,7 @@ func jsonFieldByField(name string, b []byte) (*AnswerSet, error) {
 	}
 	lines, errs := jsonAnswerLines(name, b)
 	a := &AnswerSet{source: name, lines: lines}
-	typeErrors := 0
 	wrong := func(line int, what string, t reflect.Type, got string) {
-		typeErrors++
 		errs = append(errs, fmt.Errorf("answers file %s:%d: %s: expected %s, got a JSON %s", name, line, what, kindWords(t), got))
 	}
 	for _, f := range AnswerSetFields() {
@@ -162,6 +165,11 @@ func jsonFieldByField(name string, b []byte) (*AnswerSet, error) {
 			// Entry by entry: one wrong value leaves the others checked.
 			m := reflect.MakeMap(field.Type())
 			for _, k := range slices.Sorted(maps.Keys(entries)) {
+				if f == "answers" && isJSONNumberOrBool(entries[k]) {
+					// As in YAML (ssh_port: 2222): the answer is its text.
+					m.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(string(bytes.TrimSpace(entries[k]))))
+					continue
+				}
 				ev := reflect.New(field.Type().Elem())
 				var te *json.UnmarshalTypeError
 				if err := json.Unmarshal(entries[k], ev.Interface()); errors.As(err, &te) {
@@ -189,10 +197,29 @@ func jsonFieldByField(name string, b []byte) (*AnswerSet, error) {
 			}
 		}
 	}
-	if typeErrors == 0 && len(errs) == 0 {
-		return nil, fmt.Errorf("answers file %s: a value of the wrong type", name)
+	if len(errs) == 0 {
+		return a, nil // only numbers or true/false as answers
 	}
 	return a, errors.Join(errs...)
+}
+
+// errNothingIn is the error for an answers file that holds no field.
+func errNothingIn(name string) error {
+	return fmt.Errorf("answers file %s: the file holds no field (it is empty, or comments only): ferry answers template --runbook NAME writes one to fill in", name)
+}
+
+// isJSONNumberOrBool tells whether the JSON value v is a number, true or
+// false.
+func isJSONNumberOrBool(v json.RawMessage) bool {
+	var x any
+	if json.Unmarshal(v, &x) != nil {
+		return false
+	}
+	switch x.(type) {
+	case float64, bool:
+		return true
+	}
+	return false
 }
 
 // parseAnswerSetYAML is ParseAnswerSet for a YAML file.
@@ -208,54 +235,63 @@ func parseAnswerSetYAML(name string, b []byte) (a *AnswerSet, err error) {
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, yamlAnswersError(name, err, nil)
 	}
+	if root.Kind == 0 {
+		return nil, errNothingIn(name) // comments only
+	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("answers file %s: an answers file is one JSON object or YAML mapping (answers, confirm, done ...)", name)
 	}
 	doc := root.Content[0]
+	// An unknown field is named and left out, so that the rest is still
+	// checked: one round of the check names every problem.
+	var errs []error
 	known := AnswerSetFields()
+	kept := doc.Content[:0]
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k := doc.Content[i]
 		if !slices.Contains(known, k.Value) {
-			return nil, fmt.Errorf("answers file %s:%d: %s", name, k.Line, unknownField(k.Value))
+			errs = append(errs, fmt.Errorf("answers file %s:%d: %s", name, k.Line, unknownField(k.Value)))
+			continue
 		}
+		kept = append(kept, k, doc.Content[i+1])
 	}
-	// Every top-level field is known (above), and below it are only
+	doc.Content = kept
+	// Every top-level field left is known, and below it are only
 	// mappings and lists of plain values: decoding the tree, with the
 	// repeated keys taken out, refuses nothing that decoding the text
 	// with KnownFields would.
-	lines, errs := yamlAnswerLines(name, doc)
+	lines, repeats := yamlAnswerLines(name, doc)
+	errs = append(errs, repeats...)
 	a = &AnswerSet{source: name, lines: lines}
 	if err := root.Decode(a); err != nil {
 		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			// The decoder goes on past a value of the wrong type and
-			// lists them all: every one is named, and the fields that
-			// decoded are returned (the wrong ones emptied) for a check
-			// that names the rest.
-			for _, e := range te.Errors {
-				errs = append(errs, yamlAnswersError(name, errors.New(e), doc))
-				if m := yamlErrLine().FindStringSubmatch(e); m != nil {
-					line, _ := strconv.Atoi(m[1])
-					zeroAnswerField(a, yamlTopField(doc, line))
-				}
-			}
-			return a, errors.Join(errs...)
+		if !errors.As(err, &te) || len(te.Errors) == 0 {
+			return nil, yamlAnswersError(name, err, doc)
 		}
-		return nil, yamlAnswersError(name, err, doc)
+		// The decoder goes on past a value of the wrong type, keeps
+		// every entry and item that did decode, and lists the others:
+		// each is named, and what decoded is returned for a check that
+		// names the rest (a wrong answer does not hide the others).
+		for _, e := range te.Errors {
+			errs = append(errs, yamlAnswersError(name, errors.New(e), doc))
+		}
+		dropEmptyFields(a)
+	}
+	if len(errs) == 0 {
+		return a, nil
 	}
 	return a, errors.Join(errs...)
 }
 
-// yamlTopField is the top-level field of the answers mapping doc whose key
-// or value spans line; "" when none does.
-func yamlTopField(doc *yaml.Node, line int) string {
-	field := ""
-	for i := 0; doc != nil && i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Line <= line {
-			field = doc.Content[i].Value
+// dropEmptyFields empties (to nil) every mapping or list field of a that
+// holds nothing: what is left of a field none of whose values decoded.
+func dropEmptyFields(a *AnswerSet) {
+	v := reflect.ValueOf(a).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.CanSet() && (f.Kind() == reflect.Map || f.Kind() == reflect.Slice) && f.Len() == 0 {
+			f.SetZero()
 		}
 	}
-	return field
 }
 
 // answerFieldIndex is the index in AnswerSet of the answers file's
@@ -279,13 +315,6 @@ func answerFieldType(field string) reflect.Type {
 		return reflect.TypeFor[AnswerSet]().Field(i).Type
 	}
 	return nil
-}
-
-// zeroAnswerField empties the top-level field (its JSON name) of a.
-func zeroAnswerField(a *AnswerSet, field string) {
-	if i := answerFieldIndex(field); i >= 0 {
-		reflect.ValueOf(a).Elem().Field(i).SetZero()
-	}
 }
 
 // yamlFieldAt names the field of the answers mapping doc whose value is on
@@ -401,25 +430,39 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 			qs[q.Key] = q
 		}
 	}
-	var errs []error
+	var findings []lineError
 	// bad adds a finding about the entry field.key (the field itself
 	// when key is ""), with the file's line for it when known.
 	bad := func(field, key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(a.where(field, key)+format, args...))
+		findings = append(findings, lineError{a.lines.at(field, key), fmt.Errorf(a.where(field, key)+format, args...)})
 	}
 	for _, k := range slices.Sorted(maps.Keys(a.Answers)) {
 		q, ok := qs[k]
 		if !ok {
-			bad("answers", k, "key %q is not a question of runbook %s (nearest known key: %s)", k, rb.ID, Nearest(k, qkeys))
+			bad("answers", k, "key %q is not a question of runbook %s %s", k, rb.ID, notHere(rb, k, qkeys, "known key", func(o *Runbook) bool {
+				return slices.ContainsFunc(o.Steps, func(s Step) bool { return slices.ContainsFunc(s.Ask, func(q Question) bool { return q.Key == k }) })
+			}))
 			continue
 		}
 		if err := ValidateAnswer(q, a.Answers[k]); err != nil {
-			errs = append(errs, fmt.Errorf("%s%w", a.where("answers", k), err))
+			findings = append(findings, lineError{a.lines.at("answers", k), fmt.Errorf("%s%w", a.where("answers", k), err)})
 		}
 	}
 	step := func(field, id string) {
 		if rb.Step(id) == nil {
-			bad(field, id, "%s: %q is not a step of runbook %s (nearest step: %s)", field, id, rb.ID, Nearest(id, ids))
+			bad(field, id, "%s: %q is not a step of runbook %s %s", field, id, rb.ID, notHere(rb, id, ids, "step", func(o *Runbook) bool { return o.Step(id) != nil }))
+		}
+	}
+	// A skipped step does not run: confirming it, marking it done, or
+	// allowing it to run again says the opposite.
+	for _, f := range []struct {
+		name string
+		ids  []string
+	}{{"confirm", a.Confirm}, {"done", a.Done}, {"rerun_interrupted", a.Rerun}, {"override", slices.Sorted(maps.Keys(a.Override))}, {"repeat", slices.Sorted(maps.Keys(a.Repeat))}, {"confirm_deletions", slices.Sorted(maps.Keys(a.ConfirmDeletions))}} {
+		for _, id := range f.ids {
+			if _, skipped := a.Skip[id]; skipped {
+				bad(f.name, id, "%s lists %s, which skip skips (line %d): keep one of the two", f.name, id, a.lines.at("skip", id))
+			}
 		}
 	}
 	for _, f := range []struct {
@@ -476,7 +519,53 @@ func (a *AnswerSet) Validate(rb *Runbook) error {
 	if a.TrustHostKey != "" && !trustKeyForm().MatchString(a.TrustHostKey) {
 		bad("trust_host_key", "", "trust_host_key: expected a host key fingerprint as ssh-keygen -l prints it (SHA256: and 43 characters), got %q", a.TrustHostKey)
 	}
+	// In the file's order: the line to fix first comes first.
+	slices.SortStableFunc(findings, func(x, y lineError) int { return x.line - y.line })
+	errs := make([]error, len(findings))
+	for i, f := range findings {
+		errs[i] = f.err
+	}
 	return errors.Join(errs...)
+}
+
+// lineError is a finding of Validate and the line of the file it is
+// about (0 when unknown).
+type lineError struct {
+	line int
+	err  error
+}
+
+// notHere says, in parentheses, what w (a key or step id that rb does not
+// have) may have been meant as: another built-in runbook's (in which has
+// it), else the nearest of known when it is near (a few letters off, or
+// the start of it), else where the list is.
+func notHere(rb *Runbook, w string, known []string, what string, in func(*Runbook) bool) string {
+	if strings.TrimSpace(w) == "" {
+		return "(it is empty)"
+	}
+	for _, name := range assets.Names() {
+		if name == rb.ID {
+			continue
+		}
+		if o, err := LoadRunbook(name); err == nil && in(o) {
+			return fmt.Sprintf("but of runbook %s: is --runbook right?", name)
+		}
+	}
+	if n := Nearest(w, known); n != "" && isNear(w, n) {
+		return fmt.Sprintf("(nearest %s: %s)", what, n)
+	}
+	return fmt.Sprintf("(ferry answers template --runbook %s lists them)", rb.ID)
+}
+
+// isNear tells whether the word n is close enough to w to be offered as
+// what was meant: one begins the other (3 letters at least), or they
+// differ by at most a third of w's letters (2 at least).
+func isNear(w, n string) bool {
+	lw, ln := strings.ToLower(w), strings.ToLower(n)
+	if len(lw) >= 3 && (strings.HasPrefix(ln, lw) || strings.HasPrefix(lw, ln)) {
+		return true
+	}
+	return editDistance(lw, ln) <= max(2, len([]rune(lw))/3)
 }
 
 // Nearest returns the word of known closest to w: one that begins with w

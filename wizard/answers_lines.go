@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -84,11 +85,23 @@ func yamlAnswerLines(name string, doc *yaml.Node) (answerLines, []error) {
 				return first
 			})
 		case yaml.SequenceNode:
+			items := v.Content[:0]
 			for _, item := range v.Content {
-				if item.Kind == yaml.ScalarNode {
-					lines.note(field+"."+item.Value, item.Line)
+				if item.Kind != yaml.ScalarNode {
+					items = append(items, item) // the decoder names it
+					continue
 				}
+				if item.Tag == "!!null" || strings.TrimSpace(item.Value) == "" {
+					errs = append(errs, emptyItem(name, item.Line, field))
+					continue
+				}
+				if first := lines.note(field+"."+item.Value, item.Line); first > 0 {
+					errs = append(errs, listedTwice(name, item.Line, field, item.Value, first))
+					continue
+				}
+				items = append(items, item)
 			}
+			v.Content = items
 		}
 		return 0
 	})
@@ -158,7 +171,14 @@ func jsonAnswerLines(file string, b []byte) (answerLines, []error) {
 				}
 				switch it := it.(type) {
 				case string:
-					lines.note(field+"."+it, lineAt(dec.InputOffset()))
+					line := lineAt(dec.InputOffset())
+					if strings.TrimSpace(it) == "" {
+						errs = append(errs, emptyItem(file, line, field))
+					} else if first := lines.note(field+"."+it, line); first > 0 {
+						errs = append(errs, listedTwice(file, line, field, it, first))
+					}
+				case nil:
+					errs = append(errs, emptyItem(file, lineAt(dec.InputOffset()), field))
 				case json.Delim:
 					if skipJSONRest(dec) != nil {
 						return lines, errs
@@ -171,6 +191,16 @@ func jsonAnswerLines(file string, b []byte) (answerLines, []error) {
 		}
 	}
 	return lines, errs
+}
+
+// emptyItem is the error for an empty item (or null) in the list field.
+func emptyItem(file string, line int, field string) error {
+	return fmt.Errorf("answers file %s:%d: %s: an empty item; write a step id or remove the line", file, line, field)
+}
+
+// listedTwice is the error for a list field naming id a second time.
+func listedTwice(file string, line int, field, id string, first int) error {
+	return fmt.Errorf("answers file %s:%d: %s lists %s twice (first at line %d); write it once", file, line, field, id, first)
 }
 
 // skipJSONValue reads one whole value from dec.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -277,12 +278,24 @@ func comment(b *bytes.Buffer, indent, text string) {
 	}
 }
 
+// learnt tells whether a step of rb finds the answer key out by itself
+// (its kind's KindSpec.Learns).
+func learnt(rb *Runbook, key string) bool {
+	for _, s := range rb.Steps {
+		if slices.Contains(Kinds[s.Kind].Learns, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // AnswersTemplate returns a commented YAML answers file for rb to start
 // from (ParseAnswerSet reads YAML as well as JSON). Each question key has
 // its prompt, what it expects, whether it is secret and which steps ask it
 // when in comments; a key every run is asked has a line to fill in (its
 // default, or "" which Validate refuses until it is filled in); a key
-// asked only under some condition is a commented-out line. The steps to
+// asked only under some condition, or one a step learns from the servers
+// (Kinds' Learns), is a commented-out line. The steps to
 // confirm, mark done, run again or repeat are listed commented out: a
 // headless run goes past a destructive step only where the admin
 // uncommented it. whenText puts a step condition into words (nil: the
@@ -313,7 +326,10 @@ func AnswersTemplate(rb *Runbook, whenText func(string) string) []byte {
 			comment(&b, "  ", note)
 		}
 		line := k.Key + ": " + yamlQuote(k.Default)
-		if !k.Always {
+		// A key a step learns from the servers (the port ssh reached
+		// the old server on) is left out: a value in the file would
+		// replace what ferry finds.
+		if !k.Always || learnt(rb, k.Key) {
 			fmt.Fprintf(&b, "  # %s\n", line)
 		} else {
 			fmt.Fprintf(&b, "  %s\n", line)

@@ -172,8 +172,14 @@ func TestAnswersTemplateFilledInValidates(t *testing.T) {
 				t.Fatalf("the filled template is refused: %v\n%s", err, filled)
 			}
 			for _, k := range AnswerKeys(rb) {
-				if k.Always && set.Answers[k.Key] == "" {
+				if k.Always && !learnt(rb, k.Key) && set.Answers[k.Key] == "" {
 					t.Errorf("the filled template has no value for %s", k.Key)
+				}
+				// What a step learns from the servers is left out: a
+				// value there would replace it (ssh_port against the
+				// Port of ~/.ssh/config).
+				if learnt(rb, k.Key) && strings.Contains(string(tmpl), "\n  "+k.Key+": ") {
+					t.Errorf("the template gives learnt key %s a value", k.Key)
 				}
 			}
 			for _, s := range rb.Steps {
@@ -223,8 +229,8 @@ func TestBrokenAnswersAreRefusedNamingTheKey(t *testing.T) {
 			[]string{`confirm: "stop-od" is not a step of runbook greenarrow`, "nearest step: stop-old"}, false},
 		{"port out of range", `{"answers":{"ssh_port":"70000"}}`,
 			[]string{`key ssh_port: expected a TCP port number from 1 to 65535, got "70000"`}, false},
-		{"port as a number", `{"answers":{"ssh_port":22}}`,
-			[]string{"filled.yaml:1: key ssh_port: expected a string (in quotes), got a JSON number"}, false},
+		{"port as a list", `{"answers":{"ssh_port":[22]}}`,
+			[]string{"filled.yaml:1: key ssh_port: expected a string (in quotes), got a JSON array"}, false},
 		{"resolver twice", `{"answers":{"resolvers":"9.9.9.9 9.9.9.9"}}`,
 			[]string{"key resolvers: expected 1 to 3 IP addresses", `"9.9.9.9" is listed twice`}, true},
 		{"not a choice", "answers:\n  resolv_link_action: keep\n",
@@ -371,11 +377,56 @@ func TestAnswerSetRepeatedNamesHideNothing(t *testing.T) {
 // TestJSONAnswersOneWrongValueKeepsTheOthers: in a JSON file, an answer of
 // the wrong type leaves the other answers decoded and checked.
 func TestJSONAnswersOneWrongValueKeepsTheOthers(t *testing.T) {
-	set, err := ParseAnswerSet("c.json", []byte("{\"answers\": {\"ssh_port\": 22,\n \"backup_dir\": \"/srv/backup\"}}"))
-	if err == nil || !strings.Contains(err.Error(), "c.json:1: key ssh_port: expected a string (in quotes), got a JSON number") {
+	set, err := ParseAnswerSet("c.json", []byte("{\"answers\": {\"ssh_port\": [22],\n \"backup_dir\": \"/srv/backup\", \"ip_change\": false}}"))
+	if err == nil || !strings.Contains(err.Error(), "c.json:1: key ssh_port: expected a string (in quotes), got a JSON array") {
 		t.Fatalf("err %v", err)
 	}
-	if set == nil || set.Answers["backup_dir"] != "/srv/backup" || len(set.Answers) != 1 {
-		t.Errorf("decoded %+v, want backup_dir alone", set)
+	// A number or true/false is its text, as in YAML.
+	if set == nil || set.Answers["backup_dir"] != "/srv/backup" || set.Answers["ip_change"] != "false" || len(set.Answers) != 2 {
+		t.Errorf("decoded %+v, want backup_dir and ip_change", set)
+	}
+	set, err = ParseAnswerSet("d.json", []byte(`{"answers": {"ssh_port": 2222, "ip_change": true}}`))
+	if err != nil || set.Answers["ssh_port"] != "2222" || set.Answers["ip_change"] != "true" {
+		t.Errorf("numbers and true/false as answers: %+v, %v", set, err)
+	}
+}
+
+// TestAnswersCheckNamesEveryProblemInOneRound: an unknown field, a value
+// of the wrong type, a list naming a step twice or holding an empty item,
+// a step both skipped and confirmed or done, and a key or step of the
+// other built-in runbook are all named at once, each with its line; a
+// name far from every known one gets no "nearest" guess.
+func TestAnswersCheckNamesEveryProblemInOneRound(t *testing.T) {
+	rb, err := LoadRunbook("greenarrow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := "extra_field: 1\nanswers:\n  ip_change: maybe\n  ssh_port: [1]\n  backupdir: /x\n  db_password: x\n  zzzzzz: y\nconfirm:\n  - stop-old\n  - stop-old\n  -\n  - sync-spools-hot\ndone: [tell-vendor]\nskip:\n  tell-vendor: not needed\n  stop-old: later\n"
+	set, perr := ParseAnswerSet("c.yaml", []byte(file))
+	if perr == nil || set == nil {
+		t.Fatalf("set %v, err %v", set, perr)
+	}
+	msg := errors.Join(perr, set.Validate(rb)).Error()
+	for _, want := range []string{
+		`c.yaml:1: unknown field "extra_field"`,
+		`c.yaml:3: key ip_change: expected yes or no`,
+		`c.yaml:4: key ssh_port: expected a text, found a list`,
+		`c.yaml:5: key "backupdir" is not a question of runbook greenarrow (nearest known key: backup_dir)`,
+		`c.yaml:6: key "db_password" is not a question of runbook greenarrow but of runbook bluemind: is --runbook right?`,
+		`c.yaml:7: key "zzzzzz" is not a question of runbook greenarrow (ferry answers template --runbook greenarrow lists them)`,
+		`c.yaml:9: confirm lists stop-old, which skip skips (line 16)`,
+		`c.yaml:10: confirm lists stop-old twice (first at line 9)`,
+		`c.yaml:11: confirm: an empty item`,
+		`c.yaml:12: confirm: "sync-spools-hot" is not a step of runbook greenarrow but of runbook bluemind`,
+		`c.yaml:13: done lists tell-vendor, which skip skips (line 15)`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the findings lack %q:\n%s", want, msg)
+		}
+	}
+	for _, empty := range []string{"", "  \n", "# only a comment\n"} {
+		if _, err := ParseAnswerSet("e.yaml", []byte(empty)); err == nil || !strings.Contains(err.Error(), "e.yaml: the file holds no field") {
+			t.Errorf("%q: %v", empty, err)
+		}
 	}
 }
