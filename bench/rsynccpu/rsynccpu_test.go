@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/dustin/go-humanize/english"
 	"io"
 	"os"
 	"os/exec"
@@ -203,6 +204,7 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 	t0 := time.Now()
 	makeTree(b, filepath.Join(oldRoot, "spool"), files)
 	fmt.Fprintf(os.Stderr, "tree of %d files written in %s\n", files, time.Since(t0).Round(time.Second))
+	fmt.Fprintf(os.Stderr, "each round copies it three ways: headless (ferry's rsync task, printing as ferry run --headless does), tui (the same, feeding the run screen), bare (the very same rsync argv alone: the baseline)\n")
 	h, err := remote.NewLocal("new", newRoot)
 	if err != nil {
 		b.Fatal(err)
@@ -325,7 +327,7 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(os.Stderr, "\n%d files over loopback SSH, %d rounds, %s, load average now %s, trees on %s (%s)\n", files, rounds,
+	fmt.Fprintf(os.Stderr, "\n%d files over loopback SSH, %s, %s, load average now %s, trees on %s (%s)\n", files, english.Plural(rounds, "round", ""),
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(strings.Fields(string(load))[:3], " "), newRoot, fsType(newRoot))
 	fmt.Fprintf(os.Stderr, "%-9s %-28s %-28s %-28s %s\n", "variant", "wall s min/med/max", "ferry cpu s min/med/max", "rsync+ssh cpu s min/med/max", "ferry/(rsync+ssh) cpu % min/med/max")
 	for _, name := range []string{"headless", "tui", "bare"} {
@@ -347,7 +349,7 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 		what string
 		of   func(sample) time.Duration
 	}{{"wall ratio", func(s sample) time.Duration { return s.wall }},
-		{"copy-only wall ratio", func(s sample) time.Duration { return s.copy }}} {
+		{"copy-only wall ratio (without the screen's start and stop)", func(s sample) time.Duration { return s.copy }}} {
 		base := median(secs(results["bare"], which.of))
 		for _, name := range []string{"headless", "tui"} {
 			var paired []float64
@@ -364,6 +366,13 @@ func BenchmarkRsyncSSHCPU(b *testing.B) {
 	}
 	for _, name := range []string{"headless", "tui"} {
 		b.ReportMetric(median(pctOf(results[name])), name+"-cpu-%")
+	}
+	// What the wall ratios can and cannot say, from the README's runs.
+	if fs := fsType(newRoot); fs != "tmpfs" {
+		fmt.Fprintf(os.Stderr, "note: the trees are on %s, not a tmpfs: rsync's own time varies several-fold between identical copies on a disk, so the wall ratios above say little about ferry (the CPU ratios hold); bench/README.md reads them from TMPDIR=/dev/shm\n", fs)
+	}
+	if rounds < 30 {
+		fmt.Fprintf(os.Stderr, "note: %s: one round's wall ratio varies by about 10%%, so fewer than about 30 rounds cannot settle a 2%% question\n", english.Plural(rounds, "round", ""))
 	}
 	fmt.Fprintf(os.Stderr, "peak RSS of this process (tree building, sshd start, all copies): %.1f MiB\n", float64(ru.Maxrss)/1024)
 	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
