@@ -101,8 +101,10 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 		}
 		fmt.Fprintf(w, "  runner     gone: %s ended without finishing (killed, crashed, or the server went down); its last word was at %s, %s ago\n",
 			who, st.Updated.Local().Format("2006-01-02 15:04:05"), now.Sub(st.Updated).Round(time.Second))
+	case st.LastRun.Ended && st.LastRun.Status == wizard.StatusFailed:
+		fmt.Fprintf(w, "  runner     none: the last run stopped on a failure: %s\n", st.LastRun.Message)
 	case st.LastRun.Ended && st.LastRun.Message != "":
-		fmt.Fprintf(w, "  runner     none: the last run ended %s (%s)\n", st.LastRun.Status, st.LastRun.Message)
+		fmt.Fprintf(w, "  runner     none: the last run ended: %s\n", st.LastRun.Message)
 	default:
 		fmt.Fprintf(w, "  runner     none\n")
 	}

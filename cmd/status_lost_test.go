@@ -74,9 +74,9 @@ func TestStatusWaitingForARepeatChoice(t *testing.T) {
 	if err := lock.Release(); err != nil {
 		t.Fatal(err)
 	}
-	journalIn(t, dir, wizard.Event{Type: wizard.EvRunFinished, Status: wizard.StatusInterrupted, Message: "stopped: at the admin's request"})
+	journalIn(t, dir, wizard.Event{Type: wizard.EvRunFinished, Status: wizard.StatusInterrupted, Message: "stopped at the admin's request"})
 	_, out, _ = run(t, "", false, "status", "--state-dir", dir)
-	for _, want := range []string{"waiting    nobody: migration-first-pass", "when the run stopped", "runner     none: the last run ended interrupted (stopped: at the admin's request)", "resume     ferry run"} {
+	for _, want := range []string{"waiting    nobody: migration-first-pass", "when the run stopped", "runner     none: the last run ended: stopped at the admin's request", "resume     ferry run"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status after the stop lacks %q:\n%s", want, out)
 		}

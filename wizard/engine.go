@@ -296,9 +296,9 @@ func (e *Engine) start(ctx context.Context) error {
 // *NeedsHumanError or a cancelled context), for its run_finished event.
 func stopWords(err error) string {
 	if errors.Is(err, context.Canceled) {
-		return "stopped: ferry was told to stop (interrupt or TERM)"
+		return "ferry was told to stop (interrupt or TERM)"
 	}
-	return "stopped: " + err.Error()
+	return err.Error()
 }
 
 // wait emits a waiting event and blocks for a decision about that step.

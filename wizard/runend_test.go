@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -90,7 +91,7 @@ func TestRunLostFromARealJournal(t *testing.T) {
 	}
 
 	// A run that stops journals its end: not lost.
-	appendAll(t, dir, Event{Type: EvRunFinished, Status: StatusInterrupted, Message: "stopped: at the admin's request"})
+	appendAll(t, dir, Event{Type: EvRunFinished, Status: StatusInterrupted, Message: "stopped at the admin's request"})
 	if st = loadTail(t, dir); st.RunLost(false) {
 		t.Error("a run that journaled its stop reads as lost")
 	}
@@ -183,5 +184,41 @@ func TestStepCommandsKeepsWhatAKilledRunStarted(t *testing.T) {
 	old := []Event{{Type: EvCommand, Step: "hot", Command: "x", Exit: &exit0}, {Type: EvCommand, Step: "hot", Command: "y"}}
 	if got := StepCommands(old); len(got) != 2 || got[1].CommandStarted() {
 		t.Errorf("an older journal's commands: %+v", got)
+	}
+}
+
+// TestEngineJournalsEveryEndOfARun: an engine whose admin stops it
+// journals the run's end (not lost), with its pid and resume command at
+// the start; an engine started on a journal whose last run has no end
+// journals that lost run (the dead runner's pid) before its own resume.
+func TestEngineJournalsEveryEndOfARun(t *testing.T) {
+	rb := mustParse(t, testRunbook)
+	dir := t.TempDir()
+	quit := func(Event) (Decision, bool) { return Decision{Action: ActQuit}, true }
+	if _, err := runEngine(t, dir, rb, &fakeExec{fail: map[string]int{}}, quit); !errors.Is(err, ErrStopped) {
+		t.Fatalf("the run ended with %v, want ErrStopped", err)
+	}
+	st := loadTail(t, dir)
+	if st.RunLost(false) || st.LastRun.Status != StatusInterrupted || st.LastRun.PID != os.Getpid() || !strings.Contains(st.LastRun.Message, "stopped at the admin's request") {
+		t.Fatalf("after a stop: RunLost %v, LastRun %+v", st.RunLost(false), st.LastRun)
+	}
+
+	// A runner (pid 999) resumes and dies before any end.
+	appendAll(t, dir, Event{Type: EvRunResumed, Runbook: rb.ID, Hash: rb.Hash, PID: 999},
+		Event{Type: EvWaiting, Step: "ask-b", Need: NeedAnswers})
+	if _, err := runEngine(t, dir, rb, &fakeExec{fail: map[string]int{}}, defaultScript); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := ReadJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(evs, func(ev Event) bool { return ev.Type == EvRunFinished && ev.Lost })
+	if i < 0 || i+1 >= len(evs) || evs[i].PID != 999 || evs[i+1].Type != EvRunResumed || evs[i+1].PID != os.Getpid() ||
+		!strings.Contains(evs[i].Message, "run 2 ended without finishing: its runner (pid 999)") || !strings.Contains(evs[i].Message, "ask-b waited for answers") {
+		t.Fatalf("the lost run is not journaled before the resume: %+v", evs)
+	}
+	if st := loadTail(t, dir); !st.Finished || st.RunLost(false) {
+		t.Errorf("after the run to the end: Finished %v, RunLost %v", st.Finished, st.RunLost(false))
 	}
 }
