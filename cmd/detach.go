@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"al.essio.dev/pkg/shellescape"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -183,6 +184,10 @@ func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string, starte
 	switch {
 	case hangup.Load():
 		return &RunnerExit{Code: ExitInterrupted, Msg: fmt.Sprintf("left: the migration goes on in the runner (pid %d); follow it with ferry attach --state-dir %s", w.PID, stateDir)}
+	case (err != nil || end == nil) && !lockHeld(stateDir):
+		// The runner is gone without its last line (its lock went with
+		// it, even while it waits to be reaped): killed or crashed.
+		return &RunnerExit{Code: ExitFailed, Msg: fmt.Sprintf("the runner (pid %d) ended without a word: it was killed or crashed, or the server went down, so nothing of the migration runs now, though a program it started may; %s resumes it, and ferry status --state-dir %s says where it stands", w.PID, cmp.Or(w.Command, "the same command"), stateDir)}
 	case err != nil || end == nil:
 		return &RunnerExit{Code: ExitFailed, Msg: "the connection to the runner was lost; ferry status --state-dir " + stateDir + " says where the migration stands"}
 	}
@@ -334,6 +339,12 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 	}
 	srv.Finish(end, 5*time.Second)
 	return err
+}
+
+// lockHeld reports whether a live process holds the lock of stateDir.
+func lockHeld(stateDir string) bool {
+	_, held := wizard.LockHeld(stateDir)
+	return held
 }
 
 func isBuiltin(file string) bool {

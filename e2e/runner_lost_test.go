@@ -34,6 +34,9 @@ func TestRunnerKilledStatusAndReport(t *testing.T) {
 	for r.events.Scan() {
 	}
 	_ = r.cmd.Wait()
+	if s := r.stderr.String(); !strings.Contains(s, fmt.Sprintf("the runner (pid %d) ended without a word", pid)) || !strings.Contains(s, "ferry demo greenarrow --headless --dir "+dir) {
+		t.Errorf("the client whose runner was killed says:\n%s", s)
+	}
 
 	out, errb, code := ferry(t, "status", "--state-dir", state)
 	if code != 0 {
