@@ -365,6 +365,14 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		}
 	}
 
+	// The steps a runner that died had under way (wizard.State.Unfinished).
+	lost := map[string]bool{}
+	if st.RunLost(st.LivePID > 0) {
+		for _, id := range st.Unfinished(order) {
+			lost[id] = true
+		}
+	}
+
 	// Timeline and repeatable steps.
 	for i, id := range order {
 		rec := st.Steps[id]
@@ -413,6 +421,9 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		}
 		if rec.Status == wizard.StatusInterrupted && row.Message == "" {
 			row.Message = "ferry stopped while this step ran; the journal has no end for it"
+			if lost[id] {
+				row.Message = "its runner died while this step ran (killed or crashed): its outcome is unknown"
+			}
 		}
 		repeatable := (step != nil && step.Repeatable) || len(rec.Passes) > 1
 		if repeatable && len(rec.Passes) > 0 {
