@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +44,10 @@ start of the runner's run, and always as an observer, whatever
 migration that answers from an answers file takes no answers from a
 client anyway. A question the runner waits on is printed and attach goes
 on following: someone on a terminal may answer it. It exits with the
-runner's exit code when the run ends; ctrl+c leaves, the run goes on.`),
+runner's exit code when the run ends; ctrl+c leaves, the run goes on.
+
+On a migration that is finished there is nothing to attach to: attach says
+so, names ferry report, and exits 0.`),
 		Example: `  ferry attach --state-dir /var/lib/ferry
   ferry attach --read-only --state-dir /var/lib/ferry
   ferry attach --state-dir /var/lib/ferry | tee -a follow.log    # plain lines`,
@@ -70,6 +74,17 @@ runner's exit code when the run ends; ctrl+c leaves, the run goes on.`),
 				// whether the last runner died without finishing.
 				resume, why := "ferry run (the same command as before)", ""
 				if st, err := wizard.LoadStateTail(abs, 0); err == nil {
+					if st.Finished {
+						// Nothing to resume: as ferry status says, and
+						// exit 0 as attach does when a run it follows ends
+						// done. Stdout stays clean for --json.
+						var w io.Writer = a.stdout
+						if jsonOut {
+							w = a.stderr
+						}
+						fmt.Fprintln(w, finishedText(abs))
+						return nil
+					}
 					resume = cmp.Or(st.LastRun.Command, resume)
 					if st.RunLost(false) {
 						why = " (" + st.LostRunText(nil) + ")"
@@ -90,4 +105,11 @@ runner's exit code when the run ends; ctrl+c leaves, the run goes on.`),
 	c.Flags().BoolVar(&readOnly, "read-only", false, "watch only: the runner refuses every decision from this screen")
 	c.Flags().BoolVar(&jsonOut, "json", false, "follow the run as one JSON event per line (always read-only)")
 	return c
+}
+
+// finishedText is what attach says about the finished migration in the
+// state directory dir (absolute): nothing runs, nothing is left to resume,
+// and the command that shows what was done.
+func finishedText(dir string) string {
+	return fmt.Sprintf("ferry attach: the migration in %s is finished, so no runner is left to attach to; ferry report --state-dir %s shows what was done", dir, dir)
 }

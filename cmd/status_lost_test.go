@@ -82,3 +82,27 @@ func TestStatusWaitingForARepeatChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachToAFinishedMigration: attach on a migration whose run ended done
+// says it is finished and points at ferry report, exits 0 as status does,
+// and offers no command to resume it.
+func TestAttachToAFinishedMigration(t *testing.T) {
+	dir := t.TempDir()
+	journalIn(t, dir,
+		wizard.Event{Type: wizard.EvRunStarted, Runbook: "greenarrow", Hash: "h", PID: 4321, Command: "ferry demo greenarrow --dir /tmp/x"},
+		wizard.Event{Type: wizard.EvRunFinished, Status: wizard.StatusOK, Message: "every step is done"})
+	code, out, errs := run(t, "", false, "attach", "--state-dir", dir)
+	if code != 0 {
+		t.Fatalf("attach: code %d, stderr %q", code, errs)
+	}
+	if want := "the migration in " + dir + " is finished"; !strings.Contains(out, want) || !strings.Contains(out, "ferry report --state-dir "+dir) {
+		t.Errorf("attach's words lack %q or the report command:\n%s", want, out)
+	}
+	if strings.Contains(out+errs, "resumes") {
+		t.Errorf("attach offers to resume a finished migration:\n%s%s", out, errs)
+	}
+	code, out, _ = run(t, "", false, "status", "--state-dir", dir)
+	if code != 0 || !strings.Contains(out, "runner     none: the migration is finished") {
+		t.Errorf("status (code %d) does not agree:\n%s", code, out)
+	}
+}
