@@ -177,6 +177,7 @@ type run struct {
 // build turns the state (and the runbook, when there is one) into a doc.
 func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	d := &doc{Finished: st.Finished}
+	now := reportNow(st)
 	title := func(id string) string {
 		if rb != nil {
 			if s := rb.Step(id); s != nil && s.Title != "" {
@@ -307,6 +308,8 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		case ev.Exit != nil:
 			exit = fmt.Sprint(*ev.Exit)
 			failed = *ev.Exit != 0
+		case ev.CommandStarted() && running(st, ev.Step, runs) != nil && !ev.Time.Before(st.LastRun.Started):
+			exit = "none yet: running"
 		case ev.CommandStarted():
 			exit = "unknown: started, and its run ended before it was recorded"
 		}
@@ -410,7 +413,16 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 				closed++
 			}
 		}
-		switch {
+		switch r := running(st, id, runs); {
+		case r != nil:
+			// One figure: how long this run has gone on, by the clock.
+			row.Took = "running for " + dur(now.Sub(r.start))
+			if closed > 0 {
+				row.Took += fmt.Sprintf(" (earlier runs: %s)", dur(total))
+			}
+			if row.Message == "" {
+				row.Message = fmt.Sprintf("running now, in ferry (pid %d); its live counters show in ferry attach", st.LivePID)
+			}
 		case closed > 0:
 			row.Took = dur(total)
 			if len(rs) > 1 {
@@ -447,7 +459,7 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 				if r.closed && r.status != wizard.StatusInterrupted {
 					rr.Ended, rr.Took = stamp(r.end), dur(r.dur)
 				}
-				if r.status == wizard.StatusRunning {
+				if r.status == wizard.StatusRunning && r != running(st, id, runs) {
 					rr.Status = string(wizard.StatusInterrupted)
 				}
 				if r.counters != nil {
@@ -463,7 +475,7 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	}
 
 	// Downtime.
-	d.Downtime = downtimeOf(st, title, startStep, endStep, runs, rb)
+	d.Downtime = downtimeOf(st, title, startStep, endStep, runs, rb, now)
 
 	// Warnings.
 	for _, w := range st.Warnings {
@@ -501,11 +513,15 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		}
 	}
 	elapsed := "not known"
-	if !st.Started.IsZero() {
+	switch {
+	case st.Started.IsZero():
+	case st.LivePID > 0:
+		// Still going on: by the clock, not by the journal's last entry.
+		elapsed = dur(now.Sub(st.Started)) + " so far"
+	case !st.Finished:
+		elapsed = dur(st.Updated.Sub(st.Started)) + " so far (to the journal's last entry)"
+	default:
 		elapsed = dur(st.Updated.Sub(st.Started))
-		if !st.Finished {
-			elapsed += " so far"
-		}
 	}
 	d.Totals = []keyValue{
 		{"Elapsed", elapsed},
@@ -532,7 +548,30 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 // it).
 var reportTime = time.Now
 
-func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run, rb *wizard.Runbook) downtime {
+// reportNow is the report's time, never before the journal's last entry
+// (a clock set back, or a test's fixed time).
+func reportNow(st *wizard.State) time.Time {
+	if t := reportTime(); t.After(st.Updated) {
+		return t
+	}
+	return st.Updated
+}
+
+// running returns the run of step id that is going on now: its last run,
+// not closed, while the ferry that holds the state directory runs it
+// (wizard.State.MarkLive); nil otherwise.
+func running(st *wizard.State, id string, runs map[string][]*run) *run {
+	rs := runs[id]
+	if rec := st.Steps[id]; len(rs) == 0 || rec == nil || rec.Status != wizard.StatusRunning || st.LivePID <= 0 {
+		return nil
+	}
+	if r := rs[len(rs)-1]; !r.closed {
+		return r
+	}
+	return nil
+}
+
+func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run, rb *wizard.Runbook, now time.Time) downtime {
 	var dt downtime
 	if st.DowntimeStart.IsZero() {
 		dt.State = "none"
@@ -547,15 +586,12 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 	if end.IsZero() {
 		dt.State = "open"
 		dt.End = "still open"
-		end = st.Updated
-		dt.Duration = "at least " + dur(end.Sub(st.DowntimeStart)) + " (still open at the journal's last entry, " + stamp(st.Updated) + ")"
-		dt.Summary = "Downtime began " + dt.Start + " and is still open: at least " + dur(end.Sub(st.DowntimeStart)) + " so far."
+		end = now
 		// The services stay down while nobody writes to the journal (ferry
-		// stopped, or waiting for a person): say how long it has been by
-		// the clock too, the figure `ferry status` shows.
-		if t := reportTime(); t.After(st.Updated) {
-			dt.Summary += " By this report's time, " + stamp(t) + ", that is " + dur(t.Sub(st.DowntimeStart)) + "."
-		}
+		// stopped, or waiting for a person): one figure, by the clock, the
+		// one `ferry status` shows.
+		dt.Duration = dur(now.Sub(st.DowntimeStart)) + " so far (still open at this report's time, " + stamp(now) + ")"
+		dt.Summary = "Downtime began " + dt.Start + " and is still open: " + dur(now.Sub(st.DowntimeStart)) + " so far, by this report's time (" + stamp(now) + ")."
 	} else {
 		dt.State = "closed"
 		dt.End = stamp(end)
@@ -578,6 +614,9 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 				continue
 			}
 			took := "cut off"
+			if r == running(st, id, runs) {
+				took = "running for " + dur(now.Sub(r.start))
+			}
 			if r.closed && r.status != wizard.StatusInterrupted {
 				took = dur(r.dur)
 				if r.status != wizard.StatusOK {

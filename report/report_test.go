@@ -325,14 +325,14 @@ func TestUnfinishedMigration(t *testing.T) {
 	}
 	out := render(t, st, testRunbook(), "markdown")
 	mustContain(t, out,
-		"Downtime began 2026-08-24 01:20:41 UTC and is still open: at least 24s so far. By this report's time, 2026-08-24 01:24:05 UTC, that is 3m24s.",
+		"Downtime began 2026-08-24 01:20:41 UTC and is still open: 3m24s so far, by this report's time (2026-08-24 01:24:05 UTC).",
 		"| End | **still open** |",
-		"at least 24s (still open at the journal's last entry, 2026-08-24 01:21:05 UTC)",
+		"3m24s so far (still open at this report's time, 2026-08-24 01:24:05 UTC)",
 		"! interrupted",
 		"| cut off |  | its runner died while this step ran (killed or crashed): its outcome is unknown |",
 		// No end in the journal and no ferry holds it: a lost run.
 		"no: run 1 ended without finishing: its runner died without a word (killed, crashed, or the server went down); its last event was at 2026-08-24 01:21:05 UTC, while final-sync was under way; it stands at Migration script, final pass (final-sync), interrupted",
-		"| Elapsed | 21m5s so far |",
+		"| Elapsed | 21m5s so far (to the journal's last entry) |",
 		"· pending",
 		"**137**",
 	)
@@ -341,6 +341,35 @@ func TestUnfinishedMigration(t *testing.T) {
 	}
 	html := render(t, st, testRunbook(), "html")
 	mustContain(t, html, `class="downtime open"`, "<strong>still open</strong>")
+}
+
+// TestReportDuringARun: while the ferry that holds the state directory runs
+// a step, the report says that step, its pass and its command are running
+// (not cut off, not interrupted, no unknown exit), and gives the open
+// downtime and the elapsed time one figure each, by the clock.
+func TestReportDuringARun(t *testing.T) {
+	evs := unfinishedJournal()
+	// The final pass's command has started, with no exit yet.
+	evs[len(evs)-1].Exit, evs[len(evs)-1].Status = nil, wizard.StatusRunning
+	st := load(t, evs, false)
+	st.MarkLive(4242)
+	defer func(f func() time.Time) { reportTime = f }(reportTime)
+	reportTime = func() time.Time { return at(21, 5).Add(3 * time.Minute) }
+	out := render(t, st, testRunbook(), "markdown")
+	mustContain(t, out,
+		"no: under way, ferry (pid 4242) is running it now; it stands at Migration script, final pass (final-sync), running",
+		"Downtime began 2026-08-24 01:20:41 UTC and is still open: 3m24s so far, by this report's time (2026-08-24 01:24:05 UTC).",
+		"| Migration script, final pass (final-sync) | running for 3m15s |",
+		"▶ running",
+		"running for 3m15s |  | running now, in ferry (pid 4242); its live counters show in ferry attach |",
+		"| none yet: running |",
+		"| Elapsed | 24m5s so far |",
+	)
+	for _, bad := range []string{"cut off", "at least", "interrupted", "unknown: started", "By this report's time"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("a report during a run says %q:\n%s", bad, out)
+		}
+	}
 }
 
 func TestNoRunbookUsesStepIDs(t *testing.T) {
