@@ -184,7 +184,7 @@ func (a *app) mirror(c *runner.Client, f frontEnd, stateDir, done string, starte
 	switch {
 	case hangup.Load():
 		return &RunnerExit{Code: ExitInterrupted, Msg: fmt.Sprintf("left: the migration goes on in the runner (pid %d); follow it with ferry attach --state-dir %s", w.PID, stateDir)}
-	case (err != nil || end == nil) && !lockHeld(stateDir):
+	case (err != nil || end == nil) && lockGone(stateDir):
 		// The runner is gone without its last line (its lock went with
 		// it, even while it waits to be reaped): killed or crashed.
 		return &RunnerExit{Code: ExitFailed, Msg: fmt.Sprintf("the runner (pid %d) ended without a word: it was killed or crashed, or the server went down, so nothing of the migration runs now, though a program it started may; %s resumes it, and ferry status --state-dir %s says where it stands", w.PID, cmp.Or(w.Command, "the same command"), stateDir)}
@@ -341,11 +341,22 @@ func (a *app) serveRunner(ctx context.Context, sess *wizard.Session, m migration
 	return err
 }
 
-// lockHeld reports whether a live process holds the lock of stateDir.
-func lockHeld(stateDir string) bool {
-	_, held := wizard.LockHeld(stateDir)
-	return held
+// lockGone reports whether the lock of stateDir is free, or frees within
+// lockRelease: a killed runner's socket may read as closed an instant
+// before the kernel has let go of its lock.
+func lockGone(stateDir string) bool {
+	for deadline := time.Now().Add(lockRelease); ; time.Sleep(50 * time.Millisecond) {
+		if _, held := wizard.LockHeld(stateDir); !held {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }
+
+// lockRelease is how long lockGone waits for a dying runner's lock.
+const lockRelease = 3 * time.Second
 
 func isBuiltin(file string) bool {
 	return len(file) > 8 && file[:8] == "builtin:"
