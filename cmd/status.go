@@ -99,8 +99,12 @@ func writeStatus(w io.Writer, st *wizard.State, rb *wizard.Runbook, dir string, 
 		if p := cmp.Or(st.LastRun.PID, pid); p > 0 {
 			who = fmt.Sprintf("the runner (pid %d)", p)
 		}
-		fmt.Fprintf(w, "  runner     gone: %s ended without finishing (killed, crashed, or the server went down); its last word was at %s, %s ago\n",
-			who, st.Updated.Local().Format("2006-01-02 15:04:05"), now.Sub(st.Updated).Round(time.Second))
+		how := "killed, crashed, or the server went down"
+		if st.LastRun.PID == 0 {
+			how += "; or a ferry older than this one, which journaled no stop, stopped"
+		}
+		fmt.Fprintf(w, "  runner     gone: %s ended without finishing (%s); its last word was at %s, %s ago\n",
+			who, how, st.Updated.Local().Format("2006-01-02 15:04:05"), now.Sub(st.Updated).Round(time.Second))
 	case st.LastRun.Ended && st.LastRun.Status == wizard.StatusFailed:
 		fmt.Fprintf(w, "  runner     none: the last run stopped on a failure: %s\n", st.LastRun.Message)
 	case st.LastRun.Ended && st.LastRun.Message != "":

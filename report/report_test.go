@@ -331,7 +331,7 @@ func TestUnfinishedMigration(t *testing.T) {
 		"! interrupted",
 		"| cut off |  | its runner died while this step ran (killed or crashed): its outcome is unknown |",
 		// No end in the journal and no ferry holds it: a lost run.
-		"no: run 1 ended without finishing: its runner died without a word (killed, crashed, or the server went down); its last event was at 2026-08-24 01:21:05 UTC, while final-sync was under way; it stands at Migration script, final pass (final-sync), interrupted",
+		"no: run 1 ended without finishing: its runner died without a word (killed, crashed, or the server went down), or a ferry older than this one stopped it; its last event was at 2026-08-24 01:21:05 UTC, while final-sync was under way; it stands at Migration script, final pass (final-sync), interrupted",
 		"| Elapsed | 21m5s so far (to the journal's last entry) |",
 		"· pending",
 		"**137**",

@@ -81,12 +81,14 @@ func (st *State) order(ids []string) []string {
 // event (UTC) and the step under way or waiting then. ids orders the steps
 // (the runbook's; nil sorts them).
 func (st *State) LostRunText(ids []string) string {
-	who := "its runner"
-	if st.LastRun.PID > 0 {
-		who = fmt.Sprintf("its runner (pid %d)", st.LastRun.PID)
+	what := fmt.Sprintf("its runner (pid %d) died without a word (killed, crashed, or the server went down)", st.LastRun.PID)
+	if st.LastRun.PID == 0 {
+		// Written before every end was journaled: a stop by that older
+		// ferry left no end either.
+		what = "its runner died without a word (killed, crashed, or the server went down), or a ferry older than this one stopped it"
 	}
-	s := fmt.Sprintf("run %d ended without finishing: %s died without a word (killed, crashed, or the server went down); its last event was at %s",
-		st.LastRun.N, who, st.Updated.UTC().Format("2006-01-02 15:04:05 UTC"))
+	s := fmt.Sprintf("run %d ended without finishing: %s; its last event was at %s",
+		st.LastRun.N, what, st.Updated.UTC().Format("2006-01-02 15:04:05 UTC"))
 	if steps := st.Unfinished(ids); len(steps) > 0 {
 		verb := "was"
 		if len(steps) > 1 {

@@ -114,7 +114,7 @@ func TestRunLostInAnOlderJournal(t *testing.T) {
 		t.Fatalf("RunLost = %v, LastRun %+v", st.RunLost(false), st.LastRun)
 	}
 	text := st.LostRunText(nil)
-	if !strings.Contains(text, "its runner died") || !strings.Contains(text, "2026-11-30 10:00:01 UTC") || !strings.Contains(text, "ask-b waited for answers to its questions") {
+	if !strings.Contains(text, "its runner died without a word (killed, crashed, or the server went down), or a ferry older than this one stopped it") || !strings.Contains(text, "2026-11-30 10:00:01 UTC") || !strings.Contains(text, "ask-b waited for answers to its questions") {
 		t.Errorf("LostRunText: %s", text)
 	}
 }
