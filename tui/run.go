@@ -132,6 +132,12 @@ type RunModel struct {
 	outRows   int // output lines the pane showed last time
 	bar       progress.Model
 
+	// fcScroll is how many items of the downtime forecast's details are
+	// scrolled off the top for step fcFor; fcRows is how many items the
+	// pane showed last time (0: all fitted).
+	fcScroll, fcRows int
+	fcFor            string
+
 	quitAsk  bool
 	stopping bool
 	closed   bool
@@ -986,9 +992,10 @@ func (m *RunModel) quit() tea.Cmd {
 }
 
 // scrollKey scrolls the step pane and reports whether msg was a scrolling
-// key: ↑/↓ move the "What runs" section a line; pgup/pgdn move the output a
-// page, or the commands when the step has no output yet (a step waiting for
-// its confirmation); end goes back to the newest output.
+// key: ↑/↓ move the "What runs" section a line; pgup/pgdn move the
+// downtime forecast's details a page when they do not all show, else the
+// output, or the commands when the step has no output yet (a step waiting
+// for its confirmation); end goes back to the newest output.
 func (m *RunModel) scrollKey(msg tea.KeyPressMsg) bool {
 	k := m.keys
 	hasOutput := m.logs[m.current] != nil && m.logs[m.current].len() > 0
@@ -997,6 +1004,10 @@ func (m *RunModel) scrollKey(msg tea.KeyPressMsg) bool {
 		m.cmdScroll = max(0, m.cmdScroll-1)
 	case key.Matches(msg, k.Down):
 		m.cmdScroll++ // clamped when drawn
+	case key.Matches(msg, k.PageUp) && m.fcRows > 0:
+		m.fcScroll = max(0, m.fcScroll-m.fcRows)
+	case key.Matches(msg, k.PageDown) && m.fcRows > 0:
+		m.fcScroll += m.fcRows // clamped when drawn
 	case key.Matches(msg, k.PageUp) && !hasOutput:
 		m.cmdScroll = max(0, m.cmdScroll-max(1, m.cmdRows-1))
 	case key.Matches(msg, k.PageDown) && !hasOutput:

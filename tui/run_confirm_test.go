@@ -183,3 +183,55 @@ func TestRunDeletionsConfirmSaysWhatGoes(t *testing.T) {
 		t.Errorf("the word to type is not asked:\n%s", runScreen(m))
 	}
 }
+
+// TestRunForecastScrollsUnderThePrompt: at 80x24 a forecast of ten steps
+// (BlueMind's) does not push the harm banner or the word off the pane:
+// both stay in view with the forecast's headline under them, pgup/pgdn
+// (which the footer offers) page through its details while the field has
+// the focus, without landing in it, and v shows it whole.
+func TestRunForecastScrollsUnderThePrompt(t *testing.T) {
+	var parts []string
+	for i := 1; i <= 10; i++ {
+		parts = append(parts, fmt.Sprintf("Step number %02d of the window: %d00ms, as a step like it ran", i, i))
+	}
+	basis := "expected downtime at least 4s for ferry's own steps, plus your own time on 3 manual steps; by step: " + strings.Join(parts, "; ")
+	m, _ := newTestRun(t, nil, 80, 24,
+		wizard.Event{Type: wizard.EvFact, Step: "stop-old", Facts: map[string]string{wizard.FactDowntimeForecastBasis: basis}},
+		wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old"})
+	seen := map[string]bool{}
+	for range 12 {
+		scr := runScreen(m)
+		checkScreen(t, scr, 80, 24)
+		flat := strings.Join(strings.Fields(scr), " ")
+		for _, want := range []string{"⚠ Stops mail on mail-old.example.net (old).", "Type mail-old and press enter", "Expected downtime at least 4s for", "pgup/pgdn forecast"} {
+			if !strings.Contains(flat, want) {
+				t.Fatalf("%q is not in view:\n%s", want, scr)
+			}
+		}
+		for i := 1; i <= 10; i++ {
+			if strings.Contains(scr, fmt.Sprintf("Step number %02d", i)) {
+				seen[fmt.Sprint(i)] = true
+			}
+		}
+		m.Update(tea.KeyPressMsg{Code: tea.KeyPgDown})
+	}
+	if len(seen) != 10 {
+		t.Errorf("pgdn showed %d of the 10 steps of the forecast: %v", len(seen), seen)
+	}
+	if v := m.input.Value(); v != "" {
+		t.Errorf("the keys landed in the field: %q", v)
+	}
+	m.Update(tea.KeyPressMsg{Code: tea.KeyPgUp})
+	for range 12 {
+		m.Update(tea.KeyPressMsg{Code: tea.KeyPgUp})
+	}
+	if scr := runScreen(m); !strings.Contains(scr, "Step number 01") {
+		t.Errorf("pgup does not come back to the first step:\n%s", scr)
+	}
+	whole := strings.Join(m.recordLines("stop-old", 78), "\n")
+	for i := 1; i <= 10; i++ {
+		if !strings.Contains(whole, fmt.Sprintf("Step number %02d", i)) {
+			t.Errorf("the whole step (v) lacks step %d of the forecast:\n%s", i, whole)
+		}
+	}
+}

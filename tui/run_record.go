@@ -122,6 +122,13 @@ func (m *RunModel) recordLines(id string, w int) []string {
 		}
 	}
 	section("What it does", help)
+	if head, details := m.forecastParts(s.ID, w); len(head) > 0 {
+		fc := head
+		for _, d := range details {
+			fc = append(fc, d...)
+		}
+		section("Downtime forecast", fc)
+	}
 	var guards []string
 	if len(s.Requires) > 0 {
 		var names []string

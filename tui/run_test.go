@@ -210,12 +210,29 @@ func runScenes() []runScene {
 		{name: "observer-confirm", readOnly: true, evs: func() []wizard.Event {
 			evs := preflightDone()
 			evs = append(evs, finished("hot-sync", runAt(20*time.Minute), 12*time.Minute)...)
-			basis := "expected downtime about 2m10s (Stop the mail service on the old server: 4s, as steps of its kind ran here; " +
-				"Copy the mail store (final): 2m6s, as the next hot pass would run)"
+			basis := "expected downtime about 2m10s; by step: Stop the mail service on the old server: 4s, as steps of its kind ran here; " +
+				"Copy the mail store (final): 2m6s, as the next hot pass would run"
 			return append(evs,
 				wizard.Event{Type: wizard.EvFact, Step: "stop-old", Facts: map[string]string{wizard.FactDowntimeForecastBasis: basis}},
 				wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old",
 					Message: "Stops mail on the old server (mail-old) (" + basis + `): type "mail-old" to go ahead`})
+		}},
+		{name: "confirm-long-forecast", detached: true, evs: func() []wizard.Event {
+			// A forecast of many steps, as BlueMind's: the harm and the
+			// word stay in view, the forecast's headline under them, and
+			// its details scroll.
+			evs := preflightDone()
+			evs = append(evs, finished("hot-sync", runAt(20*time.Minute), 12*time.Minute)...)
+			basis := "expected downtime at least 4s for ferry's own steps, plus the queue merge of 3,000 messages (never timed here) and your own time on 3 manual steps; by step: " +
+				"Stop the mail service on the old server: 170ms, as a step like it ran; Copy the mail store (final): 780ms, as the next hot pass would run; " +
+				"Start PostgreSQL on the old server: 330ms, as a step like it ran; Dump both databases on the old server: 950ms, as a step like it ran; " +
+				"Copy the configuration files: 30ms, as steps of any kind ran here; The new Postfix can use the copied tables: 30ms, as steps of any kind ran here; " +
+				"Start PostgreSQL on the new server: 330ms, as a step like it ran; Restore each dump into its own database: 2s, as a step like it ran; " +
+				"Row counts match on both servers: 180ms, as a step like it ran; 0s between steps"
+			return append(evs,
+				wizard.Event{Type: wizard.EvFact, Step: "stop-old", Facts: map[string]string{wizard.FactDowntimeForecastBasis: basis}},
+				wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old.example.net",
+					Message: "Stops mail on the old server (" + basis + `): type "mail-old.example.net" to go ahead`})
 		}},
 		{name: "failure-detached", detached: true, evs: func() []wizard.Event {
 			evs := cutover()[:len(cutover())-2]

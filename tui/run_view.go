@@ -245,6 +245,8 @@ func (m *RunModel) hints() []string {
 		return []string{"↑↓ pgup/pgdn scroll", "home/end", "esc back"}
 	case m.overlay == overlayRecord:
 		return []string{"↑↓ pgup/pgdn scroll", "←→ other steps", "esc back"}
+	case m.o.ReadOnly && m.fcRows > 0:
+		return []string{"q leave", "v step", "l log", "? help", "pgup/pgdn forecast"}
 	case m.o.ReadOnly:
 		return []string{"q leave", "v step", "l log", "? help", "pgup/pgdn output"}
 	case m.prompt == promptForm:
@@ -252,9 +254,16 @@ func (m *RunModel) hints() []string {
 	case m.prompt == promptReason:
 		return []string{"enter skip", "esc back"}
 	case m.prompt == promptConfirm && m.input.Focused():
-		return []string{"enter confirm", "esc back", "? help", "↑↓ scroll"}
+		keys := []string{"enter confirm", "esc back", "? help", "↑↓ scroll"}
+		if m.fcRows > 0 {
+			keys = append(keys, "pgup/pgdn forecast")
+		}
+		return keys
 	}
 	more := []string{"v step", "l log", "? help"}
+	if m.fcRows > 0 {
+		more = append(more, "pgup/pgdn forecast")
+	}
 	if m.waiting == nil {
 		return append([]string{"q quit"}, append(more, "pgup/pgdn output")...)
 	}
@@ -444,8 +453,27 @@ func (m *RunModel) paneLines() []string {
 	}
 	section(&fixed, "", m.promptLines(w))
 
+	// The downtime forecast goes under the prompt: its headline always
+	// shows, with one line of its details at least; the rest of them
+	// scroll (pgup/pgdn) in what the commands and the help leave.
+	var fcHead []string
+	var fcDetails [][]string
+	if s != nil {
+		fcHead, fcDetails = m.forecastParts(s.ID, w)
+	}
+	if m.fcFor != m.current {
+		m.fcFor, m.fcScroll = m.current, 0
+	}
+	fcMin := 0
+	if len(fcHead) > 0 {
+		fcMin = 1 + len(fcHead) + min(len(fcDetails), 2)
+		if len(fcDetails) > 0 && len(fcDetails[0]) > 1 {
+			fcMin++ // one item of two lines, or an item and the scroll line
+		}
+	}
+
 	// Share the room left between commands, help and output.
-	avail := h - len(top) - len(fixed)
+	avail := h - len(top) - len(fixed) - fcMin
 	var out []string
 	ring := m.logs[m.current]
 	hasOutput := ring != nil && ring.len() > 0
@@ -494,6 +522,13 @@ func (m *RunModel) paneLines() []string {
 		section(&helpSec, "", shown)
 		avail -= len(shown) + 1
 	}
+	var fcSec []string
+	m.fcRows = 0
+	if len(fcHead) > 0 {
+		rows := max(0, avail) + fcMin - 1 - len(fcHead) // for the details
+		section(&fcSec, "", append(fcHead[:len(fcHead):len(fcHead)], m.forecastRows(fcDetails, rows, w)...))
+		avail -= len(fcSec) - fcMin
+	}
 	var output []string
 	m.outRows = 0
 	if hasOutput && avail >= 3 {
@@ -512,7 +547,7 @@ func (m *RunModel) paneLines() []string {
 		}
 		section(&output, title, lines)
 	}
-	all := append(append(append(append(top, helpSec...), out...), fixed...), output...)
+	all := append(append(append(append(append(top, helpSec...), out...), fixed...), fcSec...), output...)
 	if len(all) > h && h > 0 {
 		// Too little room: keep the title and what is at the bottom (the
 		// prompt), dropping the lines in between.
@@ -1095,24 +1130,67 @@ func cleanLine(s string) string {
 	return s
 }
 
-// forecastLines show the downtime forecast (wizard.FactDowntimeForecastBasis,
+// forecastParts are the downtime forecast (wizard.FactDowntimeForecastBasis,
 // recorded right before the step that starts the window is put to the
-// admin) when step id starts the window and it has not begun: what the
-// admin books the outage by, before typing the word.
-func (m *RunModel) forecastLines(id string, w int) []string {
+// admin), wrapped to w columns, while the run waits on step id, id starts
+// the window and it has not begun: its headline (what the admin books the
+// outage by, and what it cannot time) and its details, one item a step,
+// each item its wrapped lines.
+func (m *RunModel) forecastParts(id string, w int) (headline []string, details [][]string) {
 	s := m.step(id)
 	basis := m.facts[wizard.FactDowntimeForecastBasis]
-	if s == nil || s.Downtime != wizard.DowntimeStart || basis == "" || !m.downStart.IsZero() {
-		return nil
+	if s == nil || s.Downtime != wizard.DowntimeStart || basis == "" || !m.downStart.IsZero() ||
+		m.waiting == nil || m.waiting.Step != id {
+		return nil, nil
 	}
-	// The sentence begins "expected downtime …": it says its own subject.
-	return wrapStyled(m.styles.Title, strings.ToUpper(basis[:1])+basis[1:]+".", w, "  ")
+	head, parts := wizard.SplitForecast(basis)
+	// The headline begins "expected downtime …": it says its own subject.
+	headline = wrapStyled(m.styles.Title, strings.ToUpper(head[:1])+head[1:]+".", w, "  ")
+	for _, p := range parts {
+		details = append(details, wrapStyled(m.styles.Row, "· "+p, w, "  "))
+	}
+	return headline, details
+}
+
+// forecastRows fits the forecast's details into rows lines of the pane,
+// whole items from the fcScroll-th on (the first one cut when it alone is
+// longer), with a line saying which are shown and the keys that scroll
+// them when they do not all fit; fcRows then says how many items showed.
+func (m *RunModel) forecastRows(details [][]string, rows, w int) []string {
+	var all []string
+	for _, d := range details {
+		all = append(all, d...)
+	}
+	m.fcRows = 0
+	if len(all) <= rows {
+		m.fcScroll = 0
+		return all
+	}
+	rows = max(1, rows-1) // the line that says where the list stands
+	m.fcScroll = min(max(m.fcScroll, 0), len(details)-1)
+	var out []string
+	n := 0
+	for _, d := range details[m.fcScroll:] {
+		if len(out)+len(d) > rows {
+			if n == 0 {
+				out = append(out, d[:rows]...)
+				n = 1
+			}
+			break
+		}
+		out = append(out, d...)
+		n++
+	}
+	m.fcRows = n
+	return append(out, m.styles.Dim.Render(ansi.Truncate(
+		fmt.Sprintf("steps %d–%d of %d · pgup/pgdn scroll · v: all", m.fcScroll+1, m.fcScroll+n, len(details)), w, "…")))
 }
 
 // harmLines are what a step waiting for a typed word (ev) shows above it:
 // for a destructive step about to run, what it does and where, from the
-// step's data (wizard.Harm), then the downtime forecast when it opens the
-// window; for a question the step's task asks while it runs (rsync's
+// step's data (wizard.Harm) (the downtime forecast, when it opens the
+// window, has a section of its own under the prompt: forecastParts); for a
+// question the step's task asks while it runs (rsync's
 // deletions beyond the limit), the task's own message, which says it.
 func (m *RunModel) harmLines(ev *wizard.Event, w int) []string {
 	s := m.step(ev.Step)
@@ -1124,8 +1202,7 @@ func (m *RunModel) harmLines(ev *wizard.Event, w int) []string {
 		return wrapStyled(m.styles.Warn, "⚠ "+msg+".", w, "  ")
 	}
 	data := wizard.DisplayData(m.rb, m.facts[s.Host+"_family"], m.answers, m.facts)
-	out := wrapStyled(m.styles.Warn, "⚠ "+wizard.Harm(s, data, m.hostLabel(s.Host))+".", w, "  ")
-	return append(out, m.forecastLines(s.ID, w)...)
+	return wrapStyled(m.styles.Warn, "⚠ "+wizard.Harm(s, data, m.hostLabel(s.Host))+".", w, "  ")
 }
 
 // againCommand names what goes on with the migration after this run: the

@@ -399,6 +399,19 @@ func init() {
 	}
 }
 
+// CountQueued implements QueueCounter: the message files under the parked
+// queue (old_queue/mess) of queue-merge step s on the new server, now.
+func (x *TaskExecutor) CountQueued(ctx context.Context, s *Step, env *StepEnv) (int64, error) {
+	if !isUntimedKind(s) {
+		return 0, fmt.Errorf("step %s merges no queue", s.ID)
+	}
+	p, err := resolveParams(s.Params, env.Data)
+	if err != nil {
+		return 0, err
+	}
+	return tasks.CountFiles(ctx, x.New, path.Join(p.str("old_queue"), "mess"))
+}
+
 // Prepare implements Executor.
 func (x *TaskExecutor) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[string]string, error) {
 	switch s.Kind {

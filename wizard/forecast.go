@@ -2,7 +2,9 @@ package wizard
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"github.com/dustin/go-humanize/english"
 	"math"
 	"slices"
@@ -134,6 +136,24 @@ type DowntimeForecast struct {
 	// tell (a queue merge: seconds to hours, with the queue's size and the
 	// storage), not in Total: the sentence names them beside the total.
 	Untimed []string
+	// Queued holds, by step id, how many messages a queue merge of the
+	// window has to merge, as counted before the forecast
+	// (FactForecastQueued); a step missing here was not counted.
+	Queued map[string]int64
+}
+
+// FactForecastQueued + a queue-merge step's id holds how many message files
+// its parked queue held when the downtime forecast was made (counted on the
+// new server right before it, see QueueCounter): the size the forecast
+// names, and what a merge rate measured earlier turns into a time.
+const FactForecastQueued = "downtime_forecast_queued_"
+
+// QueueCounter is what an Executor may also do: count the message files a
+// queue-merge step s would merge now (its parked queue on the new server),
+// for the downtime forecast. An error means the queue could not be counted
+// (not parked yet, say); the forecast then names no size.
+type QueueCounter interface {
+	CountQueued(ctx context.Context, s *Step, env *StepEnv) (int64, error)
 }
 
 // FactRehearsalRestore + a step id holds, in seconds, how long a
@@ -156,47 +176,80 @@ type StepForecast struct {
 	Basis string
 }
 
-// Sentence says the forecast in words: the total with, in parentheses,
-// each step's share by its title and where the figure comes from
-// (basisWords); then what it leaves out (the admin's own time on manual
-// steps, a step nothing could time) and the advice about one more hot pass.
-func (f DowntimeForecast) Sentence() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "expected downtime about %s", roundDur(f.Total))
-	if basis := f.Basis(); basis != "" {
-		// The figure's parts right after it, so that they are not read
-		// as a list of what it leaves out.
-		fmt.Fprintf(&b, " (%s)", basis)
-	}
+// Headline says the forecast in one short sentence, first what it counts
+// and then, plainly, what it cannot time: "expected downtime about 4s"
+// when it counts every step of the window, else "expected downtime at
+// least 0.7s for ferry's own steps, plus the queue merge of 3,000 messages
+// (never timed here) and your own time on 3 manual steps". The size of a
+// merge's queue comes from Queued (counted before the forecast; "of an
+// uncounted queue" when not known).
+func (f DowntimeForecast) Headline() string {
 	var out []string
+	for _, id := range f.Untimed {
+		what := "the queue merge"
+		if t := f.untimedTitle(id); t != id && !strings.Contains(strings.ToLower(t), "queue") {
+			what = "“" + t + "”"
+		}
+		if n, ok := f.Queued[id]; ok {
+			what += " of " + humanize.Comma(n) + " " + english.PluralWord(int(n), "message", "")
+		}
+		out = append(out, what+" (never timed here)")
+	}
 	if f.Manual > 0 {
 		out = append(out, "your own time on "+english.Plural(f.Manual, "manual step", ""))
 	}
-	if len(f.Untimed) > 0 {
-		out = append(out, "the time of “"+strings.Join(f.untimedTitles(), "”, “")+"”, which grows with the number of queued messages and is not forecast")
+	if len(out) == 0 {
+		return fmt.Sprintf("expected downtime about %s", roundDur(f.Total))
 	}
-	if len(out) > 0 {
-		fmt.Fprintf(&b, ", plus %s", strings.Join(out, " and "))
-	}
-	if f.Saving >= time.Second {
-		fmt.Fprintf(&b, "; the hot passes still shrink: one more hot pass would save about %s", roundDur(f.Saving))
-	}
-	return b.String()
+	return fmt.Sprintf("expected downtime at least %s for ferry's own steps, plus %s", roundDur(f.Total), english.OxfordWordSeries(out, "and"))
 }
 
-// untimedTitles names the steps of Untimed by their titles where known.
-func (f DowntimeForecast) untimedTitles() []string {
-	var names []string
-	for _, id := range f.Untimed {
-		name := id
-		for _, s := range f.Steps {
-			if s.Step == id && s.Title != "" {
-				name = s.Title
-			}
-		}
-		names = append(names, name)
+// Details are the forecast's parts after its Headline, one a line: each
+// counted step's share by its title with where the figure comes from
+// (basisWords), the engine's time between steps, and the advice about
+// one more hot pass.
+func (f DowntimeForecast) Details() []string {
+	out := f.parts()
+	if f.Saving >= time.Second {
+		out = append(out, fmt.Sprintf("the hot passes still shrink: one more hot pass would save about %s", roundDur(f.Saving)))
 	}
-	return names
+	return out
+}
+
+// Sentence says the whole forecast in one line, for the journal, the plain
+// output and the report: the Headline, then "; by step: " and the Details
+// joined by "; " (SplitForecast takes it apart again).
+func (f DowntimeForecast) Sentence() string {
+	s := f.Headline()
+	if d := f.Details(); len(d) > 0 {
+		s += forecastBy + strings.Join(d, "; ")
+	}
+	return s
+}
+
+// forecastBy separates the Headline from the Details in a Sentence.
+const forecastBy = "; by step: "
+
+// SplitForecast takes a Sentence (as FactDowntimeForecastBasis holds it)
+// apart again: its headline and its details, one a line (nil when it has
+// none). A sentence from an older ferry, without "; by step: ", is all
+// headline.
+func SplitForecast(sentence string) (headline string, details []string) {
+	head, rest, ok := strings.Cut(sentence, forecastBy)
+	if !ok || rest == "" {
+		return sentence, nil
+	}
+	return head, strings.Split(rest, "; ")
+}
+
+// untimedTitle names a step of Untimed by its title where known.
+func (f DowntimeForecast) untimedTitle(id string) string {
+	for _, s := range f.Steps {
+		if s.Step == id && s.Title != "" {
+			return s.Title
+		}
+	}
+	return id
 }
 
 // basisWords says a StepForecast.Basis in plain words, all in one form:
@@ -208,12 +261,16 @@ var basisWords = map[string]string{
 	"dump size":         "as the dump ran",
 	"kind median":       "as steps of its kind ran here",
 	"typical step here": "as steps of any kind ran here",
+	"merge rate":        "at the rate merges ran here",
 	"reckoned":          "a guess: nothing has run yet",
 }
 
 // Basis names each step's share and where it comes from, in one line:
 // "Stop the old server: 200ms, as a step like it ran; …".
-func (f DowntimeForecast) Basis() string {
+func (f DowntimeForecast) Basis() string { return strings.Join(f.parts(), "; ") }
+
+// parts are Basis's items: each counted step's share, then the gap.
+func (f DowntimeForecast) parts() []string {
 	var parts []string
 	for _, s := range f.Steps {
 		if s.Basis == "manual" || s.Basis == basisUntimed {
@@ -229,7 +286,7 @@ func (f DowntimeForecast) Basis() string {
 	if f.Gap > 0 {
 		parts = append(parts, fmt.Sprintf("%s between steps", roundDur(f.Gap)))
 	}
-	return strings.Join(parts, "; ")
+	return parts
 }
 
 func roundDur(d time.Duration) time.Duration {
@@ -343,6 +400,15 @@ func ForecastDowntime(rb *Runbook, st *State, applies func(*Step) bool) Downtime
 			sf.Expected, sf.Basis = k.estimate(s)
 			if sf.Basis == "hot passes" {
 				f.Saving += k.hotSaving
+			}
+			if n, err := strconv.ParseInt(st.Facts[FactForecastQueued+s.ID], 10, 64); err == nil && n >= 0 && isUntimedKind(s) {
+				if f.Queued == nil {
+					f.Queued = map[string]int64{}
+				}
+				f.Queued[s.ID] = n
+				if rate := k.mergeRate(); rate > 0 && sf.Basis == basisUntimed {
+					sf.Expected, sf.Basis = seconds(float64(n)/rate), "merge rate"
+				}
 			}
 			if sf.Basis == basisUntimed {
 				f.Untimed = append(f.Untimed, s.ID)
@@ -497,6 +563,32 @@ func (k *known) estimate(s *Step) (time.Duration, string) {
 		return median(all), "typical step here"
 	}
 	return untimedStep, "reckoned"
+}
+
+// mergeRate is the rate, in messages per second, at which the queue merges
+// of this migration merged so far: the messages every finished run of a
+// queue-merge step counted over the runs' durations; 0 when none merged a
+// message (no rate is made up).
+func (k *known) mergeRate() float64 {
+	var msgs int64
+	var took time.Duration
+	for i := range k.rb.Steps {
+		s := &k.rb.Steps[i]
+		r := k.st.Steps[s.ID]
+		if !isUntimedKind(s) || r == nil {
+			continue
+		}
+		for j, d := range r.Passes {
+			if j < len(r.PassCounters) && r.PassCounters[j] != nil && r.PassCounters[j].Unit == "messages" && r.PassCounters[j].Done > 0 && d > 0 {
+				msgs += r.PassCounters[j].Done
+				took += d
+			}
+		}
+	}
+	if msgs == 0 || took <= 0 {
+		return 0
+	}
+	return float64(msgs) / took.Seconds()
 }
 
 // isUntimedKind reports whether nothing before the window can time s: a

@@ -56,7 +56,7 @@ func TestEngineForecastBeforeTheDowntime(t *testing.T) {
 	// The window holds the copy (never timed: it counts as the typical
 	// step of this journal, the login check, which took next to nothing)
 	// and two manual steps.
-	if len(manual) == 0 || !strings.Contains(manual[0], "stop-old: Stop the old server by hand (expected downtime about 0s (Copy: 0s, as steps of any kind ran here), plus your own time on 2 manual steps)") {
+	if len(manual) == 0 || !strings.Contains(manual[0], "stop-old: Stop the old server by hand (expected downtime at least 0s for ferry's own steps, plus your own time on 2 manual steps; by step: Copy: 0s, as steps of any kind ran here)") {
 		t.Errorf("the start step was put as %q", manual)
 	}
 	st, err := wizard.LoadState(dir)
@@ -83,7 +83,7 @@ func TestEngineForecastBeforeTheDowntime(t *testing.T) {
 	if err := report.Write(&out, st, rb, report.FormatMarkdown); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "| Forecast | about 0s (forecast before the window began: expected downtime about 0s (Copy: 0s, as steps of any kind ran here), plus your own time on 2 manual steps") ||
+	if !strings.Contains(out.String(), "| Forecast | about 0s (forecast before the window began: expected downtime at least 0s for ferry's own steps, plus your own time on 2 manual steps; by step: Copy: 0s, as steps of any kind ran here") ||
 		!strings.Contains(out.String(), "); measured ") {
 		t.Errorf("the report does not show the forecast beside the window:\n%s", out.String())
 	}
