@@ -384,7 +384,7 @@ func ForecastDowntime(rb *Runbook, st *State, applies func(*Step) bool) Downtime
 	var path []pathStep
 	for i := from; i <= to; i++ {
 		s := &rb.Steps[i]
-		if applies != nil && s.Level != LevelManual && !applies(s) {
+		if applies != nil && !applies(s) {
 			continue
 		}
 		sf := StepForecast{Step: s.ID, Title: s.Title}

@@ -213,6 +213,12 @@ func TestForecastHeadlineSaysWhatItLeavesOut(t *testing.T) {
 	if h, d := SplitForecast(f.Sentence()); h != want || !slices.Equal(d, f.Details()) {
 		t.Errorf("split again: %q %q", h, d)
 	}
+	// A manual step that does not apply here (no IP address moves) is no
+	// time of the admin's.
+	noIPs := ForecastDowntime(rb, Replay(evs), func(s *Step) bool { return s.ID != "move-ips" })
+	if h := noIPs.Headline(); !strings.HasSuffix(h, "plus the queue merge of 3,000 messages (never timed here)") {
+		t.Errorf("without the move of IP addresses: %q", h)
+	}
 	// Counting every step: "about", and nothing left out.
 	var all []Event
 	all = append(all, passEvents("hot", sec(20), nil)...)
