@@ -346,6 +346,16 @@ func (m *RunModel) drawList(w, h int) []string {
 		}
 	}
 	digits := len(itoa(len(m.rb.Steps)))
+	// Each title with its ⚠, cut to what is left of the line after the
+	// cursor, the mark and the number, so that no two read alike.
+	titles := make([]string, len(m.rb.Steps))
+	for i, s := range m.rb.Steps {
+		if s.Destructive {
+			titles[i] = "⚠ "
+		}
+		titles[i] += s.Title
+	}
+	titles = distinctCuts(titles, w-ansi.StringWidth(fmt.Sprintf("›· %*d ", digits, 0)))
 	phaseLine := func(id string, cont bool) string {
 		title := id
 		if p := m.rb.Phase(id); p != nil && p.Title != "" {
@@ -373,11 +383,7 @@ func (m *RunModel) drawList(w, h int) []string {
 		s := &m.rb.Steps[r.step]
 		st := m.statusOf(s.ID)
 		sym := st.Symbol()
-		text := fmt.Sprintf(" %*d ", digits, r.step+1)
-		if s.Destructive {
-			text += "⚠ "
-		}
-		text += s.Title
+		text := fmt.Sprintf(" %*d ", digits, r.step+1) + titles[r.step]
 		if s.ID == m.current {
 			line := padTo(ansi.Truncate("›"+sym+text, w, "…"), w)
 			out = append(out, m.styles.Selected.Render(line))
@@ -388,6 +394,48 @@ func (m *RunModel) drawList(w, h int) []string {
 	}
 	for len(out) < h {
 		out = append(out, strings.Repeat(" ", w))
+	}
+	return out
+}
+
+// distinctCuts cuts each text to room cells with "…" at the end, as long as
+// that leaves no two cut texts alike where the whole texts differ (titles
+// that differ only near their end: "Copy the mail store early?" and "Copy
+// the mail store early", "… (hot pass)" and "… (final pass)"); those are
+// cut in the middle instead and keep their end from the word where they
+// differ: "Copy the mail…early?", "Copy the…(hot pass)".
+func distinctCuts(texts []string, room int) []string {
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		out[i] = ansi.Truncate(t, max(1, room), "…")
+	}
+	if room < 8 {
+		return out
+	}
+	differ := make([]int, len(texts)) // where each differs from a text it clashes with
+	for i := range texts {
+		differ[i] = -1
+		for j := range texts {
+			if j == i || out[j] != out[i] || texts[j] == texts[i] {
+				continue
+			}
+			p := 0
+			for p < len(texts[i]) && p < len(texts[j]) && texts[i][p] == texts[j][p] {
+				p++
+			}
+			differ[i] = max(differ[i], p)
+		}
+	}
+	for i, t := range texts {
+		if differ[i] < 0 {
+			continue
+		}
+		// The end from the start of the word where it differs (the
+		// last word, when it differs only by ending there).
+		ws := strings.LastIndexByte(t[:min(differ[i], len(t)-1)], ' ') + 1
+		tail := t[ws:]
+		headRoom := max(4, room-ansi.StringWidth(tail)-1)
+		out[i] = strings.TrimRight(ansi.Truncate(t[:ws], headRoom, ""), " ") + "…" + ansi.Truncate(tail, room-headRoom-1, "…")
 	}
 	return out
 }

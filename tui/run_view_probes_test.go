@@ -51,3 +51,30 @@ func TestRunScreenShowsChangesBeforeChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestDistinctCuts: two titles that differ only at their end do not read
+// alike once cut for the step list (BlueMind's steps 10 and 12 both read
+// "Copy the mail store ear…"): each keeps its last words; titles that
+// fit, or that differ within the room, are cut at the end as before.
+func TestDistinctCuts(t *testing.T) {
+	titles := []string{"Copy the mail store early?", "Copy the BlueMind spools", "Copy the mail store early", "Rehearse the dumps"}
+	got := distinctCuts(titles, 24)
+	if got[0] == got[2] {
+		t.Fatalf("steps 10 and 12 read alike: %q", got)
+	}
+	for i, want := range []string{"early?", "", "early", ""} {
+		if ansi.StringWidth(got[i]) > 24 {
+			t.Errorf("%q is wider than 24", got[i])
+		}
+		if want != "" && !strings.HasSuffix(got[i], want) {
+			t.Errorf("%q does not keep its end %q", got[i], want)
+		}
+	}
+	if got[1] != "Copy the BlueMind spools" || got[3] != "Rehearse the dumps" {
+		t.Errorf("titles that fit were cut: %q", got)
+	}
+	// Cut at the end where that tells them apart.
+	if got := distinctCuts([]string{"Start PostgreSQL on the old server", "Start PostgreSQL on the new server"}, 30); got[0] != "Start PostgreSQL on the old s…" {
+		t.Errorf("%q", got)
+	}
+}
