@@ -306,7 +306,7 @@ func (a *app) migrateSimulatedPair(ctx context.Context, p simulatedPair) error {
 	}
 	err = a.migrate(m)
 	if err == nil {
-		fmt.Fprintf(a.stderr, "ferry demo: done. The report: ferry report --state-dir %s\n", s.StateDir)
+		a.sayf("ferry demo: done. The report: ferry report --state-dir %s", s.StateDir)
 	}
 	return err
 }

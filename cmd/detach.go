@@ -267,7 +267,7 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 		}
 		runner.WaitExit(w.PID, runnerGone)
 		if end.Code == ExitOK {
-			fmt.Fprintf(a.stderr, "ferry: the migration is done. The report: ferry report --state-dir %s\n", stateDir)
+			a.sayf("ferry: the migration is done. The report: ferry report --state-dir %s", stateDir)
 			return nil
 		}
 		return &RunnerExit{Code: end.Code, Msg: end.Error}
@@ -277,7 +277,7 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 		return fmt.Errorf("screen: %w", uiErr)
 	}
 	if !readOnly {
-		fmt.Fprintf(a.stderr, "ferry: the migration goes on in the background (runner pid %d); come back with: ferry attach --state-dir %s\n", w.PID, stateDir)
+		a.sayf("ferry: the migration goes on in the background (runner pid %d); come back with: ferry attach --state-dir %s", w.PID, stateDir)
 	}
 	return nil
 }

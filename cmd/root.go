@@ -93,9 +93,9 @@ func (a *app) finish(c *cobra.Command, err error) int {
 	var remote *RunnerExit
 	if errors.As(err, &remote) && remote.Raw {
 		// The runner's own words, prefixed already.
-		fmt.Fprintln(a.stderr, remote.Msg)
+		a.sayf("%s", remote.Msg)
 	} else if msg := err.Error(); msg != "" {
-		fmt.Fprintf(a.stderr, "%s: %s\n", name, msg)
+		a.sayf("%s: %s", name, msg)
 	}
 	var u *UsageError
 	if errors.As(err, &u) && !a.ran {

@@ -1,0 +1,62 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+)
+
+// sayf prints a line of ferry's own on stderr (what follows a run: where
+// the migration stands, the command that goes on), wrapped at spaces to
+// the terminal's width when stderr is a terminal, so that the terminal
+// does not break a path or a command at its right edge ("--state-dir
+// /tmp/rv1/bm/s" then "tate"). To a pipe or a file the line is written
+// whole, as before.
+func (a *app) sayf(format string, args ...any) {
+	fmt.Fprintln(a.stderr, wrapForTerminal(a.stderr, fmt.Sprintf(format, args...)))
+}
+
+// wrapForTerminal wraps msg for the terminal w is (see wrapAtSpaces); msg
+// as it is when w is no terminal or its width is not known.
+func wrapForTerminal(w io.Writer, msg string) string {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return msg
+	}
+	width, _, err := term.GetSize(f.Fd())
+	if err != nil {
+		return msg
+	}
+	return wrapAtSpaces(msg, width)
+}
+
+// wrapAtSpaces wraps each line of msg at spaces only, to lines of at most
+// width cells (a hyphen is no place to break a command line at); a word
+// longer than a line keeps a line of its own, for the terminal to break.
+// Below 20 columns msg is left as it is.
+func wrapAtSpaces(msg string, width int) string {
+	if width < 20 {
+		return msg
+	}
+	var out []string
+	for _, line := range strings.Split(msg, "\n") {
+		cur := ""
+		for _, word := range strings.Split(line, " ") {
+			switch {
+			case cur == "":
+				cur = word
+			case ansi.StringWidth(cur)+1+ansi.StringWidth(word) <= width:
+				cur += " " + word
+			default:
+				out = append(out, cur)
+				cur = word
+			}
+		}
+		out = append(out, cur)
+	}
+	return strings.Join(out, "\n")
+}
