@@ -1061,17 +1061,11 @@ func field(st runStyles, label, value string, w int) []string {
 	return lines
 }
 
-// wrapText word-wraps text to width w; continuation lines start with lead.
+// wrapText word-wraps text to width w at spaces only (wrapWords: a word to
+// type, a host name or a command is never broken at a hyphen), the first
+// line taking the whole width; continuation lines start with lead.
 func wrapText(text string, w int, lead string) []string {
-	lw := ansi.StringWidth(lead)
-	lines := strings.Split(ansi.Wrap(text, max(1, w-lw), ""), "\n")
-	for i := 1; i < len(lines); i++ {
-		lines[i] = lead + lines[i]
-	}
-	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, w, "")
-	}
-	return lines
+	return wrapWords(text, w, lead)
 }
 
 func wrapStyled(style lipgloss.Style, text string, w int, lead string) []string {
