@@ -412,9 +412,10 @@ func distinctCuts(texts []string, room int) []string {
 	if room < 8 {
 		return out
 	}
-	differ := make([]int, len(texts)) // where each differs from a text it clashes with
+	// Where each text first and last differs from a text it clashes with.
+	first, last := make([]int, len(texts)), make([]int, len(texts))
 	for i := range texts {
-		differ[i] = -1
+		first[i], last[i] = -1, -1
 		for j := range texts {
 			if j == i || out[j] != out[i] || texts[j] == texts[i] {
 				continue
@@ -423,16 +424,30 @@ func distinctCuts(texts []string, room int) []string {
 			for p < len(texts[i]) && p < len(texts[j]) && texts[i][p] == texts[j][p] {
 				p++
 			}
-			differ[i] = max(differ[i], p)
+			if first[i] < 0 || p < first[i] {
+				first[i] = p
+			}
+			last[i] = max(last[i], p)
 		}
 	}
+	// wordAt is where the word holding byte p of t starts (the last word
+	// when p is t's end).
+	wordAt := func(t string, p int) int {
+		if p < len(t) && t[p] == ' ' {
+			return p + 1
+		}
+		return strings.LastIndexByte(t[:min(p, len(t)-1)], ' ') + 1
+	}
 	for i, t := range texts {
-		if differ[i] < 0 {
+		if first[i] < 0 {
 			continue
 		}
-		// The end from the start of the word where it differs (the
-		// last word, when it differs only by ending there).
-		ws := strings.LastIndexByte(t[:min(differ[i], len(t)-1)], ' ') + 1
+		// The end from the word where it first differs when that fits,
+		// else from the word where it last differs.
+		ws := wordAt(t, first[i])
+		if ansi.StringWidth(t[ws:]) > room-5 {
+			ws = wordAt(t, last[i])
+		}
 		tail := t[ws:]
 		headRoom := max(4, room-ansi.StringWidth(tail)-1)
 		out[i] = strings.TrimRight(ansi.Truncate(t[:ws], headRoom, ""), " ") + "…" + ansi.Truncate(tail, room-headRoom-1, "…")

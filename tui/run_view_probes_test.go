@@ -73,6 +73,14 @@ func TestDistinctCuts(t *testing.T) {
 	if got[1] != "Copy the BlueMind spools" || got[3] != "Rehearse the dumps" {
 		t.Errorf("titles that fit were cut: %q", got)
 	}
+	// Three alike at first: each keeps the words that tell it from the
+	// others (BlueMind's three starts of PostgreSQL).
+	pg := distinctCuts([]string{"Start PostgreSQL on the new server for the rehearsal", "Start PostgreSQL on the old server", "Start PostgreSQL on the new server"}, 25)
+	for i, want := range []string{"for the rehearsal", "old server", "new server"} {
+		if !strings.HasSuffix(pg[i], want) || ansi.StringWidth(pg[i]) > 25 {
+			t.Errorf("%q does not end with %q in 25 columns", pg[i], want)
+		}
+	}
 	// Cut at the end where that tells them apart.
 	if got := distinctCuts([]string{"Start PostgreSQL on the old server", "Start PostgreSQL on the new server"}, 30); got[0] != "Start PostgreSQL on the old s…" {
 		t.Errorf("%q", got)
