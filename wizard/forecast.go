@@ -283,7 +283,7 @@ func (f DowntimeForecast) parts() []string {
 		}
 		parts = append(parts, fmt.Sprintf("%s%s: %s, %s", name, check, roundDur(s.Expected), cmp.Or(basisWords[basis], basis)))
 	}
-	if f.Gap > 0 {
+	if roundDur(f.Gap) > 0 { // not "0s between steps"
 		parts = append(parts, fmt.Sprintf("%s between steps", roundDur(f.Gap)))
 	}
 	return parts
