@@ -145,6 +145,17 @@ func cutsWords(s *Step) string {
 	return string(unicode.ToUpper(r)) + w[n:] + " can cut your SSH access to this server"
 }
 
+// noLifelineWords says that no spare sshd is kept because the lifeline
+// answer is v (a no), and who gave it (actor, from the answered event; ""
+// when the journal does not say).
+func noLifelineWords(v, actor string) string {
+	out := fmt.Sprintf("no spare sshd is kept: %s is %s", LifelineKey, v)
+	if actor = strings.TrimSpace(actor); actor != "" {
+		out += ", as answered by " + actor
+	}
+	return out
+}
+
 // lifeline runs before step s (after its questions) and returns what ends
 // it: for a step with cuts_access it says what can cut the access and,
 // unless the answer is no, starts a spare sshd and journals it
@@ -165,8 +176,7 @@ func (e *Engine) lifeline(ctx context.Context, s *Step) (func(), error) {
 		v := strings.TrimSpace(e.state.Answers[LifelineKey])
 		port, want, err := ParseLifeline(v)
 		if err == nil && !want {
-			return nop, e.emit(Event{Type: EvWarning, Step: s.ID, Message: fmt.Sprintf(
-				"%s; no spare sshd is kept, as answered (%s: %q)", cutsWords(s), LifelineKey, v)})
+			return nop, e.emit(Event{Type: EvWarning, Step: s.ID, Message: cutsWords(s) + "; " + noLifelineWords(v, e.state.AnsweredBy[LifelineKey])})
 		}
 		var l *tasks.Lifeline
 		if err == nil && !can {

@@ -387,13 +387,20 @@ func TestLifelineNo(t *testing.T) {
 	if w.answered["started cut"] {
 		t.Error("something answers on the port with lifeline no")
 	}
-	said := false
+	said, actor := false, ""
 	for _, ev := range w.evs {
+		if ev.Type == EvAnswered && ev.Answers[LifelineKey] != "" {
+			actor = ev.Actor
+		}
 		if ev.Type == EvLifelineUp {
 			t.Errorf("a spare was started with lifeline no: %q", ev.Message)
 		}
 		if ev.Type == EvWarning && ev.Step == "cut" && strings.Contains(ev.Message, "Moving the test addresses can cut your SSH access") && strings.Contains(ev.Message, "no spare sshd") {
 			said = true
+			// Who answered, in plain words: not "as answered (lifeline: "no")".
+			if want := "no spare sshd is kept: lifeline is no, as answered by " + actor; actor == "" || !strings.HasSuffix(ev.Message, want) {
+				t.Errorf("the warning %q does not end %q", ev.Message, want)
+			}
 		}
 	}
 	if !said {

@@ -30,7 +30,11 @@ type State struct {
 	Finished bool
 	Steps    map[string]*StepRecord
 	Answers  map[string]string
-	Facts    map[string]string
+	// AnsweredBy holds, for each key of Answers, who gave its latest
+	// value (the answered event's Actor: a person, an answers file, the
+	// demo); nil until an answer is folded in.
+	AnsweredBy map[string]string
+	Facts      map[string]string
 	// Confirmed lists the steps whose destructive action was confirmed.
 	Confirmed     map[string]bool
 	DowntimeStart time.Time
@@ -277,6 +281,10 @@ func (st *State) Apply(ev Event) {
 	case EvAnswered:
 		for k, v := range ev.Answers {
 			st.Answers[k] = v
+			if st.AnsweredBy == nil {
+				st.AnsweredBy = map[string]string{}
+			}
+			st.AnsweredBy[k] = ev.Actor
 		}
 	case EvConfirmed:
 		st.Confirmed[ev.Step] = true
@@ -324,6 +332,7 @@ func (st *State) with(ev Event) *State {
 		c.Steps[id] = &rc
 	}
 	c.Answers = maps.Clone(st.Answers)
+	c.AnsweredBy = maps.Clone(st.AnsweredBy)
 	c.Facts = maps.Clone(st.Facts)
 	c.Confirmed = maps.Clone(st.Confirmed)
 	c.Warnings = slices.Clip(st.Warnings)
