@@ -172,6 +172,8 @@ type run struct {
 	status   wizard.Status
 	counters *tasks.Progress
 	closed   bool
+	// message is what the run's end said (a failure's reason).
+	message string
 }
 
 // build turns the state (and the runbook, when there is one) into a doc.
@@ -257,7 +259,7 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 			rs := runs[ev.Step]
 			if n := len(rs); n > 0 && !rs[n-1].closed {
 				r := rs[n-1]
-				r.end, r.dur, r.status, r.counters, r.closed = ev.Time, ev.Duration, ev.Status, ev.Counters, true
+				r.end, r.dur, r.status, r.counters, r.closed, r.message = ev.Time, ev.Duration, ev.Status, ev.Counters, true, ev.Message
 			}
 			if ev.Actor != "" {
 				d.Manual = append(d.Manual, manualRow{at, title(ev.Step), clean(ev.Actor), clean(ev.Message)})
@@ -428,6 +430,12 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 			if len(rs) > 1 {
 				row.Took += fmt.Sprintf(" in %d runs", len(rs))
 			}
+			if f := failedBefore(rs); len(f) > 0 {
+				// A step that passed after failing: the failures stay on
+				// the record, with their reasons.
+				row.Took += fmt.Sprintf(", %d failed", len(f))
+				row.Message = strings.Join(append([]string{strings.TrimSuffix(orText(row.Message, string(rec.Status)), ".")}, f...), "; ")
+			}
 		case rec.Status == wizard.StatusInterrupted:
 			row.Took = "cut off"
 		}
@@ -462,14 +470,14 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 				if r.status == wizard.StatusRunning && r != running(st, id, runs) {
 					rr.Status = string(wizard.StatusInterrupted)
 				}
-				if r.counters != nil {
+				if r.counters != nil && r.counters.Counts() {
 					rr.Counters = counterText(*r.counters)
 				}
 				g.Runs = append(g.Runs, rr)
 			}
 			d.Repeated = append(d.Repeated, g)
 		}
-		if rec.Counters != nil {
+		if rec.Counters != nil && rec.Counters.Counts() {
 			d.Counters = append(d.Counters, counterRow{title(id), orUnknown(clean(rec.Counters.Unit)), counterText(*rec.Counters)})
 		}
 	}
@@ -542,6 +550,18 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		d.Facts = append(d.Facts, keyValue{clean(k), clean(st.Facts[k])})
 	}
 	return d
+}
+
+// failedBefore says each failed run of rs but the last (whose message is
+// the step's own), as "run N failed: reason".
+func failedBefore(rs []*run) []string {
+	var out []string
+	for i, r := range rs[:max(0, len(rs)-1)] {
+		if r.closed && r.status == wizard.StatusFailed {
+			out = append(out, fmt.Sprintf("run %d failed: %s", i+1, orText(clean(r.message), "no reason recorded")))
+		}
+	}
+	return out
 }
 
 // reportTime is when the report is made (a variable so that tests can fix

@@ -39,7 +39,7 @@ func CheckLogins(ctx context.Context, h remote.Host, s PGServer, dbs []string, v
 				return errs, ctx.Err()
 			}
 			if strings.Contains(err.Error(), "password authentication failed") {
-				err = fmt.Errorf("%w by PostgreSQL on %s for role %s, database %s (psql, as pg_dump logs in)", ErrLoginRefused, h.Name(), s.User, db)
+				err = fmt.Errorf("%w by PostgreSQL on %s for role %s, database %s, in a login with psql as pg_dump makes", ErrLoginRefused, h.Name(), s.User, db)
 			} else {
 				err = fmt.Errorf("database %s: %w", db, err)
 			}
@@ -54,7 +54,7 @@ func CheckLogins(ctx context.Context, h remote.Host, s PGServer, dbs []string, v
 				}
 				var pe *pgconn.PgError
 				if errors.As(err, &pe) && pe.Code == "28P01" {
-					err = fmt.Errorf("%w by PostgreSQL on %s for role %s, database %s (ferry's own connection, as the row-count proof logs in)", ErrLoginRefused, h.Name(), s.User, db)
+					err = fmt.Errorf("%w by PostgreSQL on %s for role %s, database %s, in a login through ferry's own connection as the row-count proof makes", ErrLoginRefused, h.Name(), s.User, db)
 				} else {
 					err = fmt.Errorf("database %s, through the SSH connection (as the row-count proof logs in): %w", db, err)
 				}

@@ -47,6 +47,13 @@ type Progress struct {
 	FilesMoved int64 `json:"files_moved,omitempty"`
 }
 
+// Counts reports whether p counts anything: a unit or a number. A progress
+// that only says what is happening (Note alone, "logging in to bj") does
+// not, and is no counter to keep once its step ended.
+func (p Progress) Counts() bool {
+	return p.Unit != "" || p.Done != 0 || p.Total != 0 || p.FilesDone != 0 || p.FilesTotal != 0 || p.Remaining != 0 || p.Sent
+}
+
 // Discard is a Reporter that drops everything.
 var Discard Reporter = discard{}
 

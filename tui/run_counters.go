@@ -27,8 +27,10 @@ func counterLines(p *tasks.Progress) (frac float64, lines []string) {
 		}
 		return ""
 	}
-	switch p.Unit {
-	case "bytes":
+	switch {
+	case !p.Counts():
+		// A note alone ("logging in to bj"): no "0 done" above it.
+	case p.Unit == "bytes":
 		done := humanize.Bytes(uint64(max(0, p.Done)))
 		if p.Total > 0 {
 			done += " of " + humanize.Bytes(uint64(p.Total))
@@ -40,7 +42,7 @@ func counterLines(p *tasks.Progress) (frac float64, lines []string) {
 		}
 		lines = append(lines, done)
 		lines = append(lines, joinNonEmpty(" · ", rateText(p.Rate, "bytes"), eta()))
-	case "messages":
+	case p.Unit == "messages":
 		var parts []string
 		if p.Remaining > 0 || p.Done > 0 || p.Total > 0 {
 			parts = append(parts, humanize.Comma(p.Remaining)+" remaining")

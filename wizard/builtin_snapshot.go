@@ -3,7 +3,7 @@
 package wizard
 
 func init() {
-	builtinSnapshots["bluemind"] = builtinSnapshot{hash: "d9b2120ba9372d87de1b09955105ae9ed2d96c4598048d47f8dd66126259ae1c", build: builtinBluemind}
+	builtinSnapshots["bluemind"] = builtinSnapshot{hash: "6277584257fbc5b1c421683e65301896fa443c661e3509802e4e0c5ac7b8f7cb", build: builtinBluemind}
 	builtinSnapshots["greenarrow"] = builtinSnapshot{hash: "e7d2ae899cab1d0cc9392ebfcd4f906798c9ed1052cc5cac8baa54922daca8d7", build: builtinGreenarrow}
 }
 
@@ -422,7 +422,7 @@ func builtinBluemind() Runbook {
 					Question{
 						Key:    "db_password",
 						Prompt: "Password of the bj database user on the old server",
-						Help:   "This is a secret: ferry keeps it in memory only and never writes it to the screen, a log or the journal. It is the password value in /etc/bm/bm.ini on the old server; the published commands show bj.",
+						Help:   "This is a secret: ferry keeps it in memory only and never writes it to the screen, a log or the journal. It is the password value in /etc/bm/bm.ini on the old server. The vendor's published dump commands use the password bj, which may not be this server's.",
 						Type:   "secret",
 					},
 				},
@@ -457,7 +457,7 @@ func builtinBluemind() Runbook {
 					Text: "PostgreSQL runs on the new server.",
 				},
 				Vendor: "Cold synchronization, step 6 (rehearsed in the hot phase by ferry)",
-				Line:   442,
+				Line:   443,
 			},
 			Step{
 				ID:    "rehearse-dump",
@@ -498,7 +498,7 @@ func builtinBluemind() Runbook {
 					"start-postgres-new-hot",
 				},
 				Vendor: "Cold synchronization, step 4 (rehearsed in the hot phase by ferry)",
-				Line:   461,
+				Line:   462,
 			},
 			Step{
 				ID:    "rehearse-restore",
@@ -538,7 +538,7 @@ func builtinBluemind() Runbook {
 					Text: "Both archives restored into scratch databases without an error, and the scratch databases are gone again.",
 				},
 				Vendor: "Cold synchronization, step 7 (rehearsed in the hot phase by ferry)",
-				Line:   501,
+				Line:   502,
 			},
 			Step{
 				ID:    "stop-services-new-cold",
@@ -579,7 +579,7 @@ func builtinBluemind() Runbook {
 					Text: "BlueMind and Postfix are stopped on the new server.",
 				},
 				Vendor: "Cold synchronization, step 1",
-				Line:   543,
+				Line:   544,
 			},
 			Step{
 				ID:    "stop-services-old",
@@ -620,7 +620,7 @@ func builtinBluemind() Runbook {
 				},
 				Downtime: "start",
 				Vendor:   "Cold synchronization, step 1",
-				Line:     569,
+				Line:     570,
 			},
 			Step{
 				ID:    "sync-spools-cold",
@@ -658,7 +658,7 @@ func builtinBluemind() Runbook {
 					Text: "The mail store and the spools on the new server match the old server's.",
 				},
 				Vendor: "Cold synchronization, step 2",
-				Line:   597,
+				Line:   598,
 			},
 			Step{
 				ID:    "start-postgres-old",
@@ -687,7 +687,7 @@ func builtinBluemind() Runbook {
 					"sync-spools-cold",
 				},
 				Vendor: "Cold synchronization, step 3",
-				Line:   631,
+				Line:   632,
 			},
 			Step{
 				ID:    "dump-databases",
@@ -730,7 +730,7 @@ func builtinBluemind() Runbook {
 					"sync-spools-cold",
 				},
 				Vendor: "Cold synchronization, step 4",
-				Line:   652,
+				Line:   653,
 			},
 			Step{
 				ID:    "copy-config",
@@ -754,7 +754,7 @@ func builtinBluemind() Runbook {
 					"dump-databases",
 				},
 				Vendor: "Cold synchronization, step 5",
-				Line:   693,
+				Line:   694,
 			},
 			Step{
 				ID:    "check-postfix-maps",
@@ -780,7 +780,7 @@ func builtinBluemind() Runbook {
 					"dump-databases",
 				},
 				Vendor: "Cold synchronization, step 5, and Post-migration, step 2 (ferry's check of the copied Postfix tables)",
-				Line:   716,
+				Line:   717,
 			},
 			Step{
 				ID:    "start-postgres-new",
@@ -813,7 +813,7 @@ func builtinBluemind() Runbook {
 					"check-postfix-maps",
 				},
 				Vendor: "Cold synchronization, step 6",
-				Line:   744,
+				Line:   745,
 			},
 			Step{
 				ID:    "restore-databases",
@@ -858,7 +858,7 @@ func builtinBluemind() Runbook {
 					Text: "bj and bj-data exist on the new server and pg_restore reported no error.",
 				},
 				Vendor: "Cold synchronization, step 7",
-				Line:   763,
+				Line:   764,
 			},
 			Step{
 				ID:    "verify-databases",
@@ -914,7 +914,7 @@ func builtinBluemind() Runbook {
 					},
 				},
 				Vendor: "Cold synchronization, step 7 (ferry's proof of the restore)",
-				Line:   819,
+				Line:   820,
 			},
 			Step{
 				ID:    "stop-old-server",
@@ -961,7 +961,7 @@ func builtinBluemind() Runbook {
 					"verify-databases",
 				},
 				Vendor: "Replacing servers, step 1",
-				Line:   874,
+				Line:   875,
 			},
 			Step{
 				ID:    "move-ip",
@@ -986,7 +986,7 @@ func builtinBluemind() Runbook {
 				SafeToRerun: true,
 				CutsAccess:  "changing the network configuration",
 				Vendor:      "Replacing servers, step 2",
-				Line:        918,
+				Line:        919,
 			},
 			Step{
 				ID:          "restart-new",
@@ -999,7 +999,7 @@ func builtinBluemind() Runbook {
 				SafeToRerun: true,
 				Downtime:    "end",
 				Vendor:      "Replacing servers, step 3",
-				Line:        934,
+				Line:        935,
 			},
 			Step{
 				ID:          "firewall-save",
@@ -1011,7 +1011,7 @@ func builtinBluemind() Runbook {
 				Kind:        "manual",
 				SafeToRerun: true,
 				Vendor:      "Post-migration, step 1",
-				Line:        950,
+				Line:        951,
 			},
 			Step{
 				ID:          "mail-routing",
@@ -1023,7 +1023,7 @@ func builtinBluemind() Runbook {
 				Kind:        "manual",
 				SafeToRerun: true,
 				Vendor:      "Post-migration, step 2",
-				Line:        964,
+				Line:        965,
 			},
 			Step{
 				ID:    "my-networks",
@@ -1038,7 +1038,7 @@ func builtinBluemind() Runbook {
 				},
 				SafeToRerun: true,
 				Vendor:      "Post-migration, step 3",
-				Line:        977,
+				Line:        978,
 			},
 			Step{
 				ID:    "tick-reconfigure",
@@ -1067,11 +1067,11 @@ func builtinBluemind() Runbook {
 					Text: "bm-cli exits with status 0.",
 				},
 				Vendor: "Post-migration, step 4",
-				Line:   994,
+				Line:   995,
 			},
 		},
 		File: "builtin:bluemind",
-		Hash: "d9b2120ba9372d87de1b09955105ae9ed2d96c4598048d47f8dd66126259ae1c",
+		Hash: "6277584257fbc5b1c421683e65301896fa443c661e3509802e4e0c5ac7b8f7cb",
 	}
 }
 
