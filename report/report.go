@@ -310,6 +310,10 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 		case ev.Exit != nil:
 			exit = fmt.Sprint(*ev.Exit)
 			failed = *ev.Exit != 0
+			if failed && rb != nil && rb.Step(ev.Step) != nil && slices.Contains(rb.Step(ev.Step).OKExits(), *ev.Exit) {
+				// An exit the step counts as a pass (grep finding nothing).
+				exit, failed = exit+" (the step accepts it)", false
+			}
 		case ev.CommandStarted() && running(st, ev.Step, runs) != nil && !ev.Time.Before(st.LastRun.Started):
 			exit = "none yet: running"
 		case ev.CommandStarted():
@@ -483,7 +487,11 @@ func build(st *wizard.State, rb *wizard.Runbook) *doc {
 	}
 
 	// Downtime.
-	d.Downtime = downtimeOf(st, title, startStep, endStep, runs, rb, now)
+	pos := make(map[string]int, len(order))
+	for i, id := range order {
+		pos[id] = i + 1
+	}
+	d.Downtime = downtimeOf(st, title, startStep, endStep, runs, rb, now, pos)
 
 	// Warnings.
 	for _, w := range st.Warnings {
@@ -591,7 +599,11 @@ func running(st *wizard.State, id string, runs map[string][]*run) *run {
 	return nil
 }
 
-func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run, rb *wizard.Runbook, now time.Time) downtime {
+// downtimeOf is the downtime window: when it began and ended (or how long
+// it has been open at now), the forecast, and the step runs that began in
+// it, in the timeline's order (pos: a step's number there), each named with
+// that number.
+func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep string, runs map[string][]*run, rb *wizard.Runbook, now time.Time, pos map[string]int) downtime {
 	var dt downtime
 	if st.DowntimeStart.IsZero() {
 		dt.State = "none"
@@ -624,6 +636,7 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 	dt.Forecast = forecastText(st, rb)
 	// Where the window went: every run that began inside it.
 	type spent struct {
+		n    int
 		at   time.Time
 		text keyValue
 	}
@@ -643,10 +656,15 @@ func downtimeOf(st *wizard.State, title func(string) string, startStep, endStep 
 					took += " (" + string(r.status) + ")"
 				}
 			}
-			list = append(list, spent{r.start, keyValue{title(id), took}})
+			list = append(list, spent{pos[id], r.start, keyValue{fmt.Sprintf("%d. %s", pos[id], title(id)), took}})
 		}
 	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].at.Before(list[j].at) })
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].n != list[j].n {
+			return list[i].n < list[j].n
+		}
+		return list[i].at.Before(list[j].at)
+	})
 	for _, s := range list {
 		dt.Spent = append(dt.Spent, s.text)
 	}

@@ -209,7 +209,7 @@ func TestMarkdownFullMigration(t *testing.T) {
 		"| Start | 2026-08-24 01:20:41 UTC (Stop GreenArrow on old (stop-old)) |",
 		"| End | 2026-08-24 01:26:21 UTC (Start GreenArrow on new (start-new)) |",
 		"| Duration | **5m40s** |",
-		"| Migration script, final pass (final-sync) | 20s (failed) |",
+		"| 6. Migration script, final pass (final-sync) | 20s (failed) |",
 		// Confirmation with actor and time.
 		"| 2026-08-24 01:20:40 UTC | Stop GreenArrow on old (stop-old) | root@new.example.net | typed old.example.net |",
 		// The skip reason, its pipe escaped.
@@ -359,7 +359,7 @@ func TestReportDuringARun(t *testing.T) {
 	mustContain(t, out,
 		"no: under way, ferry (pid 4242) is running it now; it stands at Migration script, final pass (final-sync), running",
 		"Downtime began 2026-08-24 01:20:41 UTC and is still open: 3m24s so far, by this report's time (2026-08-24 01:24:05 UTC).",
-		"| Migration script, final pass (final-sync) | running for 3m15s |",
+		"| 6. Migration script, final pass (final-sync) | running for 3m15s |",
 		"▶ running",
 		"running for 3m15s |  | running now, in ferry (pid 4242); its live counters show in ferry attach |",
 		"| none yet: running |",

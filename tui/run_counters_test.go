@@ -2,9 +2,11 @@ package tui
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ferry-migrate/ferry/tasks"
+	"github.com/ferry-migrate/ferry/wizard"
 )
 
 // A progress that only says what happens shows that phrase, with no
@@ -15,5 +17,35 @@ func TestCounterLinesOfANoteAlone(t *testing.T) {
 	}
 	if _, lines := counterLines(&tasks.Progress{Unit: "items", Done: 3, Total: 7}); len(lines) == 0 || lines[0] != "3 / 7 items" {
 		t.Errorf("a count gives %v, want 3 / 7 items first", lines)
+	}
+}
+
+// One step skipped by a person: the closing words say "see it", two say
+// "see them".
+func TestRunClosingWordsCountTheSkips(t *testing.T) {
+	for _, c := range []struct {
+		skips []string
+		want  string
+	}{
+		{[]string{"dns"}, "see it in the step list"},
+		{[]string{"dns", "tell"}, "see them in the step list"},
+	} {
+		var evs []wizard.Event
+		for _, id := range c.skips {
+			evs = append(evs, wizard.Event{Type: wizard.EvSkipped, Step: id, Actor: "root", Message: "done elsewhere"})
+		}
+		evs = append(evs, wizard.Event{Type: wizard.EvRunFinished, Status: wizard.StatusOK, Message: "every step is done"})
+		m, _ := newTestRun(t, nil, 100, 30, evs...)
+		m.Update(runEventsMsg{closed: true})
+		// The right pane's lines, joined: the sentence wraps.
+		var right []string
+		for _, l := range strings.Split(runScreen(m), "\n") {
+			if _, r, ok := strings.Cut(l, "│"); ok {
+				right = append(right, strings.TrimSpace(r))
+			}
+		}
+		if s := strings.Join(right, " "); !strings.Contains(s, c.want) {
+			t.Errorf("%d skips: the screen lacks %q:\n%s", len(c.skips), c.want, runScreen(m))
+		}
 	}
 }

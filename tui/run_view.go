@@ -843,7 +843,11 @@ func (m *RunModel) promptLines(w int) []string {
 			if n := len(m.overridden); n > 0 {
 				msg += fmt.Sprintf(" and %s overridden", english.Plural(n, "gate", ""))
 			}
-			out = append(out, text(st.Warn, "! "+msg+": see them in the step list (↷) and in ferry report.")...)
+			them := "them"
+			if skipped+len(m.overridden) == 1 {
+				them = "it"
+			}
+			out = append(out, text(st.Warn, "! "+msg+": see "+them+" in the step list (↷) and in ferry report.")...)
 		case "failed":
 			out = append(out, text(st.Failed, "✗ The run stopped on a failure.")...)
 			if m.finished.Message != "" {

@@ -195,6 +195,19 @@ func (p params) int(k string, def int) int {
 }
 
 // list reads a list parameter; a string is split on white space.
+// OKExits returns the exit codes besides 0 that a command step accepts as
+// a pass (its ok_exit parameter, as the runbook gives them; numbers only),
+// nil when it gives none.
+func (s *Step) OKExits() []int {
+	var out []int
+	for _, e := range params(s.Params).list("ok_exit") {
+		if n, err := strconv.Atoi(e); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func (p params) list(k string) []string {
 	switch v := p[k].(type) {
 	case []any:

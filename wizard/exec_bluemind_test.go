@@ -549,7 +549,7 @@ func TestBlueMindConfigAndPreflightThroughExecutor(t *testing.T) {
 	if len(o.Commands) != 1 || o.Commands[0].Exit != 0 || !strings.Contains(o.Commands[0].Command, "--backup") {
 		t.Errorf("copy-config commands: %+v", o.Commands)
 	}
-	if want := fmt.Sprintf("copied %d items into /", len(paramList(t, b.rb, "config_files"))); o.Message != want {
+	if want := fmt.Sprintf("copied %d items, each to the same path as on the old server", len(paramList(t, b.rb, "config_files"))); o.Message != want {
 		t.Errorf("copy-config message %q, want %q", o.Message, want)
 	}
 	// The copied bm.ini now carries old's setting, so the comparison holds.

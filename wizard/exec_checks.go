@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"github.com/dustin/go-humanize/english"
 	"path"
 	"sort"
@@ -119,12 +120,13 @@ func runQueueMerge(ctx context.Context, x *TaskExecutor, s *Step, p params, env 
 	if err != nil {
 		return o, err
 	}
-	o.Message = fmt.Sprintf("merged %d of %s; %d left in the parked queue", res.Merged, english.Plural(int(res.Total), "message", ""), res.Remaining)
+	o.Message = fmt.Sprintf("merged %s of %s %s; %s left in the parked queue", humanize.Comma(res.Merged), humanize.Comma(res.Total), english.PluralWord(int(res.Total), "message", ""), humanize.Comma(res.Remaining))
 	if first, err := strconv.ParseInt(env.Data.Facts[FactMergeParkedAtStart+s.ID], 10, 64); err == nil && first > res.Total {
 		// A resumed merge: count the whole queue, not only this attempt.
 		before := first - res.Total
 		o.Counters.Done, o.Counters.Total = before+res.Merged, first
-		o.Message = fmt.Sprintf("merged %d of the %s in all: %d in this attempt, %d before it; %d left in the parked queue", before+res.Merged, english.Plural(int(first), "parked message", ""), res.Merged, before, res.Remaining)
+		o.Message = fmt.Sprintf("merged %s of the %s parked %s in all: %s in this attempt, %s before it; %s left in the parked queue",
+			humanize.Comma(before+res.Merged), humanize.Comma(first), english.PluralWord(int(first), "message", ""), humanize.Comma(res.Merged), humanize.Comma(before), humanize.Comma(res.Remaining))
 	}
 	return o, nil
 }

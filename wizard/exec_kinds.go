@@ -348,6 +348,10 @@ func runCopyFiles(ctx context.Context, x *TaskExecutor, s *Step, p params, env *
 		return o, err
 	}
 	o.Message = fmt.Sprintf("copied %s into %s", english.Plural(len(p.list("items")), "item", ""), path.Clean(cmp.Or(p.str("to_dir"), "/")))
+	if path.Clean(cmp.Or(p.str("to_dir"), "/")) == "/" {
+		// Not the whole root: each item to its own path.
+		o.Message = fmt.Sprintf("copied %s, each to the same path as on the old server", english.Plural(len(p.list("items")), "item", ""))
+	}
 	return o, nil
 }
 
@@ -470,14 +474,10 @@ func runCommandKind(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 	if err != nil {
 		return Outcome{}, err
 	}
-	var okExit []int
-	for _, e := range p.list("ok_exit") {
-		if n, err := strconv.Atoi(e); err == nil {
-			okExit = append(okExit, n)
-		}
-	}
+	okExit := s.OKExits()
 	var o Outcome
 	var last tasks.CommandResult
+	var accepted []string
 	for i, spec := range specs {
 		spec.OKExit = okExit
 		if i == len(specs)-1 {
@@ -487,10 +487,20 @@ func runCommandKind(ctx context.Context, x *TaskExecutor, s *Step, p params, env
 		if err != nil {
 			return o, err
 		}
+		if last.ExitCode != 0 {
+			accepted = append(accepted, strconv.Itoa(last.ExitCode))
+		}
 	}
 	o.Message = fmt.Sprintf("%s ran on %s", english.Plural(len(specs), "command", ""), h.Name())
 	if last.LastLine != "" {
 		o.Message += "; last line: " + last.LastLine
+	} else if last.Lines == 0 {
+		o.Message += ", printing nothing"
+	}
+	if len(accepted) > 0 {
+		// A non-zero exit that passed (a search that found nothing exits
+		// 1): said, so that the report's exit column does not alarm.
+		o.Message += fmt.Sprintf("; exit %s, which this step accepts", strings.Join(accepted, ", "))
 	}
 	return o, nil
 }

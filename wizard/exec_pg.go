@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dustin/go-humanize"
 	"github.com/dustin/go-humanize/english"
 	"io/fs"
 	"os"
@@ -138,7 +139,7 @@ func runPGDump(ctx context.Context, x *TaskExecutor, s *Step, p params, env *Ste
 	}
 	var parts []string
 	for _, r := range res {
-		parts = append(parts, fmt.Sprintf("%s (%d bytes, %d items)", r.Database, r.Bytes, len(r.Archive.Items)))
+		parts = append(parts, fmt.Sprintf("%s (%s, %s)", r.Database, humanize.IBytes(uint64(max(0, r.Bytes))), humanize.Comma(int64(len(r.Archive.Items)))+" "+english.PluralWord(len(r.Archive.Items), "item", "")))
 	}
 	o.Message = "dumped " + strings.Join(parts, ", ")
 	return o, nil
