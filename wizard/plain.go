@@ -228,10 +228,11 @@ func (p *plainPrinter) print(ev Event) {
 		}
 		p.line(ev, text)
 	case EvFact:
-		if len(ev.Facts) == 0 {
+		told := toldFacts(ev.Facts)
+		if len(told) == 0 {
 			return
 		}
-		text := "learnt " + pairs(ev.Facts, plainFactMax)
+		text := "learnt " + pairs(told, plainFactMax)
 		if msg != "" {
 			text += " (" + msg + ")"
 		}
@@ -331,6 +332,28 @@ func statusWord(s Status) string {
 		return "finished"
 	}
 	return string(s)
+}
+
+// toldFacts is the part of facts plain output shows: what ferry found out
+// about the servers, not the empty values nor the plumbing it builds from
+// them (the ssh command line and its options, the rsync destination,
+// bookkeeping of hosts lines, backups and counts); the journal and ferry
+// report keep them all.
+func toldFacts(facts map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range facts {
+		switch {
+		case strings.TrimSpace(v) == "",
+			k == FactOldSSHCommand, k == FactOldDestination, k == FactBackupSuffix,
+			k == "old_ssh_legacy", k == "old_host",
+			strings.HasPrefix(k, "hosts_line_"),
+			strings.HasPrefix(k, FactMergeParkedAtStart),
+			strings.HasPrefix(k, FactRehearsalRestore):
+			continue
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // plainFactMax is the most bytes of a fact's value plain output shows (an

@@ -224,3 +224,18 @@ func TestAnswersFileFieldNamesTheField(t *testing.T) {
 		t.Errorf("a question whose answer is in use: %q, want nothing", got)
 	}
 }
+
+// The learnt line tells what ferry found about the servers: no empty value,
+// none of the ssh plumbing built from them; a fact event with nothing else
+// prints no line.
+func TestPlainLearntLeavesThePlumbingOut(t *testing.T) {
+	var out bytes.Buffer
+	print := PlainPrinter(&out, mustParse(t, testRunbook))
+	print(Event{Type: EvFact, Step: "check-a", Facts: map[string]string{"old_name": "mail-old.example.net", "old_host": "",
+		"old_ssh_legacy": "", FactOldSSHCommand: "ssh -F /dev/null -p 22 -o UserKnownHostsFile=/x", FactOldDestination: "root@192.0.2.10"}})
+	print(Event{Type: EvFact, Step: "check-a", Facts: map[string]string{"old_ssh_legacy": "", FactMergeParkedAtStart + "merge": "3000"}})
+	got := out.String()
+	if !strings.Contains(got, "learnt old_name=mail-old.example.net\n") || strings.Count(got, "learnt") != 1 {
+		t.Errorf("plain facts:\n%s\nwant one line, learnt old_name=mail-old.example.net alone", got)
+	}
+}
