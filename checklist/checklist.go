@@ -492,9 +492,9 @@ func WhenText(when string) string {
 	}
 	if e := reField().FindStringSubmatch(expr); e != nil {
 		if neg != (e[1] != "") {
-			return fmt.Sprintf("only when %s is empty", subject(e[2], e[3]))
+			return fmt.Sprintf("only when %s is %s", subject(e[2], e[3]), emptyWord(e[2]))
 		}
-		return fmt.Sprintf("only when %s is set", subject(e[2], e[3]))
+		return fmt.Sprintf("only when %s is %s", subject(e[2], e[3]), setWord(e[2]))
 	}
 	return "only when: " + w
 }
@@ -510,15 +510,41 @@ func equality(neg bool, root, name, value string) string {
 	}
 	if value == "" {
 		if neg {
-			return fmt.Sprintf("only when %s is set", subject(root, name))
+			return fmt.Sprintf("only when %s is %s", subject(root, name), setWord(root))
 		}
-		return fmt.Sprintf("only when %s is empty", subject(root, name))
+		return fmt.Sprintf("only when %s is %s", subject(root, name), emptyWord(root))
 	}
 	not := ""
 	if neg {
 		not = "not "
 	}
 	return fmt.Sprintf("only when %s is %s%q", subject(root, name), not, value)
+}
+
+// factWords names, in an admin's words, the facts the built-in runbooks'
+// conditions test (what ferry found out or was given on the command line).
+var factWords = map[string]string{
+	"old_addr":        "the old server's address from --old",
+	"ssh_config_port": "an SSH port for the old server from --old or root's ~/.ssh/config",
+	"old_ssh_legacy":  "the old server's need for older SSH algorithms",
+	"dns_cache":       "GreenArrow's dns_cache_service_run setting",
+	"resolv_link":     "the link target of /etc/resolv.conf",
+}
+
+// emptyWord and setWord say that a value of root (Facts, Answers, Params)
+// is empty or set: a fact is one ferry knows or not.
+func emptyWord(root string) string {
+	if root == "Facts" {
+		return "not known"
+	}
+	return "empty"
+}
+
+func setWord(root string) string {
+	if root == "Facts" {
+		return "known"
+	}
+	return "set"
 }
 
 func subject(root, name string) string {
@@ -529,6 +555,9 @@ func subject(root, name string) string {
 	case "Answers":
 		return "the answer " + name
 	case "Facts":
+		if w := factWords[name]; w != "" {
+			return w
+		}
 		return "the fact " + name
 	case "Params":
 		return "the runbook setting " + name

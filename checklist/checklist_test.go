@@ -197,8 +197,8 @@ func TestWhenText(t *testing.T) {
 		`{{ not .Answers.port }}`:                  "only when the answer port is empty",
 		`{{ and (truthy .Answers.a) .Answers.b }}`: `only when: {{ and (truthy .Answers.a) .Answers.b }}`,
 		`true`: "only when: true",
-		`{{not (or .Facts.old_addr .Answers.old_addr)}}`: "only when neither the fact old_addr nor the answer old_addr is set",
-		`{{ne .Facts.resolv_link ""}}`:                   "only when the fact resolv_link is set",
+		`{{not (or .Facts.old_addr .Answers.old_addr)}}`: "only when neither the old server's address from --old nor the answer old_addr is set",
+		`{{ne .Facts.resolv_link ""}}`:                   "only when the link target of /etc/resolv.conf is known",
 	}
 	for in, want := range cases {
 		if got := WhenText(in); got != want {
@@ -310,12 +310,12 @@ func TestAskedWhen(t *testing.T) {
 		{when: "", want: ""},
 		{when: `{{if .Params.new_pg_os_user}}false{{else}}true{{end}}`, want: notAskedText, notAsked: true},
 		{when: `{{if .Params.empty}}false{{else}}true{{end}}`, want: ""},
-		{when: `{{not .Facts.old_addr}}`, want: "asked only when needed (when the fact old_addr is empty)"},
+		{when: `{{not .Facts.old_addr}}`, want: "asked only when needed (when the old server's address from --old is not known)"},
 		{when: `{{not .Facts.old_addr}}`, facts: map[string]string{"old_addr": "192.0.2.1"}, want: notAskedText, notAsked: true},
 		{when: `{{not .Facts.old_addr}}`, facts: map[string]string{"old_addr": ""}, want: ""},
 		{when: `{{not (or .Facts.old_addr .Answers.old_addr)}}`, answers: map[string]string{"old_addr": "old.example.org"}, want: notAskedText, notAsked: true},
-		{when: `{{not (or .Facts.old_addr .Answers.old_addr)}}`, want: "asked only when needed (when neither the fact old_addr nor the answer old_addr is set)"},
-		{when: `{{ne .Facts.dns_cache "yes"}}`, want: `asked only when needed (when the fact dns_cache is not "yes")`},
+		{when: `{{not (or .Facts.old_addr .Answers.old_addr)}}`, want: "asked only when needed (when neither the old server's address from --old nor the answer old_addr is set)"},
+		{when: `{{ne .Facts.dns_cache "yes"}}`, want: `asked only when needed (when GreenArrow's dns_cache_service_run setting is not "yes")`},
 		{when: `{{ eq .Answers.ruby "missing" }}`, want: `asked only when needed (when the answer ruby is "missing")`},
 		{when: `{{ eq .Family "debian" }}`, family: "rhel", want: notAskedText, notAsked: true},
 		{when: `{{ and (truthy .Answers.a) (eq .Facts.b "x") }}`, want: "asked only when needed (it depends on the answer a and the fact b, not known yet)"},
