@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -92,7 +93,10 @@ func (m *RunModel) startForm(refused string) tea.Cmd {
 	}
 	f := huh.NewForm(groups...).
 		WithTheme(huh.ThemeFunc(formTheme)).
-		WithShowHelp(false)
+		WithShowHelp(false).
+		// The refusal of an answer is drawn inside the question's box
+		// (promptLines), not in huh's footer below it.
+		WithShowErrors(false)
 	m.form, m.formSt, m.prompt = f, fs, promptForm
 	cmd := f.Init()
 	// The form sizes itself from the window size; give it the pane's now
@@ -155,7 +159,7 @@ func questionField(q wizard.Question, v *string) huh.Field {
 			if strings.TrimSpace(s) == "" && q.Default != "" {
 				return nil // the default is taken
 			}
-			return wizard.ValidateAnswer(q, s)
+			return fieldError(wizard.ValidateAnswer(q, s))
 		})
 	if q.Default != "" && q.Type != "secret" {
 		in.Placeholder(q.Default + " (enter takes it)")
@@ -164,6 +168,15 @@ func questionField(q wizard.Question, v *string) huh.Field {
 		in.EchoMode(huh.EchoModePassword)
 	}
 	return in
+}
+
+// fieldError is an answer's refusal as the form shows it under the
+// question: what the answer must be, without the answers file's "key …".
+func fieldError(err error) error {
+	if ae, ok := errors.AsType[*wizard.AnswerError](err); ok {
+		return errors.New(ae.Problem())
+	}
+	return err
 }
 
 // resolversGroups returns the choice of resolvers and, shown only when the
@@ -187,7 +200,7 @@ func (m *RunModel) resolversGroups(fs *formState, q wizard.Question, v *string) 
 	in := huh.NewInput().Key(q.Key).Title("Resolvers").
 		Description("IP addresses separated by spaces or commas.").Value(v).
 		Placeholder(strings.Join(fs.pubList, " ")).
-		Validate(func(s string) error { return wizard.ValidateAnswer(q, s) })
+		Validate(func(s string) error { return fieldError(wizard.ValidateAnswer(q, s)) })
 	return []*huh.Group{
 		huh.NewGroup(sel),
 		huh.NewGroup(in).WithHideFunc(func() bool { return fs.from != resolversFromEdit }),

@@ -948,6 +948,10 @@ func (m *RunModel) promptLines(w int) []string {
 		for _, l := range strings.Split(strings.TrimRight(m.form.View(), "\n"), "\n") {
 			out = append(out, ansi.Truncate(l, w, "…"))
 		}
+		for _, err := range m.form.Errors() {
+			// Under the answer, inside the question's bar.
+			out = append(out, wrapStyled(st.Failed, "┃ ✗ "+err.Error(), w, "┃   ")...)
+		}
 		return out
 	}
 	switch ev.Need {

@@ -666,9 +666,16 @@ type AnswerError struct {
 }
 
 // Error reads "key backup_dir: expected an absolute path, got "backup"",
-// with the reason after it in parentheses when there is one.
+// with the reason after it in parentheses when there is one: the words of
+// an answers file, which names keys.
 func (e *AnswerError) Error() string {
-	msg := fmt.Sprintf("key %s: expected %s, got %q", e.Key, e.Expected, e.Got)
+	return "key " + e.Key + ": " + e.Problem()
+}
+
+// Problem is Error without the key, for a screen that asks the question
+// itself: "expected an absolute path, got "backup"" (and the reason).
+func (e *AnswerError) Problem() string {
+	msg := fmt.Sprintf("expected %s, got %q", e.Expected, e.Got)
 	if e.Reason != nil {
 		msg += " (" + e.Reason.Error() + ")"
 	}

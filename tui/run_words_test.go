@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-migrate/ferry/tasks"
 	"github.com/ferry-migrate/ferry/wizard"
@@ -47,5 +48,21 @@ func TestRunClosingWordsCountTheSkips(t *testing.T) {
 		if s := strings.Join(right, " "); !strings.Contains(s, c.want) {
 			t.Errorf("%d skips: the screen lacks %q:\n%s", len(c.skips), c.want, runScreen(m))
 		}
+	}
+}
+
+// An answer the form refuses says what the answer must be in the
+// question's words, not the answers file's "key …", inside the question's
+// bar.
+func TestRunFormRefusalNamesNoKey(t *testing.T) {
+	m, _ := newTestRun(t, nil, 100, 40, preflightDone()...)
+	feed(m, wizard.Event{Type: wizard.EvWaiting, Step: "dns", Need: wizard.NeedAnswers, Time: runAt(time.Minute),
+		Questions: []wizard.Question{{Key: "test_address", Prompt: "Address for the test message", Type: "email"}}})
+	typeText(m, "not-an-address")
+	m.Update(keyMsg("enter"))
+	scr := runScreen(m)
+	// Inside the question's bar, under the answer, not below the form.
+	if !strings.Contains(scr, "┃ ✗ expected a plain e-mail address") || strings.Contains(scr, "key test_address") || strings.Contains(scr, " * ") {
+		t.Errorf("the refusal does not read as the question's:\n%s", scr)
 	}
 }
