@@ -2,6 +2,8 @@ package wizard
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/ferry-migrate/ferry/remote"
@@ -30,5 +32,21 @@ func TestCommandAcceptedExitIsSaid(t *testing.T) {
 	}
 	if len(o.Commands) != 1 || o.Commands[0].Exit != 1 {
 		t.Errorf("commands %+v, want the one command with exit 1", o.Commands)
+	}
+}
+
+// Logins refused alike on two databases are said once, naming both; a
+// different failure keeps its own sentence.
+func TestLoginFailuresSaidOnce(t *testing.T) {
+	refused := func(db string) error {
+		return fmt.Errorf("%w by PostgreSQL on old for role bj, database %s, in a login with psql as pg_dump makes", tasks.ErrLoginRefused, db)
+	}
+	got := loginFailures([]string{"bj", "bj-data"}, []error{refused("bj"), refused("bj-data")})
+	if want := "the password was refused by PostgreSQL on old for role bj, databases bj and bj-data, in a login with psql as pg_dump makes"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	got = loginFailures([]string{"bj", "bj-data", "x"}, []error{refused("bj"), nil, errors.New("database x: no such database")})
+	if want := "the password was refused by PostgreSQL on old for role bj, database bj, in a login with psql as pg_dump makes; database x: no such database"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -371,6 +371,34 @@ func runPGVerify(ctx context.Context, x *TaskExecutor, s *Step, p params, env *S
 	return o, nil
 }
 
+// loginFailures says the failed logins of errs (one per database of dbs,
+// nil where it worked) in one sentence each: failures that differ only in
+// the database are said once, naming the databases ("databases bj and
+// bj-data"), joined by "; ".
+func loginFailures(dbs []string, errs []error) string {
+	var order []string
+	named := map[string][]string{}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		t := strings.Replace(err.Error(), "database "+dbs[i], "database \x00", 1)
+		if _, ok := named[t]; !ok {
+			order = append(order, t)
+		}
+		named[t] = append(named[t], dbs[i])
+	}
+	out := make([]string, len(order))
+	for i, t := range order {
+		which := "database " + named[t][0]
+		if len(named[t]) > 1 {
+			which = "databases " + strings.Join(named[t], " and ")
+		}
+		out[i] = strings.Replace(t, "database \x00", which, 1)
+	}
+	return strings.Join(out, "; ")
+}
+
 // runPGLogin logs in to each database on the old server, as pg_dump (psql
 // on the old server) and as the row-count proof (ferry's own connection
 // through SSH) will, so that a wrong password is found before the downtime.
@@ -392,7 +420,7 @@ func runPGLogin(ctx context.Context, x *TaskExecutor, s *Step, p params, env *St
 		return o, err
 	}
 	if err := errors.Join(errs...); err != nil {
-		return o, failed("%v", err)
+		return o, failed("%s", loginFailures(dbs, errs))
 	}
 	o.Message = fmt.Sprintf("%s logs in to %s on the old server", srv.User, strings.Join(dbs, " and "))
 	return o, nil

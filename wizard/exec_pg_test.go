@@ -213,7 +213,7 @@ GRANT SELECT ON t_flag TO reader;`)
 	o, err := b.run(t, login)
 	_, lines := b.rep.snapshot()
 	noSecret(t, "login with a typo", pw, o, lines, err)
-	if err == nil || !strings.Contains(err.Error(), "the password was refused") || !strings.Contains(err.Error(), "database bj-data") || !strings.Contains(err.Error(), "role bj") {
+	if err == nil || !strings.Contains(err.Error(), "the password was refused") || !strings.Contains(err.Error(), "databases bj and bj-data") || !strings.Contains(err.Error(), "role bj") {
 		t.Fatalf("login with a mistyped password: %v", err)
 	}
 	b.env.Secrets["db_password"] = pw
