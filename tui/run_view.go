@@ -481,6 +481,7 @@ func (m *RunModel) paneLines() []string {
 	st := m.styles
 	s := m.step(m.current)
 	var top, help, cmds, fixed []string
+	var warn string // the step's warning, when shown above: not again in its output
 	section := func(dst *[]string, title string, lines []string) {
 		if len(lines) == 0 {
 			return
@@ -500,8 +501,10 @@ func (m *RunModel) paneLines() []string {
 		top = append(top, field(st, "Runs on", m.hostLabel(s.Host), w)...)
 		top = append(top, field(st, "Level", s.Level+" ("+checklist.LevelText(s.Level)+")", w)...)
 		top = append(top, m.statusLines(s, w)...)
-		if warn := m.warning[s.ID]; warn != "" && m.status[s.ID] != wizard.StatusOK {
+		if warn = m.warning[s.ID]; warn != "" && m.status[s.ID] != wizard.StatusOK {
 			top = append(top, wrapStyled(st.Warn, "⚠ "+warn, w, "  ")...)
+		} else {
+			warn = ""
 		}
 		help = m.stepHelp(s, w)
 		cmds = m.commandLines(s, w)
@@ -604,9 +607,11 @@ func (m *RunModel) paneLines() []string {
 		} else if ring.total > int64(ring.len()) {
 			title += fmt.Sprintf(" (last of %d lines; l: full log)", ring.total)
 		}
-		lines := ring.last(rows, m.outScroll)
-		for i, l := range lines {
-			lines[i] = st.Dim.Render(ansi.Truncate(cleanLine(l), w, "…"))
+		var lines []string
+		for _, l := range ring.last(rows, m.outScroll) {
+			if warn == "" || l != "warning: "+warn {
+				lines = append(lines, st.Dim.Render(ansi.Truncate(cleanLine(l), w, "…")))
+			}
 		}
 		section(&output, title, lines)
 	}

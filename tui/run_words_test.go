@@ -66,3 +66,21 @@ func TestRunFormRefusalNamesNoKey(t *testing.T) {
 		t.Errorf("the refusal does not read as the question's:\n%s", scr)
 	}
 }
+
+// A step's warning (here: no spare sshd, and who answered so) shows once on
+// its screen: above, with ⚠, and not again in the output under it.
+func TestRunStepWarningShowsOnce(t *testing.T) {
+	m, _ := newTestRun(t, nil, 100, 60, preflightDone()...)
+	warn := "Rewriting /etc/resolv.conf can cut your SSH access to this server; no spare sshd is kept: lifeline is no, as answered by the demo (its simulated servers)"
+	feed(m,
+		wizard.Event{Type: wizard.EvWarning, Step: "dns", Message: warn, Time: runAt(time.Minute)},
+		wizard.Event{Type: wizard.EvOutput, Step: "dns", Message: "an output line", Time: runAt(time.Minute)},
+		wizard.Event{Type: wizard.EvWaiting, Step: "dns", Need: wizard.NeedManual, Time: runAt(time.Minute)})
+	scr := runScreen(m)
+	if n := strings.Count(scr, "can cut your SSH access"); n != 1 || !strings.Contains(scr, "⚠ Rewriting") {
+		t.Errorf("the warning shows %d times (want once, with ⚠):\n%s", n, scr)
+	}
+	if !strings.Contains(scr, "an output line") {
+		t.Errorf("the step's other output is gone:\n%s", scr)
+	}
+}
