@@ -235,3 +235,23 @@ func TestRunForecastScrollsUnderThePrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestRunShortPaneKeepsTheWholeTitle: when the pane is too short for the
+// step, the lines dropped are in the middle; a title of two lines keeps
+// both ("41. ⚠ Remove GreenArrow's licences from the old" was once
+// followed by whatever line came next instead of "server").
+func TestRunShortPaneKeepsTheWholeTitle(t *testing.T) {
+	m, _ := newTestRun(t, nil, 80, 10)
+	m.rb.Steps[3].Title = "Stop the mail service on the old server and keep it from starting"
+	feed(m, wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "mail-old"})
+	pane := m.paneLines()
+	for i := range pane {
+		pane[i] = ansi.Strip(pane[i])
+	}
+	if !strings.HasPrefix(pane[0], "4. ⚠ Stop the mail service") || !strings.HasPrefix(pane[1], "   ") || !strings.Contains(pane[0]+pane[1], "starting") {
+		t.Errorf("the title's two lines are not both at the top:\n%s", strings.Join(pane, "\n"))
+	}
+	if !strings.Contains(strings.Join(pane, "\n"), "Type mail-old and press enter") {
+		t.Errorf("the word to type is not in view:\n%s", strings.Join(pane, "\n"))
+	}
+}

@@ -482,6 +482,7 @@ func (m *RunModel) paneLines() []string {
 	s := m.step(m.current)
 	var top, help, cmds, fixed []string
 	var warn string // the step's warning, when shown above: not again in its output
+	titleRows := 1  // the lines of the step's title, kept when room is short
 	section := func(dst *[]string, title string, lines []string) {
 		if len(lines) == 0 {
 			return
@@ -498,6 +499,7 @@ func (m *RunModel) paneLines() []string {
 			title += "⚠ "
 		}
 		top = wrapStyled(st.Title, title+s.Title, w, "   ")
+		titleRows = len(top)
 		top = append(top, field(st, "Runs on", m.hostLabel(s.Host), w)...)
 		top = append(top, field(st, "Level", s.Level+" ("+checklist.LevelText(s.Level)+")", w)...)
 		top = append(top, m.statusLines(s, w)...)
@@ -617,9 +619,11 @@ func (m *RunModel) paneLines() []string {
 	}
 	all := append(append(append(append(append(top, helpSec...), out...), fixed...), fcSec...), output...)
 	if len(all) > h && h > 0 {
-		// Too little room: keep the title and what is at the bottom (the
-		// prompt), dropping the lines in between.
-		all = append(all[:1:1], all[len(all)-h+1:]...)
+		// Too little room: keep the title (all of its lines, so that a
+		// title of two lines is not cut after its first) and what is at
+		// the bottom (the prompt), dropping the lines in between.
+		n := min(titleRows, h-1)
+		all = append(all[:n:n], all[len(all)-h+n:]...)
 	}
 	for len(all) < h {
 		all = append(all, "")
