@@ -534,10 +534,9 @@ func (m *RunModel) paneLines() []string {
 	}
 	fcMin := 0
 	if len(fcHead) > 0 {
-		fcMin = 1 + len(fcHead) + min(len(fcDetails), 2)
-		if len(fcDetails) > 0 && len(fcDetails[0]) > 1 {
-			fcMin++ // one item of two lines, or an item and the scroll line
-		}
+		// The headline and one line of the details at least: one step's
+		// share on a line of its own, paged with pgup/pgdn.
+		fcMin = 1 + len(fcHead) + min(len(fcDetails), 1)
 	}
 
 	// Share the room left between commands, help and output.
@@ -1229,7 +1228,9 @@ func (m *RunModel) forecastParts(id string, w int) (headline []string, details [
 // forecastRows fits the forecast's details into rows lines of the pane,
 // whole items from the fcScroll-th on (the first one cut when it alone is
 // longer), with a line saying which are shown and the keys that scroll
-// them when they do not all fit; fcRows then says how many items showed.
+// them when they do not all fit, or in one or two rows the fcScroll-th
+// item alone on one line ("2/6 …"); fcRows then says how many items
+// showed.
 func (m *RunModel) forecastRows(details [][]string, rows, w int) []string {
 	var all []string
 	for _, d := range details {
@@ -1240,8 +1241,15 @@ func (m *RunModel) forecastRows(details [][]string, rows, w int) []string {
 		m.fcScroll = 0
 		return all
 	}
-	rows = max(1, rows-1) // the line that says where the list stands
 	m.fcScroll = min(max(m.fcScroll, 0), len(details)-1)
+	if rows <= 2 {
+		// Too little room for a list: one step's share on one line,
+		// saying which of how many it is.
+		text := strings.Join(strings.Fields(ansi.Strip(strings.Join(details[m.fcScroll], " "))), " ")
+		m.fcRows = 1
+		return []string{m.styles.Row.Render(ansi.Truncate(fmt.Sprintf("%d/%d %s", m.fcScroll+1, len(details), strings.TrimPrefix(text, "· ")), w, "…"))}
+	}
+	rows-- // the line that says where the list stands
 	var out []string
 	n := 0
 	for _, d := range details[m.fcScroll:] {
