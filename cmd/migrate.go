@@ -40,6 +40,9 @@ func (a *app) migrate(m migration) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	defer m.exec.Close()
+	if m.exec.Runbook == nil {
+		m.exec.Runbook = m.rb // its queue merges are counted for the forecast
+	}
 	// The answers file is checked before anything is written.
 	if m.answers != nil {
 		if err := m.answers.Validate(m.rb); err != nil {

@@ -87,6 +87,14 @@ func TestDemoHeadlessRunsToTheEnd(t *testing.T) {
 	if st.DowntimeStart.IsZero() || st.DowntimeEnd.IsZero() {
 		t.Fatal("no downtime window in the journal")
 	}
+	// The forecast counted the parked queue before the window and names
+	// the merge, which it cannot time, with that size in its headline.
+	if n := st.Facts[wizard.FactForecastQueued+"merge-queue"]; n != "400" {
+		t.Errorf("the parked queue was counted as %q before the forecast, want 400", n)
+	}
+	if b := st.Facts[wizard.FactDowntimeForecastBasis]; !strings.HasPrefix(b, "expected downtime at least ") || !strings.Contains(b, "plus the queue merge of 400 messages (never timed here); by step: ") {
+		t.Errorf("the forecast's headline does not name the merge of 400 messages: %q", b)
+	}
 	text := string(rep)
 	if !strings.Contains(strings.ToLower(text), "downtime") || !strings.Contains(text, st.DowntimeEnd.Sub(st.DowntimeStart).Round(time.Second).String()) {
 		t.Errorf("report does not show the downtime window (%s):\n%s", st.DowntimeEnd.Sub(st.DowntimeStart).Round(time.Second), text)

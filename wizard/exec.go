@@ -38,6 +38,10 @@ type TaskExecutor struct {
 	StateDir string
 	// Dial connects to the old server; nil means remote.DialSSH.
 	Dial func(ctx context.Context, o remote.SSHOptions) (*remote.SSH, error)
+	// Runbook is the runbook the executor runs, when known: preparing the
+	// step that opens the downtime then counts the queue merges after it
+	// for the forecast (FactForecastQueued).
+	Runbook *Runbook
 
 	mu  sync.Mutex
 	old *remote.SSH
@@ -425,8 +429,34 @@ func (x *TaskExecutor) CountQueued(ctx context.Context, s *Step, env *StepEnv) (
 	return tasks.CountFiles(ctx, x.New, path.Join(p.str("old_queue"), "mess"))
 }
 
-// Prepare implements Executor.
+// Prepare implements Executor. Preparing the step that opens the
+// downtime also counts, for the forecast, the parked queue of each queue
+// merge after it in Runbook (FactForecastQueued; a queue that cannot be
+// counted is left out).
 func (x *TaskExecutor) Prepare(ctx context.Context, s *Step, env *StepEnv) (map[string]string, error) {
+	facts, err := x.prepareKind(ctx, s, env)
+	if err != nil || s.Downtime != DowntimeStart || x.Runbook == nil {
+		return facts, err
+	}
+	after := false
+	for i := range x.Runbook.Steps {
+		m := &x.Runbook.Steps[i]
+		after = after || m.ID == s.ID
+		if !after || !isUntimedKind(m) {
+			continue
+		}
+		if n, err := x.CountQueued(ctx, m, env); err == nil {
+			if facts == nil {
+				facts = map[string]string{}
+			}
+			facts[FactForecastQueued+m.ID] = strconv.FormatInt(n, 10)
+		}
+	}
+	return facts, nil
+}
+
+// prepareKind is what Prepare learns for a step of s's kind.
+func (x *TaskExecutor) prepareKind(ctx context.Context, s *Step, env *StepEnv) (map[string]string, error) {
 	switch s.Kind {
 	case "queue-merge":
 		// The parked queue's size before the first attempt, so that the

@@ -144,13 +144,15 @@ type DowntimeForecast struct {
 
 // FactForecastQueued + a queue-merge step's id holds how many message files
 // its parked queue held when the downtime forecast was made (counted on the
-// new server right before it, see QueueCounter): the size the forecast
-// names, and what a merge rate measured earlier turns into a time.
+// new server when the step that opens the window is prepared, see
+// TaskExecutor.Prepare): the size the forecast names, and what a merge rate
+// measured earlier turns into a time.
 const FactForecastQueued = "downtime_forecast_queued_"
 
 // QueueCounter is what an Executor may also do: count the message files a
 // queue-merge step s would merge now (its parked queue on the new server),
-// for the downtime forecast. An error means the queue could not be counted
+// for the downtime forecast (TaskExecutor does, when it prepares the step
+// that opens the window). An error means the queue could not be counted
 // (not parked yet, say); the forecast then names no size.
 type QueueCounter interface {
 	CountQueued(ctx context.Context, s *Step, env *StepEnv) (int64, error)
