@@ -416,8 +416,10 @@ func init() {
 	}
 }
 
-// CountQueued implements QueueCounter: the message files under the parked
-// queue (old_queue/mess) of queue-merge step s on the new server, now.
+// CountQueued counts the message files under the parked queue
+// (old_queue/mess) of queue-merge step s on the new server, now, for the
+// downtime forecast (Prepare); an error when s merges no queue or the
+// queue cannot be counted (not parked yet, say).
 func (x *TaskExecutor) CountQueued(ctx context.Context, s *Step, env *StepEnv) (int64, error) {
 	if !isUntimedKind(s) {
 		return 0, fmt.Errorf("step %s merges no queue", s.ID)

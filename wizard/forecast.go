@@ -2,7 +2,6 @@ package wizard
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"github.com/dustin/go-humanize"
 	"github.com/dustin/go-humanize/english"
@@ -148,15 +147,6 @@ type DowntimeForecast struct {
 // TaskExecutor.Prepare): the size the forecast names, and what a merge rate
 // measured earlier turns into a time.
 const FactForecastQueued = "downtime_forecast_queued_"
-
-// QueueCounter is what an Executor may also do: count the message files a
-// queue-merge step s would merge now (its parked queue on the new server),
-// for the downtime forecast (TaskExecutor does, when it prepares the step
-// that opens the window). An error means the queue could not be counted
-// (not parked yet, say); the forecast then names no size.
-type QueueCounter interface {
-	CountQueued(ctx context.Context, s *Step, env *StepEnv) (int64, error)
-}
 
 // FactRehearsalRestore + a step id holds, in seconds, how long a
 // rehearsal's restore (pg-restore with scratch_prefix) took to check and
