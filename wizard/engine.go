@@ -1129,8 +1129,11 @@ func (e *Engine) attemptOn(ctx context.Context, s *Step, do func(func())) error 
 	}
 	var env *StepEnv
 	rep := newReporter(e, s.ID, e.ProgressInterval)
+	// pass numbers this run of the step, on its start and on its finish,
+	// so that a reader of the events pairs them (a repeatable step also
+	// finishes once more, with no pass, when the admin goes on).
+	pass := 1
 	do(func() {
-		pass := 1
 		if r := e.state.Steps[s.ID]; r != nil {
 			pass = len(r.Passes) + 1
 		}
@@ -1168,13 +1171,13 @@ func (e *Engine) attemptOn(ctx context.Context, s *Step, do func(func())) error 
 		}
 		msg := err.Error()
 		do(func() {
-			_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: msg, Counters: counters, Duration: dur})
+			_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Pass: pass, Status: StatusFailed, Message: msg, Counters: counters, Duration: dur})
 		})
 		return &StepFailedError{Step: s.ID, Message: msg}
 	}
 	if out.NotApplicable {
 		do(func() {
-			err = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusSkipped, Message: out.Message, Duration: dur})
+			err = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Pass: pass, Status: StatusSkipped, Message: out.Message, Duration: dur})
 		})
 		return err
 	}
@@ -1185,12 +1188,12 @@ func (e *Engine) attemptOn(ctx context.Context, s *Step, do func(func())) error 
 		var sf *StepFailedError
 		errors.As(err, &sf)
 		do(func() {
-			_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusFailed, Message: sf.Message, Counters: counters, Duration: dur})
+			_ = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Pass: pass, Status: StatusFailed, Message: sf.Message, Counters: counters, Duration: dur})
 		})
 		return err
 	}
 	do(func() {
-		if err = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Status: StatusOK, Message: out.Message, Counters: counters, Duration: dur}); err != nil {
+		if err = e.emit(Event{Type: EvStepFinished, Step: s.ID, Phase: s.Phase, Pass: pass, Status: StatusOK, Message: out.Message, Counters: counters, Duration: dur}); err != nil {
 			return
 		}
 		e.markTested(s)

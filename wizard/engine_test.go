@@ -473,3 +473,33 @@ func TestPredictNext(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineStepFinishedCarriesItsPass: each run of a repeatable step
+// finishes with the pass number it started with, so that a reader of the
+// events pairs them; the step's last finish, when the admin goes on, has
+// none (it ran nothing).
+func TestEngineStepFinishedCarriesItsPass(t *testing.T) {
+	rb := mustParse(t, testRunbook)
+	repeats := 0
+	script := func(ev Event) (Decision, bool) {
+		if ev.Need == NeedRepeat && repeats < 1 {
+			repeats++
+			return Decision{Action: ActRepeat}, true
+		}
+		return defaultScript(ev)
+	}
+	ap, err := runEngine(t, t.TempDir(), rb, &fakeExec{fail: map[string]int{}}, script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range ap.events {
+		if ev.Step == "hot" && (ev.Type == EvStepStarted || ev.Type == EvStepFinished) {
+			got = append(got, fmt.Sprintf("%s:%d", ev.Type, ev.Pass))
+		}
+	}
+	want := "step_started:1,step_finished:1,step_started:2,step_finished:2,step_finished:0"
+	if strings.Join(got, ",") != want {
+		t.Errorf("hot's events %s, want %s", strings.Join(got, ","), want)
+	}
+}
