@@ -431,6 +431,31 @@ func (e *Engine) redo(ctx context.Context, s *Step, d Decision, why string) erro
 	return nil
 }
 
+// reaskText is what the question put again after a failure says: the
+// failure (why, the step's message), then what the admin can do with the
+// questions qs. An answer may be kept as it is (enter); a secret (its key
+// set in secret) was dropped when the step failed, so it is typed again.
+func reaskText(why string, qs []Question, secret map[string]bool) string {
+	var open, hidden int
+	for _, q := range qs {
+		if secret[q.Key] {
+			hidden++
+		} else {
+			open++
+		}
+	}
+	msg := "The step failed: " + strings.TrimRight(strings.TrimSpace(why), ".") + "."
+	switch {
+	case hidden > 0 && open > 0:
+		msg += " Change the answer that caused it (enter keeps one as it is), and type the secret again: ferry did not keep the one that failed."
+	case hidden > 0:
+		msg += " Type it again: ferry did not keep the one that failed."
+	default:
+		msg += " Change the answer that caused it, or press enter to keep it as it is."
+	}
+	return msg
+}
+
 // reask puts step s's own questions to the admin again after the step
 // failed (why says how), each pre-filled with the answer in use (the
 // question's Default); secret ones are asked afresh and never pre-filled.
@@ -464,7 +489,7 @@ func (e *Engine) reask(ctx context.Context, s *Step, why string) error {
 		}
 	}
 	e.mu.Unlock()
-	msg := "the step failed (" + why + "): change an answer that caused it, or keep it (enter)"
+	msg := reaskText(why, qs, e.secretKey)
 	for {
 		d, err := e.wait(ctx, Event{Type: EvWaiting, Step: s.ID, Phase: s.Phase, Need: NeedAnswers, Questions: qs, Answers: failed, Message: msg})
 		if err != nil {
@@ -1159,7 +1184,8 @@ func (e *Engine) attemptOn(ctx context.Context, s *Step, do func(func())) error 
 		return jerr
 	}
 	counters := out.Counters
-	if counters == nil {
+	if counters == nil && last != nil && last.Counts() {
+		// The last progress the task gave, unless it was a note alone.
 		counters = last
 	}
 	if err != nil {

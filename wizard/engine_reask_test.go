@@ -183,3 +183,29 @@ func TestAnswersFileOverridesAJournaledAnswerOfAStepNotDone(t *testing.T) {
 		t.Fatal("no warning names the key the file could not change")
 	}
 }
+
+// reaskText says the failure once, with no brackets around it, and offers
+// to keep an answer only where one is kept: a secret is typed again.
+func TestReaskText(t *testing.T) {
+	why := "the password was refused by PostgreSQL on old for role bj, database bj, in a login with psql as pg_dump makes"
+	pw := Question{Key: "db_password", Type: "secret"}
+	port := Question{Key: "port"}
+	secret := map[string]bool{"db_password": true}
+	for _, c := range []struct {
+		qs         []Question
+		want, lack string
+	}{
+		{[]Question{pw}, "The step failed: " + why + ". Type it again: ferry did not keep the one that failed.", "keep it"},
+		{[]Question{port}, "The step failed: cannot reach 192.0.2.1:22. Change the answer that caused it, or press enter to keep it as it is.", "type"},
+		{[]Question{port, pw}, "enter keeps one as it is), and type the secret again", "keep it as"},
+	} {
+		w := why
+		if c.qs[0].Key == "port" && len(c.qs) == 1 {
+			w = "cannot reach 192.0.2.1:22."
+		}
+		got := reaskText(w, c.qs, secret)
+		if !strings.Contains(got, c.want) || strings.Contains(got, c.lack) || strings.Contains(got, "(enter)") || strings.Contains(got, "failed (") {
+			t.Errorf("reaskText(%v) = %q, want %q and no %q", c.qs, got, c.want, c.lack)
+		}
+	}
+}
