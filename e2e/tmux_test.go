@@ -43,7 +43,7 @@ func answerDemo(scr, step string, act func(key string, k ...string)) bool {
 	case typeWord.MatchString(scr):
 		act(step+"confirm", typeWord.FindStringSubmatch(scr)[1], "Enter")
 	case strings.Contains(scr, "then press d"):
-		act(step+"done", "d")
+		act(step+"done", "d", "y")
 	case strings.Contains(scr, "continue (c)"):
 		act(step+"repeat", "c")
 	case strings.Contains(scr, "Backup directory on the old server"):

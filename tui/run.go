@@ -201,6 +201,7 @@ const (
 	promptForm               // a huh form for answers
 	promptConfirm            // typing the confirmation word
 	promptReason             // typing why a step is skipped
+	promptDone               // d pressed at a manual step: y or enter says it is done
 )
 
 type overlayMode int
@@ -808,6 +809,16 @@ func (m *RunModel) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.forwardToForm(msg)
 	case promptReason:
 		return m.reasonKey(msg)
+	case promptDone:
+		// A manual step is done only on a second, deliberate key: a
+		// word typed ahead (a server's name holds a "d") or a stray d
+		// does not sign it off. Any other key goes back, and is used
+		// for nothing else.
+		m.prompt = promptNone
+		if msg.String() == "y" || key.Matches(msg, k.Enter) {
+			m.decide(wizard.Decision{Action: wizard.ActDone})
+		}
+		return nil
 	case promptConfirm:
 		if m.input.Focused() {
 			return m.confirmKey(msg)
@@ -876,7 +887,7 @@ func (m *RunModel) waitingKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.inErr = ""
 			return m.input.Focus()
 		case key.Matches(msg, k.Done):
-			m.decide(wizard.Decision{Action: wizard.ActDone})
+			m.prompt = promptDone
 		case key.Matches(msg, k.Skip):
 			m.startReason()
 		case key.Matches(msg, k.Quit):

@@ -93,6 +93,31 @@ func TestRunDestructiveManualWordTakesEveryKey(t *testing.T) {
 	}
 }
 
+// TestRunManualStepDoneNeedsASecondKey: at a manual step, d asks whether
+// it is done and only y or enter says so; a word typed ahead (a server's
+// name, with a d in it) or a stray d signs nothing off.
+func TestRunManualStepDoneNeedsASecondKey(t *testing.T) {
+	m, rec := newTestRun(t, nil, 100, 30, wizard.Event{Type: wizard.EvWaiting, Step: "vendor", Need: wizard.NeedManual})
+	typeText(m, "mail-old.example.net")
+	keys(m, "enter")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("typed-ahead keys sent %+v", d)
+	}
+	keys(m, "esc") // the word's "l" opened the log
+	keys(m, "d", "x")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("a stray d sent %+v", d)
+	}
+	keys(m, "d")
+	if scr := runScreen(m); !strings.Contains(scr, "Is it done? y or enter") {
+		t.Errorf("d does not ask whether it is done:\n%s", scr)
+	}
+	keys(m, "y")
+	if d := rec.all(); len(d) != 1 || d[0].Action != wizard.ActDone {
+		t.Fatalf("decisions = %+v, want one done", d)
+	}
+}
+
 // After a failure the engine puts the step's questions again with the
 // answers in use as defaults: enter keeps one, typing changes another.
 func TestRunAnswersPutAgainArePrefilled(t *testing.T) {

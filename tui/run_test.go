@@ -372,7 +372,7 @@ func TestRunKeysPerNeed(t *testing.T) {
 		keys []string
 		want wizard.Action
 	}{
-		{wizard.NeedManual, []string{"d"}, wizard.ActDone},
+		{wizard.NeedManual, []string{"d", "y"}, wizard.ActDone},
 		{wizard.NeedFailure, []string{"r"}, wizard.ActRetry},
 		{wizard.NeedFailure, []string{"q"}, wizard.ActQuit},
 		{wizard.NeedRepeat, []string{"r"}, wizard.ActRepeat},
@@ -773,7 +773,7 @@ func TestRunWithTheEngine(t *testing.T) {
 	waitOutput(t, tm, "public resolvers")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
 	waitOutput(t, tm, "Do this by hand")
-	tm.Type("d")
+	tm.Type("dy")
 	waitOutput(t, tm, "The migration is done")
 	tm.Type("x")
 	fm := tm.FinalModel(t, teatest.WithFinalTimeout(time.Minute)).(*RunModel)

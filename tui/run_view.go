@@ -980,8 +980,12 @@ func (m *RunModel) promptLines(w int) []string {
 		}
 	case wizard.NeedManual:
 		if ev.Word == "" {
+			if m.prompt == promptDone {
+				out = append(out, text(st.Title, "Is it done? y or enter: yes, it is done by hand · any other key: not yet")...)
+				break
+			}
 			out = append(out, text(st.Title, "Do this by hand as described above, then press d.")...)
-			out = append(out, text(st.Row, "d: done · s: skip (give a reason) · q: stop here")...)
+			out = append(out, text(st.Row, "d: done (then y to say so) · s: skip (give a reason) · q: stop here")...)
 			break
 		}
 		// A destructive step done by hand: done takes the typed word.
