@@ -220,6 +220,8 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 	}
 	events := make(chan wizard.Event, 4096)
 	endc := make(chan *runner.End, 1)
+	// demoted is told when another screen takes control of the runner.
+	demoted := make(chan struct{}, 1)
 	go func() {
 		end, _ := c.Stream(func(m runner.Message) {
 			switch {
@@ -234,6 +236,12 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 				events <- *m.Event
 			case m.Notice != "":
 				events <- wizard.Event{Type: wizard.EvWarning, Time: time.Now(), Message: m.Notice}
+				if m.Demoted {
+					select {
+					case demoted <- struct{}{}:
+					default:
+					}
+				}
 			}
 		})
 		if end == nil {
@@ -259,7 +267,16 @@ func (a *app) attachScreen(c *runner.Client, stateDir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	p := tea.NewProgram(model, tea.WithContext(ctx), tea.WithFPS(15))
+	uiDone := make(chan struct{})
+	go func() {
+		select {
+		case <-demoted:
+			p.Send(tui.ReadOnlyMsg{})
+		case <-uiDone:
+		}
+	}()
 	_, uiErr := p.Run()
+	close(uiDone)
 	select {
 	case end := <-endc:
 		if end == nil {

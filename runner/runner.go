@@ -52,6 +52,9 @@ type Message struct {
 	// Notice is a sentence for the client's person ("control was taken by
 	// root from 198.51.100.7: you watch now").
 	Notice string `json:"notice,omitempty"`
+	// Demoted comes with the Notice sent to the controlling client when
+	// another takes control: from then on it only watches.
+	Demoted bool `json:"demoted,omitempty"`
 	// Synced follows what happened so far (sent on attaching): what comes
 	// after it is live.
 	Synced bool `json:"synced,omitempty"`

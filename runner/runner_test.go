@@ -213,8 +213,15 @@ func TestObserverCannotDecide(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer second.Close()
-	fc.wait(t, "the takeover notice", func(m Message) bool { return strings.Contains(m.Notice, "control was taken by bob") })
+	fc.wait(t, "the takeover notice", func(m Message) bool {
+		return strings.Contains(m.Notice, "control was taken by bob") && m.Demoted
+	})
 	_ = first.Decide(wizard.Decision{Step: "x", Action: wizard.ActDone})
+	// Alice never asked to watch: the refusal says another screen has
+	// control and how to take it back, not "without --read-only".
+	fc.wait(t, "alice's refusal notice", func(m Message) bool {
+		return strings.Contains(m.Notice, "another screen has control") && strings.Contains(m.Notice, "ferry attach (without --read-only) takes control back")
+	})
 	_ = second.Interrupt()
 	waitFor(t, "bob's interrupt", func() bool { ts.mu.Lock(); defer ts.mu.Unlock(); return ts.interrupt == 1 })
 	waitFor(t, "alice's refusal", func() bool { ts.mu.Lock(); defer ts.mu.Unlock(); return len(ts.refused) == 2 })

@@ -71,9 +71,11 @@ type client struct {
 	conn net.Conn
 	role string
 	who  string
-	out  chan []byte
-	gone chan struct{}
-	once sync.Once
+	// demoted: it had control and another client took it.
+	demoted bool
+	out     chan []byte
+	gone    chan struct{}
+	once    sync.Once
 	// fin asks the writer to send what is queued and stop; done closes
 	// when the writer has stopped.
 	fin  chan struct{}
@@ -167,6 +169,12 @@ func (s *Server) serve(conn net.Conn) {
 				s.o.Refused(c.who, *m.Decide)
 			}
 			notice := "read-only: the runner refused your " + string(m.Decide.Action) + "; attach without --read-only to decide"
+			s.mu.Lock()
+			demoted := c.demoted
+			s.mu.Unlock()
+			if demoted {
+				notice = "read-only: another screen has control, so the runner refused your " + string(m.Decide.Action) + "; ferry attach (without --read-only) takes control back"
+			}
 			if s.o.Decide == nil {
 				notice = "read-only: this run answers from its answers file; the runner refused your " + string(m.Decide.Action)
 			}
@@ -190,8 +198,8 @@ func (s *Server) register(c *client) {
 	defer s.mu.Unlock()
 	if c.role == RoleControl {
 		if prev := s.control; prev != nil {
-			prev.role = RoleObserve
-			s.sendLocked(prev, Message{Notice: "control was taken by " + c.who + ": you watch now (read-only)"}, true)
+			prev.role, prev.demoted = RoleObserve, true
+			s.sendLocked(prev, Message{Notice: "control was taken by " + c.who + ": you watch now (read-only); ferry attach takes it back", Demoted: true}, true)
 		}
 		s.control = c
 	}

@@ -426,9 +426,20 @@ func frameTick() tea.Cmd {
 	return tea.Tick(frameEvery, func(time.Time) tea.Msg { return runFrameMsg{} })
 }
 
+// ReadOnlyMsg tells the run screen that it only watches from now on:
+// another screen took control of the runner (runner.Message.Demoted). No
+// field stays open and no key sends a decision.
+type ReadOnlyMsg struct{}
+
 // Update handles engine events, keys, the window size and the colours.
 func (m *RunModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case ReadOnlyMsg:
+		m.o.ReadOnly = true
+		m.clearPrompt()
+		m.sent = ""
+		m.dirty = true
+		return m, nil
 	case runEventsMsg:
 		return m, m.handleEvents(msg)
 	case runProgressMsg:

@@ -118,6 +118,21 @@ func TestRunManualStepDoneNeedsASecondKey(t *testing.T) {
 	}
 }
 
+// TestRunDemotedScreenOnlyWatches: when another screen takes control
+// (ReadOnlyMsg), an open prompt closes and no key sends a decision.
+func TestRunDemotedScreenOnlyWatches(t *testing.T) {
+	m, rec := newTestRun(t, nil, 100, 30, wizard.Event{Type: wizard.EvWaiting, Step: "stop-old", Need: wizard.NeedConfirm, Word: "vm"})
+	m.Update(ReadOnlyMsg{})
+	if m.input.Focused() {
+		t.Error("the word's field is still open on a screen that only watches")
+	}
+	typeText(m, "vm")
+	keys(m, "enter", "s", "d", "y")
+	if d := rec.all(); len(d) != 0 {
+		t.Fatalf("a demoted screen sent %+v", d)
+	}
+}
+
 // After a failure the engine puts the step's questions again with the
 // answers in use as defaults: enter keeps one, typing changes another.
 func TestRunAnswersPutAgainArePrefilled(t *testing.T) {
