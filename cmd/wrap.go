@@ -45,7 +45,7 @@ func wrapAtSpaces(msg string, width int) string {
 	var out []string
 	for _, line := range strings.Split(msg, "\n") {
 		cur := ""
-		for _, word := range strings.Split(line, " ") {
+		for _, word := range keepCommands(strings.Split(line, " "), width) {
 			switch {
 			case cur == "":
 				cur = word
@@ -58,5 +58,32 @@ func wrapAtSpaces(msg string, width int) string {
 		}
 		out = append(out, cur)
 	}
-	return strings.Join(out, "\n")
+	return strings.ReplaceAll(strings.Join(out, "\n"), "\x00", " ")
+}
+
+// keepCommands joins the words of a ferry command line ("ferry report
+// --state-dir /x", up to a word ending with ";", "," or ")" or the line's
+// end) into one word (its spaces held as NUL until wrapAtSpaces is done),
+// when it fits in a line of width, so that a command to copy is never
+// broken in two.
+func keepCommands(words []string, width int) []string {
+	var out []string
+	for i := 0; i < len(words); i++ {
+		if words[i] != "ferry" || i+1 >= len(words) || strings.HasSuffix(words[i+1], ":") {
+			out = append(out, words[i])
+			continue
+		}
+		j := i
+		for j+1 < len(words) && !strings.ContainsAny(words[j][len(words[j])-min(1, len(words[j])):], ";,)") {
+			j++
+		}
+		cmd := strings.Join(words[i:j+1], "\x00")
+		if ansi.StringWidth(cmd) > width {
+			out = append(out, words[i])
+			continue
+		}
+		out = append(out, cmd)
+		i = j
+	}
+	return out
 }

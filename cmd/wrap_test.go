@@ -25,6 +25,11 @@ func TestWrapAtSpaces(t *testing.T) {
 	if strings.Join(strings.Fields(got), " ") != msg {
 		t.Errorf("the words changed: %q", got)
 	}
+	// A command to copy stays on one line.
+	done := "ferry: the migration is done. The report: ferry report --state-dir /tmp/rv2/ga/state"
+	if got := wrapAtSpaces(done, 80); !strings.Contains(got, "\nferry report --state-dir /tmp/rv2/ga/state") {
+		t.Errorf("the command is broken: %q", got)
+	}
 	long := strings.Repeat("x", 90)
 	if got := wrapAtSpaces("see "+long+" now", 80); got != "see\n"+long+"\nnow" {
 		t.Errorf("a word longer than a line: %q", got)
