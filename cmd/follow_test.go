@@ -23,15 +23,7 @@ import (
 // follows as a read-only observer in plain lines, with no JSON and no
 // escapes, from the run's start to its end, exiting 0 like the demo.
 func TestObserversOffATerminalFollowTheRunner(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the demo's steps check that ferry runs as root")
-	}
-	dir := filepath.Join(t.TempDir(), "demo")
-	state := filepath.Join(dir, "state")
-	pauseFile := filepath.Join(t.TempDir(), "merge.paused")
-	t.Setenv("SIM_MERGE_DELAY", "0")
-	t.Setenv("SIM_MERGE_PAUSE", "3:done")
-	t.Setenv("SIM_MERGE_PAUSE_FILE", pauseFile)
+	dir, state, pauseFile := heldDemoSetup(t)
 	demo := startHeldDemo(t, dir, state, pauseFile)
 	// The live checklist: the merge runs now (the journal says so too);
 	// the note says the runner serves it, which only the runner knows.
@@ -104,15 +96,7 @@ func (f *firstWrite) Write(b []byte) (int, error) {
 // the runner's live state without being reopened; when that run ends, the
 // journal's.
 func TestChecklistOpenedBeforeTheRunnerGoesLive(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the demo's steps check that ferry runs as root")
-	}
-	dir := filepath.Join(t.TempDir(), "demo")
-	state := filepath.Join(dir, "state")
-	pauseFile := filepath.Join(t.TempDir(), "merge.paused")
-	t.Setenv("SIM_MERGE_DELAY", "0")
-	t.Setenv("SIM_MERGE_PAUSE", "3:done")
-	t.Setenv("SIM_MERGE_PAUSE_FILE", pauseFile)
+	dir, state, pauseFile := heldDemoSetup(t)
 
 	var errb bytes.Buffer
 	app := newApp(BuildInfo{Version: "1.2.3"})
@@ -198,6 +182,24 @@ func countSkipped(d *checklist.Doc) int {
 type demoResult struct {
 	code     int
 	out, err string
+}
+
+// heldDemoSetup skips the test unless it runs as root (the demo's steps
+// check that), and returns a demo directory, its state directory and the
+// file the simulated merge writes when it holds at message 3, with the
+// merge set to hold there (SIM_MERGE_PAUSE) for startHeldDemo.
+func heldDemoSetup(t *testing.T) (dir, state, pauseFile string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the demo's steps check that ferry runs as root")
+	}
+	dir = filepath.Join(t.TempDir(), "demo")
+	state = filepath.Join(dir, "state")
+	pauseFile = filepath.Join(t.TempDir(), "merge.paused")
+	t.Setenv("SIM_MERGE_DELAY", "0")
+	t.Setenv("SIM_MERGE_PAUSE", "3:done")
+	t.Setenv("SIM_MERGE_PAUSE_FILE", pauseFile)
+	return dir, state, pauseFile
 }
 
 // startHeldDemo starts the headless GreenArrow demo in dir (state dir
