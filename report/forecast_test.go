@@ -24,9 +24,9 @@ func TestForecastBesideMeasuredWindow(t *testing.T) {
 	st := load(t, with, false)
 	mustContain(t, render(t, st, testRunbook(), "markdown"),
 		"| Duration | **5m40s** |",
-		"| Forecast | about 5m0s (forecast before the window began: expected downtime about 5m0s, plus your own time on 1 manual step); measured 5m40s, of which 19s went to what the forecast leaves out (Move IP addresses), 5m21s to the rest: the forecast fell 7% short |")
+		"| Forecast | forecast before the window began: expected downtime about 5m0s, plus your own time on 1 manual step; measured 5m40s, of which 19s went to what the forecast leaves out (Move IP addresses), 5m21s to the rest: the forecast fell 7% short |")
 	mustContain(t, render(t, st, testRunbook(), "html"),
-		"<tr><th>Forecast</th><td>about 5m0s (forecast before the window began: expected downtime about 5m0s, plus your own time on 1 manual step); measured 5m40s, of which 19s went to what the forecast leaves out (Move IP addresses), 5m21s to the rest: the forecast fell 7% short</td></tr>")
+		"<tr><th>Forecast</th><td>forecast before the window began: expected downtime about 5m0s, plus your own time on 1 manual step; measured 5m40s, of which 19s went to what the forecast leaves out (Move IP addresses), 5m21s to the rest: the forecast fell 7% short</td></tr>")
 
 	// A queue merge is left out of the forecast too, by its kind.
 	rb := testRunbook()

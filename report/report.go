@@ -685,9 +685,11 @@ func forecastText(st *wizard.State, rb *wizard.Runbook) string {
 	fc := time.Duration(secs * float64(time.Second))
 	out := "about " + dur(fc) + " (forecast before the window began)"
 	if basis := clean(st.Facts[wizard.FactDowntimeForecastBasis]); basis != "" {
-		// The sentence names what the figure leaves out (manual steps, a
-		// queue merge nothing could time), which the comparison needs.
-		out = "about " + dur(fc) + " (forecast before the window began: " + basis + ")"
+		// The sentence says the figure in its own words ("at least …"
+		// where it leaves something out) and names what it leaves out
+		// (manual steps, a queue merge nothing could time), which the
+		// comparison needs: no "about" in front to contradict it.
+		out = "forecast before the window began: " + basis
 	}
 	if st.DowntimeEnd.IsZero() || st.DowntimeStart.IsZero() {
 		return out
