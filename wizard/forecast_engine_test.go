@@ -3,6 +3,7 @@ package wizard_test
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,8 @@ func TestEngineForecastBeforeTheDowntime(t *testing.T) {
 	// The window holds the copy (never timed: it counts as the typical
 	// step of this journal, the login check, which took next to nothing)
 	// and two manual steps.
-	if len(manual) == 0 || !strings.Contains(manual[0], "stop-old: Stop the old server by hand (expected downtime at least 0s for ferry's own steps, plus your own time on 2 manual steps; by step: Copy: 0s, as steps of any kind ran here)") {
+	// The login check's time depends on the machine's load: any figure.
+	if len(manual) == 0 || !regexp.MustCompile(`stop-old: Stop the old server by hand \(expected downtime at least \S+ for ferry's own steps, plus your own time on 2 manual steps; by step: Copy: \S+, as steps of any kind ran here\)`).MatchString(manual[0]) {
 		t.Errorf("the start step was put as %q", manual)
 	}
 	st, err := wizard.LoadState(dir)
@@ -83,7 +85,7 @@ func TestEngineForecastBeforeTheDowntime(t *testing.T) {
 	if err := report.Write(&out, st, rb, report.FormatMarkdown); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "| Forecast | forecast before the window began: expected downtime at least 0s for ferry's own steps, plus your own time on 2 manual steps; by step: Copy: 0s, as steps of any kind ran here") ||
+	if !regexp.MustCompile(`\| Forecast \| forecast before the window began: expected downtime at least \S+ for ferry's own steps, plus your own time on 2 manual steps; by step: Copy: \S+, as steps of any kind ran here`).MatchString(out.String()) ||
 		!strings.Contains(out.String(), "; measured ") || strings.Contains(out.String(), "| Forecast | about") {
 		t.Errorf("the report does not show the forecast beside the window:\n%s", out.String())
 	}
