@@ -70,7 +70,7 @@ func TestDemoBlueMindRunsToTheEnd(t *testing.T) {
 	if fc, err := strconv.ParseFloat(st.Facts[wizard.FactDowntimeForecast], 64); err != nil || fc <= 0 {
 		t.Errorf("no downtime forecast in the journal: %q", st.Facts[wizard.FactDowntimeForecast])
 	}
-	if !strings.Contains(text, "| Forecast | about ") {
+	if !strings.Contains(text, "| Forecast | forecast before the window began: expected downtime ") || !strings.Contains(text, "; measured ") {
 		t.Errorf("the report shows no forecast beside the window:\n%s", text)
 	}
 }
