@@ -56,7 +56,7 @@ func yamlAnswerLines(name string, doc *yaml.Node) (answerLines, []error) {
 	lines := answerLines{}
 	var errs []error
 	repeated := func(field, key string, line, first int) {
-		errs = append(errs, fmt.Errorf("answers file %s:%d: %s is written twice (first at line %d); write it once", name, line, repeatedWords(field, key), first))
+		errs = append(errs, writtenTwice(name, line, field, key, first))
 	}
 	dedupe := func(m *yaml.Node, record func(k, v *yaml.Node) (first int)) {
 		kept := m.Content[:0]
@@ -130,7 +130,7 @@ func jsonAnswerLines(file string, b []byte) (answerLines, []error) {
 			name += "." + key
 		}
 		if first := lines.note(name, line); first > 0 {
-			errs = append(errs, fmt.Errorf("answers file %s:%d: %s is written twice (first at line %d); write it once", file, line, repeatedWords(field, key), first))
+			errs = append(errs, writtenTwice(file, line, field, key, first))
 		}
 	}
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -191,6 +191,12 @@ func jsonAnswerLines(file string, b []byte) (answerLines, []error) {
 		}
 	}
 	return lines, errs
+}
+
+// writtenTwice is the error for the field, or its entry key, written a
+// second time at line (first at line first).
+func writtenTwice(file string, line int, field, key string, first int) error {
+	return fmt.Errorf("answers file %s:%d: %s is written twice (first at line %d); write it once", file, line, repeatedWords(field, key), first)
 }
 
 // emptyItem is the error for an empty item (or null) in the list field.
